@@ -1,0 +1,29 @@
+"""Our runtime with the metrics and the fault switch taken out: the baseline for their cost."""
+
+from pathlib import Path
+
+from mlserver import MLModel
+from mlserver.types import InferenceRequest, InferenceResponse, Parameters, ResponseOutput
+from mlserver.utils import get_model_uri
+
+from models import artifacts, fastpath
+from servers.validation import rows_from_tensor
+
+
+class BareModel(MLModel):
+    async def load(self) -> bool:
+        estimator, self._meta = artifacts.load(Path(await get_model_uri(self.settings)))
+        self._predict = fastpath.compile_predict(estimator)
+        return True
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        tensor = payload.inputs[0]
+        X = rows_from_tensor(tensor.name, tensor.shape, tensor.datatype, tensor.data.root, 13)
+        labels = [self._meta.classes[i] for i in self._predict(X)]
+        return InferenceResponse(
+            model_name=self.name,
+            model_version=self._meta.version,
+            id=payload.id,
+            outputs=[ResponseOutput(name="predicted_class", shape=[len(labels), 1], datatype="BYTES", data=labels)],
+            parameters=Parameters(headers={"x-model-version": self._meta.version}),
+        )

@@ -1,0 +1,113 @@
+"""How well ``python -m loadgen`` keeps its rate, how fast one core drives it, and its latency
+figures beside ``hey`` against the same server.
+
+``python -m bench.loadgen``. The generator runs pinned to CPU 1, the server to CPU 0.
+"""
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import envoy_static
+from canary import procs
+from servers import repository
+from models import train
+
+ROOT = Path(__file__).resolve().parent.parent
+WINDOW_S = 10
+
+
+def pinned(cpu: str, cmd: list[str]) -> list[str]:
+    return ["taskset", "-c", cpu, *cmd] if shutil.which("taskset") else cmd
+
+
+def loadgen(target: str, rps: float, seconds: int, work: Path, extra: tuple[str, ...] = ()) -> dict:
+    out = work / "lg.json"
+    cmd = pinned("1", [sys.executable, "-m", "loadgen", "--target", target, "--rps", str(rps),
+                       "--duration", f"{seconds}s", "--quiet", "--json", str(out), "--max-in-flight", "5000", *extra])
+    subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return json.loads(out.read_text())
+
+
+def window_errors(doc: dict, rps: float) -> list[float]:
+    per_s = doc["sends_by_second"]
+    windows = [sum(per_s[i:i + WINDOW_S]) for i in range(0, len(per_s) - WINDOW_S + 1, WINDOW_S)]
+    return [abs(w - rps * WINDOW_S) / (rps * WINDOW_S) for w in windows]
+
+
+def start_static_envoy(work: Path) -> tuple[procs.Process, str]:
+    port, admin = procs.free_port(), procs.free_port()
+    (work / "envoy.json").write_text(json.dumps(envoy_static.config(port, admin)))
+    proc = procs.start(pinned("0", [envoy_static.envoy_binary(), "-c", str(work / "envoy.json"), "--concurrency", "1",
+                                    "--log-level", "warn"]), work / "envoy.log")
+    procs.wait_http_ok(proc, f"http://127.0.0.1:{admin}/ready", timeout_s=30)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def start_mlserver(work: Path) -> tuple[procs.Process, str]:
+    train.train("v2", work / "artifacts")
+    ports = {name: procs.free_port() for name in repository.DEFAULT_PORTS}
+    repo = repository.write(work / "repo", "v2", work / "artifacts", ports=ports)
+    proc = procs.start(pinned("0", [str(Path(sys.executable).with_name("mlserver")), "start", str(repo)]), work / "mlserver.log")
+    url = f"http://127.0.0.1:{ports['http_port']}"
+    procs.wait_http_ok(proc, f"{url}/v2/models/wine/ready")
+    return proc, url
+
+
+def hey(url: str, body: str, rps: int, seconds: int) -> dict:
+    """hey with 4 workers at rps/4 each; its latency percentiles in ms."""
+    if not shutil.which("hey"):
+        raise SystemExit("hey is missing: 'apt-get install hey'")
+    cmd = pinned("1", ["hey", "-z", f"{seconds}s", "-c", "4", "-q", str(rps / 4), "-m", "POST",
+                       "-T", "application/json", "-d", body, url])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for pct in ("50", "90", "99"):
+        result[f"p{pct}"] = float(re.search(rf"{pct}%% in ([\d.]+) secs".replace("%%", "%"), out).group(1)) * 1000
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__)
+    parser.add_argument("--seconds", type=int, default=30, help="length of each rate run (default %(default)s)")
+    parser.add_argument("--rates", default="50,500,2000")
+    parser.add_argument("--ceiling", default="2000,3000,4000,5000,6000,8000")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-loadgen-") as tmp:
+        work = Path(tmp)
+        envoy, target = start_static_envoy(work)
+        try:
+            print("## rate accuracy (static Envoy server)\n\n| target rps | achieved rps | max error per 10 s window | late sends | max send lag ms |\n|---|---|---|---|---|")
+            for rps in (float(r) for r in args.rates.split(",")):
+                doc = loadgen(target, rps, args.seconds, work)
+                errs = window_errors(doc, rps)
+                print(f"| {rps:.0f} | {doc['achieved_rps']:.1f} | {max(errs) * 100:.2f}% | {doc['late_sends']} | {doc['max_send_lag_ms']:.1f} |", flush=True)
+            print("\n## one core's ceiling (10 s each)\n\n| target rps | achieved rps | max window error | late sends | p99 ms |\n|---|---|---|---|---|")
+            for rps in (float(r) for r in args.ceiling.split(",")):
+                doc = loadgen(target, rps, 10, work)
+                errs = window_errors(doc, rps)
+                print(f"| {rps:.0f} | {doc['achieved_rps']:.1f} | {max(errs) * 100:.2f}% | {doc['late_sends']} | {doc['latency_ms']['p99']:.2f} |", flush=True)
+        finally:
+            envoy.stop()
+        server, url = start_mlserver(work)
+        try:
+            body = json.dumps({"inputs": [{"name": "features", "shape": [1, 13], "datatype": "FP64",
+                                           "data": [13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]}]})
+            ours = loadgen(url, 200, args.seconds, work)
+            theirs = hey(f"{url}/v2/models/wine/infer", body, 200, args.seconds)
+        finally:
+            server.stop()
+        lat = ours["latency_ms"]
+        print("\n## latency beside hey (MLServer v2 runtime, 200 rps)\n\n| tool | achieved rps | p50 ms | p90 ms | p99 ms |\n|---|---|---|---|---|")
+        print(f"| loadgen | {ours['achieved_rps']:.1f} | {lat['p50']:.2f} | {lat['p90']:.2f} | {lat['p99']:.2f} |")
+        print(f"| hey | {theirs['rps']:.1f} | {theirs['p50']:.2f} | {theirs['p90']:.2f} | {theirs['p99']:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The one-machine mode: real runtimes, Envoy and Prometheus processes, and the rollout engine."""

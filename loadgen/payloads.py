@@ -1,0 +1,79 @@
+"""Request bodies: real wine rows, pre-encoded, and a few deliberately malformed ones."""
+
+import json
+import random
+from dataclasses import dataclass
+
+from models import dataset
+
+PROTOCOLS = ("v2", "seldon")
+
+
+@dataclass(frozen=True)
+class Payload:
+    body: bytes
+    valid: bool
+
+
+def path_for(protocol: str, model: str) -> str:
+    """The inference path below the target's base URL."""
+    if protocol == "v2":
+        return f"/v2/models/{model}/infer"
+    if protocol == "seldon":
+        return "/api/v1.0/predictions"
+    raise ValueError(f"unknown protocol {protocol!r}; use v2 or seldon")
+
+
+def _v2(rows: list[list[float]], datatype: str = "FP64") -> dict:
+    flat = [value for row in rows for value in row]
+    return {"inputs": [{"name": "features", "shape": [len(rows), len(rows[0]) if rows else 13], "datatype": datatype, "data": flat}]}
+
+
+def _seldon(rows: list[list[float]], names: list[str]) -> dict:
+    return {"data": {"names": names, "ndarray": rows}}
+
+
+def _encode(obj) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def _invalid(protocol: str, row: list[float], names: list[str]) -> list[bytes]:
+    """One of each mistake a client makes; every one must be a 4xx, never a 5xx."""
+    short = row[:-1]
+    if protocol == "v2":
+        return [
+            _encode(_v2([short])),                                   # wrong feature count
+            _encode(_v2([[str(v) for v in row]], "BYTES")),          # wrong datatype
+            _encode(_v2([], "FP64")),                                # empty batch
+            _encode({"inputs": [{"name": "features", "shape": [1, 13], "datatype": "FP64", "data": ["NaN"] * 13}]}),
+            b'{"inputs": [',                                         # malformed JSON
+        ]
+    return [
+        _encode(_seldon([short], names[:-1])),
+        _encode({"data": {"ndarray": [["a"] * len(row)]}}),
+        _encode({"data": {"ndarray": []}}),
+        b'{"data": {"ndarray": [',
+    ]
+
+
+class PayloadPool:
+    """Draws bodies with a seeded RNG: ``invalid_ratio`` of them malformed."""
+
+    def __init__(self, protocol: str, rng: random.Random, invalid_ratio: float = 0.0, batch_rows: int = 1):
+        if not 0.0 <= invalid_ratio <= 1.0:
+            raise ValueError(f"--invalid-ratio {invalid_ratio} is outside 0..1")
+        data = dataset.load()
+        rows = [[float(v) for v in row] for row in data.X]
+        names = data.feature_names
+        encode = (lambda rs: _encode(_v2(rs))) if protocol == "v2" else (lambda rs: _encode(_seldon(rs, names)))
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {protocol!r}; use v2 or seldon")
+        self._valid = [encode(rows[i:i + batch_rows]) for i in range(0, len(rows) - batch_rows + 1)]
+        self._invalid = _invalid(protocol, rows[0], names)
+        self._rng = rng
+        self._invalid_ratio = invalid_ratio
+
+    def draw(self) -> Payload:
+        if self._invalid_ratio and self._rng.random() < self._invalid_ratio:
+            return Payload(self._rng.choice(self._invalid), valid=False)
+        return Payload(self._rng.choice(self._valid), valid=True)

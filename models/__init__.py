@@ -1,0 +1,1 @@
+"""Two versions of a wine classifier, pure scikit-learn: no serving imports."""

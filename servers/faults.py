@@ -1,0 +1,157 @@
+"""The fault-injection switch, one per server, shared by every worker process.
+
+MLServer's parallel workers are separate processes and its admin calls reach only
+one of them, so the live state is a small JSON file: the admin call rewrites it
+atomically and every process re-reads it when its mtime changes (one ``stat`` per
+request).
+"""
+
+import functools
+import json
+import logging
+import multiprocessing
+import os
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from servers.settings import FaultSettings
+
+logger = logging.getLogger("ml_canary.faults")
+
+KIND_ERROR = "error"
+KIND_LATENCY = "latency"
+KIND_WRONG = "wrong_prediction"
+FAULT_KINDS = (KIND_ERROR, KIND_LATENCY, KIND_WRONG)
+
+
+class FaultConfig(BaseModel):
+    """The live fault state. Unknown fields are refused, so a typo is a 422, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    error_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    latency_ms: float = Field(0.0, ge=0.0, le=600_000)
+    latency_jitter_ms: float = Field(0.0, ge=0.0, le=600_000)
+    wrong_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    unready: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: FaultSettings) -> "FaultConfig":
+        return cls(**settings.model_dump(include=set(cls.model_fields)))
+
+    @functools.cached_property
+    def active(self) -> bool:
+        """Any request-path fault on? Cached: it is asked on every request."""
+        return bool(self.error_ratio or self.latency_ms or self.latency_jitter_ms or self.wrong_ratio)
+
+
+class FaultUpdate(BaseModel):
+    """A partial change sent to the admin endpoint; ``clear`` resets everything first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clear: bool = False
+    error_ratio: float | None = Field(None, ge=0.0, le=1.0)
+    latency_ms: float | None = Field(None, ge=0.0, le=600_000)
+    latency_jitter_ms: float | None = Field(None, ge=0.0, le=600_000)
+    wrong_ratio: float | None = Field(None, ge=0.0, le=1.0)
+    unready: bool | None = None
+
+    def apply(self, current: FaultConfig) -> FaultConfig:
+        base = FaultConfig() if self.clear else current
+        changes = self.model_dump(exclude={"clear"}, exclude_none=True)
+        # Built anew, not model_copy: that would carry the cached ``active`` along.
+        return FaultConfig(**{**base.model_dump(), **changes})
+
+
+@dataclass(frozen=True)
+class FaultDecision:
+    """What to do to one request."""
+
+    fail: bool = False
+    delay_s: float = 0.0
+    wrong: bool = False
+
+
+NO_FAULT = FaultDecision()
+
+
+def roll(config: FaultConfig, rng: random.Random) -> FaultDecision:
+    """Draw the faults for one request. The dice are only thrown for faults that are on."""
+    if not config.active:
+        return NO_FAULT
+    delay_ms = config.latency_ms
+    if config.latency_jitter_ms:
+        delay_ms += rng.uniform(0.0, config.latency_jitter_ms)
+    fail = config.error_ratio > 0 and rng.random() < config.error_ratio
+    wrong = not fail and config.wrong_ratio > 0 and rng.random() < config.wrong_ratio
+    return FaultDecision(fail=fail, delay_s=delay_ms / 1000.0, wrong=wrong)
+
+
+def server_pid() -> int:
+    """The pid of the serving process: the parent of a worker, or this process."""
+    parent = multiprocessing.parent_process()
+    return parent.pid if parent is not None else os.getpid()
+
+
+def default_state_file(model_name: str, version: str) -> Path:
+    folder = Path(tempfile.gettempdir()) / "ml-canary"
+    return folder / f"faults-{model_name}-{version}-{server_pid()}.json"
+
+
+class FaultStore:
+    """The live FaultConfig in a file, cached in memory until the file changes."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._stamp: tuple[int, int] | None = None
+        self._config = FaultConfig()
+
+    def initialise(self, initial: FaultConfig) -> None:
+        """Start from ``initial`` unless this same server already wrote the file.
+
+        A worker restarted by MLServer must not undo a change made at runtime; a
+        new server (another pid) must not inherit an old one.
+        """
+        try:
+            owner = json.loads(self.path.read_text()).get("server_pid")
+        except (OSError, ValueError):
+            owner = None
+        if owner != server_pid():
+            self.write(initial)
+
+    def read(self) -> FaultConfig:
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return self._config
+        # Every write is a rename, so the inode changes even when two writes
+        # land within one tick of the file system's clock.
+        stamp = (st.st_ino, st.st_mtime_ns)
+        if stamp != self._stamp:
+            try:
+                state = json.loads(self.path.read_text())
+                self._config = FaultConfig(**state["faults"])
+                self._stamp = stamp
+            except (OSError, ValueError, KeyError) as exc:
+                # A half-read file keeps the last good state; the next stat retries.
+                logger.warning("could not read fault state %s: %s", self.path, exc)
+        return self._config
+
+    def write(self, config: FaultConfig) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"server_pid": server_pid(), "faults": config.model_dump()})
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".faults-")
+        with os.fdopen(fd, "w") as f:
+            f.write(body)
+        os.replace(tmp, self.path)
+        self._config = config
+        st = os.stat(self.path)
+        self._stamp = (st.st_ino, st.st_mtime_ns)
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,120 @@
+"""The MLServer runtime: ``implementation: servers.mlserver_runtime.CanaryModel``.
+
+model-settings.json gives ``parameters.uri`` (an artifact folder written by
+``python -m models.train``) and ``parameters.version`` (v1 or v2).
+"""
+
+import asyncio
+import random
+from pathlib import Path
+
+from fastapi import Header
+from mlserver import MLModel
+from mlserver.errors import MLServerError
+from mlserver.handlers import custom_handler
+from mlserver.types import InferenceRequest, InferenceResponse, Parameters, ResponseOutput
+from mlserver.utils import get_model_uri
+from prometheus_client import REGISTRY
+
+from servers import admin, faults, metrics
+from servers.errors import InvalidInput, ServingError
+from servers.predictor import Predictor
+from servers.settings import FaultSettings
+from servers.validation import rows_from_tensor
+
+RUNTIME = "mlserver"
+OUTPUT_NAME = "predicted_class"
+
+
+class CanaryModel(MLModel):
+    """Serves one version of the wine classifier with faults and custom metrics."""
+
+    async def load(self) -> bool:
+        fault_settings = FaultSettings()
+        artifact_dir = Path(await get_model_uri(self.settings))
+        store = faults.FaultStore(
+            Path(fault_settings.state_file)
+            if fault_settings.state_file
+            else faults.default_state_file(self.name, self.version or "")
+        )
+        store.initialise(faults.FaultConfig.from_settings(fault_settings))
+        self._admin_token = fault_settings.admin_token
+        self._predictor = Predictor(
+            artifact_dir,
+            metrics.for_registry(REGISTRY).bind(self.name, self.version or ""),
+            store,
+            random.Random(fault_settings.seed),
+            RUNTIME,
+        )
+        if self.version and self.version != self._predictor.version:
+            raise MLServerError(
+                f"model-settings version {self.version!r} does not match the artifact in "
+                f"{artifact_dir} (version {self._predictor.version!r}); fix parameters.uri"
+            )
+        return True
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        call = self._predictor.begin()
+        try:
+            X = self._rows(payload)
+        except ServingError as exc:
+            self._predictor.reject(call)
+            raise MLServerError(str(exc), exc.status_code) from None
+        if call.decision.delay_s:
+            await asyncio.sleep(call.decision.delay_s)
+        try:
+            labels = self._predictor.finish(call, X)
+        except ServingError as exc:
+            raise MLServerError(str(exc), exc.status_code) from None
+        return InferenceResponse(
+            id=payload.id,
+            model_name=self.name,
+            model_version=self._predictor.version,
+            outputs=[
+                ResponseOutput(
+                    name=OUTPUT_NAME, shape=[len(labels), 1], datatype="BYTES", data=labels
+                )
+            ],
+            parameters=Parameters(headers={admin.VERSION_HEADER: self._predictor.version}),
+        )
+
+    def _rows(self, payload: InferenceRequest):
+        if len(payload.inputs) != 1:
+            raise InvalidInputCount(len(payload.inputs), self._predictor.n_features)
+        tensor = payload.inputs[0]
+        return rows_from_tensor(
+            tensor.name, tensor.shape, tensor.datatype, tensor.data.root, self._predictor.n_features
+        )
+
+    @custom_handler(rest_path=admin.FAULTS_PATH, rest_method="GET")
+    async def get_faults(self) -> dict:
+        """The live fault state (open: it changes nothing)."""
+        return {"model_version": self._predictor.version, **self._predictor.fault_config().model_dump()}
+
+    @custom_handler(rest_path=admin.FAULTS_PATH, rest_method="POST")
+    async def set_faults(
+        self, update: faults.FaultUpdate, authorization: str | None = Header(default=None)
+    ) -> dict:
+        """Change the fault state without a restart; needs ``Authorization: Bearer <token>``."""
+        try:
+            admin.authorise(authorization, self._admin_token)
+        except ServingError as exc:
+            raise MLServerError(str(exc), exc.status_code) from None
+        new = self._predictor.update_faults(update)
+        return {"model_version": self._predictor.version, **new.model_dump()}
+
+    @custom_handler(rest_path=admin.READY_PATH, rest_method="GET")
+    async def ready_probe(self) -> dict:
+        """Readiness that honours the ``unready`` fault (MLServer's own stays up)."""
+        try:
+            self._predictor.check_ready()
+        except ServingError as exc:
+            raise MLServerError(str(exc), exc.status_code) from None
+        return {"ready": True, "model_version": self._predictor.version}
+
+
+class InvalidInputCount(InvalidInput):
+    def __init__(self, count: int, n_features: int):
+        super().__init__(
+            f"request has {count} inputs; expected exactly one tensor of shape [rows, {n_features}]"
+        )

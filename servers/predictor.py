@@ -1,0 +1,102 @@
+"""The runtime-independent core: validated rows in, class names out, faults and metrics applied."""
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models import artifacts, fastpath
+from servers import faults
+from servers.errors import InjectedFault, NotReady
+from servers.metrics import OUTCOME_INJECTED, OUTCOME_INVALID, OUTCOME_OK, ModelMetrics
+
+logger = logging.getLogger("ml_canary.predictor")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One inference call in flight: when it started and which faults it drew."""
+
+    started: float
+    decision: faults.FaultDecision
+
+
+class Predictor:
+    """Scores rows with one model version; injects the configured faults; records metrics."""
+
+    def __init__(
+        self,
+        artifact_dir: Path,
+        metrics: ModelMetrics,
+        fault_store: faults.FaultStore,
+        rng: random.Random,
+        runtime: str,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
+        estimator, self.metadata = artifacts.load(artifact_dir)
+        self._predict = fastpath.compile_predict(estimator)
+        self._metrics = metrics
+        self._faults = fault_store
+        self._rng = rng
+        self._clock = clock
+        self.classes = list(self.metadata.classes)
+        metrics.set_info(self.metadata.sha256, runtime)
+
+    @property
+    def version(self) -> str:
+        return self.metadata.version
+
+    @property
+    def n_features(self) -> int:
+        return len(self.metadata.feature_names)
+
+    def begin(self) -> Call:
+        """Start a call: draw its faults. The caller sleeps ``decision.delay_s`` its own way."""
+        decision = faults.roll(self._faults.read(), self._rng)
+        if decision.delay_s > 0:
+            self._metrics.count_fault(faults.KIND_LATENCY)
+            logger.info(
+                "injected fault: latency %.0f ms (model version %s)",
+                decision.delay_s * 1000, self.version,
+            )
+        return Call(self._clock(), decision)
+
+    def reject(self, call: Call) -> None:
+        """Record a call refused for bad input."""
+        self._metrics.observe(OUTCOME_INVALID, self._clock() - call.started)
+
+    def finish(self, call: Call, X: np.ndarray) -> list[str]:
+        """Score validated rows, or raise the injected error the call drew."""
+        if call.decision.fail:
+            self._metrics.count_fault(faults.KIND_ERROR)
+            self._metrics.observe(OUTCOME_INJECTED, self._clock() - call.started)
+            logger.info("injected fault: error (model version %s)", self.version)
+            raise InjectedFault(f"injected fault: error (model version {self.version})")
+        indices = self._predict(X)
+        if call.decision.wrong:
+            # A different, valid class: the silent failure only accuracy checks catch.
+            indices = (indices + 1) % len(self.classes)
+            self._metrics.count_fault(faults.KIND_WRONG)
+            logger.info("injected fault: wrong prediction (model version %s)", self.version)
+        labels = [self.classes[i] for i in indices]
+        self._metrics.count_predictions(labels)
+        self._metrics.observe(OUTCOME_OK, self._clock() - call.started)
+        return labels
+
+    def check_ready(self) -> None:
+        if self._faults.read().unready:
+            raise NotReady(f"model version {self.version} is unready (fault injection)")
+
+    def fault_config(self) -> faults.FaultConfig:
+        return self._faults.read()
+
+    def update_faults(self, update: faults.FaultUpdate) -> faults.FaultConfig:
+        """Apply an admin change; every worker process sees it on its next request."""
+        new = update.apply(self._faults.read())
+        self._faults.write(new)
+        logger.warning("fault state of model version %s set to %s", self.version, new.model_dump())
+        return new

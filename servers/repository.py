@@ -1,0 +1,68 @@
+"""Write an MLServer model repository (settings.json + model-settings.json) for one version.
+
+``python -m servers.repository --version v2 --out run/serve-v2`` then ``mlserver start run/serve-v2``.
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from models import versions
+
+MODEL_NAME = "wine"
+IMPLEMENTATION = "servers.mlserver_runtime.CanaryModel"
+DEFAULT_PORTS = {"http_port": 8080, "grpc_port": 8081, "metrics_port": 8082}
+
+
+def write(
+    out: Path,
+    version: str,
+    artifact_root: Path,
+    *,
+    workers: int = 0,
+    ports: dict[str, int] | None = None,
+    model_name: str = MODEL_NAME,
+) -> Path:
+    """Create ``out`` with server and model settings; return it."""
+    versions.get(version)  # fail early on an unknown version
+    out = Path(out).resolve()
+    model_dir = out / model_name
+    model_dir.mkdir(parents=True, exist_ok=True)
+    server = {
+        **DEFAULT_PORTS,
+        **(ports or {}),
+        "parallel_workers": workers,
+        "metrics_dir": str(out / ".metrics"),
+        "host": "0.0.0.0",
+    }
+    model = {
+        "name": model_name,
+        "implementation": IMPLEMENTATION,
+        "parameters": {"uri": str((Path(artifact_root) / version).resolve()), "version": version},
+    }
+    (out / "settings.json").write_text(json.dumps(server, indent=2) + "\n")
+    (model_dir / "model-settings.json").write_text(json.dumps(model, indent=2) + "\n")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m servers.repository", description="Write an MLServer model repository."
+    )
+    parser.add_argument("--version", required=True, choices=sorted(versions.VERSIONS))
+    parser.add_argument("--out", required=True, type=Path, help="folder to pass to 'mlserver start'")
+    parser.add_argument("--artifacts", type=Path, default=Path(os.environ.get("MODELS_OUT", "artifacts")))
+    parser.add_argument("--workers", type=int, default=0, help="MLServer parallel_workers (default 0)")
+    for name, port in DEFAULT_PORTS.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=port)
+    args = parser.parse_args(argv)
+    ports = {name: getattr(args, name) for name in DEFAULT_PORTS}
+    out = write(args.out, args.version, args.artifacts, workers=args.workers, ports=ports)
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

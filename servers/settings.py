@@ -1,0 +1,27 @@
+"""Settings for the fault switch, read once at start-up from ``FAULT_*`` variables."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class FaultSettings(BaseSettings):
+    """Initial fault state and the admin token. All faults are off by default."""
+
+    model_config = SettingsConfigDict(env_prefix="FAULT_", extra="ignore")
+
+    error_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of inference requests (0..1) that fail with HTTP 503."""
+    latency_ms: float = Field(0.0, ge=0.0)
+    """Delay added to every inference request, in milliseconds."""
+    latency_jitter_ms: float = Field(0.0, ge=0.0)
+    """Uniform random extra delay, 0..this many milliseconds, on top of latency_ms."""
+    wrong_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of answers (0..1) replaced by a wrong class, still with HTTP 200."""
+    unready: bool = False
+    """Readiness fails while liveness holds."""
+    admin_token: str = ""
+    """Bearer token the admin endpoint requires; empty disables runtime changes (403)."""
+    state_file: str = ""
+    """Where the live fault state is shared between worker processes; empty: a file in the temp dir."""
+    seed: int | None = None
+    """Seed for the fault dice, for reproducible runs; unset: fresh entropy."""

@@ -1,0 +1,78 @@
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from canary import procs
+from models import artifacts, dataset, train
+from servers import repository
+
+
+@pytest.fixture(scope="session")
+def artifact_root(tmp_path_factory):
+    """Both versions trained once per test session, into a temporary folder."""
+    root = tmp_path_factory.mktemp("artifacts")
+    for version in ("v1", "v2"):
+        train.train(version, root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def wine():
+    return dataset.load()
+
+
+@pytest.fixture(scope="session")
+def expected_classes(artifact_root, wine):
+    """What each version answers for every wine row, straight from scikit-learn."""
+    out = {}
+    for version in ("v1", "v2"):
+        estimator, meta = artifacts.load(artifact_root / version)
+        out[version] = [meta.classes[i] for i in np.asarray(estimator.predict(wine.X))]
+    return out
+
+TOKEN = "test-admin-token"
+
+
+@dataclass
+class Server:
+    process: procs.Process
+    http: str
+    grpc: str
+    metrics: str
+
+
+def mlserver_binary() -> str:
+    found = shutil.which("mlserver") or str(Path(sys.executable).with_name("mlserver"))
+    if not Path(found).exists():
+        pytest.fail("the 'mlserver' command is missing: run the tests through 'make test'")
+    return found
+
+
+@pytest.fixture(scope="module")
+def start_mlserver(artifact_root, tmp_path_factory):
+    """Start real ``mlserver start`` processes; stop them all when the module ends."""
+    started: list[procs.Process] = []
+
+    def start(version: str, workers: int = 0, **fault_env: str) -> Server:
+        ports = {name: procs.free_port() for name in repository.DEFAULT_PORTS}
+        folder = tmp_path_factory.mktemp(f"mlserver-{version}-w{workers}")
+        repository.write(folder / "repo", version, artifact_root, workers=workers, ports=ports)
+        env = {"FAULT_ADMIN_TOKEN": TOKEN, "FAULT_STATE_FILE": str(folder / "faults.json"), **fault_env}
+        proc = procs.start([mlserver_binary(), "start", str(folder / "repo")], folder / "log", env, cwd=folder)
+        started.append(proc)
+        server = Server(
+            proc,
+            f"http://127.0.0.1:{ports['http_port']}",
+            f"127.0.0.1:{ports['grpc_port']}",
+            f"http://127.0.0.1:{ports['metrics_port']}",
+        )
+        procs.wait_http_ok(proc, f"{server.http}/v2/models/wine/ready")
+        return server
+
+    yield start
+    for proc in started:
+        proc.stop()

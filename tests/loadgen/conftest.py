@@ -1,0 +1,51 @@
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from canary import procs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def stub(tmp_path):
+    """Start a stub server with the given flags; returns its base URL."""
+    started = []
+
+    def start(*flags: str) -> str:
+        port = procs.free_port()
+        proc = procs.start(
+            [sys.executable, "-m", "tests.loadgen.stub_server", "--port", str(port), *flags],
+            tmp_path / f"stub-{port}.log", cwd=ROOT,
+        )
+        started.append(proc)
+        procs.wait_http_ok(proc, f"http://127.0.0.1:{port}/ready", timeout_s=20)
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@pytest.fixture
+def run_loadgen(tmp_path):
+    """Run ``python -m loadgen`` for real; returns (exit code, summary JSON, stdout, stderr)."""
+
+    def run(*flags: str, interrupt_after_s: float | None = None):
+        out = tmp_path / "summary.json"
+        cmd = [sys.executable, "-m", "loadgen", "--json", str(out), *flags]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if interrupt_after_s is not None:
+            try:
+                proc.wait(interrupt_after_s)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+        doc = json.loads(out.read_text()) if out.exists() else None
+        return proc.returncode, doc, stdout, stderr
+
+    return run

@@ -1,0 +1,103 @@
+import random
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from servers import faults, metrics
+from servers.errors import InjectedFault, NotReady
+from servers.predictor import Predictor
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        self.now += 0.002  # every reading 2 ms later
+        return self.now
+
+
+@pytest.fixture
+def registry():
+    return CollectorRegistry()
+
+
+def make(artifact_root, registry, tmp_path, config=faults.FaultConfig(), version="v2"):
+    store = faults.FaultStore(tmp_path / "faults.json")
+    store.write(config)
+    bound = metrics.RuntimeMetrics(registry).bind("wine", version)
+    return Predictor(artifact_root / version, bound, store, random.Random(0), "test", FakeClock())
+
+
+def sample(registry, name, **labels):
+    return registry.get_sample_value(name, {"model_name": "wine", "model_version": "v2", **labels})
+
+
+def test_predictions_are_counted_by_class(artifact_root, registry, tmp_path, wine, expected_classes):
+    predictor = make(artifact_root, registry, tmp_path)
+    labels = predictor.finish(predictor.begin(), wine.X)
+    assert labels == expected_classes["v2"]
+    for name in set(labels):
+        assert sample(registry, "mlcanary_predictions_total", predicted_class=name) == labels.count(name)
+    assert sample(registry, "mlcanary_inference_requests_total", outcome="ok") == 1
+    assert sample(registry, "mlcanary_inference_duration_seconds_sum") == pytest.approx(0.002)
+
+
+def test_model_info_names_the_artifact(artifact_root, registry, tmp_path):
+    predictor = make(artifact_root, registry, tmp_path)
+    info = sample(registry, "mlcanary_model_info", artifact_sha256=predictor.metadata.sha256, runtime="test")
+    assert info == 1
+
+
+def test_injected_error_is_a_500_and_counted(artifact_root, registry, tmp_path, wine):
+    predictor = make(artifact_root, registry, tmp_path, faults.FaultConfig(error_ratio=1.0))
+    with pytest.raises(InjectedFault) as info:
+        predictor.finish(predictor.begin(), wine.X[:1])
+    assert info.value.status_code == 500
+    assert sample(registry, "mlcanary_faults_injected_total", kind="error") == 1
+    assert sample(registry, "mlcanary_inference_requests_total", outcome="injected_error") == 1
+
+
+def test_wrong_answers_are_valid_but_different_classes(artifact_root, registry, tmp_path, wine, expected_classes):
+    predictor = make(artifact_root, registry, tmp_path, faults.FaultConfig(wrong_ratio=1.0))
+    labels = predictor.finish(predictor.begin(), wine.X)
+    assert all(a != b for a, b in zip(labels, expected_classes["v2"]))
+    assert set(labels) <= {"class_0", "class_1", "class_2"}
+    assert sample(registry, "mlcanary_faults_injected_total", kind="wrong_prediction") == 1
+
+
+def test_latency_is_drawn_and_counted(artifact_root, registry, tmp_path):
+    predictor = make(artifact_root, registry, tmp_path, faults.FaultConfig(latency_ms=250))
+    assert predictor.begin().decision.delay_s == pytest.approx(0.25)
+    assert sample(registry, "mlcanary_faults_injected_total", kind="latency") == 1
+
+
+def test_rejected_input_is_counted(artifact_root, registry, tmp_path):
+    predictor = make(artifact_root, registry, tmp_path)
+    predictor.reject(predictor.begin())
+    assert sample(registry, "mlcanary_inference_requests_total", outcome="invalid_input") == 1
+
+
+def test_unready_fault_fails_readiness_only(artifact_root, registry, tmp_path, wine):
+    predictor = make(artifact_root, registry, tmp_path, faults.FaultConfig(unready=True))
+    with pytest.raises(NotReady):
+        predictor.check_ready()
+    assert predictor.finish(predictor.begin(), wine.X[:1])
+
+
+def test_update_reaches_every_reader(artifact_root, registry, tmp_path):
+    predictor = make(artifact_root, registry, tmp_path)
+    other = faults.FaultStore(tmp_path / "faults.json")
+    predictor.update_faults(faults.FaultUpdate(error_ratio=0.25))
+    assert other.read().error_ratio == 0.25
+
+
+def test_two_models_in_one_process_share_the_families():
+    registry = CollectorRegistry()
+    assert metrics.for_registry(registry) is metrics.for_registry(registry)
+    metrics.for_registry(registry).bind("wine", "v1").count_fault("error")
+    metrics.for_registry(registry).bind("wine", "v2").count_fault("error")
+    value = registry.get_sample_value(
+        "mlcanary_faults_injected_total", {"model_name": "wine", "model_version": "v1", "kind": "error"}
+    )
+    assert value == 1
