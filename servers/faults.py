@@ -98,21 +98,26 @@ def server_pid() -> int:
     return parent.pid if parent is not None else os.getpid()
 
 
-def default_state_file(model_name: str, version: str) -> Path:
+def default_state_file(model_name: str, version: str, owner: int) -> Path:
     folder = Path(tempfile.gettempdir()) / "ml-canary"
-    return folder / f"faults-{model_name}-{version}-{server_pid()}.json"
+    return folder / f"faults-{model_name}-{version}-{owner}.json"
 
 
 class FaultStore:
-    """The live FaultConfig in a file, cached in memory until the file changes."""
+    """The live FaultConfig in a file, cached in memory until the file changes.
 
-    def __init__(self, path: Path):
+    ``owner`` identifies the server (its pid); every process of one server must
+    use the same value.
+    """
+
+    def __init__(self, path: Path, owner: int):
         self.path = Path(path)
+        self.owner = owner
         self._stamp: tuple[int, int] | None = None
         self._config = FaultConfig()
 
     def initialise(self, initial: FaultConfig) -> None:
-        """Start from ``initial`` unless this same server already wrote the file.
+        """Start from ``initial`` unless this same server (owner) already wrote the file.
 
         A worker restarted by MLServer must not undo a change made at runtime; a
         new server (another pid) must not inherit an old one.
@@ -121,7 +126,7 @@ class FaultStore:
             owner = json.loads(self.path.read_text()).get("server_pid")
         except (OSError, ValueError):
             owner = None
-        if owner != server_pid():
+        if owner != self.owner:
             self.write(initial)
 
     def read(self) -> FaultConfig:
@@ -144,7 +149,7 @@ class FaultStore:
 
     def write(self, config: FaultConfig) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        body = json.dumps({"server_pid": server_pid(), "faults": config.model_dump()})
+        body = json.dumps({"server_pid": self.owner, "faults": config.model_dump()})
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".faults-")
         with os.fdopen(fd, "w") as f:
             f.write(body)

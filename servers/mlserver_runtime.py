@@ -32,10 +32,11 @@ class CanaryModel(MLModel):
     async def load(self) -> bool:
         fault_settings = FaultSettings()
         artifact_dir = Path(await get_model_uri(self.settings))
+        # Workers are children of the server process: key the shared state by its pid.
+        owner = faults.server_pid()
         store = faults.FaultStore(
-            Path(fault_settings.state_file)
-            if fault_settings.state_file
-            else faults.default_state_file(self.name, self.version or "")
+            Path(fault_settings.state_file or faults.default_state_file(self.name, self.version or "", owner)),
+            owner,
         )
         store.initialise(faults.FaultConfig.from_settings(fault_settings))
         self._admin_token = fault_settings.admin_token

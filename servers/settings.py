@@ -25,3 +25,18 @@ class FaultSettings(BaseSettings):
     """Where the live fault state is shared between worker processes; empty: a file in the temp dir."""
     seed: int | None = None
     """Seed for the fault dice, for reproducible runs; unset: fresh entropy."""
+
+
+class SeldonSettings(BaseSettings):
+    """Which model the Seldon runtime serves, and where its admin endpoint listens."""
+
+    model_config = SettingsConfigDict(env_prefix="MODEL_", extra="ignore", protected_namespaces=())
+
+    name: str = "wine"
+    """Model name, reported in metrics and answers."""
+    version: str = "v2"
+    """Model version to serve (v1 or v2)."""
+    artifacts: str = "artifacts"
+    """Artifact root written by 'python -m models.train'; the version's folder is below it."""
+    admin_port: int = 9500
+    """Port of the fault admin endpoint (the wrapper has no custom routes of its own)."""

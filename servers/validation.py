@@ -34,6 +34,8 @@ def rows_from_tensor(name: str, shape: list[int], datatype: str, data, n_feature
 def rows_from_array(data, n_features: int, what: str = "input") -> np.ndarray:
     """Rows from a nested list such as Seldon's ``ndarray``; one flat row is accepted."""
     values = _as_float(data, what)
+    if values.size == 0:
+        raise InvalidInput(f"{what} is an empty batch (0 rows); send at least one row")
     if values.ndim == 1 and values.size == n_features:
         values = values.reshape(1, n_features)
     return check_rows(values, n_features, what)

@@ -102,7 +102,7 @@ def test_out_of_range_variable_is_refused(monkeypatch):
 
 def test_a_write_is_seen_by_another_reader(tmp_path):
     path = tmp_path / "faults.json"
-    writer, reader = faults.FaultStore(path), faults.FaultStore(path)
+    writer, reader = faults.FaultStore(path, 1), faults.FaultStore(path, 1)
     writer.initialise(faults.FaultConfig())
     assert reader.read().error_ratio == 0.0
     for ratio in (0.1, 0.2, 0.3):  # back-to-back writes within one clock tick
@@ -112,24 +112,24 @@ def test_a_write_is_seen_by_another_reader(tmp_path):
 
 def test_restart_of_the_same_server_keeps_runtime_changes(tmp_path):
     path = tmp_path / "faults.json"
-    store = faults.FaultStore(path)
+    store = faults.FaultStore(path, 1)
     store.initialise(faults.FaultConfig())
     store.write(faults.FaultConfig(error_ratio=1.0))
-    faults.FaultStore(path).initialise(faults.FaultConfig())  # a worker restarting
-    assert faults.FaultStore(path).read().error_ratio == 1.0
+    faults.FaultStore(path, 1).initialise(faults.FaultConfig())  # a worker restarting
+    assert faults.FaultStore(path, 1).read().error_ratio == 1.0
 
 
 def test_a_new_server_does_not_inherit_an_old_state(tmp_path):
     path = tmp_path / "faults.json"
-    path.write_text(json.dumps({"server_pid": -1, "faults": {"error_ratio": 1.0}}))
-    store = faults.FaultStore(path)
+    path.write_text(json.dumps({"server_pid": 2, "faults": {"error_ratio": 1.0}}))
+    store = faults.FaultStore(path, 1)
     store.initialise(faults.FaultConfig(latency_ms=5))
     assert store.read() == faults.FaultConfig(latency_ms=5)
 
 
 def test_a_corrupt_state_file_keeps_the_last_good_state(tmp_path):
     path = tmp_path / "faults.json"
-    store = faults.FaultStore(path)
+    store = faults.FaultStore(path, 1)
     store.write(faults.FaultConfig(error_ratio=0.4))
     path.write_text("{not json")
     assert store.read().error_ratio == 0.4

@@ -23,7 +23,7 @@ def registry():
 
 
 def make(artifact_root, registry, tmp_path, config=faults.FaultConfig(), version="v2"):
-    store = faults.FaultStore(tmp_path / "faults.json")
+    store = faults.FaultStore(tmp_path / "faults.json", 1)
     store.write(config)
     bound = metrics.RuntimeMetrics(registry).bind("wine", version)
     return Predictor(artifact_root / version, bound, store, random.Random(0), "test", FakeClock())
@@ -87,7 +87,7 @@ def test_unready_fault_fails_readiness_only(artifact_root, registry, tmp_path, w
 
 def test_update_reaches_every_reader(artifact_root, registry, tmp_path):
     predictor = make(artifact_root, registry, tmp_path)
-    other = faults.FaultStore(tmp_path / "faults.json")
+    other = faults.FaultStore(tmp_path / "faults.json", 1)
     predictor.update_faults(faults.FaultUpdate(error_ratio=0.25))
     assert other.read().error_ratio == 0.25
 

@@ -1,0 +1,151 @@
+"""The Seldon Core wrapper runtime: ``seldon-core-microservice servers.seldon_runtime.SeldonModel``.
+
+Configured by ``MODEL_*`` (``servers.settings.SeldonSettings``) and ``FAULT_*``
+variables. REST on 9000, gRPC on 5000, metrics on 6000 (the wrapper's defaults);
+the fault admin endpoint on ``MODEL_ADMIN_PORT`` (9500).
+"""
+
+import logging
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+from seldon_core.flask_utils import SeldonMicroserviceException
+from seldon_core.user_model import SeldonNotImplementedError
+
+from servers import admin_http, faults
+from servers.errors import InvalidInput, ServingError
+from servers.predictor import Predictor
+from servers.seldon_metrics import BufferedMetrics
+from servers.settings import FaultSettings, SeldonSettings
+from servers.validation import rows_from_array
+
+RUNTIME = "seldon"
+logger = logging.getLogger("ml_canary.seldon")
+
+
+class SeldonError(SeldonMicroserviceException):
+    """The wrapper's HTTP error, with a message that also reaches gRPC callers.
+
+    The wrapper's own exception has an empty ``str()``, and its gRPC server
+    answers any exception as UNKNOWN with ``str()`` as the details.
+    """
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _http_error(exc: ServingError) -> SeldonError:
+    reason = "MICROSERVICE_BAD_DATA" if exc.status_code < 500 else "MICROSERVICE_INTERNAL_ERROR"
+    return SeldonError(str(exc), status_code=exc.status_code, reason=reason)
+
+
+def check_envelope(request: dict) -> None:
+    """A Seldon JSON message: ``data`` with ``ndarray`` or ``tensor``, or strData/jsonData/binData."""
+    if not any(key in request for key in ("data", "strData", "jsonData", "binData")):
+        raise InvalidInput("request needs one of data, strData, jsonData or binData")
+    if "data" not in request:
+        return
+    data = request["data"]
+    if not isinstance(data, dict):
+        raise InvalidInput(f"'data' must be an object with ndarray or tensor, not {type(data).__name__}")
+    if not isinstance(data.get("names", []), list) or not all(isinstance(n, str) for n in data.get("names", [])):
+        raise InvalidInput("'data.names' must be a list of feature names")
+    if "ndarray" in data:
+        if not isinstance(data["ndarray"], list):
+            raise InvalidInput("'data.ndarray' must be a list of rows")
+    elif "tensor" in data:
+        tensor = data["tensor"]
+        if not (isinstance(tensor, dict) and isinstance(tensor.get("shape"), list) and isinstance(tensor.get("values"), list)):
+            raise InvalidInput("'data.tensor' needs a 'shape' list and a 'values' list")
+        if not all(isinstance(d, int) and d >= 0 for d in tensor["shape"]) or np.prod(tensor["shape"]) != len(tensor["values"]):
+            raise InvalidInput(f"'data.tensor' shape {tensor['shape']} does not fit {len(tensor['values'])} values")
+    else:
+        raise InvalidInput("'data' needs 'ndarray' or 'tensor'")
+
+
+class SeldonModel:
+    """Serves one version of the wine classifier through the Seldon Python wrapper."""
+
+    def __init__(self, **parameters):
+        # Runs once in the wrapper's main process, before it forks the REST, gRPC
+        # and admin processes, so they all share this fault store.
+        self._settings = SeldonSettings(**parameters)
+        fault_settings = FaultSettings()
+        owner = os.getpid()
+        path = fault_settings.state_file or faults.default_state_file(self._settings.name, self._settings.version, owner)
+        self._store = faults.FaultStore(Path(path), owner)
+        self._store.initialise(faults.FaultConfig.from_settings(fault_settings))
+        self._admin_token = fault_settings.admin_token
+        self._seed = fault_settings.seed
+        self._metrics = BufferedMetrics()
+        self._predictor: Predictor | None = None
+
+    def load(self) -> None:
+        folder = Path(self._settings.artifacts) / self._settings.version
+        self._predictor = Predictor(folder, self._metrics, self._store, random.Random(self._seed), RUNTIME)
+        logger.info("serving %s version %s from %s", self._settings.name, self._predictor.version, folder)
+
+    def predict_raw(self, request):
+        """Check the REST envelope, then hand back to the wrapper's usual path.
+
+        The wrapper answers a malformed envelope such as ``{"data": 5}`` with a 500
+        from inside its own parsing; this turns those into a 400 first.
+        """
+        if isinstance(request, dict):
+            try:
+                check_envelope(request)
+            except InvalidInput as exc:
+                self._predictor.reject(self._predictor.begin())
+                raise _http_error(exc) from None
+        raise SeldonNotImplementedError("continue with predict()")
+
+    def predict(self, X, features_names=None, meta=None):
+        predictor = self._predictor
+        call = predictor.begin()
+        try:
+            rows = self._rows(X, features_names)
+        except ServingError as exc:
+            predictor.reject(call)
+            raise _http_error(exc) from None
+        if call.decision.delay_s:
+            time.sleep(call.decision.delay_s)
+        try:
+            labels = predictor.finish(call, rows)
+        except ServingError as exc:
+            raise _http_error(exc) from None
+        return np.array(labels, dtype=object).reshape(-1, 1)
+
+    def _rows(self, X, features_names) -> np.ndarray:
+        expected = self._predictor.metadata.feature_names
+        rows = rows_from_array(X, len(expected) if not features_names else len(features_names))
+        if not features_names or list(features_names) == expected:
+            return rows
+        unknown = sorted(set(features_names) - set(expected))
+        missing = sorted(set(expected) - set(features_names))
+        if unknown or missing or len(features_names) != len(expected):
+            raise InvalidInput(f"feature names do not match the model: unknown {unknown}, missing {missing}")
+        # Names in another order: put the columns where the model wants them.
+        return rows[:, [list(features_names).index(name) for name in expected]]
+
+    def class_names(self) -> list[str]:
+        return ["predicted_class"]
+
+    def tags(self) -> dict:
+        return {"model_version": self._predictor.version, "model_name": self._settings.name}
+
+    def metrics(self) -> list[dict]:
+        return self._metrics.drain()
+
+    def health_status(self) -> dict:
+        try:
+            self._predictor.check_ready()
+        except ServingError as exc:
+            raise _http_error(exc) from None
+        return {"ready": True, "model_version": self._predictor.version}
+
+    def custom_service(self) -> None:
+        """The wrapper runs this in its own process: the fault admin endpoint."""
+        admin_http.serve_forever(self._settings.admin_port, self._store, self._settings.version, self._admin_token)
