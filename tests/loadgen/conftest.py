@@ -35,16 +35,20 @@ def stub(tmp_path):
 def run_loadgen(tmp_path):
     """Run ``python -m loadgen`` for real; returns (exit code, summary JSON, stdout, stderr)."""
 
-    def run(*flags: str, interrupt_after_s: float | None = None):
+    def run(*flags: str, interrupt_after_progress: int | None = None):
+        """``interrupt_after_progress=N``: Ctrl-C once N live progress lines were printed."""
         out = tmp_path / "summary.json"
         cmd = [sys.executable, "-m", "loadgen", "--json", str(out), *flags]
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if interrupt_after_s is not None:
-            try:
-                proc.wait(interrupt_after_s)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGINT)
+        seen = []
+        if interrupt_after_progress is not None:
+            for line in proc.stderr:
+                seen.append(line)
+                if sum(l.startswith("[") for l in seen) >= interrupt_after_progress:
+                    proc.send_signal(signal.SIGINT)
+                    break
         stdout, stderr = proc.communicate(timeout=120)
+        stderr = "".join(seen) + stderr
         doc = json.loads(out.read_text()) if out.exists() else None
         return proc.returncode, doc, stdout, stderr
 

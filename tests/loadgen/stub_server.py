@@ -1,7 +1,8 @@
 """A real HTTP server with scripted behaviour, for load generator tests.
 
 ``python -m tests.loadgen.stub_server --port P [--versions v1:0.7,v2:0.3] [--error-ratio R]
-[--delay-ms N] [--stall-at S --stall-for S] [--no-header]``
+[--delay-ms N] [--stall-at S --stall-for S] [--no-header]``; the stall starts S seconds
+after the first request arrives.
 """
 
 import argparse
@@ -16,7 +17,7 @@ from aiohttp import web
 def build_app(args) -> web.Application:
     rng = random.Random(args.seed)
     names, weights = zip(*[(part.split(":")[0], float(part.split(":")[1])) for part in args.versions.split(",")])
-    started = time.monotonic()
+    first_request: list[float] = []  # the stall is timed from the first request, not from start-up
 
     async def infer(request: web.Request) -> web.Response:
         body = await request.read()
@@ -24,7 +25,9 @@ def build_app(args) -> web.Application:
             json.loads(body)
         except ValueError:
             return web.json_response({"error": "malformed JSON"}, status=422)
-        now = time.monotonic() - started
+        if not first_request:
+            first_request.append(time.monotonic())
+        now = time.monotonic() - first_request[0]
         if args.stall_for and args.stall_at <= now < args.stall_at + args.stall_for:
             await asyncio.sleep(args.stall_at + args.stall_for - now)
         if args.delay_ms:
