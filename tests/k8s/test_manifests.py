@@ -1,0 +1,138 @@
+"""Every overlay renders, every object validates, every cross-reference holds."""
+
+import copy
+
+import pytest
+import yaml
+
+from tests.k8s import crossref
+from tests.k8s.support import K8S, by_kind, render, validate
+
+OVERLAYS = ["overlays/mlserver", "overlays/seldon", "overlays/seldon-core", "cluster"]
+WITH_COMPONENTS = [
+    ("overlays/mlserver", ("components/v2",)),
+    ("overlays/mlserver", ("components/faulty-v2", "components/loadgen")),
+    ("overlays/seldon", ("components/faulty-v2", "components/loadgen")),
+]
+
+
+@pytest.fixture(scope="module")
+def mlserver():
+    return render("overlays/mlserver")
+
+
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_overlay_renders_and_validates(path):
+    docs = render(path)
+    assert docs
+    for doc in docs:
+        validate(doc)
+
+
+@pytest.mark.parametrize("path, components", WITH_COMPONENTS, ids=lambda v: "+".join(v) if isinstance(v, tuple) else v)
+def test_components_render_validate_and_keep_references(path, components, tmp_path):
+    docs = render(path, components, tmp_path)
+    for doc in docs:
+        validate(doc)
+    assert crossref.check(docs) == []
+
+
+@pytest.mark.parametrize("path", ["overlays/mlserver", "overlays/seldon"])
+def test_cross_references_hold(path):
+    assert crossref.check(render(path)) == []
+
+
+def test_the_steps_are_the_plan(mlserver):
+    steps = by_kind(mlserver, "Rollout")["wine"]["spec"]["strategy"]["canary"]["steps"]
+    plan = [next(iter(step)) for step in steps]
+    assert plan == ["setHeaderRoute", "setWeight", "analysis", "setWeight", "analysis", "setWeight"]
+    assert [s["setWeight"] for s in steps if "setWeight" in s] == [10, 50, 100]
+
+
+def test_faulty_component_puts_faults_only_in_the_new_template(tmp_path):
+    docs = render("overlays/mlserver", ("components/faulty-v2",), tmp_path)
+    pod = by_kind(docs, "Rollout")["wine"]["spec"]["template"]
+    env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
+    assert pod["metadata"]["labels"]["version"] == "v2"
+    assert env["FAULT_ERROR_RATIO"]["value"] == "0.3"
+    assert env["MODEL_VERSION"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.labels['version']"
+
+
+def test_every_object_is_one_kind_per_base_file():
+    for path in (K8S / "base").glob("*.yaml"):
+        if path.name == "kustomization.yaml":
+            continue
+        kinds = {doc["kind"] for doc in yaml.safe_load_all(path.read_text()) if doc}
+        assert len(kinds) == 1, f"{path.name} holds {kinds}"
+
+
+def test_only_current_kustomize_syntax():
+    for path in K8S.rglob("kustomization.yaml"):
+        doc = yaml.safe_load(path.read_text())
+        old = {"bases", "patchesStrategicMerge", "patchesJson6902", "commonLabels", "vars"} & doc.keys()
+        assert not old, f"{path}: deprecated kustomize fields {old}"
+
+
+def _rename(kind, old, new):
+    def mutate(docs):
+        for d in docs:
+            if d["kind"] == kind and d["metadata"]["name"] == old:
+                d["metadata"]["name"] = new
+    return mutate
+
+
+def _set(kind, name, path, value):
+    def mutate(docs):
+        for d in docs:
+            if d["kind"] == kind and d["metadata"]["name"] == name:
+                node = d
+                for key in path[:-1]:
+                    node = node[key]
+                node[path[-1]] = value
+    return mutate
+
+
+DRIFT = [
+    (_rename("VirtualService", "wine", "wine-vs"), "VirtualService wine does not exist"),
+    (_rename("DestinationRule", "wine", "wine-dr"), "DestinationRule wine does not exist"),
+    (_rename("AnalysisTemplate", "latency", "latency-gate"), "AnalysisTemplate latency does not exist"),
+    (_rename("Gateway", "wine-gateway", "gw"), "Gateway wine-gateway does not exist"),
+    (_rename("ServiceAccount", "loadgen", "lg"), "principal cluster.local/ns/ml-canary/sa/loadgen"),
+    (_rename("Role", "rollout-operator", "ops"), "Role rollout-operator does not exist"),
+    (_set("VirtualService", "wine", ["spec", "http", 0, "name"], "main"), "has no http route named primary"),
+    (_set("DestinationRule", "wine", ["spec", "subsets", 1, "name"], "preview"), "has no subset canary"),
+    (_set("Service", "wine", ["spec", "selector"], {"app": "wine-model"}), "do not select its pods"),
+    (_set("Service", "wine", ["spec", "ports", 2, "targetPort"], "metrics"), "targetPort metrics"),
+    (_set("Rollout", "wine", ["spec", "strategy", "canary", "trafficRouting", "managedRoutes"], []), "not in managedRoutes"),
+    (_set("PodMonitor", "wine-runtime", ["spec", "podMetricsEndpoints", 0, "port"], "metrics"), "port metrics is not a container port"),
+    (_set("HorizontalPodAutoscaler", "wine", ["spec", "scaleTargetRef", "name"], "wine2"), "Rollout wine2 does not exist"),
+    (_set("AnalysisTemplate", "success-rate", ["spec", "args", 0], {"name": "stable-version"}), "does not pass required arg stable-version"),
+]
+
+
+@pytest.mark.parametrize("mutate, message", DRIFT, ids=[m for _, m in DRIFT])
+def test_drift_is_caught(mlserver, mutate, message):
+    docs = copy.deepcopy(mlserver)
+    mutate(docs)
+    problems = crossref.check(docs)
+    assert any(message in p for p in problems), problems
+
+
+TYPOS = [
+    ("Rollout", "wine", ["spec", "strategy", "canary", "setps"], []),
+    ("VirtualService", "wine", ["spec", "http", 0, "retires"], {"attempts": 2}),
+    ("DestinationRule", "wine", ["spec", "trafficPolicy", "outlierDetecton"], {}),
+    ("AnalysisTemplate", "success-rate", ["spec", "metrics", 0, "sucessCondition"], "true"),
+    ("Service", "wine", ["spec", "ports", 0, "targetport"], "http"),
+    ("HorizontalPodAutoscaler", "wine", ["spec", "minReplica"], 1),
+    ("PrometheusRule", "ml-canary", ["spec", "groups", 0, "rules", 0, "recrd"], "x"),
+]
+
+
+@pytest.mark.parametrize("kind, name, path, value", TYPOS, ids=[f"{t[0]}.{t[2][-1]}" for t in TYPOS])
+def test_a_misspelt_field_is_refused(mlserver, kind, name, path, value):
+    docs = copy.deepcopy(mlserver)
+    _set(kind, name, path, value)(docs)
+    doc = next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name)
+    with pytest.raises(AssertionError, match=path[-1]):
+        validate(doc)

@@ -1,0 +1,100 @@
+"""All PromQL parses; the cluster's rules pass promtool's unit tests; Alertmanager's config loads."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.k8s.support import K8S, ROOT, by_kind, render, require_binary
+
+HERE = Path(__file__).parent
+RECORDED = re.compile(r"\bmlcanary:[a-z0-9_]+:[a-z0-9_]+\b")
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return render("overlays/mlserver")
+
+
+@pytest.fixture(scope="module")
+def rule_groups(docs):
+    return by_kind(docs, "PrometheusRule")["ml-canary"]["spec"]["groups"]
+
+
+def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([require_binary("promtool", "Debian package prometheus"), *args],
+                          capture_output=True, text=True, cwd=cwd)
+
+
+def recorded_names(groups) -> set[str]:
+    return {rule["record"] for group in groups for rule in group["rules"] if "record" in rule}
+
+
+def test_cluster_rules_pass_promtool_check_and_unit_tests(rule_groups, tmp_path):
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": rule_groups}))
+    (tmp_path / "rules.test.yaml").write_text((HERE / "promtool" / "cluster-rules.test.yaml").read_text())
+    check = promtool("check", "rules", "rules.yaml", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    test = promtool("test", "rules", "rules.test.yaml", cwd=tmp_path)
+    assert test.returncode == 0, test.stdout + test.stderr
+
+
+def _queries(docs) -> dict[str, str]:
+    """Every PromQL string outside the rules: analysis metrics and dashboard panels."""
+    queries = {}
+    for name, template in by_kind(docs, "AnalysisTemplate").items():
+        args = {a["name"]: a.get("value", "v2") for a in template["spec"].get("args", [])}
+        for metric in template["spec"]["metrics"]:
+            query = metric["provider"]["prometheus"]["query"]
+            queries[f"{name}/{metric['name']}"] = re.sub(r"\{\{\s*args\.([\w-]+)\s*\}\}", lambda m: args[m.group(1)], query)
+    dashboard = json.loads(by_kind(docs, "ConfigMap")["ml-canary-dashboard"]["data"]["ml-canary-dashboard.json"])
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            queries[f"dashboard/{panel['title']}/{target['refId']}"] = target["expr"]
+    return queries
+
+
+def test_analysis_and_dashboard_promql_parses(docs, tmp_path):
+    queries = _queries(docs)
+    rules = [{"record": f"check:q{i}", "expr": q} for i, q in enumerate(queries.values())]
+    (tmp_path / "queries.yaml").write_text(yaml.safe_dump({"groups": [{"name": "queries", "rules": rules}]}))
+    out = promtool("check", "rules", "queries.yaml", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert len(queries) >= 9
+
+
+def test_queries_use_only_recorded_series(docs, rule_groups):
+    recorded = recorded_names(rule_groups)
+    for name, query in _queries(docs).items():
+        unknown = set(RECORDED.findall(query)) - recorded
+        assert not unknown, f"{name} queries {unknown}, which no recording rule produces"
+
+
+def test_every_recorded_series_is_in_the_metric_contract(rule_groups):
+    contract = (ROOT / "docs" / "metrics.md").read_text()
+    missing = {name for name in recorded_names(rule_groups) if f"`{name}`" not in contract}
+    assert not missing, f"docs/metrics.md does not list {missing}"
+
+
+def test_alertmanager_config_loads(tmp_path):
+    secret = next(d for d in render("cluster") if d["kind"] == "Secret")
+    (tmp_path / "alertmanager.yaml").write_text(secret["stringData"]["alertmanager.yaml"])
+    amtool = require_binary("amtool", "Debian package prometheus-alertmanager")
+    out = subprocess.run([amtool, "check-config", "alertmanager.yaml"], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_notification_subscription_names_a_configured_service(docs):
+    config = next(d for d in render("cluster") if d["kind"] == "ConfigMap")["data"]
+    rollout = by_kind(docs, "Rollout")["wine"]
+    for key in rollout["metadata"]["annotations"]:
+        if key.startswith("notifications.argoproj.io/subscribe."):
+            trigger, service = key.split("subscribe.", 1)[1].split(".")
+            assert f"trigger.{trigger}" in config, f"no trigger {trigger}"
+            assert any(k.startswith("service.") and k.endswith(f".{service}") for k in config), f"no service {service}"
+            for entry in yaml.safe_load(config[f"trigger.{trigger}"]):
+                for template in entry["send"]:
+                    assert f"template.{template}" in config
