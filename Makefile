@@ -82,7 +82,7 @@ endef
 test: test-core test-seldon ## Run the whole test suite (both environments, real processes).
 
 .PHONY: test-core
-test-core: $(STAMP) $(CHECKOV_STAMP) tools ## Tests in .venv: models, MLServer runtime, load generator, k8s manifests.
+test-core: $(STAMP) $(SELDON_STAMP) $(CHECKOV_STAMP) tools ## Tests in .venv: models, runtimes, load generator, k8s manifests, local stack.
 	$(call run_pytest,$(BIN)/python,)
 
 .PHONY: test-seldon
@@ -162,6 +162,16 @@ promote: ## Skip the current pause or analysis step.
 .PHONY: abort
 abort: ## Abort the rollout: all traffic back to the stable version.
 	$(ROLLOUTS) abort wine
+
+##@ One machine (docs/local.md)
+
+.PHONY: up
+up: $(STAMP) $(SELDON_STAMP) tools ## Start the local stack in the foreground (RUNTIME=mlserver|seldon); Ctrl-C stops it.
+	$(BIN)/canary up --runtime $(RUNTIME)
+
+.PHONY: down
+down: $(STAMP) ## Stop the local stack.
+	$(BIN)/canary down
 
 .PHONY: clean
 clean: ## Remove artifacts and run folders (keeps the virtual environments).

@@ -43,7 +43,7 @@ def window_errors(doc: dict, rps: float) -> list[float]:
 def start_static_envoy(work: Path) -> tuple[procs.Process, str]:
     port, admin = procs.free_port(), procs.free_port()
     (work / "envoy.json").write_text(json.dumps(envoy_static.config(port, admin)))
-    proc = procs.start(pinned("0", [envoy_static.envoy_binary(), "-c", str(work / "envoy.json"), "--concurrency", "1",
+    proc = procs.start(pinned("0", [envoy_static.envoy_binary(), "-c", str(work / "envoy.json"), "--concurrency", "1", "--disable-hot-restart",
                                     "--log-level", "warn"]), work / "envoy.log")
     procs.wait_http_ok(proc, f"http://127.0.0.1:{admin}/ready", timeout_s=30)
     return proc, f"http://127.0.0.1:{port}"

@@ -1,9 +1,12 @@
 """Start server processes in their own process group and stop them by pid."""
 
+import ctypes
 import os
+import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,17 @@ class Process:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def tail(self, lines: int = 15) -> str:
+        return "\n".join(self.log().splitlines()[-lines:])
+
+    def cause(self) -> str:
+        """The last exception line in the log (``SomethingError: ...``), else its last lines."""
+        lines = self.log().splitlines()
+        for line in reversed(lines):
+            if re.match(r"^[\w.]+(Error|Exception): ", line):
+                return line
+        return "\n".join(lines[-10:])
+
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM the whole group (MLServer's workers included), SIGKILL if it lingers."""
         if self.popen.poll() is not None:
@@ -41,12 +55,28 @@ class Process:
             self.popen.wait(timeout_s)
 
 
-def start(cmd: list[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> Process:
-    log = open(log_path, "wb")
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies, even by SIGKILL (Linux).
+
+    The signal comes when the *thread* that started the child ends, so start such
+    children from a thread that lives as long as the process.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def start(cmd: list[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
+          die_with_parent: bool = False) -> Process:
+    """Start ``cmd`` in its own process group, output to ``log_path``."""
+    log = open(log_path, "ab")
     popen = subprocess.Popen(
         cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
-        cwd=cwd, start_new_session=True,
+        cwd=cwd, start_new_session=True, preexec_fn=_die_with_parent if die_with_parent else None,
     )
+    log.close()
     return Process(popen, log_path)
 
 

@@ -1,0 +1,51 @@
+"""``canary``: the one-machine canary stack and (later) its rollout controller."""
+
+import argparse
+import sys
+
+from pydantic import ValidationError
+
+from canary import cli_stack
+from canary.settings import StackSettings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="canary", description="Model canaries on one machine: real runtimes, Envoy and "
+                                "Prometheus. Settings come from CANARY_* variables (docs/local.md).")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = sub.add_parser("up", help="start the stack in the foreground (Ctrl-C stops it)")
+    up.add_argument("--runtime", choices=("mlserver", "seldon"), help="runtime serving the models (CANARY_RUNTIME)")
+    up.set_defaults(func=cli_stack.up)
+    sub.add_parser("down", help="stop a running stack and every process it started").set_defaults(func=cli_stack.down)
+    st = sub.add_parser("status", help="each process with its pid, port and health")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cli_stack.status)
+    lg = sub.add_parser("logs", help="the last lines of a process's log")
+    lg.add_argument("name", help="prometheus, envoy, runtime-v1, runtime-v2, ...")
+    lg.add_argument("-n", "--lines", type=int, default=50)
+    lg.set_defaults(func=cli_stack.logs)
+    sk = sub.add_parser("stack", help="change the stack by hand (what a rollout does)")
+    sks = sk.add_subparsers(dest="stack_cmd", required=True, metavar="ACTION")
+    sks.add_parser("add-canary", help="start a runtime for VERSION as the canary").add_argument("version")
+    sks.add_parser("remove-canary", help="route all traffic to stable and stop the canary")
+    route = sks.add_parser("route", help="set the canary's weight and header routes")
+    route.add_argument("--weight", type=int, required=True, help="canary share of traffic, 0..100")
+    route.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="requests with this header go to the canary")
+    sks.add_parser("promote", help="make the canary the stable version, with all traffic")
+    sks.add_parser("retire", help="stop a version that no longer serves").add_argument("version")
+    sk.set_defaults(func=cli_stack.stack_command)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = StackSettings()
+    except ValidationError as exc:
+        print(f"canary: bad CANARY_* environment variable:\n{exc}", file=sys.stderr)
+        return 2
+    return args.func(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
