@@ -1,0 +1,87 @@
+"""The local stack: time from 'canary up' to all-ready, and the latency Envoy adds.
+
+``python -m bench.stack``. The stack is pinned to CPU 0, the load generator to
+CPU 1. Latency: 200 rps straight to the stable runtime and through the gateway,
+alternating for several rounds, the same run.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.loadgen import loadgen, pinned
+from canary.client import StackClient
+from models import train
+from tests.canary.conftest import stack_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start(env: dict, log: Path) -> tuple[subprocess.Popen, float]:
+    t0 = time.monotonic()
+    proc = subprocess.Popen(pinned("0", [sys.executable, "-m", "canary", "up"]), env={**os.environ, **env},
+                            stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=ROOT)
+    while "stack ready" not in log.read_text():
+        if proc.poll() is not None:
+            raise SystemExit(f"canary up failed:\n{log.read_text()}")
+        time.sleep(0.05)
+    return proc, time.monotonic() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.stack", description=__doc__)
+    parser.add_argument("--starts", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=20)
+    args = parser.parse_args(argv)
+    if not shutil.which("prometheus"):
+        raise SystemExit("prometheus is missing: make tools")
+    with tempfile.TemporaryDirectory(prefix="bench-stack-") as tmp:
+        work = Path(tmp)
+        for version in ("v1", "v2"):
+            train.train(version, work / "artifacts")
+        ready = []
+        for i in range(args.starts):
+            env = stack_env(work / f"run{i}", work / "artifacts")
+            proc, seconds = start(env, work / f"up{i}.log")
+            ready.append(seconds)
+            proc.terminate()
+            proc.wait(30)
+        print(f"## time to ready\n\n'canary up' to 'stack ready', {args.starts} starts: "
+              f"{', '.join(f'{s:.2f}' for s in ready)} s (median {statistics.median(ready):.2f} s)")
+        env = stack_env(work / "run", work / "artifacts")
+        proc, _ = start(env, work / "up.log")
+        try:
+            gateway = f"http://127.0.0.1:{env['CANARY_GATEWAY_PORT']}"
+            direct = f"http://127.0.0.1:{env['CANARY_STABLE_PORT']}"
+            assert StackClient(Path(env["CANARY_RUN_DIR"])).status()["stable"] == "v1"
+            loadgen(gateway, 200, 5, work)  # warm-up
+            runs = {"direct": [], "gateway": []}
+            for _ in range(args.rounds):
+                for name, target in (("direct", direct), ("gateway", gateway)):
+                    runs[name].append(loadgen(target, 200, args.seconds, work))
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    med = {name: {p: statistics.median(r["latency_ms"][p] for r in rs) for p in ("p50", "p90", "p99")}
+           for name, rs in runs.items()}
+    print(f"\n## latency at 200 rps, median of {args.rounds} rounds of {args.seconds} s\n")
+    print("| path | p50 ms | p90 ms | p99 ms | errors |\n|---|---|---|---|---|")
+    for name, rs in runs.items():
+        errors = sum(r["requests"] - round(r["success_ratio"] * r["requests"]) for r in rs)
+        print(f"| {name} | {med[name]['p50']:.3f} | {med[name]['p90']:.3f} | {med[name]['p99']:.3f} | {errors} |")
+    print(f"\nadded by the gateway: p50 {med['gateway']['p50'] - med['direct']['p50']:+.3f} ms, "
+          f"p99 {med['gateway']['p99'] - med['direct']['p99']:+.3f} ms")
+    print(json.dumps({"ready_s": ready, "runs": {k: [r["latency_ms"] for r in v] for k, v in runs.items()}}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
