@@ -165,6 +165,12 @@ abort: ## Abort the rollout: all traffic back to the stable version.
 
 ##@ One machine (docs/local.md)
 
+TIME_SCALE ?= 4
+
+.PHONY: demo
+demo: $(STAMP) tools ## A local canary rollout that promotes, and a faulty one rolled back automatically (a few minutes).
+	$(BIN)/python -m canary.demo --time-scale $(TIME_SCALE)
+
 .PHONY: up
 up: $(STAMP) $(SELDON_STAMP) tools ## Start the local stack in the foreground (RUNTIME=mlserver|seldon); Ctrl-C stops it.
 	$(BIN)/canary up --runtime $(RUNTIME)

@@ -5,13 +5,14 @@ import sys
 
 from pydantic import ValidationError
 
-from canary import cli_stack
+from canary import cli_rollout, cli_stack
 from canary.settings import StackSettings
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="canary", description="Model canaries on one machine: real runtimes, Envoy and "
-                                "Prometheus. Settings come from CANARY_* variables (docs/local.md).")
+                                "Prometheus, and a rollout controller that runs k8s/'s Rollout. Settings come from "
+                                "CANARY_* variables (docs/local.md).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="start the stack in the foreground (Ctrl-C stops it)")
     up.add_argument("--runtime", choices=("mlserver", "seldon"), help="runtime serving the models (CANARY_RUNTIME)")
@@ -34,7 +35,39 @@ def build_parser() -> argparse.ArgumentParser:
     sks.add_parser("promote", help="make the canary the stable version, with all traffic")
     sks.add_parser("retire", help="stop a version that no longer serves").add_argument("version")
     sk.set_defaults(func=cli_stack.stack_command)
+    _rollout_commands(sub)
     return p
+
+
+def _rollout_commands(sub) -> None:
+    """The controller and its controls; names mirror 'kubectl argo rollouts'."""
+    ctl = sub.add_parser("controller", help="run the rollout controller in the foreground")
+    ctl.add_argument("--time-scale", type=float, help="run every duration this many times faster (CANARY_TIME_SCALE)")
+    ctl.set_defaults(func=cli_rollout.controller)
+    ro = sub.add_parser("rollout", help="start a rollout to VERSION through the Rollout's steps")
+    ro.add_argument("version")
+    for name, kind in (("--error-ratio", float), ("--latency-ms", float), ("--wrong-ratio", float)):
+        ro.add_argument(name, type=kind, help="start the new version with this fault (FAULT_* variable)")
+    ro.set_defaults(func=cli_rollout.command)
+    gt = sub.add_parser("get", help="phase, step, weights, the current analysis and recent events")
+    gt.add_argument("--watch", action="store_true", help="follow the event log until Ctrl-C")
+    gt.add_argument("--json", action="store_true")
+    gt.set_defaults(func=cli_rollout.get)
+    for name, text in (("pause", "pause the rollout"), ("resume", "resume a rollout paused by request"),
+                       ("abort", "abort: canary weight 0 at once, then scale it down"),
+                       ("retry", "restart an aborted rollout from step 1")):
+        sub.add_parser(name, help=text).set_defaults(func=cli_rollout.command)
+    pr = sub.add_parser("promote", help="skip the current pause or analysis")
+    pr.add_argument("--full", action="store_true", help="skip every remaining step")
+    pr.set_defaults(func=cli_rollout.command)
+    ft = sub.add_parser("fault", help="flip a running version's fault switch, without a restart")
+    ft.add_argument("version")
+    ft.add_argument("--error-ratio", type=float)
+    ft.add_argument("--latency-ms", type=float)
+    ft.add_argument("--wrong-ratio", type=float)
+    ft.add_argument("--unready", action="store_true")
+    ft.add_argument("--clear", action="store_true", help="all faults off (applied first)")
+    ft.set_defaults(func=cli_rollout.command)
 
 
 def main(argv: list[str] | None = None) -> int:

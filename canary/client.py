@@ -53,3 +53,35 @@ class StackClient:
 
     def shutdown(self) -> dict:
         return self._call("POST", "/shutdown")
+
+
+class ControlClient:
+    """Talk to a running rollout controller, found through the run directory's controller.json."""
+
+    def __init__(self, run_dir: Path, user: str = "unknown", timeout_s: float = 30.0):
+        path = Path(run_dir) / "controller.json"
+        try:
+            self.state = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            raise NotRunning(f"no controller runs with run directory {run_dir}; start one with 'canary controller'") from None
+        self._http = httpx.Client(base_url=self.state["api"], timeout=timeout_s,
+                                  headers={"Authorization": f"Bearer {self.state['token']}", "X-Canary-User": user})
+
+    def get(self, events: int = 20) -> dict:
+        return self._call("GET", f"/rollout?events={events}")
+
+    def events(self, after: int = 0) -> list[dict]:
+        return self._call("GET", f"/events?after={after}")
+
+    def post(self, path: str, body: dict | None = None) -> dict:
+        return self._call("POST", path, body or {})
+
+    def _call(self, method: str, path: str, body: dict | None = None):
+        try:
+            response = self._http.request(method, path, json=body)
+        except httpx.ConnectError:
+            raise NotRunning(f"the controller (pid {self.state['pid']}) does not answer at {self.state['api']}") from None
+        doc = response.json()
+        if response.status_code >= 400:
+            raise RuntimeError(doc.get("error", response.text))
+        return doc

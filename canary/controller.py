@@ -16,6 +16,7 @@ from canary import analysis, spec
 from canary.analysis import ERROR, FAILED, INCONCLUSIVE, SUCCESSFUL, AnalysisRun, Measurement
 
 HEALTHY, PROGRESSING, PAUSED, DEGRADED = "Healthy", "Progressing", "Paused", "Degraded"
+FAST_METRIC_S = 10  # metrics measured more often than this log only their failures
 
 
 class ControlError(Exception):
@@ -127,7 +128,8 @@ class Controller:
                     self.router.retire(version)
                     s.retire.remove(pending)
             self.router.add_canary(version, faults or {})
-            self.state = RolloutState(stable=s.stable, phase=PROGRESSING, target=version, faults=faults or {}, retire=s.retire)
+            self.state = RolloutState(stable=s.stable, phase=PROGRESSING, target=version, faults=faults or {}, retire=s.retire,
+                                      history=[{"step": 0, "at": self.clock(), "kind": "start", "weight": 0}])
             extra = f" with faults {faults}" if faults else ""
             self._event(f"rollout {self.spec.name}: {self.state.stable} -> {version}{extra}, {len(self.spec.steps)} steps"
                         + ("" if self.time_scale == 1 else f", time-scale {self.time_scale:g}"))
@@ -251,7 +253,7 @@ class Controller:
         return True
 
     def _advance(self, record: dict) -> None:
-        self.state.history.append({"step": self.state.step + 1, **record})
+        self.state.history.append({"step": self.state.step + 1, "at": self.clock(), **record})
         self.state.step += 1
         self._save()
 
@@ -285,6 +287,9 @@ class Controller:
             return False
         taken = self._run.tick(now, self._measure)
         for metric, m, state in taken:
+            # A fast metric's passing measurements would flood the log: only its verdicts are lines.
+            if m.phase == SUCCESSFUL and (metric.interval_s or 0) < FAST_METRIC_S:
+                continue
             count = analysis.effective_count(metric)
             progress = f"{state.count}/{count}" if count else f"{state.count}"
             self._event(f"analysis {metric.name}: {describe(metric, m)} ({progress}, {m.phase})")
@@ -295,7 +300,9 @@ class Controller:
             return False
         verdicts = {name: st.phase for name, st in self._run.states.items()}
         if phase == SUCCESSFUL:
-            self._event(f"analysis successful: {', '.join(f'{k} {v}' for k, v in verdicts.items())}")
+            counts = ", ".join(f"{k} {st.count}/{analysis.effective_count(self._run.metrics[k]) or st.count} passed"
+                               for k, st in self._run.states.items())
+            self._event(f"analysis successful: {counts}")
             self._run = None
             self._advance({"kind": "analysis", "verdicts": verdicts, "weight": s.weight})
             return True
@@ -303,7 +310,7 @@ class Controller:
         last = worst.measurements[-1] if worst.measurements else None
         metric = next(m for m in self._run.metrics.values() if m.name == worst.name)
         numbers = describe(metric, last) if last else "no measurement"
-        s.history.append({"step": s.step + 1, "kind": "analysis", "verdicts": verdicts, "weight": s.weight})
+        s.history.append({"step": s.step + 1, "at": now, "kind": "analysis", "verdicts": verdicts, "weight": s.weight})
         if phase == INCONCLUSIVE:
             s.pause_reason, s.phase = "InconclusiveAnalysisRun", PAUSED
             self._event(f"analysis inconclusive: {worst.name} {numbers} ({worst.message}): pausing; promote or abort")

@@ -49,3 +49,18 @@ class StackSettings(BaseSettings):
     """How long a process may take to become ready."""
     fault_admin_token: str = ""
     """Token for the runtimes' fault admin endpoints; empty: one is generated per stack."""
+
+
+class ControllerSettings(BaseSettings):
+    """The rollout controller's own settings (it finds the stack through StackSettings.run_dir)."""
+
+    model_config = SettingsConfigDict(env_prefix="CANARY_", extra="ignore")
+
+    control_port: int = 8098
+    """The controller's control API (localhost only)."""
+    time_scale: float = Field(1.0, gt=0)
+    """Run every duration of the plan this many times faster (pauses, intervals, delays)."""
+    webhooks: list[str] = []
+    """URLs to POST to on abort; 'alertmanager+http://host:9093/api/v2/alerts' for Alertmanager's API."""
+    tick_s: float = Field(0.1, gt=0)
+    """How often the controller looks at its rollout."""
