@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import joblib
-import numpy as np
 
 from bench import wrk
 from canary import procs

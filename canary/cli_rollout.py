@@ -5,12 +5,10 @@ import json
 import math
 import os
 import secrets
-import signal
 import sys
-import threading
 import time
 
-from canary import controlapi, notify, spec
+from canary import controlapi, notify, procs, spec
 from canary.client import ControlClient, NotRunning, StackClient
 from canary.controller import Controller
 from canary.provider import PrometheusProvider
@@ -43,17 +41,16 @@ def controller(settings: StackSettings, args) -> int:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump({"pid": os.getpid(), "api": f"http://127.0.0.1:{csettings.control_port}", "token": token}, f)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = procs.StopFlag()
     emit(f"controller for Rollout {rollout.name} ready on http://127.0.0.1:{csettings.control_port}"
          + (f" (time-scale {scale:g})" if scale != 1 else "") + f"; stable {ctrl.state.stable}")
-    while not stop.wait(csettings.tick_s):
+    while not stop:
+        time.sleep(csettings.tick_s)
         try:
             ctrl.reconcile()
         except (RuntimeError, NotRunning, OSError) as exc:  # the stack is busy or gone: try again next tick
             emit(f"warning: {exc}")
-            stop.wait(1.0)
+            time.sleep(1.0)
     server.shutdown()
     path.unlink(missing_ok=True)
     return EXIT_OK

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 
-from canary import stackapi
+from canary import procs, stackapi
 from canary.client import NotRunning, StackClient
 from canary.settings import StackSettings
 from canary.stack import Stack, StackError
@@ -25,9 +25,8 @@ def up(settings: StackSettings, args) -> int:
         return EXIT_FAIL
     except (NotRunning, RuntimeError):
         pass
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = threading.Event()  # set by 'canary down' through the API
+    signalled = procs.StopFlag()
     stack = Stack(settings, emit=lambda line: print(line, flush=True))
     try:
         seconds = stack.up()
@@ -39,7 +38,8 @@ def up(settings: StackSettings, args) -> int:
           f"gateway http://127.0.0.1:{settings.gateway_port}, Prometheus http://127.0.0.1:{settings.prometheus_port}; "
           "Ctrl-C or 'canary down' stops it", flush=True)
     try:
-        while not stop.wait(0.5):
+        while not (stop.is_set() or signalled):
+            time.sleep(0.5)
             for line in stack.poll():
                 print(f"warning: {line}", flush=True)
     finally:

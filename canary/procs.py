@@ -94,3 +94,19 @@ def wait_http_ok(proc: Process, url: str, timeout_s: float = 90.0) -> None:
         time.sleep(0.2)
     proc.stop()
     raise TimeoutError(f"{url} not ready after {timeout_s}s:\n{proc.log()[-3000:]}")
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM. A plain flag: a handler that took a lock (Event.set) could
+    deadlock against the main thread interrupted inside that same lock."""
+
+    def __init__(self):
+        self.set = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, *_):
+        self.set = True
+
+    def __bool__(self) -> bool:
+        return self.set

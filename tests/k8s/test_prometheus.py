@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.k8s.support import K8S, ROOT, by_kind, render, require_binary
+from tests.k8s.support import ROOT, by_kind, render, require_binary
 
 HERE = Path(__file__).parent
 RECORDED = re.compile(r"\bmlcanary:[a-z0-9_]+:[a-z0-9_]+\b")
