@@ -117,6 +117,39 @@ serve-seldon: $(SELDON_STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 	  exec $(SELDON_BIN)/seldon-core-microservice servers.seldon_runtime.SeldonModel \
 	  --http-port 9000 --grpc-port 5000 --metrics-port 6000
 
+##@ Images
+
+DOCKER ?= docker
+IMAGES := mlserver seldon loadgen
+BASE_IMAGE ?= python:3.11-slim
+IMAGE_PREFIX = $(if $(REGISTRY),$(REGISTRY)/,)ml-canary-
+REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+.PHONY: wheels
+wheels: $(STAMP) ## Prepare the wheels the image builds install from (no PyPI inside a build).
+	@for image in $(IMAGES); do \
+	  echo "wheels for $$image -> build/wheels/$$image"; \
+	  $(BIN)/pip wheel --quiet --wheel-dir build/wheels/$$image ".[$$image]" || exit 1; \
+	done
+
+.PHONY: images
+images: wheels ## Build the mlserver, seldon and loadgen images with DOCKER (docker, or podman) at REGISTRY/TAG.
+	@for image in $(IMAGES); do \
+	  echo "building $(IMAGE_PREFIX)$$image:$(TAG)"; \
+	  $(DOCKER) build --file images/Dockerfile --target $$image --build-arg EXTRA=$$image \
+	    --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg VERSION=$(TAG) --build-arg REVISION=$(REVISION) \
+	    --tag $(IMAGE_PREFIX)$$image:$(TAG) . || exit 1; \
+	done
+
+.PHONY: push
+push: ## Push the images to REGISTRY (make images push REGISTRY=ghcr.io/acme).
+	@test -n "$(REGISTRY)" || { echo "make push needs REGISTRY=..." >&2; exit 2; }
+	@for image in $(IMAGES); do $(DOCKER) push $(IMAGE_PREFIX)$$image:$(TAG) || exit 1; done
+
+.PHONY: test-images
+test-images: $(STAMP) ## Build every image with Podman on a Debian base made here, and smoke-test each container.
+	hack/test-images.sh
+
 ##@ Kubernetes (needs a cluster with Istio, Argo Rollouts and prometheus-operator: docs/kubernetes.md)
 
 REGISTRY ?=

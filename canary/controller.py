@@ -6,14 +6,13 @@ the numbers behind it. State is saved after every change, so a controller killed
 at any point resumes at the same step with the same weights.
 """
 
-import math
-import re
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-from canary import analysis, spec
-from canary.analysis import ERROR, FAILED, INCONCLUSIVE, SUCCESSFUL, AnalysisRun, Measurement
+from canary import analysis, args, spec
+from canary.analysis import ERROR, INCONCLUSIVE, SUCCESSFUL, AnalysisRun, Measurement
+from canary.wording import describe, fmt_s
 
 HEALTHY, PROGRESSING, PAUSED, DEGRADED = "Healthy", "Progressing", "Paused", "Degraded"
 FAST_METRIC_S = 10  # metrics measured more often than this log only their failures
@@ -44,33 +43,6 @@ class RolloutState:
 
     def summary(self) -> dict:
         return {"phase": self.phase, "step": self.step, "weight": self.weight, "stable": self.stable, "target": self.target}
-
-
-def fmt_s(seconds: float, scale: float) -> str:
-    text = _span(seconds)
-    return text if scale == 1 else f"{text} ({_span(seconds / scale)} at time-scale {scale:g})"
-
-
-def _span(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds, 1), 60)
-    return (f"{int(minutes)}m" if minutes else "") + (f"{secs:g}s" if secs or not minutes else "")
-
-
-def describe(metric: spec.Metric, m: Measurement) -> str:
-    """'0.998 >= 0.95', '0.71 < 0.95', 'no data': the value and the condition that decided it."""
-    value = m.value
-    if isinstance(value, list):
-        value = value[0] if value else None
-    shown = "no data" if value is None else ("NaN" if isinstance(value, float) and math.isnan(value) else f"{value:.3f}")
-    if m.phase == ERROR:
-        return f"error: {m.message}"
-    cond = metric.failure_condition if m.phase == FAILED and metric.failure_condition else metric.success_condition
-    found = re.findall(r"result(?:\[0\])?\s*(>=|<=|>|<|==)\s*([\d.]+)", cond or "")
-    if not found or value is None:
-        return f"{shown} ({m.phase.lower()})"
-    op, threshold = found[-1]
-    negate = m.phase == FAILED and cond == metric.success_condition
-    return f"{shown} {'not ' if negate else ''}{op} {threshold}"
 
 
 class Controller:
@@ -333,37 +305,12 @@ class Controller:
 
     # -- analysis plumbing -------------------------------------------------------
     def _metrics(self, step: spec.Analysis) -> list[spec.Metric]:
-        args = self._resolve_args(step, self.state.target)
-        out = []
-        for name in step.templates:
-            for metric in self.spec.templates[name].metrics:
-                out.append(spec.Metric(**{**asdict(metric), "query": _substitute(metric.query, args),
-                                          "address": _substitute(metric.address, args)}))
-        return out
-
-    def _resolve_args(self, step: spec.Analysis, version: str) -> dict[str, str]:
-        """Template defaults, then the step's args; fieldRef paths read the Rollout being rolled out."""
-        doc = {**self.spec.doc, "spec": {**self.spec.doc["spec"], "template": {
-            **self.spec.doc["spec"]["template"], "metadata": {"labels": {
-                **self.spec.doc["spec"]["template"]["metadata"]["labels"], "version": version}}}}}
-        values: dict[str, str | None] = {}
-        for name in step.templates:
-            for arg in self.spec.templates[name].args:
-                values.setdefault(arg.name, arg.value)
-        for arg in step.args:
-            values[arg.name] = _field(doc, arg.field_path) if arg.field_path else arg.value
-        # The one local substitution: the templates' Prometheus is this machine's.
-        if "prometheus-address" in values:
-            values["prometheus-address"] = self.prometheus_address
-        missing = [k for k, v in values.items() if v is None]
-        if missing:
-            raise spec.SpecError(f"analysis {', '.join(step.templates)}: no value for required args {missing}")
-        return values
+        return args.metrics_for(self.spec, step, self.state.target, self.prometheus_address)
 
     def _check_args(self, version: str) -> None:
         for step in self.spec.steps:
             if isinstance(step, spec.Analysis):
-                self._resolve_args(step, version)
+                args.resolve(self.spec, step, version, self.prometheus_address)
 
     def _measure(self, metric: spec.Metric) -> Measurement:
         try:
@@ -372,16 +319,3 @@ class Controller:
             return Measurement(ERROR, None, str(exc))
         phase, message = analysis.judge(metric, value)
         return Measurement(phase, value, message)
-
-
-def _substitute(text: str, args: dict) -> str:
-    return re.sub(r"\{\{\s*args\.([\w-]+)\s*\}\}", lambda m: args.get(m.group(1), m.group(0)), text)
-
-
-def _field(doc: dict, path: str) -> str:
-    node = doc
-    for part in (p for p in re.split(r"[.\[\]']+", path) if p):
-        node = node[int(part)] if isinstance(node, list) else node.get(part) if isinstance(node, dict) else None
-        if node is None:
-            raise spec.SpecError(f"fieldRef {path}: not found in the Rollout")
-    return str(node)
