@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.rollout", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=3, help="failure injections per design and scale")
     p.add_argument("--healthy-runs", type=int, default=20)
-    p.add_argument("--scales", default="1,4")
+    p.add_argument("--scales", default="1,4", help="time-scales for the failure injections ('' to skip them)")
     p.add_argument("--healthy-scale", type=float, default=4.0)
     args = p.parse_args(argv)
     results = {}
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         for version in ("v1", "v2"):
             train.train(version, work / "artifacts")
         designs = {"gate + fast fail (shipped)": ROOT / "k8s", "gate only": gate_only_k8s(work / "k8s-gate-only")}
-        for scale in (float(s) for s in args.scales.split(",")):
+        for scale in (float(s) for s in args.scales.split(",") if s):
             for design, k8s in designs.items():
                 runs = []
                 for i in range(args.runs):

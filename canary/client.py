@@ -1,34 +1,18 @@
-"""Talk to a running stack supervisor, found through its run directory's stack.json."""
+"""Clients of the stack supervisor and the rollout controller, found through their run directory."""
 
-import json
 from pathlib import Path
 
-import httpx
+from canary.httpjson import ApiClient, NotRunning
+
+__all__ = ["ControlClient", "NotRunning", "StackClient"]
 
 
-class NotRunning(Exception):
-    """No stack runs with this run directory."""
+class StackClient(ApiClient):
+    what = "stack supervisor"
+    start_hint = "start one with 'canary up'"
 
-
-class StackClient:
     def __init__(self, run_dir: Path, timeout_s: float = 120.0):
-        path = Path(run_dir) / "stack.json"
-        try:
-            self.state = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
-            raise NotRunning(f"no stack runs with run directory {run_dir} (no {path}); start one with 'canary up'") from None
-        self._http = httpx.Client(base_url=self.state["api"], timeout=timeout_s,
-                                  headers={"Authorization": f"Bearer {self.state['token']}"})
-
-    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
-        try:
-            response = self._http.request(method, path, json=body)
-        except httpx.ConnectError:
-            raise NotRunning(f"the stack supervisor (pid {self.state['pid']}) does not answer at {self.state['api']}") from None
-        doc = response.json()
-        if response.status_code >= 400:
-            raise RuntimeError(doc.get("error", response.text))
-        return doc
+        super().__init__(Path(run_dir) / "stack.json", timeout_s)
 
     def status(self) -> dict:
         return self._call("GET", "/status")
@@ -55,17 +39,12 @@ class StackClient:
         return self._call("POST", "/shutdown")
 
 
-class ControlClient:
-    """Talk to a running rollout controller, found through the run directory's controller.json."""
+class ControlClient(ApiClient):
+    what = "controller"
+    start_hint = "start one with 'canary controller'"
 
     def __init__(self, run_dir: Path, user: str = "unknown", timeout_s: float = 30.0):
-        path = Path(run_dir) / "controller.json"
-        try:
-            self.state = json.loads(path.read_text())
-        except (FileNotFoundError, ValueError):
-            raise NotRunning(f"no controller runs with run directory {run_dir}; start one with 'canary controller'") from None
-        self._http = httpx.Client(base_url=self.state["api"], timeout=timeout_s,
-                                  headers={"Authorization": f"Bearer {self.state['token']}", "X-Canary-User": user})
+        super().__init__(Path(run_dir) / "controller.json", timeout_s, {"X-Canary-User": user})
 
     def get(self, events: int = 20) -> dict:
         return self._call("GET", f"/rollout?events={events}")
@@ -75,13 +54,3 @@ class ControlClient:
 
     def post(self, path: str, body: dict | None = None) -> dict:
         return self._call("POST", path, body or {})
-
-    def _call(self, method: str, path: str, body: dict | None = None):
-        try:
-            response = self._http.request(method, path, json=body)
-        except httpx.ConnectError:
-            raise NotRunning(f"the controller (pid {self.state['pid']}) does not answer at {self.state['api']}") from None
-        doc = response.json()
-        if response.status_code >= 400:
-            raise RuntimeError(doc.get("error", response.text))
-        return doc

@@ -1,13 +1,14 @@
 """The controller's control API: reads are open on localhost, every change needs the token and is audited."""
 
-import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import hmac
+from http.server import ThreadingHTTPServer
 from threading import Thread
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 
 from canary import spec
+from canary.httpjson import JsonHandler
 from canary.client import StackClient
 from canary.controller import ControlError, Controller
 
@@ -35,15 +36,7 @@ def view(ctrl: Controller, events: int = 20) -> dict:
 
 
 def make_handler(ctrl: Controller, token: str, stack: StackClient):
-    class Handler(BaseHTTPRequestHandler):
-        def _send(self, status: int, doc) -> None:
-            body = json.dumps(doc).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
+    class Handler(JsonHandler):
         def do_GET(self):
             url = urlparse(self.path)
             query = parse_qs(url.query)
@@ -68,12 +61,10 @@ def make_handler(ctrl: Controller, token: str, stack: StackClient):
             }
             if path not in actions:
                 return self._send(404, {"error": f"no route {path}"})
-            if self.headers.get("Authorization") != f"Bearer {token}":
+            if not hmac.compare_digest(self.headers.get("Authorization", ""), f"Bearer {token}"):
                 return self._send(401, {"error": "missing or wrong token: 'canary' reads it from the run directory's controller.json"})
             try:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                if not isinstance(body, dict):
-                    raise ValueError("the body must be a JSON object")
+                body = self._body()
                 before = ctrl.state.summary()
                 result = actions[path](body)
                 after = ctrl.state.summary()
@@ -87,8 +78,6 @@ def make_handler(ctrl: Controller, token: str, stack: StackClient):
             ctrl.store.audit(who, path.strip("/"), body, before, after)
             self._send(200, result if isinstance(result, dict) else view(ctrl, 5))
 
-        def log_message(self, fmt, *args):
-            pass
 
     return Handler
 

@@ -1,12 +1,13 @@
 """The stack supervisor's control API on localhost: status is open, changes need the token."""
 
-import json
+import hmac
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from canary import envoy
+from canary.httpjson import JsonHandler
 from canary.stack import Stack, StackError
 
 
@@ -25,19 +26,7 @@ def _header_routes(raw: list[dict]) -> list[envoy.HeaderRoute]:
 
 
 def make_handler(stack: Stack, stop: threading.Event, changes: ThreadPoolExecutor):
-    class Handler(BaseHTTPRequestHandler):
-        def _send(self, status: int, doc) -> None:
-            body = json.dumps(doc).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def _body(self) -> dict:
-            length = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(length) or b"{}")
-
+    class Handler(JsonHandler):
         def do_GET(self):
             url = urlparse(self.path)
             if url.path == "/status":
@@ -52,7 +41,7 @@ def make_handler(stack: Stack, stop: threading.Event, changes: ThreadPoolExecuto
             self._send(404, {"error": f"no route {url.path}"})
 
         def _change(self, action) -> None:
-            if self.headers.get("Authorization") != f"Bearer {stack.api_token}":
+            if not hmac.compare_digest(self.headers.get("Authorization", ""), f"Bearer {stack.api_token}"):
                 return self._send(401, {"error": "missing or wrong token: it is in the run directory's stack.json"})
             try:
                 body = self._body()
@@ -83,8 +72,6 @@ def make_handler(stack: Stack, stop: threading.Event, changes: ThreadPoolExecuto
                 return self._send(404, {"error": f"no route {self.path}"})
             self._change(lambda b: stack.remove_canary())
 
-        def log_message(self, fmt, *args):
-            pass
 
     return Handler
 

@@ -15,8 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_block(size: int) -> int:
-    """The first port of ``size`` consecutive free ports."""
-    for base in range(20000, 60000, 97):
+    """The first port of ``size`` consecutive free ports; the search starts at a
+    pid-dependent place, so two test runs (or a test and a benchmark) pick apart."""
+    start = 20000 + (os.getpid() % 400) * 97
+    for base in list(range(start, 60000, 97)) + list(range(20000, start, 97)):
         if all(ports.is_free(base + i) for i in range(size)):
             return base
     raise RuntimeError("no block of free ports")
