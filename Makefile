@@ -38,12 +38,12 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: venv
-venv: $(STAMP) $(SELDON_STAMP) ## Create both virtual environments (.venv: MLServer, load generator, tests; .venv-seldon: Seldon wrapper).
+venv: $(STAMP) $(SELDON_STAMP) ## Create the virtual environments (.venv: MLServer, load generator, stack, tests; .venv-seldon: Seldon wrapper).
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[mlserver,loadgen,test]'
+	$(BIN)/pip install --quiet -e '.[mlserver,loadgen,stack,test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 $(SELDON_STAMP): pyproject.toml
@@ -90,10 +90,13 @@ test-seldon: $(SELDON_STAMP) ## Tests in .venv-seldon: the Seldon runtime, and t
 	$(call run_pytest,$(SELDON_BIN)/python,$(SELDON_TESTS))
 
 .PHONY: bench
-bench: $(STAMP) ## Run the benchmarks (figures for docs/benchmarks.md).
+bench: $(STAMP) $(SELDON_STAMP) tools ## Run the benchmarks (figures for docs/benchmarks.md).
 	hack/ensure-system-packages.sh $(BENCH_SYSTEM_PACKAGES)
 	$(BIN)/python -m bench.runtime
+	$(BIN)/python -m bench.seldon
 	$(BIN)/python -m bench.loadgen
+	$(BIN)/python -m bench.stack
+	$(BIN)/python -m bench.rollout
 
 ##@ Serving
 

@@ -1,5 +1,6 @@
 """The real CLI against real local HTTP servers."""
 
+import json
 import sys
 import time
 
@@ -131,3 +132,23 @@ def test_against_the_mlserver_runtime_with_invalid_payloads(start_mlserver, run_
     assert not [c for c in doc["status_codes"] if c.startswith("5")]
     assert doc["invalid_sent"] / doc["requests"] == pytest.approx(0.2, abs=0.08)
     assert doc["by_version"]["v2"]["requests"] == doc["requests"] - doc["invalid_sent"]
+
+
+def test_environment_fallbacks_and_flags_winning(stub, tmp_path, monkeypatch):
+    url = stub()
+    out = tmp_path / "env.json"
+    env = {"LOADGEN_TARGET": url, "LOADGEN_RPS": "40", "LOADGEN_DURATION": "1s", "LOADGEN_QUIET": "true",
+           "LOADGEN_JSON": str(out)}
+    import os
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", "loadgen"], env={**os.environ, **env}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["requests"] == 40
+    done = subprocess.run([sys.executable, "-m", "loadgen", "--rps", "20"], env={**os.environ, **env}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert json.loads(out.read_text())["requests"] == 20
+    bad = subprocess.run([sys.executable, "-m", "loadgen"], env={**os.environ, "LOADGEN_RPS": "fast"}, cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "LOADGEN_" in bad.stderr
