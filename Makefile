@@ -115,10 +115,12 @@ serve-mlserver: $(STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 serve-seldon: $(SELDON_STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 	@echo "Seldon wrapper, model 'wine' version $(VERSION): REST http://127.0.0.1:9000/api/v1.0/predictions," \
 	  "gRPC 127.0.0.1:5000, metrics http://127.0.0.1:6000/metrics, faults http://127.0.0.1:9500/ml-canary/v1/faults"
+	@# The wrapper's process tree does not stop on Ctrl-C (SIGINT), but does on SIGTERM to its group.
 	MODEL_VERSION=$(VERSION) MODEL_ARTIFACTS=$(abspath $(ARTIFACTS)) \
 	  PREDICTIVE_UNIT_ID=$${PREDICTIVE_UNIT_ID:-wine} PREDICTIVE_UNIT_IMAGE=$${PREDICTIVE_UNIT_IMAGE:-ml-canary-seldon:$(VERSION)} \
-	  exec $(SELDON_BIN)/seldon-core-microservice servers.seldon_runtime.SeldonModel \
-	  --http-port 9000 --grpc-port 5000 --metrics-port 6000
+	  setsid $(SELDON_BIN)/seldon-core-microservice servers.seldon_runtime.SeldonModel \
+	  --http-port 9000 --grpc-port 5000 --metrics-port 6000 & pid=$$!; \
+	trap 'kill -TERM -- -$$pid 2>/dev/null' INT TERM; wait $$pid || wait $$pid
 
 ##@ Images
 

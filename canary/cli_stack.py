@@ -127,13 +127,18 @@ def stack_command(settings: StackSettings, args) -> int:
 
 
 def _alive(pid: int) -> bool:
+    """Running, that is: a zombie waiting for its parent to reap it has stopped."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "\tZ" not in next(line for line in f if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return True
 
 
 def _kill(pid: int, sig: int) -> None:
