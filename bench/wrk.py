@@ -6,9 +6,10 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+# A level-3 long bracket: a JSON body such as {"ndarray": [[...]]} contains "]]".
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = [[{body}]]
+wrk.body = [===[{body}]===]
 """
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -27,6 +28,8 @@ def _ms(text: str) -> float:
 
 def run(url: str, body: str, *, seconds: int, connections: int, cpu: str | None = None) -> dict:
     """Closed-loop load for ``seconds``; returns rps and latency percentiles in ms."""
+    if "]===]" in body:
+        raise ValueError("the body contains ]===], which would end the Lua string early")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(LUA.format(body=body))
     cmd = [require(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url]
