@@ -143,10 +143,6 @@ class AnalysisRun:
         done = [s for s in self.states.values() if s.phase in (FAILED, ERROR, INCONCLUSIVE)]
         return max(done, key=lambda s: _WORSE[s.phase]) if done else None
 
-    def next_due(self) -> float | None:
-        due = [s.next_at for s in self.states.values() if s.phase in (PENDING, RUNNING) and not self.terminating]
-        return min(due) if due else None
-
     def to_dict(self) -> dict:
         return {"name": self.name, "started_at": self.started_at, "time_scale": self.time_scale,
                 "terminating": self.terminating, "states": {k: asdict(v) for k, v in self.states.items()}}

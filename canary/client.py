@@ -17,9 +17,6 @@ class StackClient(ApiClient):
     def status(self) -> dict:
         return self._call("GET", "/status")
 
-    def logs(self, name: str, lines: int = 50) -> str:
-        return self._call("GET", f"/logs/{name}?lines={lines}")["log"]
-
     def add_canary(self, version: str, faults: dict | None = None) -> dict:
         return self._call("POST", "/canary", {"version": version, "faults": faults or {}})
 

@@ -32,8 +32,6 @@ class MeshPolicy:
     max_requests: int | None = None
     connect_timeout: str = "5s"
     outlier: dict | None = None
-    stable_subset: str = "stable"
-    canary_subset: str = "canary"
 
 
 def _load(path: Path, kind: str) -> dict:
@@ -54,7 +52,6 @@ def read(k8s_dir: Path) -> MeshPolicy:
     retries = primary.get("retries")
     policy = dr["spec"].get("trafficPolicy", {})
     pool = policy.get("connectionPool", {})
-    subsets = [s["name"] for s in dr["spec"]["subsets"]]
     return MeshPolicy(
         timeout=primary.get("timeout", "15s"),
         retry=RetryPolicy(retries["attempts"], retries.get("perTryTimeout", primary.get("timeout", "15s")),
@@ -65,8 +62,6 @@ def read(k8s_dir: Path) -> MeshPolicy:
         max_pending_requests=pool.get("http", {}).get("http1MaxPendingRequests"),
         max_requests=pool.get("http", {}).get("http2MaxRequests"),
         outlier=policy.get("outlierDetection"),
-        stable_subset=subsets[0] if subsets else "stable",
-        canary_subset=subsets[1] if len(subsets) > 1 else "canary",
     )
 
 

@@ -32,9 +32,6 @@ class Process:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def tail(self, lines: int = 15) -> str:
-        return "\n".join(self.log().splitlines()[-lines:])
-
     def cause(self) -> str:
         """The last exception line in the log (``SomethingError: ...``), else its last lines."""
         lines = self.log().splitlines()

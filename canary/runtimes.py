@@ -16,10 +16,8 @@ class RuntimeSpec:
     cmd: list[str]
     env: dict[str, str]
     ready_url: str
-    http_port: int
     metrics_port: int
     admin_url: str  # base URL of /ml-canary/v1/faults
-    metrics_path: str = "/metrics"
 
 
 def _binary(name: str) -> str:
@@ -37,7 +35,6 @@ def mlserver(version: str, base_port: int, folder: Path, artifacts: Path, worker
         cmd=[_binary("mlserver"), "start", str(repo)],
         env={**fault_env, "FAULT_STATE_FILE": str(folder / "faults.json")},
         ready_url=f"http://127.0.0.1:{base_port}/v2/models/{repository.MODEL_NAME}/ready",
-        http_port=base_port,
         metrics_port=base_port + 2,
         admin_url=f"http://127.0.0.1:{base_port}",
     )
@@ -54,7 +51,6 @@ def seldon(version: str, base_port: int, folder: Path, artifacts: Path, seldon_b
              "MODEL_ARTIFACTS": str(Path(artifacts).resolve()), "MODEL_ADMIN_PORT": str(base_port + 3),
              "PREDICTIVE_UNIT_ID": repository.MODEL_NAME, "PREDICTIVE_UNIT_IMAGE": f"ml-canary-seldon:{version}"},
         ready_url=f"http://127.0.0.1:{base_port}/health/status",
-        http_port=base_port,
         metrics_port=base_port + 2,
         admin_url=f"http://127.0.0.1:{base_port + 3}",
     )

@@ -35,6 +35,7 @@ class Managed:
     ready_url: str
     version: str | None = None
     admin_url: str | None = None
+    metrics_port: int | None = None
     exit_code: int | None = None
 
 
@@ -233,7 +234,7 @@ class Stack:
         except (FileNotFoundError, ValueError) as exc:
             raise StackError(f"runtime-{version}: {exc}") from None
         managed = self._start(f"runtime-{version}", spec.cmd, spec.env, spec.ready_url, role, base, version)
-        managed.admin_url = spec.admin_url
+        managed.admin_url, managed.metrics_port = spec.admin_url, spec.metrics_port
         self._write_targets()
         return managed
 
@@ -266,5 +267,5 @@ class Stack:
 
     def _write_targets(self) -> None:
         prometheus.write_targets(self.run_dir / "prometheus", [
-            {"target": f"127.0.0.1:{m.port + 2}", "version": m.version, "role": m.role, "path": "/metrics"}
+            {"target": f"127.0.0.1:{m.metrics_port}", "version": m.version, "role": m.role, "path": "/metrics"}
             for m in self.procs.values() if m.version])

@@ -4,7 +4,7 @@ import hmac
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from http.server import ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 from canary import envoy
 from canary.httpjson import JsonHandler
@@ -31,13 +31,6 @@ def make_handler(stack: Stack, stop: threading.Event, changes: ThreadPoolExecuto
             url = urlparse(self.path)
             if url.path == "/status":
                 return self._send(200, stack.status())
-            if url.path.startswith("/logs/"):
-                name = url.path.removeprefix("/logs/")
-                managed = stack.procs.get(name)
-                if managed is None:
-                    return self._send(404, {"error": f"no process {name}; try one of {sorted(stack.procs)}"})
-                lines = int(parse_qs(url.query).get("lines", ["50"])[0])
-                return self._send(200, {"name": name, "log": managed.process.tail(lines)})
             self._send(404, {"error": f"no route {url.path}"})
 
         def _change(self, action) -> None:

@@ -25,7 +25,6 @@ logger = logging.getLogger("ml_canary.faults")
 KIND_ERROR = "error"
 KIND_LATENCY = "latency"
 KIND_WRONG = "wrong_prediction"
-FAULT_KINDS = (KIND_ERROR, KIND_LATENCY, KIND_WRONG)
 
 
 class FaultConfig(BaseModel):

@@ -16,7 +16,6 @@ def test_policy_comes_from_the_virtualservice_and_destinationrule(policy):
     assert policy.retry == mesh.RetryPolicy(2, "2s", "connect-failure,refused-stream,reset")
     assert (policy.max_connections, policy.max_pending_requests, policy.max_requests) == (200, 200, 1000)
     assert policy.outlier["consecutive5xxErrors"] == 0
-    assert (policy.stable_subset, policy.canary_subset) == ("stable", "canary")
 
 
 def test_cluster_carries_pool_limits_and_never_ejects_for_5xx(policy):
