@@ -5,6 +5,7 @@ model-settings.json gives ``parameters.uri`` (an artifact folder written by
 """
 
 import asyncio
+import contextlib
 import random
 from pathlib import Path
 
@@ -24,6 +25,15 @@ from servers.validation import rows_from_tensor
 
 RUNTIME = "mlserver"
 OUTPUT_NAME = "predicted_class"
+
+
+@contextlib.contextmanager
+def as_mlserver_error():
+    """Our errors carry their HTTP status; MLServer answers with the status of an MLServerError."""
+    try:
+        yield
+    except ServingError as exc:
+        raise MLServerError(str(exc), exc.status_code) from None
 
 
 class CanaryModel(MLModel):
@@ -63,10 +73,8 @@ class CanaryModel(MLModel):
             raise MLServerError(str(exc), exc.status_code) from None
         if call.decision.delay_s:
             await asyncio.sleep(call.decision.delay_s)
-        try:
+        with as_mlserver_error():
             labels = self._predictor.finish(call, X)
-        except ServingError as exc:
-            raise MLServerError(str(exc), exc.status_code) from None
         return InferenceResponse(
             id=payload.id,
             model_name=self.name,
@@ -97,20 +105,16 @@ class CanaryModel(MLModel):
         self, update: faults.FaultUpdate, authorization: str | None = Header(default=None)
     ) -> dict:
         """Change the fault state without a restart; needs ``Authorization: Bearer <token>``."""
-        try:
+        with as_mlserver_error():
             admin.authorise(authorization, self._admin_token)
-        except ServingError as exc:
-            raise MLServerError(str(exc), exc.status_code) from None
         new = self._predictor.update_faults(update)
         return {"model_version": self._predictor.version, **new.model_dump()}
 
     @custom_handler(rest_path=admin.READY_PATH, rest_method="GET")
     async def ready_probe(self) -> dict:
         """Readiness that honours the ``unready`` fault (MLServer's own stays up)."""
-        try:
+        with as_mlserver_error():
             self._predictor.check_ready()
-        except ServingError as exc:
-            raise MLServerError(str(exc), exc.status_code) from None
         return {"ready": True, "model_version": self._predictor.version}
 
 

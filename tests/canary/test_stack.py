@@ -1,5 +1,6 @@
 """A real 'canary up': Prometheus, Envoy and MLServer runtimes; no mocks."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -86,8 +87,6 @@ def test_recording_rules_yield_per_version_series(stack):
 def test_a_killed_runtime_is_reported(stack):
     pid = next(p["pid"] for p in stack.client.status()["processes"] if p["name"] == "runtime-v2")
     stack.client.set_routing(0)
-    import os
-
     os.kill(pid, signal.SIGKILL)
     time.sleep(1)
     runtime = next(p for p in stack.client.status()["processes"] if p["name"] == "runtime-v2")

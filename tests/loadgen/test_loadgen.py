@@ -1,6 +1,8 @@
 """The real CLI against real local HTTP servers."""
 
 import json
+import os
+import subprocess
 import sys
 import time
 
@@ -134,14 +136,11 @@ def test_against_the_mlserver_runtime_with_invalid_payloads(start_mlserver, run_
     assert doc["by_version"]["v2"]["requests"] == doc["requests"] - doc["invalid_sent"]
 
 
-def test_environment_fallbacks_and_flags_winning(stub, tmp_path, monkeypatch):
+def test_environment_fallbacks_and_flags_winning(stub, tmp_path):
     url = stub()
     out = tmp_path / "env.json"
     env = {"LOADGEN_TARGET": url, "LOADGEN_RPS": "40", "LOADGEN_DURATION": "1s", "LOADGEN_QUIET": "true",
            "LOADGEN_JSON": str(out)}
-    import os
-    import subprocess
-
     done = subprocess.run([sys.executable, "-m", "loadgen"], env={**os.environ, **env}, cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

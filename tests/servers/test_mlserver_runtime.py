@@ -9,6 +9,7 @@ from tritonclient.utils import InferenceServerException
 
 from servers.admin import FAULTS_PATH, READY_PATH
 from tests.conftest import TOKEN
+from tests.promtext import total
 
 pytestmark = pytest.mark.integration
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -25,10 +26,6 @@ def infer(server, rows, **kwargs) -> httpx.Response:
 
 def scrape(server) -> str:
     return httpx.get(f"{server.metrics}/metrics", timeout=5).text
-
-
-def metric_value(text: str, prefix: str) -> float:
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +124,7 @@ def test_custom_metrics_are_on_the_metrics_port(request, server_name, wine):
     assert f'mlcanary_inference_requests_total{{{labels},outcome="invalid_input"}}' in text
     assert f"mlcanary_inference_duration_seconds_bucket{{le=\"0.005\",{labels}}}" in text
     assert 'mlcanary_model_info{artifact_sha256="' in text and 'runtime="mlserver"' in text
-    assert metric_value(text, f"mlcanary_predictions_total{{{labels}") >= 12
+    assert total(text, "mlcanary_predictions_total", model_name="wine", model_version="v2") >= 12
 
 
 def test_fault_changes_need_the_token(v2):
@@ -142,7 +139,7 @@ def test_fault_changes_need_the_token(v2):
 def test_fault_toggle_at_runtime_reaches_every_worker(request, server_name, wine):
     server = request.getfixturevalue(server_name)
     url = f"{server.http}{FAULTS_PATH}"
-    before = metric_value(scrape(server), 'mlcanary_faults_injected_total{kind="error"')
+    before = total(scrape(server), "mlcanary_faults_injected_total", kind="error")
     try:
         assert httpx.post(url, json={"error_ratio": 1.0}, headers=AUTH).status_code == 200
         codes = [infer(server, wine.X[:1]).status_code for _ in range(20)]
@@ -152,7 +149,7 @@ def test_fault_toggle_at_runtime_reaches_every_worker(request, server_name, wine
     finally:
         assert httpx.post(url, json={"clear": True}, headers=AUTH).status_code == 200
     assert [infer(server, wine.X[:1]).status_code for _ in range(20)] == [200] * 20
-    after = metric_value(scrape(server), 'mlcanary_faults_injected_total{kind="error"')
+    after = total(scrape(server), "mlcanary_faults_injected_total", kind="error")
     assert after - before == 20
 
 
@@ -176,11 +173,12 @@ def test_added_latency_shows_in_the_histogram(v2, wine):
         httpx.post(url, json={"clear": True}, headers=AUTH)
     assert response.status_code == 200
     text = scrape(v2)
-    slow = metric_value(text, 'mlcanary_inference_duration_seconds_count{model_name="wine",model_version="v2"}') - metric_value(
-        text, 'mlcanary_inference_duration_seconds_bucket{le="0.25",model_name="wine",model_version="v2"}'
+    v2 = {"model_name": "wine", "model_version": "v2"}
+    slow = total(text, "mlcanary_inference_duration_seconds_count", **v2) - total(
+        text, "mlcanary_inference_duration_seconds_bucket", le="0.25", **v2
     )
     assert slow >= 1
-    assert metric_value(text, 'mlcanary_faults_injected_total{kind="latency"') >= 1
+    assert total(text, "mlcanary_faults_injected_total", kind="latency") >= 1
 
 
 def test_unready_fails_readiness_while_liveness_and_inference_hold(v2, wine):
@@ -203,4 +201,4 @@ def test_error_ratio_from_the_environment(start_mlserver, wine):
     assert httpx.get(f"{server.http}/v2/health/live").status_code == 200
     assert httpx.get(f"{server.http}{READY_PATH}").status_code == 200
     text = scrape(server)
-    assert metric_value(text, 'mlcanary_faults_injected_total{kind="error"') == codes.count(500)
+    assert total(text, "mlcanary_faults_injected_total", kind="error") == codes.count(500)
