@@ -65,7 +65,8 @@ def down(settings: StackSettings, args) -> int:
         time.sleep(0.2)
     # A supervisor killed outright: its children get SIGTERM from the kernel, but make sure.
     for child in client.state.get("pids", {}).values():
-        _kill(child, signal.SIGKILL) if _alive(child) else None
+        if _alive(child):
+            _kill(child, signal.SIGKILL)
     (settings.run_dir / "stack.json").unlink(missing_ok=True)
     print("stack stopped")
     return EXIT_OK

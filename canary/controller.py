@@ -93,8 +93,8 @@ class Controller:
             if version == s.stable:
                 raise ControlError(f"{version} is already the stable version")
             self._check_args(version)
-            if s.target and s.aborted:  # a new rollout replaces an aborted one
-                self.router.remove_canary() if s.canary_down_at else None
+            if s.target and s.aborted and s.canary_down_at:  # the aborted canary still runs: replace it
+                self.router.remove_canary()
             for pending in list(s.retire):
                 if pending[0] == version:
                     self.router.retire(version)

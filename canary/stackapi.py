@@ -25,6 +25,11 @@ def _header_routes(raw: list[dict]) -> list[envoy.HeaderRoute]:
     return out
 
 
+def _add_canary(stack: Stack, body: dict) -> None:
+    """Start the canary; the answer is the stack's status."""
+    stack.add_canary(body["version"], {k: str(v) for k, v in body.get("faults", {}).items()})
+
+
 def make_handler(stack: Stack, stop: threading.Event, changes: ThreadPoolExecutor):
     class Handler(JsonHandler):
         def do_GET(self):
@@ -50,7 +55,7 @@ def make_handler(stack: Stack, stop: threading.Event, changes: ThreadPoolExecuto
         def do_POST(self):
             path = urlparse(self.path).path
             actions = {
-                "/canary": lambda b: stack.add_canary(b["version"], {k: str(v) for k, v in b.get("faults", {}).items()}) and None,
+                "/canary": lambda b: _add_canary(stack, b),
                 "/canary/promote": lambda b: stack.promote_canary(),
                 "/retire": lambda b: stack.retire(b["version"]),
                 "/routing": lambda b: stack.set_routing(int(b.get("canary_weight", 0)), _header_routes(b.get("header_routes", []))),
