@@ -206,8 +206,8 @@ abort: ## Abort the rollout: all traffic back to the stable version.
 TIME_SCALE ?= 4
 
 .PHONY: demo
-demo: $(STAMP) tools ## A local canary rollout that promotes, and a faulty one rolled back automatically (a few minutes).
-	$(BIN)/python -m canary.demo --time-scale $(TIME_SCALE)
+demo: $(STAMP) $(if $(filter seldon,$(RUNTIME)),$(SELDON_STAMP)) tools ## A local canary rollout that promotes, and a faulty one rolled back automatically (RUNTIME=mlserver|seldon; a few minutes).
+	$(BIN)/python -m canary.cli.demo --time-scale $(TIME_SCALE) --runtime $(RUNTIME)
 
 .PHONY: up
 up: $(STAMP) $(SELDON_STAMP) tools ## Start the local stack in the foreground (RUNTIME=mlserver|seldon); Ctrl-C stops it.

@@ -11,12 +11,16 @@ from servers.validation import rows_from_tensor
 
 
 class BareModel(MLModel):
+    """The baseline: a custom MLServer runtime with neither metrics nor fault switch."""
+
     async def load(self) -> bool:
+        """Load the artifact as the real runtime does."""
         estimator, self._meta = artifacts.load(Path(await get_model_uri(self.settings)))
         self._predict = fastpath.compile_predict(estimator)
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        """Score the rows; nothing else, so the difference to ours is our overhead."""
         tensor = payload.inputs[0]
         X = rows_from_tensor(tensor.name, tensor.shape, tensor.datatype, tensor.data.root, 13)
         labels = [self._meta.classes[i] for i in self._predict(X)]

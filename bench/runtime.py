@@ -48,6 +48,7 @@ def prepare(work: Path) -> dict[str, Path]:
 
 
 def measure(repo: Path, body: str, seconds: int, connections: int) -> dict:
+    """One wrk run against one runtime; requests per second and latency."""
     port = procs.free_port()
     settings = json.loads((repo / "settings.json").read_text())
     settings.update(http_port=port, grpc_port=procs.free_port(), metrics_port=procs.free_port())
@@ -65,6 +66,7 @@ def measure(repo: Path, body: str, seconds: int, connections: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Alternate the runtimes over rounds; print medians and ratios."""
     parser = argparse.ArgumentParser(prog="python -m bench.runtime", description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)

@@ -24,6 +24,7 @@ SELDON = ROOT / ".venv-seldon" / "bin" / "seldon-core-microservice"
 
 
 def start(name: str, work: Path) -> tuple[procs.Process, str, str]:
+    """A real Seldon wrapper serving one version, for the comparison."""
     port = procs.free_port()
     row = dataset.load().X[:1].ravel().tolist()
     if name == "mlserver":
@@ -44,6 +45,7 @@ def start(name: str, work: Path) -> tuple[procs.Process, str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Seldon against MLServer on the same model, alternating; print the table."""
     p = argparse.ArgumentParser(prog="python -m bench.seldon", description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=int, default=10)

@@ -7,35 +7,38 @@ alternating for several rounds, the same run.
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from bench.loadgen import loadgen, pinned
-from canary.client import StackClient
+from canary.local.harness import Harness, free_port_env
 from models import train
-from tests.canary.conftest import stack_env
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
-def start(env: dict, log: Path) -> tuple[subprocess.Popen, float]:
+def start(work: Path, name: str) -> tuple[Harness, float]:
+    """A stack pinned to CPU 0; the seconds from 'canary up' to 'stack ready'."""
+    harness = Harness(work / name, {**free_port_env(), "CANARY_ARTIFACTS": str(work / "artifacts")}, user="bench")
     t0 = time.monotonic()
-    proc = subprocess.Popen(pinned("0", [sys.executable, "-m", "canary", "up"]), env={**os.environ, **env},
-                            stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=ROOT)
-    while "stack ready" not in log.read_text():
-        if proc.poll() is not None:
-            raise SystemExit(f"canary up failed:\n{log.read_text()}")
-        time.sleep(0.05)
-    return proc, time.monotonic() - t0
+    harness.start_stack(prefix=tuple(pinned("0", [])))
+    return harness, time.monotonic() - t0
+
+
+def time_to_ready(work: Path, starts: int) -> list[float]:
+    """Seconds from 'canary up' to ready, for each of ``starts`` fresh stacks."""
+    ready = []
+    for i in range(starts):
+        harness, seconds = start(work, f"run{i}")
+        ready.append(seconds)
+        harness.stop()
+    return ready
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Time to ready over several starts, then latency direct and through the gateway, alternating."""
     parser = argparse.ArgumentParser(prog="python -m bench.stack", description=__doc__)
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
@@ -47,29 +50,19 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         for version in ("v1", "v2"):
             train.train(version, work / "artifacts")
-        ready = []
-        for i in range(args.starts):
-            env = stack_env(work / f"run{i}", work / "artifacts")
-            proc, seconds = start(env, work / f"up{i}.log")
-            ready.append(seconds)
-            proc.terminate()
-            proc.wait(30)
+        ready = time_to_ready(work, args.starts)
         print(f"## time to ready\n\n'canary up' to 'stack ready', {args.starts} starts: "
               f"{', '.join(f'{s:.2f}' for s in ready)} s (median {statistics.median(ready):.2f} s)")
-        env = stack_env(work / "run", work / "artifacts")
-        proc, _ = start(env, work / "up.log")
+        harness, _ = start(work, "run")
         try:
-            gateway = f"http://127.0.0.1:{env['CANARY_GATEWAY_PORT']}"
-            direct = f"http://127.0.0.1:{env['CANARY_STABLE_PORT']}"
-            assert StackClient(Path(env["CANARY_RUN_DIR"])).status()["stable"] == "v1"
+            gateway, direct = harness.gateway, f"http://127.0.0.1:{harness.settings.stable_port}"
             loadgen(gateway, 200, 5, work)  # warm-up
             runs = {"direct": [], "gateway": []}
             for _ in range(args.rounds):
                 for name, target in (("direct", direct), ("gateway", gateway)):
                     runs[name].append(loadgen(target, 200, args.seconds, work))
         finally:
-            proc.terminate()
-            proc.wait(30)
+            harness.stop()
     med = {name: {p: statistics.median(r["latency_ms"][p] for r in rs) for p in ("p50", "p90", "p99")}
            for name, rs in runs.items()}
     print(f"\n## latency at 200 rps, median of {args.rounds} rounds of {args.seconds} s\n")

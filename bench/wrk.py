@@ -15,6 +15,7 @@ _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def require() -> str:
+    """The wrk binary, or exit with how to install it."""
     found = shutil.which("wrk")
     if not found:
         raise SystemExit("wrk is missing: 'apt-get install wrk' (Debian/Ubuntu) or your OS's package")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from loadgen import report, shapes, timespan
+from canary.rollout.durations import format_s, seconds
+from loadgen import report, shapes
 from loadgen.payloads import PROTOCOLS, PayloadPool, path_for
 from loadgen.runner import Plan, Runner
 from loadgen.settings import DEFAULT_TARGET, LoadgenSettings
@@ -20,6 +21,7 @@ EXIT_OK, EXIT_BELOW, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser(defaults: LoadgenSettings) -> argparse.ArgumentParser:
+    """The flags, each defaulting to its LOADGEN_* variable."""
     p = argparse.ArgumentParser(
         prog="python -m loadgen",
         description="Open-loop load for V2 / Seldon inference endpoints, with per-version results. "
@@ -31,7 +33,8 @@ def build_parser(defaults: LoadgenSettings) -> argparse.ArgumentParser:
     p.add_argument("--protocol", choices=PROTOCOLS, default=defaults.protocol, help="default %(default)s")
     p.add_argument("--model", default=defaults.model, help="model name in the V2 path (default %(default)s)")
     p.add_argument("--header", action="append", default=None, metavar="'NAME: VALUE'",
-                   help="extra request header, repeatable (pin a version, set a canary header)")
+                   help="extra request header, repeatable (pin a version, set a canary header); "
+                   "given once or more, replaces LOADGEN_HEADERS")
     p.add_argument("--shape", choices=("constant", "ramp", "steps"), default=defaults.shape, help="default %(default)s")
     p.add_argument("--ramp-from", type=float, default=defaults.ramp_from, help="ramp start rate (default %(default)s)")
     p.add_argument("--ramp-over", default=defaults.ramp_over, help="ramp length (default %(default)s)")
@@ -56,6 +59,7 @@ def build_parser(defaults: LoadgenSettings) -> argparse.ArgumentParser:
 
 
 def parse_headers(values: list[str]) -> dict[str, str]:
+    """'Name: value' strings as a dict; ValueError names the malformed one."""
     headers = {}
     for value in values:
         name, sep, content = value.partition(":")
@@ -67,8 +71,8 @@ def parse_headers(values: list[str]) -> dict[str, str]:
 
 def make_runner(args, stats: Stats, on_result=None) -> Runner:
     """Validate the flags into a Runner; ValueError names the bad flag."""
-    shape = shapes.build(args.shape, args.rps, args.ramp_from, timespan.parse(args.ramp_over), args.steps)
-    duration = timespan.parse(args.duration) if args.duration else None
+    shape = shapes.build(args.shape, args.rps, args.ramp_from, seconds(args.ramp_over), args.steps)
+    duration = seconds(args.duration) if args.duration else None
     if duration is None and args.shape == "steps":
         duration = sum(span for _, span in shape.steps)
     if not 0 <= args.invalid_ratio <= 1:
@@ -81,7 +85,7 @@ def make_runner(args, stats: Stats, on_result=None) -> Runner:
         url=args.target.rstrip("/") + path_for(args.protocol, args.model),
         headers=parse_headers(args.header or []),
         duration_s=duration,
-        timeout_s=timespan.parse(args.timeout),
+        timeout_s=seconds(args.timeout),
         max_in_flight=args.max_in_flight,
         late_threshold_s=args.late_threshold_ms / 1000,
     )
@@ -121,12 +125,15 @@ async def _run(runner: Runner, quiet: bool) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the load generator: exit 0, 1 below --fail-below, 2 for bad flags."""
     try:
         defaults = LoadgenSettings()
     except ValidationError as exc:
         print(f"loadgen: bad LOADGEN_* environment variable:\n{exc}", file=sys.stderr)
         return EXIT_USAGE
     args = build_parser(defaults).parse_args(argv)
+    if args.header is None:  # an append flag's default would be appended to: the variable applies here
+        args.header = list(defaults.headers)
     stats = Stats()
     exporter = None
     try:
@@ -139,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"loadgen: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not args.quiet:
-        span = timespan.format(runner.plan.duration_s) if runner.plan.duration_s else "until Ctrl-C"
+        span = format_s(runner.plan.duration_s) if runner.plan.duration_s else "until Ctrl-C"
         print(f"loadgen: {args.shape} {args.rps:g} rps -> {runner.plan.url} for {span}", file=sys.stderr, flush=True)
     started = time.time()
     interrupted = asyncio.run(_run(runner, args.quiet))

@@ -21,11 +21,13 @@ class Exporter:
         self.target.set(target_rps)
 
     def observe(self, version: str, status, latency_s: float, success: bool) -> None:
+        """Count one response for Prometheus."""
         self.requests.labels(version, str(status)).inc()
         self.latency.labels(version).observe(latency_s)
 
 
 def serve(port: int, target_rps: float) -> Exporter:
+    """Serve the generator's own metrics on ``port``."""
     registry = CollectorRegistry()
     exporter = Exporter(registry, target_rps)
     start_http_server(port, addr="0.0.0.0", registry=registry)

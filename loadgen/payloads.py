@@ -11,6 +11,8 @@ PROTOCOLS = ("v2", "seldon")
 
 @dataclass(frozen=True)
 class Payload:
+    """A request body ready to send, with the true class of its rows when known."""
+
     body: bytes
     valid: bool
 
@@ -74,6 +76,7 @@ class PayloadPool:
         self._invalid_ratio = invalid_ratio
 
     def draw(self) -> Payload:
+        """The next payload: a real row, or a malformed one at --invalid-ratio."""
         if self._invalid_ratio and self._rng.random() < self._invalid_ratio:
             return Payload(self._rng.choice(self._invalid), valid=False)
         return Payload(self._rng.choice(self._valid), valid=True)

@@ -67,5 +67,6 @@ def table(doc: dict) -> str:
 
 
 def write_json(path: Path, doc: dict) -> None:
+    """Write the summary where --json says, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=2) + "\n")

@@ -16,12 +16,13 @@ import aiohttp
 
 from loadgen.payloads import PayloadPool
 from loadgen.stats import CAPPED, CONNECT_ERROR, TIMEOUT, UNKNOWN, Stats
-
-VERSION_HEADER = "x-model-version"
+from servers.admin import VERSION_HEADER
 
 
 @dataclass(frozen=True)
 class Plan:
+    """Where to send, with which headers, for how long, and the safety limits."""
+
     url: str
     headers: dict[str, str]
     duration_s: float | None
@@ -63,6 +64,7 @@ class Runner:
         self.elapsed_s = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Send on schedule until the plan ends or stop is set; True when interrupted."""
         loop = asyncio.get_running_loop()
         connector = aiohttp.TCPConnector(limit=self.plan.max_in_flight, force_close=False)
         timeout = aiohttp.ClientTimeout(total=self.plan.timeout_s)

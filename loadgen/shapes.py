@@ -4,18 +4,18 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from loadgen import timespan
+from canary.rollout.durations import seconds
 
 
 @dataclass(frozen=True)
 class Constant:
-    rps: float
+    """The same rate throughout."""
 
-    def rate_at(self, t: float) -> float:
-        return self.rps
+    rps: float
 
     def schedule(self) -> Iterator[float]:
         # n / rps rather than a running sum: no drift over millions of requests.
+        """Intended send times from 0, in seconds."""
         n = 0
         while True:
             yield n / self.rps
@@ -29,11 +29,6 @@ class Ramp:
     start_rps: float
     end_rps: float
     over_s: float
-
-    def rate_at(self, t: float) -> float:
-        if t >= self.over_s or self.over_s == 0:
-            return self.end_rps
-        return self.start_rps + (self.end_rps - self.start_rps) * t / self.over_s
 
     def schedule(self) -> Iterator[float]:
         """The n-th send is where the area under the rate reaches n: exact, even from 0 rps."""
@@ -67,12 +62,13 @@ class Steps:
             rate, sep, span = part.strip().partition(":")
             if not sep:
                 raise ValueError(f"step {part!r} must be RPS:DURATION, for example 50:30s")
-            steps.append((float(rate), timespan.parse(span)))
+            steps.append((float(rate), seconds(span)))
         if not steps or any(rate < 0 for rate, _ in steps):
             raise ValueError(f"steps {text!r}: give at least one step, each with a rate of 0 or more")
         return cls(tuple(steps))
 
     def rate_at(self, t: float) -> float:
+        """The offered rate at ``t`` seconds."""
         edge = 0.0
         for rate, span in self.steps:
             edge += span
@@ -81,6 +77,7 @@ class Steps:
         return self.steps[-1][0]
 
     def next_change(self, t: float) -> float | None:
+        """When the rate next changes after ``t``."""
         edge = 0.0
         for _, span in self.steps:
             edge += span
@@ -89,6 +86,7 @@ class Steps:
         return None
 
     def schedule(self) -> Iterator[float]:
+        """Intended send times from 0, in seconds."""
         return _integrate(self.rate_at, self.next_change)
 
 

@@ -14,6 +14,7 @@ CAPPED = "in_flight_cap"
 
 
 def new_histogram() -> HdrHistogram:
+    """An HDR histogram from 1 µs to 60 s at 3 significant digits."""
     return HdrHistogram(_LOWEST_US, _HIGHEST_US, _DIGITS)
 
 
@@ -25,6 +26,7 @@ def is_success(status: int | str, valid: bool) -> bool:
 
 
 def percentiles_ms(hist: HdrHistogram) -> dict[str, float]:
+    """p50, p90, p99, p99.9 and max of a histogram, in milliseconds."""
     if hist.get_total_count() == 0:
         return {"p50": 0.0, "p90": 0.0, "p99": 0.0, "max": 0.0}
     return {
@@ -46,6 +48,7 @@ class Tally:
     service: HdrHistogram = field(default_factory=new_histogram)
 
     def add(self, status, success: bool, latency_us: int, service_us: int) -> None:
+        """Count one response."""
         self.requests += 1
         self.successes += success
         self.statuses[str(status)] += 1
@@ -54,9 +57,11 @@ class Tally:
 
     @property
     def success_ratio(self) -> float:
+        """Share of requests that succeeded."""
         return self.successes / self.requests if self.requests else 0.0
 
     def summary(self, elapsed_s: float) -> dict:
+        """This version's counts and percentiles for the report."""
         return {
             "requests": self.requests,
             "achieved_rps": round(self.requests / elapsed_s, 3) if elapsed_s else 0.0,
@@ -88,6 +93,7 @@ class Stats:
         self.sends_by_second[second] += 1
 
     def record(self, version: str, status, valid: bool, latency_us: int, service_us: int) -> bool:
+        """Count one response, overall and for the version that answered."""
         success = is_success(status, valid)
         self.total.add(status, success, latency_us, service_us)
         for group in (self.versions, self.window):
@@ -98,5 +104,6 @@ class Stats:
         return success
 
     def take_window(self) -> dict[str, Tally]:
+        """The counts since the last call, for the live progress line."""
         window, self.window = self.window, {}
         return window

@@ -5,7 +5,7 @@ Layout: ``<root>/<version>/model.skops`` and ``<root>/<version>/metadata.json``.
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import skops.io as sio
@@ -34,10 +34,10 @@ class Metadata:
     sha256: str
     seed: int
     sklearn_version: str
-    extra: dict = field(default_factory=dict)
 
 
 def sha256_of(path: Path) -> str:
+    """The file's sha256, the artifact's identity in metadata and metrics."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 16), b""):
@@ -57,9 +57,12 @@ def save(estimator, metadata: Metadata, root: Path) -> Path:
 
 
 def read_metadata(folder: Path) -> Metadata:
+    """metadata.json of one version, validated."""
     path = Path(folder) / METADATA_FILE
     try:
-        return Metadata(**json.loads(path.read_text()))
+        doc = json.loads(path.read_text())
+        doc.pop("extra", None)  # an always-empty field that artifacts trained by 0.1.0 still carry
+        return Metadata(**doc)
     except FileNotFoundError:
         raise ArtifactError(
             f"no {METADATA_FILE} in {folder}; train first with 'python -m models.train'"

@@ -22,6 +22,7 @@ class Dataset:
 
     @property
     def X(self) -> np.ndarray:
+        """The feature rows in the models' column order."""
         return np.concatenate([self.X_train, self.X_test])
 
 

@@ -52,6 +52,7 @@ def train(version: str, out: Path, seed: int = DEFAULT_SEED) -> artifacts.Metada
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Train the versions asked for and print their scores."""
     parser = argparse.ArgumentParser(
         prog="python -m models.train", description="Train the wine classifier versions."
     )

@@ -14,6 +14,7 @@ class ModelV1:
 
     @staticmethod
     def build(seed: int) -> ClassifierMixin:
+        """The version's unfitted estimator."""
         return LogisticRegression(C=0.01, max_iter=5000, random_state=seed)
 
 
@@ -25,6 +26,7 @@ class ModelV2:
 
     @staticmethod
     def build(seed: int) -> ClassifierMixin:
+        """The version's unfitted estimator."""
         return Pipeline(
             [
                 ("scale", StandardScaler()),

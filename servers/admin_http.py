@@ -1,14 +1,16 @@
-"""The fault admin endpoint as a small stdlib HTTP server, for runtimes without custom routes.
+"""The fault admin endpoint on Flask, for the Seldon wrapper, which has no custom routes of its own.
 
-Same paths, token rule and answers as the MLServer runtime's custom handlers; the
-Seldon wrapper runs it through its ``custom_service`` hook in a process of its own.
+Same paths, token rule and answers as the MLServer runtime's custom handlers. The
+wrapper runs it through its ``custom_service`` hook in a process of its own; Flask
+is the web framework that process already carries (seldon-core depends on it).
 """
 
-import json
 import logging
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from flask import Flask, jsonify, request
 from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import make_server
 
 from servers import admin, faults
 from servers.errors import NotReady, ServingError
@@ -16,57 +18,59 @@ from servers.errors import NotReady, ServingError
 logger = logging.getLogger("ml_canary.admin")
 
 
-def make_handler(store: faults.FaultStore, version: str, admin_token: str):
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "ml-canary-admin"
+def create_app(store: faults.FaultStore, version: str, admin_token: str) -> Flask:
+    """The admin app: GET and POST the fault state, GET readiness with the ``unready`` fault."""
+    app = Flask("ml_canary_admin")
 
-        def _send(self, status: int, doc: dict) -> None:
-            body = json.dumps(doc).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header(admin.VERSION_HEADER, version)
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(status: int, doc: dict):
+        response = jsonify(doc)
+        response.status_code = status
+        response.headers[admin.VERSION_HEADER] = version
+        return response
 
-        def _state(self) -> dict:
-            return {"model_version": version, **store.read().model_dump()}
+    @app.get(admin.FAULTS_PATH)
+    def get_faults():
+        return answer(200, {"model_version": version, **store.read().model_dump()})
 
-        def do_GET(self):
-            if self.path == admin.FAULTS_PATH:
-                return self._send(200, self._state())
-            if self.path == admin.READY_PATH:
-                if store.read().unready:
-                    error = NotReady(f"model version {version} is unready (fault injection)")
-                    return self._send(error.status_code, {"error": str(error)})
-                return self._send(200, {"ready": True, "model_version": version})
-            self._send(404, {"error": f"no route {self.path}; try {admin.FAULTS_PATH} or {admin.READY_PATH}"})
+    @app.post(admin.FAULTS_PATH)
+    def set_faults():
+        status, doc = _update(store, version, admin_token)
+        return answer(status, doc)
 
-        def do_POST(self):
-            if self.path != admin.FAULTS_PATH:
-                return self._send(404, {"error": f"no route {self.path}; POST to {admin.FAULTS_PATH}"})
-            try:
-                admin.authorise(self.headers.get("Authorization"), admin_token)
-                length = int(self.headers.get("Content-Length") or 0)
-                update = faults.FaultUpdate(**json.loads(self.rfile.read(length) or b"{}"))
-            except ServingError as exc:
-                return self._send(exc.status_code, {"error": str(exc)})
-            except (ValueError, TypeError) as exc:
-                # pydantic's ValidationError is a ValueError: 422 like FastAPI; bad JSON is 400.
-                status = 422 if isinstance(exc, ValidationError) else 400
-                return self._send(status, {"error": f"bad fault update: {exc}"})
-            new = update.apply(store.read())
-            store.write(new)
-            logger.warning("fault state of model version %s set to %s", version, new.model_dump())
-            self._send(200, self._state())
+    @app.get(admin.READY_PATH)
+    def ready():
+        if store.read().unready:
+            error = NotReady(f"model version {version} is unready (fault injection)")
+            return answer(error.status_code, {"error": str(error)})
+        return answer(200, {"ready": True, "model_version": version})
 
-        def log_message(self, fmt, *args):
-            logger.debug("admin: " + fmt, *args)
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return answer(exc.code or 500, {"error": f"{exc.name}: try {admin.FAULTS_PATH} or {admin.READY_PATH}"})
 
-    return Handler
+    return app
+
+
+def _update(store: faults.FaultStore, version: str, admin_token: str) -> tuple[int, dict]:
+    """Apply a POSTed change: 401/403 without the token, 400 for a body that is no object, 422 for bad fields."""
+    try:
+        admin.authorise(request.headers.get("Authorization"), admin_token)
+        body = request.get_json(force=True, silent=True)
+        if not isinstance(body, dict):
+            return 400, {"error": "bad fault update: the body must be a JSON object"}
+        update = faults.FaultUpdate(**body)
+    except ServingError as exc:
+        return exc.status_code, {"error": str(exc)}
+    except ValidationError as exc:  # 422 like FastAPI's
+        return 422, {"error": f"bad fault update: {exc}"}
+    new = update.apply(store.read())
+    store.write(new)
+    logger.warning("fault state of model version %s set to %s", version, new.model_dump())
+    return 200, {"model_version": version, **new.model_dump()}
 
 
 def serve_forever(port: int, store: faults.FaultStore, version: str, admin_token: str) -> None:
-    server = ThreadingHTTPServer(("0.0.0.0", port), make_handler(store, version, admin_token))
+    """Serve the admin app on every interface (the pod's), one thread per request."""
+    server = make_server("0.0.0.0", port, create_app(store, version, admin_token), threaded=True)
     logger.info("fault admin endpoint on http://0.0.0.0:%d%s", port, admin.FAULTS_PATH)
     server.serve_forever()

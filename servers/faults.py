@@ -16,9 +16,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic.fields import FieldInfo
 
-from servers.settings import FaultSettings
+from servers.settings import FaultFields, FaultSettings
 
 logger = logging.getLogger("ml_canary.faults")
 
@@ -27,19 +28,19 @@ KIND_LATENCY = "latency"
 KIND_WRONG = "wrong_prediction"
 
 
-class FaultConfig(BaseModel):
+def env_name(field: str) -> str:
+    """The FAULT_* variable that sets ``field`` at start."""
+    return f"FAULT_{field.upper()}"
+
+
+class FaultConfig(FaultFields):
     """The live fault state. Unknown fields are refused, so a typo is a 422, not a no-op."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    error_ratio: float = Field(0.0, ge=0.0, le=1.0)
-    latency_ms: float = Field(0.0, ge=0.0, le=600_000)
-    latency_jitter_ms: float = Field(0.0, ge=0.0, le=600_000)
-    wrong_ratio: float = Field(0.0, ge=0.0, le=1.0)
-    unready: bool = False
-
     @classmethod
     def from_settings(cls, settings: FaultSettings) -> "FaultConfig":
+        """The start-up state from FAULT_* variables."""
         return cls(**settings.model_dump(include=set(cls.model_fields)))
 
     @functools.cached_property
@@ -48,23 +49,29 @@ class FaultConfig(BaseModel):
         return bool(self.error_ratio or self.latency_ms or self.latency_jitter_ms or self.wrong_ratio)
 
 
-class FaultUpdate(BaseModel):
-    """A partial change sent to the admin endpoint; ``clear`` resets everything first."""
-
+class _Update(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    clear: bool = False
-    error_ratio: float | None = Field(None, ge=0.0, le=1.0)
-    latency_ms: float | None = Field(None, ge=0.0, le=600_000)
-    latency_jitter_ms: float | None = Field(None, ge=0.0, le=600_000)
-    wrong_ratio: float | None = Field(None, ge=0.0, le=1.0)
-    unready: bool | None = None
-
     def apply(self, current: FaultConfig) -> FaultConfig:
+        """The state after this change; ``clear`` resets everything first."""
         base = FaultConfig() if self.clear else current
         changes = self.model_dump(exclude={"clear"}, exclude_none=True)
         # Built anew, not model_copy: that would carry the cached ``active`` along.
         return FaultConfig(**{**base.model_dump(), **changes})
+
+    def to_env(self) -> dict[str, str]:
+        """The FAULT_* variables that start a runtime in this state (``clear`` aside)."""
+        return {env_name(k): str(v).lower() if isinstance(v, bool) else str(v)
+                for k, v in self.model_dump(exclude={"clear"}, exclude_none=True).items()}
+
+
+# A partial change: every field of FaultFields, optional, with the same bounds.
+FaultUpdate = create_model(
+    "FaultUpdate", __base__=_Update, __doc__="A partial change to the fault state; unknown fields are refused.",
+    clear=(bool, Field(False, description="Reset every fault before applying the rest.")),
+    **{name: (info.annotation | None, FieldInfo.merge_field_infos(info, default=None))
+       for name, info in FaultFields.model_fields.items()},
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ def server_pid() -> int:
 
 
 def default_state_file(model_name: str, version: str, owner: int) -> Path:
+    """Where one server's processes share the fault state when FAULT_STATE_FILE is unset."""
     folder = Path(tempfile.gettempdir()) / "ml-canary"
     return folder / f"faults-{model_name}-{version}-{owner}.json"
 
@@ -129,6 +137,7 @@ class FaultStore:
             self.write(initial)
 
     def read(self) -> FaultConfig:
+        """The current state; one stat per call, a re-read only when the file changed."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
@@ -147,6 +156,7 @@ class FaultStore:
         return self._config
 
     def write(self, config: FaultConfig) -> None:
+        """Replace the state atomically; every process sees it on its next read."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         body = json.dumps({"server_pid": self.owner, "faults": config.model_dump()})
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".faults-")
@@ -156,6 +166,3 @@ class FaultStore:
         self._config = config
         st = os.stat(self.path)
         self._stamp = (st.st_ino, st.st_mtime_ns)
-
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ class JsonFormatter(logging.Formatter):
     """time, level, logger, message (and exc_info when there is one), one line each."""
 
     def format(self, record: logging.LogRecord) -> str:
+        """One JSON object per log line."""
         doc = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,

@@ -48,6 +48,7 @@ class RuntimeMetrics:
         )
 
     def bind(self, model_name: str, model_version: str) -> "ModelMetrics":
+        """The metrics of one model version, labels fixed."""
         return ModelMetrics(self, model_name, model_version)
 
 
@@ -71,9 +72,11 @@ class ModelMetrics:
         self._predictions: dict[str, object] = {}
 
     def set_info(self, artifact_sha256: str, runtime: str) -> None:
+        """The info gauge: which artifact and runtime serve."""
         self._families.info.labels(*self._labels, artifact_sha256, runtime).set(1)
 
     def observe(self, outcome: str, duration_s: float) -> None:
+        """Count one request by outcome and time it."""
         self._requests[outcome].inc()
         self._duration.observe(duration_s)
 
@@ -92,4 +95,5 @@ class ModelMetrics:
         return child
 
     def count_fault(self, kind: str) -> None:
+        """Count one injected fault by kind."""
         self._families.faults.labels(*self._labels, kind).inc()

@@ -40,6 +40,7 @@ class CanaryModel(MLModel):
     """Serves one version of the wine classifier with faults and custom metrics."""
 
     async def load(self) -> bool:
+        """Load the artifact, checked, with metrics and the fault switch wired in."""
         fault_settings = FaultSettings()
         artifact_dir = Path(await get_model_uri(self.settings))
         # Workers are children of the server process: key the shared state by its pid.
@@ -65,14 +66,15 @@ class CanaryModel(MLModel):
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        """Validate, apply the drawn faults, score; MLServer maps our errors to their status."""
         call = self._predictor.begin()
         try:
             X = self._rows(payload)
         except ServingError as exc:
             self._predictor.reject(call)
             raise MLServerError(str(exc), exc.status_code) from None
-        if call.decision.delay_s:
-            await asyncio.sleep(call.decision.delay_s)
+        if delay_s := self._predictor.delay_s(call):
+            await asyncio.sleep(delay_s)
         with as_mlserver_error():
             labels = self._predictor.finish(call, X)
         return InferenceResponse(
@@ -119,6 +121,8 @@ class CanaryModel(MLModel):
 
 
 class InvalidInputCount(InvalidInput):
+    """A request with other than exactly one input tensor."""
+
     def __init__(self, count: int, n_features: int):
         super().__init__(
             f"request has {count} inputs; expected exactly one tensor of shape [rows, {n_features}]"

@@ -48,22 +48,27 @@ class Predictor:
 
     @property
     def version(self) -> str:
+        """The model version this predictor serves."""
         return self.metadata.version
 
     @property
     def n_features(self) -> int:
+        """How many features a row has."""
         return len(self.metadata.feature_names)
 
     def begin(self) -> Call:
-        """Start a call: draw its faults. The caller sleeps ``decision.delay_s`` its own way."""
-        decision = faults.roll(self._faults.read(), self._rng)
-        if decision.delay_s > 0:
+        """Start a call: draw its faults. Once the input is valid, the caller sleeps ``delay_s(call)``."""
+        return Call(self._clock(), faults.roll(self._faults.read(), self._rng))
+
+    def delay_s(self, call: Call) -> float:
+        """The injected delay for a valid call, counted and logged here: a refused call never sleeps."""
+        if call.decision.delay_s > 0:
             self._metrics.count_fault(faults.KIND_LATENCY)
             logger.info(
                 "injected fault: latency %.0f ms (model version %s)",
-                decision.delay_s * 1000, self.version,
+                call.decision.delay_s * 1000, self.version,
             )
-        return Call(self._clock(), decision)
+        return call.decision.delay_s
 
     def reject(self, call: Call) -> None:
         """Record a call refused for bad input."""
@@ -88,10 +93,12 @@ class Predictor:
         return labels
 
     def check_ready(self) -> None:
+        """Raise NotReady while the ``unready`` fault is on."""
         if self._faults.read().unready:
             raise NotReady(f"model version {self.version} is unready (fault injection)")
 
     def fault_config(self) -> faults.FaultConfig:
+        """The live fault state."""
         return self._faults.read()
 
     def update_faults(self, update: faults.FaultUpdate) -> faults.FaultConfig:

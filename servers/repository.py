@@ -48,6 +48,7 @@ def write(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write a model repository for one version, for make serve."""
     parser = argparse.ArgumentParser(
         prog="python -m servers.repository", description="Write an MLServer model repository."
     )

@@ -1,10 +1,12 @@
 """Our metrics as the Seldon wrapper wants them: a list of COUNTER/GAUGE/TIMER dicts from ``metrics()``.
 
 The wrapper calls ``metrics()`` only after a successful ``predict`` (and on
-``/health/status``), so events are buffered until then: an injected error is
-exported with the next successful call. Every key always carries the same tag keys.
+``/health/status``), so events are buffered until then; a failed call hands its
+events to the wrapper's metrics object at once (``export_now``), so errors show
+even when no call succeeds. Every key always carries the same tag keys.
 """
 
+import sys
 import threading
 
 from servers import metrics as names
@@ -22,24 +24,45 @@ class BufferedMetrics:
         with self._lock:
             self._pending.append(entry)
 
+    def export_now(self, method: str = "predict") -> bool:
+        """Give the buffered events to the wrapper now, from a call that is about to fail.
+
+        NOTE: seldon-core 1.18 reads custom metrics only from a successful response
+        (seldon_methods.predict -> handle_raw_custom_metrics) and passes its
+        SeldonMetrics object to no model method, so it is found in the caller's frames.
+        """
+        frame = sys._getframe(1)
+        while frame is not None:
+            candidate = frame.f_locals.get("seldon_metrics")
+            if candidate is not None and callable(getattr(candidate, "update", None)):
+                candidate.update(self.drain(), method)
+                return True
+            frame = frame.f_back
+        return False
+
     def set_info(self, artifact_sha256: str, runtime: str) -> None:
+        """The info gauge: which artifact and runtime serve."""
         self._info = {"type": "GAUGE", "key": names.MODEL_INFO, "value": 1,
                       "tags": {"artifact_sha256": artifact_sha256, "runtime": runtime}}
 
     def observe(self, outcome: str, duration_s: float) -> None:
+        """Count one request by outcome and time it."""
         self._add({"type": "COUNTER", "key": names.REQUESTS, "value": 1, "tags": {"outcome": outcome}})
         # TIMER values are milliseconds; the wrapper divides by 1000 into a seconds histogram.
         self._add({"type": "TIMER", "key": names.DURATION, "value": duration_s * 1000, "tags": {}})
 
     def count_predictions(self, labels: list[str]) -> None:
+        """Count the classes answered."""
         for name in set(labels):
             self._add({"type": "COUNTER", "key": names.PREDICTIONS, "value": labels.count(name),
                        "tags": {"predicted_class": name}})
 
     def count_fault(self, kind: str) -> None:
+        """Count one injected fault by kind."""
         self._add({"type": "COUNTER", "key": names.FAULTS, "value": 1, "tags": {"kind": kind}})
 
     def drain(self) -> list[dict]:
+        """Everything since the last drain, plus the info gauge."""
         with self._lock:
             pending, self._pending = self._pending, []
         # Fresh tag dicts: the wrapper adds a "method" tag to the dicts it is given.

@@ -84,6 +84,7 @@ class SeldonModel:
         self._predictor: Predictor | None = None
 
     def load(self) -> None:
+        """Load the artifact, checked, with metrics and the fault switch wired in."""
         folder = Path(self._settings.artifacts) / self._settings.version
         self._predictor = Predictor(folder, self._metrics, self._store, random.Random(self._seed), RUNTIME)
         logger.info("serving %s version %s from %s", self._settings.name, self._predictor.version, folder)
@@ -99,22 +100,26 @@ class SeldonModel:
                 check_envelope(request)
             except InvalidInput as exc:
                 self._predictor.reject(self._predictor.begin())
+                self._metrics.export_now()
                 raise _http_error(exc) from None
         raise SeldonNotImplementedError("continue with predict()")
 
     def predict(self, X, features_names=None, meta=None):
+        """Validate, apply the drawn faults, score: the wrapper's predict."""
         predictor = self._predictor
         call = predictor.begin()
         try:
             rows = self._rows(X, features_names)
         except ServingError as exc:
             predictor.reject(call)
+            self._metrics.export_now()
             raise _http_error(exc) from None
-        if call.decision.delay_s:
-            time.sleep(call.decision.delay_s)
+        if delay_s := predictor.delay_s(call):
+            time.sleep(delay_s)
         try:
             labels = predictor.finish(call, rows)
         except ServingError as exc:
+            self._metrics.export_now()
             raise _http_error(exc) from None
         return np.array(labels, dtype=object).reshape(-1, 1)
 
@@ -131,15 +136,19 @@ class SeldonModel:
         return rows[:, [list(features_names).index(name) for name in expected]]
 
     def class_names(self) -> list[str]:
+        """The output column's name in Seldon answers."""
         return ["predicted_class"]
 
     def tags(self) -> dict:
+        """Which version answered, in meta.tags."""
         return {"model_version": self._predictor.version, "model_name": self._settings.name}
 
     def metrics(self) -> list[dict]:
+        """Buffered metrics, handed to the wrapper after each successful call."""
         return self._metrics.drain()
 
     def health_status(self) -> dict:
+        """Readiness that honours the unready fault."""
         try:
             self._predictor.check_ready()
         except ServingError as exc:

@@ -2,25 +2,34 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MAX_LATENCY_MS = 600_000.0
 
-class FaultSettings(BaseSettings):
-    """Initial fault state and the admin token. All faults are off by default."""
 
-    model_config = SettingsConfigDict(env_prefix="FAULT_", extra="ignore")
+class FaultFields(BaseModel):
+    """The fault switch's fields, bounds and defaults: settings, admin endpoint, control API and CLI derive from these."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
 
     error_ratio: float = Field(0.0, ge=0.0, le=1.0)
-    """Share of inference requests (0..1) that fail with HTTP 503."""
-    latency_ms: float = Field(0.0, ge=0.0)
-    """Delay added to every inference request, in milliseconds."""
-    latency_jitter_ms: float = Field(0.0, ge=0.0)
+    """Share of inference requests (0..1) that fail with HTTP 500 (gRPC INTERNAL)."""
+    latency_ms: float = Field(0.0, ge=0.0, le=MAX_LATENCY_MS)
+    """Delay added to every valid inference request, in milliseconds (at most ten minutes)."""
+    latency_jitter_ms: float = Field(0.0, ge=0.0, le=MAX_LATENCY_MS)
     """Uniform random extra delay, 0..this many milliseconds, on top of latency_ms."""
     wrong_ratio: float = Field(0.0, ge=0.0, le=1.0)
     """Share of answers (0..1) replaced by a wrong class, still with HTTP 200."""
     unready: bool = False
-    """Readiness fails while liveness holds."""
+    """Readiness fails while liveness and inference hold."""
+
+
+class FaultSettings(BaseSettings, FaultFields):
+    """Initial fault state and the admin token, from FAULT_* variables. All faults are off by default."""
+
+    model_config = SettingsConfigDict(env_prefix="FAULT_", extra="ignore", use_attribute_docstrings=True)
+
     admin_token: str = ""
     """Bearer token the admin endpoint requires; empty disables runtime changes (403)."""
     admin_token_file: str = ""

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from canary import procs
+from canary.local import procs
 from models import artifacts, dataset, train
 from servers import repository
 

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from canary.procs import free_port
+from canary.local.procs import free_port
 
 TAG = os.environ.get("ML_CANARY_IMAGE_TAG", "test")
 # 'docker build -t ml-canary-x' through Podman's socket names the image docker.io/library/ml-canary-x.

@@ -69,12 +69,23 @@ def _strict(schema: dict) -> dict:
     return schema
 
 
+class CrdLoader(yaml.SafeLoader):
+    """YAML as Kubernetes reads it (YAML 1.2, sigs.k8s.io/yaml): a bare ``=`` is the string "=".
+
+    PyYAML follows YAML 1.1, whose "value" type claims a bare ``=``; prometheus-operator's
+    AlertmanagerConfig CRD has one in its ``matchType`` enum.
+    """
+
+
+CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
 @functools.lru_cache(maxsize=1)
 def crd_schemas() -> dict[tuple[str, str], dict]:
     """(apiVersion, kind) -> strict JSON schema, from every CRD file."""
     schemas = {}
     for path in sorted(crd_dir().glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yaml.load_all(path.read_text(), Loader=CrdLoader):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
                 continue
             group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]

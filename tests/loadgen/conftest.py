@@ -1,4 +1,5 @@
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from canary import procs
+from canary.local import procs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,11 +36,12 @@ def stub(tmp_path):
 def run_loadgen(tmp_path):
     """Run ``python -m loadgen`` for real; returns (exit code, summary JSON, stdout, stderr)."""
 
-    def run(*flags: str, interrupt_after_progress: int | None = None):
+    def run(*flags: str, interrupt_after_progress: int | None = None, env: dict | None = None):
         """``interrupt_after_progress=N``: Ctrl-C once N live progress lines were printed."""
         out = tmp_path / "summary.json"
         cmd = [sys.executable, "-m", "loadgen", "--json", str(out), *flags]
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, **(env or {})})
         seen = []
         if interrupt_after_progress is not None:
             for line in proc.stderr:

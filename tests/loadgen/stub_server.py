@@ -32,7 +32,9 @@ def build_app(args) -> web.Application:
             await asyncio.sleep(args.stall_at + args.stall_for - now)
         if args.delay_ms:
             await asyncio.sleep(args.delay_ms / 1000)
-        version = rng.choices(names, weights)[0]
+        # --pin-header NAME: a request carrying that header is answered by the version it names.
+        version = request.headers.get(args.pin_header) if args.pin_header else None
+        version = version or rng.choices(names, weights)[0]
         status = 500 if rng.random() < args.error_ratio else 200
         headers = {} if args.no_header else {"x-model-version": version}
         return web.json_response({"model_version": version, "outputs": []}, status=status, headers=headers)
@@ -52,6 +54,7 @@ def main() -> None:
     p.add_argument("--stall-at", type=float, default=0.0)
     p.add_argument("--stall-for", type=float, default=0.0)
     p.add_argument("--no-header", action="store_true")
+    p.add_argument("--pin-header", default="")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     web.run_app(build_app(args), host="127.0.0.1", port=args.port, print=None, access_log=None)

@@ -3,25 +3,11 @@ import random
 
 import pytest
 
-from loadgen import shapes, timespan
+from loadgen import shapes
 from loadgen.cli import parse_headers
 from loadgen.payloads import PayloadPool, path_for
 from loadgen.runner import version_of
 from loadgen.stats import Stats, is_success
-
-
-@pytest.mark.parametrize(
-    "text, seconds",
-    [("30s", 30), ("5m", 300), ("1h30m", 5400), ("250ms", 0.25), ("2", 2), ("1.5m", 90), (" 10 s", 10)],
-)
-def test_durations(text, seconds):
-    assert timespan.parse(text) == pytest.approx(seconds)
-
-
-@pytest.mark.parametrize("text", ["soon", "5x", "-3", "m5", ""])
-def test_bad_durations_say_how(text):
-    with pytest.raises(ValueError):
-        timespan.parse(text)
 
 
 def test_constant_schedule_has_no_drift():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from canary import procs
+from canary.local import procs
 from tests.conftest import TOKEN
 
 

@@ -112,10 +112,33 @@ def test_malformed_requests_are_4xx_and_the_server_keeps_serving(v2, raw, wine):
     assert infer(v2, wine.X[:1]).status_code == 200
 
 
+def requests_by_worker(server) -> dict[int, float]:
+    """Our request counter per process, from the multiprocess files MLServer's workers write."""
+    from prometheus_client.mmap_dict import MmapedDict
+
+    out = {}
+    for path in (server.process.log_path.parent / "repo" / ".metrics").glob("counter_*.db"):
+        values = MmapedDict.read_all_values_from_file(str(path))
+        total = sum(entry[1] for entry in values if "mlcanary_inference_requests_total" in entry[0])
+        if total:
+            out[int(path.stem.rsplit("_", 1)[1])] = total
+    return out
+
+
+def test_two_workers_both_serve_and_both_count(v2_workers, wine):
+    for _ in range(20):
+        assert infer(v2_workers, wine.X[:3]).status_code == 200
+        if len(requests_by_worker(v2_workers)) == 2:
+            break
+    counted = requests_by_worker(v2_workers)
+    assert len(counted) == 2, f"requests reached only {counted}"
+    assert total(scrape(v2_workers), "mlcanary_inference_requests_total", model_name="wine", outcome="ok") >= sum(counted.values())
+
+
 @pytest.mark.parametrize("server_name", ["v2", "v2_workers"])
 def test_custom_metrics_are_on_the_metrics_port(request, server_name, wine):
     server = request.getfixturevalue(server_name)
-    for _ in range(4):  # with two workers, reach both
+    for _ in range(4):
         assert infer(server, wine.X[:3]).status_code == 200
     infer(server, [[1.0, 2.0]])
     text = scrape(server)

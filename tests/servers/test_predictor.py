@@ -66,10 +66,19 @@ def test_wrong_answers_are_valid_but_different_classes(artifact_root, registry, 
     assert sample(registry, "mlcanary_faults_injected_total", kind="wrong_prediction") == 1
 
 
-def test_latency_is_drawn_and_counted(artifact_root, registry, tmp_path):
+def test_latency_is_drawn_and_counted_when_the_call_sleeps(artifact_root, registry, tmp_path):
     predictor = make(artifact_root, registry, tmp_path, faults.FaultConfig(latency_ms=250))
-    assert predictor.begin().decision.delay_s == pytest.approx(0.25)
+    call = predictor.begin()
+    assert sample(registry, "mlcanary_faults_injected_total", kind="latency") is None
+    assert predictor.delay_s(call) == pytest.approx(0.25)
     assert sample(registry, "mlcanary_faults_injected_total", kind="latency") == 1
+
+
+def test_a_refused_call_never_sleeps_and_counts_no_latency_fault(artifact_root, registry, tmp_path):
+    predictor = make(artifact_root, registry, tmp_path, faults.FaultConfig(latency_ms=250))
+    predictor.reject(predictor.begin())
+    assert sample(registry, "mlcanary_inference_requests_total", outcome="invalid_input") == 1
+    assert sample(registry, "mlcanary_faults_injected_total", kind="latency") is None
 
 
 def test_rejected_input_is_counted(artifact_root, registry, tmp_path):

@@ -1,0 +1,139 @@
+"""``make demo``: a real canary rollout that promotes, then a faulty one that is rolled back automatically.
+
+Starts the stack (Prometheus, Envoy, MLServer), the controller (time-scaled) and
+the load generator at 50 rps through the harness; rolls v1 -> v2 through every
+step; then, on a fresh stack, rolls out a v2 with FAULT_ERROR_RATIO and watches
+the abort. Exits 0 only if the healthy rollout promoted and the faulty one aborted.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from canary.local.harness import Harness, wait_for
+from canary.local.settings import ControllerSettings
+from canary.rollout.durations import format_s
+
+_ROW = [13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]
+
+
+def step_table(history: list[dict], harness: Harness) -> list[str]:
+    """Per analysis step: weight, verdicts, requests and 5xx per version, from Envoy's counters."""
+    rows = []
+    for before, entry in zip(history, history[1:]):
+        if entry["kind"] != "analysis":
+            continue
+        window = max(entry["at"] - before["at"], 1.0)
+        counts: dict[str, list[int]] = {}
+        for r in harness.query(f'sum by (envoy_cluster_name, envoy_response_code_class) (increase('
+                               f'envoy_cluster_upstream_rq_xx{{envoy_cluster_name=~"wine-.+"}}[{window:.0f}s] @ {entry["at"]:.3f}))'):
+            totals = counts.setdefault(r["metric"]["envoy_cluster_name"].removeprefix("wine-"), [0, 0])
+            n = round(float(r["value"][1]))
+            totals[0] += n
+            totals[1] += n if r["metric"]["envoy_response_code_class"] == "5" else 0
+        traffic = ", ".join(f"{v}: {t} requests, {e} 5xx" for v, (t, e) in sorted(counts.items()))
+        verdicts = ", ".join(f"{k} {v}" for k, v in entry.get("verdicts", {}).items())
+        rows.append(f"  step {entry['step']} analysis at weight {entry['weight']:>3}: {verdicts} | {traffic}")
+    return rows
+
+
+def _answered_by(harness: Harness, runtime: str, n: int = 50) -> list[str]:
+    """Which version answered each of ``n`` requests through the gateway (the x-model-version header)."""
+    if runtime == "seldon":
+        path, body = "/api/v1.0/predictions", {"data": {"ndarray": [_ROW]}}
+    else:
+        path, body = "/v2/models/wine/infer", {"inputs": [{"name": "x", "shape": [1, 13], "datatype": "FP64", "data": _ROW}]}
+    return [httpx.post(f"{harness.gateway}{path}", json=body, timeout=5).headers.get("x-model-version")
+            for _ in range(n)]
+
+
+def _act(args, harness: Harness, faults: dict, lg_json: Path) -> tuple[dict, list[str]]:
+    """A fresh stack, controller and load, one rollout to its end; the final state and the step table."""
+    harness.start_stack(args.runtime)
+    client = harness.start_controller(args.time_scale)
+    harness.start_loadgen(args.rps, lg_json, *(["--protocol", "seldon"] if args.runtime == "seldon" else []))
+    harness.wait_traffic()
+    client.post("/rollout", {"version": "v2", "faults": faults})
+    done = wait_for(client, lambda d: d["phase"] in ("Healthy", "Degraded"), 60 + 600 / args.time_scale)
+    return done, step_table(done["history"], harness)
+
+
+def _loadgen_lines(run_dir: Path) -> list[str]:
+    lines = []
+    for n in (1, 2):
+        path = run_dir / f"loadgen-{n}.json"
+        if path.exists():
+            lg = json.loads(path.read_text())
+            per = ", ".join(f"{v}: {d['requests']} requests, success {d['success_ratio']:.4f}"
+                            for v, d in lg["by_version"].items())
+            lines.append(f"load generator, part {n}: {lg['requests']} requests at {lg['achieved_rps']:.1f} rps, "
+                         f"late sends {lg['late_sends']} ({per})")
+    return lines
+
+
+def run(args) -> int:
+    """Both acts and the summary; 0 only if v2 promoted and the faulty v2 aborted with traffic back on v1."""
+    started, run_dir = time.monotonic(), Path(args.run_dir).resolve()
+    print(f"== 1. roll out v2 on {args.runtime} (10% -> analysis -> 50% -> analysis -> 100%, time-scale "
+          f"{args.time_scale:g}) under {args.rps:g} rps; logs in {run_dir}", flush=True)
+    first = Harness(run_dir / "healthy", user="make-demo")
+    try:
+        healthy, healthy_rows = _act(args, first, {}, run_dir / "loadgen-1.json")
+    finally:
+        first.stop()
+    # A fresh stack gives the faulty v2 a clean history in Prometheus.
+    print("\n== 2. a fresh stack; roll out a v2 that fails 30% of its requests", flush=True)
+    second = Harness(run_dir / "faulty", user="make-demo")
+    try:
+        faulty, faulty_rows = _act(args, second, {"error_ratio": 0.3}, run_dir / "loadgen-2.json")
+        answered = _answered_by(second, args.runtime)
+    finally:
+        second.stop()
+    ok = _summary(healthy, healthy_rows, faulty, faulty_rows, answered, run_dir)
+    print(f"\ndemo {'passed' if ok else 'FAILED'} in {format_s(time.monotonic() - started)}"
+          + (": a rollout promoted and a faulty one rolled back" if ok else ""))
+    return 0 if ok else 1
+
+
+def _summary(healthy, healthy_rows, faulty, faulty_rows, answered, run_dir: Path) -> bool:
+    """Print what happened in both acts; True when both went as they must."""
+    promoted = healthy["phase"] == "Healthy" and healthy["stable"] == "v2"
+    aborted = faulty["phase"] == "Degraded" and "RolloutAborted" in faulty["message"]
+    print("\n== summary", flush=True)
+    print(f"healthy v2: {'PROMOTED' if promoted else 'NOT PROMOTED: ' + healthy['message']}")
+    print("\n".join(healthy_rows))
+    print(f"faulty v2:  {'ABORTED automatically' if aborted else 'NOT ABORTED'}: {faulty['message']}")
+    weight_at = next((e["at"] for e in faulty["history"] if e.get("kind") == "setWeight"), None)
+    verdict_at = next((e["at"] for e in reversed(faulty["history"]) if e.get("verdicts")), None)
+    if weight_at and verdict_at:
+        print(f"  aborted {verdict_at - weight_at:.1f}s after the canary got 10% of traffic")
+    print("\n".join(faulty_rows + [f"after the abort: {answered.count('v1')}/50 requests through the gateway "
+                                   "answered by v1"] + _loadgen_lines(run_dir)))
+    return promoted and aborted and answered.count("v1") == 50
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m canary.cli.demo``: flags, then both acts."""
+    p = argparse.ArgumentParser(prog="python -m canary.cli.demo", description=__doc__.splitlines()[0])
+    p.add_argument("--time-scale", type=float, default=4.0, help="default %(default)s: each 3-minute analysis takes 45 s")
+    p.add_argument("--rps", type=float, default=50.0, help="load through the gateway (default %(default)s)")
+    p.add_argument("--run-dir", default="run/demo", help="logs and state (default %(default)s)")
+    p.add_argument("--runtime", choices=("mlserver", "seldon"), default="mlserver",
+                   help="the runtime serving both versions (default %(default)s)")
+    args = p.parse_args(argv)
+    ControllerSettings()  # refuse bad CANARY_* variables before starting anything
+    try:
+        return run(args)
+    except (RuntimeError, TimeoutError, OSError) as exc:
+        print(f"demo FAILED: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

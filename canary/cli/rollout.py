@@ -1,0 +1,133 @@
+"""``canary controller | rollout | get | pause | resume | promote | abort | retry | fault``."""
+
+import getpass
+import json
+import os
+import secrets
+import sys
+import time
+
+from canary.cli.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, one_line_errors
+from canary.cli.render import render
+from canary.local import controlapi, procs
+from canary.local.adapters import StackPlatform
+from canary.local.client import ApiError, ControlClient, NotRunning, StackClient
+from canary.local.settings import ControllerSettings, StackSettings
+from canary.local.webapi import ServerThread
+from canary.rollout import notify, spec
+from canary.rollout.controller import Controller, Platform
+from canary.rollout.prometheus import PrometheusProvider
+from canary.rollout.state import Store
+from servers.faults import FaultUpdate
+from servers.settings import FaultFields
+
+
+def _emit(line: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+
+
+def _build(settings: StackSettings, csettings: ControllerSettings, scale: float) -> Controller:
+    """The controller over the running stack; NotRunning or SpecError when it cannot be built."""
+    stack = StackClient(settings.run_dir)
+    stack.status()
+    rollout = spec.load(settings.k8s_dir)
+    store = Store(settings.run_dir / "controller.db")
+    platform = StackPlatform(stack)
+    alert = lambda event: notify.send(csettings.webhooks, event, lambda l: (store.event(l), _emit(l)))  # noqa: E731
+    return Controller(rollout, store, Platform(platform, platform, PrometheusProvider()), time_scale=scale, emit=_emit,
+                      prometheus_address=f"http://127.0.0.1:{settings.prometheus_port}",
+                      notify=alert if csettings.webhooks else None)
+
+
+def _write_state(path, port: int, token: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"pid": os.getpid(), "api": f"http://127.0.0.1:{port}", "token": token}, f)
+
+
+def controller(settings: StackSettings, args) -> int:
+    """Run the controller in the foreground: reconcile the rollout, serve the control API."""
+    csettings = ControllerSettings()
+    scale = args.time_scale or csettings.time_scale
+    try:
+        ctrl = _build(settings, csettings, scale)
+        token = secrets.token_hex(16)
+        server = ServerThread(controlapi.create(ctrl, token, StackClient(settings.run_dir)), csettings.control_port,
+                              "control-api").start()
+    except (NotRunning, ApiError, spec.SpecError, OSError) as exc:
+        print(f"canary controller: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    path = settings.run_dir / "controller.json"
+    _write_state(path, csettings.control_port, token)
+    stop = procs.StopFlag()
+    _emit(f"controller for Rollout {ctrl.spec.name} ready on http://127.0.0.1:{csettings.control_port}"
+          + (f" (time-scale {scale:g})" if scale != 1 else "") + f"; stable {ctrl.state.stable}")
+    try:
+        _loop(ctrl, stop, csettings.tick_s)
+    finally:
+        server.stop()
+        path.unlink(missing_ok=True)
+    return EXIT_OK
+
+
+def _loop(ctrl: Controller, stop, tick_s: float) -> None:
+    """Reconcile until stopped; nothing a reconcile raises ends the loop."""
+    while not stop:
+        time.sleep(tick_s)
+        try:
+            ctrl.reconcile()
+        except Exception as exc:  # noqa: BLE001 - the stack busy or gone, a bug: say so, try again next tick
+            _emit(f"warning: reconcile failed: {type(exc).__name__}: {exc}")
+            time.sleep(1.0)
+
+
+def _client(settings: StackSettings) -> ControlClient:
+    return ControlClient(settings.run_dir, user=os.environ.get("CANARY_USER") or getpass.getuser())
+
+
+def _fault_fields(args) -> dict:
+    """The fault flags given on the command line, as fields of FaultUpdate."""
+    names = [*FaultFields.model_fields, "clear"]
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+@one_line_errors(lambda args: args.command)
+def command(settings: StackSettings, args) -> int:
+    """One control, then the rollout as 'canary get' shows it."""
+    client = _client(settings)
+    if args.command == "rollout":
+        client.post("/rollout", {"version": args.version, "faults": FaultUpdate(**_fault_fields(args)).model_dump(
+            exclude_none=True, exclude={"clear"})})
+    elif args.command == "fault":
+        change = _fault_fields(args)
+        if not change:
+            print("canary fault: say what to change (" + ", ".join(
+                "--" + n.replace("_", "-") for n in [*FaultFields.model_fields, "clear"]) + ")", file=sys.stderr)
+            return EXIT_USAGE
+        print(json.dumps(client.post("/fault", {"version": args.version, **change})))
+        return EXIT_OK
+    elif args.command == "promote":
+        client.post("/promote", {"full": args.full})
+    else:
+        client.post(f"/{args.command}")
+    print(render(client.get(events=5)))
+    return EXIT_OK
+
+
+@one_line_errors(lambda args: "get")
+def get(settings: StackSettings, args) -> int:
+    """The rollout once, as JSON, or followed event by event with --watch."""
+    client = _client(settings)
+    if args.json or not args.watch:
+        doc = client.get()
+        print(json.dumps(doc, indent=2) if args.json else render(doc))
+        return EXIT_OK
+    last = 0
+    try:
+        while True:  # --watch: new event lines as they come
+            for event in client.events(after=last):
+                print(f"{time.strftime('%H:%M:%S', time.localtime(event['at']))} {event['line']}", flush=True)
+                last = event["id"]
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return EXIT_OK

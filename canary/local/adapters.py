@@ -1,0 +1,37 @@
+"""The engine's interfaces implemented over the local stack's API: Envoy routes and runtime processes."""
+
+from canary.local.client import StackClient
+from canary.rollout.interfaces import HeaderRoute
+
+
+class StackPlatform:
+    """TrafficRouter and Deployer for the one-machine stack (Envoy's route file, runtime processes)."""
+
+    def __init__(self, client: StackClient):
+        self.client = client
+
+    def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute]) -> None:
+        """Rewrite Envoy's routes: the weighted primary route plus one route per header match."""
+        routes = [{"name": r.name, "match": [{"headerName": header, "headerValue": {kind: value}}
+                                             for header, kind, value in r.matches]} for r in header_routes]
+        self.client.set_routing(canary_weight, routes)
+
+    def stable_revision(self) -> str:
+        """The version the stack serves by default."""
+        return self.client.status()["stable"]
+
+    def add_canary(self, revision: str, faults: dict[str, str]) -> None:
+        """Start a runtime process for the canary."""
+        self.client.add_canary(revision, faults)
+
+    def remove_canary(self) -> None:
+        """Drain and stop the canary's runtime."""
+        self.client.remove_canary()
+
+    def promote_canary(self) -> None:
+        """The canary's runtime takes all traffic."""
+        self.client.promote_canary()
+
+    def retire(self, revision: str) -> None:
+        """Stop an old runtime."""
+        self.client.retire(revision)

@@ -1,0 +1,108 @@
+"""Clients of the stack supervisor and the rollout controller, found through their run directory."""
+
+import json
+from pathlib import Path
+
+import httpx
+
+
+class NotRunning(Exception):
+    """No process answers for this run directory."""
+
+
+class ApiError(RuntimeError):
+    """The API answered with an error, or did not answer in time; the message says which."""
+
+
+class ApiClient:
+    """A client for one of the local APIs, found through a JSON file in the run directory."""
+
+    what = "process"
+    start_hint = ""
+
+    def __init__(self, path: Path, timeout_s: float, headers: dict | None = None):
+        try:
+            self.state = json.loads(Path(path).read_text())
+        except (FileNotFoundError, ValueError):
+            raise NotRunning(f"no {self.what} runs with run directory {Path(path).parent}; {self.start_hint}") from None
+        self._http = httpx.Client(base_url=self.state["api"], timeout=timeout_s,
+                                  headers={"Authorization": f"Bearer {self.state['token']}", **(headers or {})})
+
+    def _call(self, method: str, path: str, body: dict | None = None):
+        try:
+            response = self._http.request(method, path, json=body)
+        except httpx.ConnectError:
+            raise NotRunning(f"the {self.what} (pid {self.state['pid']}) does not answer at {self.state['api']}") from None
+        except httpx.HTTPError as exc:  # a timeout or a broken answer: the caller may try again
+            raise ApiError(f"the {self.what} at {self.state['api']} failed {method} {path}: {type(exc).__name__}") from None
+        try:
+            doc = response.json()
+        except ValueError:
+            raise ApiError(f"the {self.what} answered HTTP {response.status_code} to {method} {path}, not JSON") from None
+        if response.status_code >= 400:
+            raise ApiError(doc.get("error", response.text) if isinstance(doc, dict) else response.text)
+        return doc
+
+
+class StackClient(ApiClient):
+    """The stack supervisor's API (``canary up``)."""
+
+    what = "stack supervisor"
+    start_hint = "start one with 'canary up'"
+
+    def __init__(self, run_dir: Path, timeout_s: float = 120.0):
+        super().__init__(Path(run_dir) / "stack.json", timeout_s)
+
+    def status(self) -> dict:
+        """Processes, routing and ports."""
+        return self._call("GET", "/status")
+
+    def add_canary(self, version: str, faults: dict | None = None) -> dict:
+        """Start ``version`` as the canary, with FAULT_* variables."""
+        return self._call("POST", "/canary", {"version": version, "faults": faults or {}})
+
+    def remove_canary(self) -> dict:
+        """Traffic off the canary, then stop it."""
+        return self._call("DELETE", "/canary")
+
+    def promote_canary(self) -> dict:
+        """The canary becomes stable."""
+        return self._call("POST", "/canary/promote")
+
+    def retire(self, version: str) -> dict:
+        """Stop a version that no longer serves."""
+        return self._call("POST", "/retire", {"version": version})
+
+    def set_routing(self, canary_weight: int, header_routes: list[dict] | None = None) -> dict:
+        """Weight and header routes, header routes as Argo's ``{name, match}``."""
+        return self._call("POST", "/routing", {"canary_weight": canary_weight, "header_routes": header_routes or []})
+
+    def shutdown(self) -> dict:
+        """Ask the supervisor to stop everything."""
+        return self._call("POST", "/shutdown")
+
+
+class ControlClient(ApiClient):
+    """The rollout controller's API (``canary controller``)."""
+
+    what = "controller"
+    start_hint = "start one with 'canary controller'"
+
+    def __init__(self, run_dir: Path, user: str = "unknown", timeout_s: float = 30.0):
+        super().__init__(Path(run_dir) / "controller.json", timeout_s, {"X-Canary-User": user})
+
+    def get(self, events: int = 20) -> dict:
+        """The rollout as 'canary get' shows it."""
+        return self._call("GET", f"/rollout?events={events}")
+
+    def events(self, after: int = 0) -> list[dict]:
+        """Event lines after id ``after``."""
+        return self._call("GET", f"/events?after={after}")
+
+    def audit(self) -> list[dict]:
+        """The audit log: who changed what."""
+        return self._call("GET", "/audit")
+
+    def post(self, path: str, body: dict | None = None) -> dict:
+        """A control: /rollout, /pause, /resume, /promote, /abort, /retry, /fault."""
+        return self._call("POST", path, body or {})

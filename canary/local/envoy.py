@@ -1,0 +1,162 @@
+"""Envoy as the gateway: a static listener whose routes (RDS) and clusters (CDS) are files.
+
+Weights and header routes change by rewriting the route file only; the listener
+is never replaced, because replacing a listener drains its connections and
+fails requests in flight.
+"""
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from canary.local.mesh import MeshPolicy
+from canary.rollout.durations import seconds
+from canary.rollout.interfaces import HeaderRoute
+from servers.admin import VERSION_HEADER
+
+ROUTE_CONFIG = "primary"
+_HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+_ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+
+
+def cluster_name(version: str) -> str:
+    """Envoy's cluster for one version's runtime."""
+    return f"wine-{version}"
+
+
+@dataclass
+class Routing:
+    """The gateway's routing state: which version is where, with what weight."""
+
+    stable: str
+    canary: str | None = None
+    canary_weight: int = 0
+    header_routes: list[HeaderRoute] = field(default_factory=list)
+
+
+def bootstrap(gateway_port: int, admin_port: int, cds_path: Path, rds_path: Path) -> dict:
+    """The static part: one listener whose routes come from the RDS file, clusters from the CDS file."""
+    def source(path: Path) -> dict:
+        return {"path_config_source": {"path": str(path)}, "resource_api_version": "V3"}
+
+    hcm = {
+        "@type": _HCM,
+        "stat_prefix": "gateway",
+        "rds": {"route_config_name": ROUTE_CONFIG, "config_source": source(rds_path)},
+        "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER}}],
+    }
+    listener = {
+        "name": "gateway",
+        "address": {"socket_address": {"address": "127.0.0.1", "port_value": gateway_port}},
+        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}],
+    }
+    return {
+        "node": {"id": "ml-canary-gateway", "cluster": "ml-canary"},
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        "dynamic_resources": {"cds_config": source(cds_path)},
+        "static_resources": {"listeners": [listener]},
+    }
+
+
+def cluster(version: str, port: int, mesh: MeshPolicy) -> dict:
+    """One version's runtime, with the DestinationRule's pool limits and outlier detection."""
+    out = {
+        "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster",
+        "name": cluster_name(version),
+        "type": "STATIC",
+        "connect_timeout": mesh.connect_timeout,
+        "load_assignment": {
+            "cluster_name": cluster_name(version),
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {
+                "address": "127.0.0.1", "port_value": port}}}}]}],
+        },
+    }
+    limits = {k: v for k, v in (("max_connections", mesh.max_connections),
+                                ("max_pending_requests", mesh.max_pending_requests),
+                                ("max_requests", mesh.max_requests)) if v}
+    if limits:
+        out["circuit_breakers"] = {"thresholds": [limits]}
+    if mesh.outlier:
+        o = mesh.outlier
+        five_xx = o.get("consecutive5xxErrors", 5)
+        out["outlier_detection"] = {
+            # Istio's consecutive5xxErrors: 0 turns 5xx ejection off; Envoy needs enforcing 0.
+            "consecutive_5xx": five_xx or 5,
+            "enforcing_consecutive_5xx": 100 if five_xx else 0,
+            "consecutive_gateway_failure": o.get("consecutiveGatewayErrors", 5),
+            "enforcing_consecutive_gateway_failure": 100 if o.get("consecutiveGatewayErrors") else 0,
+            "interval": o.get("interval", "10s"),
+            "base_ejection_time": o.get("baseEjectionTime", "30s"),
+            "max_ejection_percent": o.get("maxEjectionPercent", 10),
+        }
+    return out
+
+
+def _tag(version: str) -> list[dict]:
+    # Errors answered by a runtime carry no version header of their own.
+    return [{"header": {"key": VERSION_HEADER, "value": version}, "append_action": "ADD_IF_ABSENT"}]
+
+
+def _action(mesh: MeshPolicy) -> dict:
+    action = {"timeout": f"{seconds(mesh.timeout)}s"}
+    if mesh.retry:
+        action["retry_policy"] = {"retry_on": mesh.retry.retry_on, "num_retries": mesh.retry.attempts,
+                                  "per_try_timeout": f"{seconds(mesh.retry.per_try_timeout)}s"}
+    return action
+
+
+def _header_match(name: str, kind: str, value: str) -> dict:
+    matcher = {"safe_regex": {"regex": value}} if kind == "regex" else {kind: value}
+    return {"name": name, "string_match": matcher}
+
+
+def routes(routing: Routing, mesh: MeshPolicy) -> dict:
+    """The route configuration: header routes first (as Argo inserts them), then primary."""
+    entries = []
+    if routing.canary:
+        for header_route in routing.header_routes:
+            for i, (name, kind, value) in enumerate(header_route.matches):
+                entries.append({
+                    "name": f"{header_route.name}-{i}",
+                    "match": {"prefix": "/", "headers": [_header_match(name, kind, value)]},
+                    "route": {"cluster": cluster_name(routing.canary), **_action(mesh)},
+                    "response_headers_to_add": _tag(routing.canary),
+                })
+    weighted = [{"name": cluster_name(routing.stable), "weight": 100 - routing.canary_weight,
+                 "response_headers_to_add": _tag(routing.stable)}]
+    if routing.canary and routing.canary_weight:
+        weighted.append({"name": cluster_name(routing.canary), "weight": routing.canary_weight,
+                         "response_headers_to_add": _tag(routing.canary)})
+    weighted = [w for w in weighted if w["weight"] > 0]
+    entries.append({"name": "primary", "match": {"prefix": "/"},
+                    "route": {"weighted_clusters": {"clusters": weighted}, **_action(mesh)}})
+    return {"@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "name": ROUTE_CONFIG,
+            "virtual_hosts": [{"name": "wine", "domains": ["*"], "routes": entries}]}
+
+
+class EnvoyFiles:
+    """The CDS and RDS files Envoy watches; every write is a rename, which Envoy picks up."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.cds = self.folder / "cds.json"
+        self.rds = self.folder / "rds.json"
+        self._version = 0
+
+    def _write(self, path: Path, resources: list[dict]) -> None:
+        self._version += 1
+        body = json.dumps({"version_info": str(self._version), "resources": resources}, indent=1)
+        fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w") as f:
+            f.write(body)
+        os.replace(tmp, path)
+
+    def write_clusters(self, clusters: list[dict]) -> None:
+        """Replace the clusters (one per running version)."""
+        self._write(self.cds, clusters)
+
+    def write_routes(self, route_config: dict) -> None:
+        """Replace the route configuration (weights and header routes)."""
+        self._write(self.rds, [route_config])

@@ -1,0 +1,161 @@
+"""One way to run the whole thing: the stack, the controller and the load generator as real processes.
+
+``make demo``, the benchmarks and the end-to-end tests all start and stop them
+here, the way a person does (``canary up``, ``canary controller``,
+``python -m loadgen``), and stop them by pid, newest first.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from canary.local import ports
+from canary.local.client import ControlClient, StackClient
+from canary.local.settings import StackSettings
+
+# The CANARY_* port variables, by offset within a block of free ports.
+PORT_OFFSETS = {"GATEWAY": 0, "ENVOY_ADMIN": 1, "PROMETHEUS": 2, "API": 3, "LOADGEN_METRICS": 4, "CONTROL": 5,
+                "STABLE": 6, "CANARY": 11}
+
+
+def free_port_env(start: int | None = None) -> dict[str, str]:
+    """CANARY_*_PORT variables for a block of 16 free ports, so runs side by side do not collide."""
+    base = ports.free_block(16, start if start is not None else 20000 + (os.getpid() % 400) * 97)
+    return {f"CANARY_{name}_PORT": str(base + offset) for name, offset in PORT_OFFSETS.items()}
+
+
+class Harness:
+    """Real processes for one run directory; ``stop`` ends them all, also after a failed start."""
+
+    def __init__(self, run_dir: Path, env: dict[str, str] | None = None, user: str = "harness"):
+        self.run_dir = Path(run_dir).resolve()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.env = {**os.environ, **(env or {}), "CANARY_RUN_DIR": str(self.run_dir)}
+        overrides = {k.removeprefix("CANARY_").lower(): v for k, v in self.env.items() if k.startswith("CANARY_")}
+        self.settings = StackSettings.model_validate({k: v for k, v in overrides.items() if k in StackSettings.model_fields})
+        self.control_port = int(self.env.get("CANARY_CONTROL_PORT", 8098))
+        self.user = user
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    @property
+    def gateway(self) -> str:
+        """Where clients and the load generator send requests."""
+        return f"http://127.0.0.1:{self.settings.gateway_port}"
+
+    @property
+    def prometheus(self) -> str:
+        """The stack's Prometheus."""
+        return f"http://127.0.0.1:{self.settings.prometheus_port}"
+
+    def _spawn(self, name: str, args: list[str], log: Path | None, prefix: tuple[str, ...] = ()) -> subprocess.Popen:
+        out = open(log, "a") if log else subprocess.DEVNULL
+        proc = subprocess.Popen([*prefix, sys.executable, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        if log:
+            out.close()
+        self.procs.append((name, proc))
+        return proc
+
+    def _wait(self, name: str, proc: subprocess.Popen, ready: Callable[[], bool], log: Path, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                state = f"exited with {proc.returncode}" if proc.poll() is not None else f"not ready after {timeout_s:.0f}s"
+                raise RuntimeError(f"{name} {state}; log {log}:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+    def start_stack(self, runtime: str | None = None, timeout_s: float = 180,
+                    prefix: tuple[str, ...] = ()) -> StackClient:
+        """``canary up`` in the background (``prefix``: e.g. taskset); returns once the stack is ready."""
+        log = self.run_dir / "up.log"
+        log.write_text("")
+        args = ["-m", "canary", "up", *(["--runtime", runtime] if runtime else [])]
+        proc = self._spawn("canary up", args, log, prefix)
+        self._wait("canary up", proc, lambda: "stack ready" in log.read_text(), log, timeout_s)
+        return StackClient(self.run_dir)
+
+    def start_controller(self, time_scale: float = 1.0, timeout_s: float = 60, fresh: bool = True) -> ControlClient:
+        """``canary controller`` in the background; its client once its API answers.
+
+        ``fresh``: forget the saved rollout (a new stack starts at its stable version);
+        False resumes it, as a restarted controller does.
+        """
+        (self.run_dir / "controller.json").unlink(missing_ok=True)
+        if fresh:
+            for name in ("controller.db", "controller.db-wal", "controller.db-shm"):
+                (self.run_dir / name).unlink(missing_ok=True)
+        log = self.run_dir / "controller.log"
+        proc = self._spawn("canary controller", ["-m", "canary", "controller", "--time-scale", f"{time_scale:g}"], log)
+        self._wait("canary controller", proc, (self.run_dir / "controller.json").exists, log, timeout_s)
+        return ControlClient(self.run_dir, user=self.user)
+
+    def start_loadgen(self, rps: float, json_path: Path | None = None, *flags: str) -> subprocess.Popen:
+        """``python -m loadgen`` at ``rps`` through the gateway, exporting its metrics for Prometheus."""
+        args = ["-m", "loadgen", "--target", self.gateway, "--rps", f"{rps:g}", "--quiet",
+                "--metrics-port", str(self.settings.loadgen_metrics_port), *flags]
+        return self._spawn("loadgen", args + (["--json", str(json_path)] if json_path else []),
+                           self.run_dir / "loadgen.log")
+
+    def served(self) -> int:
+        """Requests the gateway has passed to any runtime so far (Envoy's own counter)."""
+        stats = httpx.get(f"http://127.0.0.1:{self.settings.envoy_admin_port}/stats",
+                          params={"filter": r"^cluster\.wine-.+\.upstream_rq_total$"}, timeout=5).text
+        return sum(int(line.rsplit(":", 1)[1]) for line in stats.splitlines() if ":" in line)
+
+    def wait_traffic(self, requests: int = 20, timeout_s: float = 30) -> None:
+        """Wait until the load generator's requests flow through the gateway."""
+        deadline = time.monotonic() + timeout_s
+        while self.served() < requests:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no traffic through the gateway after {timeout_s:.0f}s; see {self.run_dir}/loadgen.log")
+            time.sleep(0.1)
+
+    def controller_process(self) -> subprocess.Popen:
+        """The running controller's process (to kill it, in a resilience test)."""
+        return next(p for name, p in reversed(self.procs) if name == "canary controller")
+
+    def query(self, promql: str) -> list[dict]:
+        """An instant query against the stack's Prometheus."""
+        return httpx.get(f"{self.prometheus}/api/v1/query", params={"query": promql}, timeout=10).json()["data"]["result"]
+
+    def stop_process(self, name: str, sig: int = signal.SIGINT, timeout_s: float = 60) -> int | None:
+        """Stop the newest process called ``name`` by pid; its exit code."""
+        for entry in reversed(self.procs):
+            if entry[0] == name:
+                self.procs.remove(entry)
+                return _stop(entry[1], sig, timeout_s)
+        return None
+
+    def stop(self) -> None:
+        """Stop every process this harness started, newest first."""
+        while self.procs:
+            _, proc = self.procs.pop()
+            _stop(proc, signal.SIGINT, 60)
+
+
+def wait_for(client: ControlClient, done: Callable[[dict], bool], timeout_s: float, events: int = 50) -> dict:
+    """Poll the rollout until ``done(doc)``; TimeoutError with the last state otherwise."""
+    deadline = time.monotonic() + timeout_s
+    doc = client.get(events=events)
+    while not done(doc):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still {doc['phase']} at step {doc['step'] + 1} after {timeout_s:.0f}s: {doc['message']}")
+        time.sleep(0.2)
+        doc = client.get(events=events)
+    return doc
+
+
+def _stop(proc: subprocess.Popen, sig: int, timeout_s: float) -> int:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    return proc.returncode

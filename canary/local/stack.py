@@ -1,0 +1,220 @@
+"""The local stack: Prometheus, Envoy and one runtime per model version, supervised.
+
+Start-up is all or nothing: a process that fails to start stops everything
+already started, and the error names the process, the cause and the fix.
+"""
+
+import json
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from canary.local import envoy, mesh, procs, runtimes
+from canary.local import prometheus_config as prometheus
+from canary.local.preflight import envoy_binary, preflight
+from canary.local.settings import StackSettings
+from canary.local.stack_status import StatusMixin
+from canary.rollout.interfaces import HeaderRoute
+from models import train
+
+
+class StackError(Exception):
+    """A failure a person can act on: the message names the process, the cause and the fix."""
+
+
+@dataclass
+class Managed:
+    """A process the stack started, with its role and where to reach it."""
+
+    name: str
+    process: procs.Process
+    role: str
+    port: int
+    ready_url: str
+    version: str | None = None
+    admin_url: str | None = None
+    metrics_port: int | None = None
+    exit_code: int | None = None
+
+
+class Stack(StatusMixin):
+    """Owns the processes; every change goes through one lock."""
+
+    def __init__(self, settings: StackSettings, emit: Callable[[str], None] = print):
+        self.settings = settings
+        self.run_dir = settings.run_dir.resolve()
+        self.emit = emit
+        self.mesh = mesh.read(settings.k8s_dir)
+        self.fault_token = settings.fault_admin_token or secrets.token_hex(16)
+        self.api_token = secrets.token_hex(16)
+        self.procs: dict[str, Managed] = {}
+        self.routing = envoy.Routing(stable=settings.stable_version)
+        self._lock = threading.RLock()
+        self._files = envoy.EnvoyFiles(self.run_dir / "envoy")
+
+    # -- start and stop ---------------------------------------------------
+    def up(self) -> float:
+        """Start everything; return seconds to all-ready. On any failure, stop what started."""
+        started = time.monotonic()
+        problems = preflight(self.settings)
+        if problems:
+            raise StackError("cannot start the stack:\n  " + "\n  ".join(problems))
+        # A fresh TSDB each time: an old run's series would leak into this run's analysis.
+        shutil.rmtree(self.run_dir / "prometheus" / "data", ignore_errors=True)
+        for sub in ("envoy", "prometheus", "logs"):
+            (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
+        try:
+            self._ensure_artifacts()
+            s = self.settings
+            cfg = prometheus.config(self.run_dir / "prometheus", s.envoy_admin_port, s.loadgen_metrics_port, s.scrape_interval)
+            prometheus.write_targets(self.run_dir / "prometheus", [])
+            cmd = prometheus.command(s.prometheus_bin, prometheus.write_config(self.run_dir / "prometheus", cfg),
+                                     self.run_dir / "prometheus" / "data", s.prometheus_port)
+            self._start("prometheus", cmd, {}, f"http://127.0.0.1:{s.prometheus_port}/-/ready", "metrics", s.prometheus_port)
+            self._start_runtime(s.stable_version, "stable", {})
+            self._write_envoy()
+            (self.run_dir / "envoy" / "bootstrap.json").write_text(json.dumps(envoy.bootstrap(
+                s.gateway_port, s.envoy_admin_port, self._files.cds, self._files.rds)))
+            self._start("envoy", [envoy_binary(self.settings), "-c", str(self.run_dir / "envoy" / "bootstrap.json"),
+                                  "--concurrency", "1", "--log-level", "warn",
+                                  "--disable-hot-restart"],  # a second stack (or bench) may run beside it
+                        {}, f"http://127.0.0.1:{s.envoy_admin_port}/ready", "gateway", s.gateway_port)
+        except BaseException:
+            self.down()
+            raise
+        self.write_state()
+        return time.monotonic() - started
+
+    def down(self) -> None:
+        """Stop every process, newest first."""
+        with self._lock:
+            for name in reversed(list(self.procs)):
+                self.procs[name].process.stop()
+            self.procs.clear()
+        (self.run_dir / "stack.json").unlink(missing_ok=True)
+
+    # -- versions -----------------------------------------------------------
+    def add_canary(self, version: str, fault_env: dict[str, str] | None = None) -> Managed:
+        """Start ``version``'s runtime as the canary, with no traffic yet."""
+        with self._lock:
+            if self.routing.canary:
+                raise StackError(f"a canary ({self.routing.canary}) already runs; remove it first")
+            if self._runtime(version):
+                raise StackError(f"version {version} already runs")
+            managed = self._start_runtime(version, "canary", fault_env or {})
+            self.routing.canary, self.routing.canary_weight = version, 0
+            self._write_envoy()
+            self.write_state()
+            return managed
+
+    def remove_canary(self, drain_s: float = 1.0) -> None:
+        """Weight to 0 and header routes off first; stop the canary once in-flight requests drained."""
+        with self._lock:
+            version = self.routing.canary
+            if version is None:
+                return
+            self.routing = envoy.Routing(stable=self.routing.stable)
+            self._write_envoy(keep=version)
+            time.sleep(drain_s)
+            self._stop_runtime(version)
+            self._write_envoy()
+            self.write_state()
+
+    def promote_canary(self) -> None:
+        """The canary becomes stable with all traffic; the old stable keeps running until retired."""
+        with self._lock:
+            if self.routing.canary is None:
+                raise StackError("no canary to promote")
+            old = self.routing.stable
+            self.routing = envoy.Routing(stable=self.routing.canary)
+            self._runtime(self.routing.stable).role = "stable"
+            if self._runtime(old):
+                self._runtime(old).role = "previous"
+            self._write_envoy(keep=old)
+            self.write_state()
+
+    def retire(self, version: str) -> None:
+        """Stop a version that no longer serves traffic."""
+        with self._lock:
+            if version in (self.routing.stable, self.routing.canary):
+                raise StackError(f"version {version} still serves traffic")
+            self._stop_runtime(version)
+            self._write_envoy()
+            self.write_state()
+
+    def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute]) -> None:
+        """Rewrite Envoy's routes; refused when no canary runs to take the traffic."""
+        with self._lock:
+            if not 0 <= canary_weight <= 100:
+                raise StackError(f"canary weight {canary_weight} is outside 0..100")
+            if self.routing.canary is None and (canary_weight or header_routes):
+                raise StackError("no canary runs: add one before giving it traffic")
+            self.routing.canary_weight, self.routing.header_routes = canary_weight, list(header_routes)
+            self._files.write_routes(envoy.routes(self.routing, self.mesh))
+            self.write_state()
+
+    # -- helpers ------------------------------------------------------------------
+    def _ensure_artifacts(self) -> None:
+        for version in ("v1", "v2"):
+            if not (self.settings.artifacts / version / "metadata.json").exists():
+                self.emit(f"training model {version} into {self.settings.artifacts}")
+                train.train(version, self.settings.artifacts)
+
+    def _runtime(self, version: str) -> Managed | None:
+        return self.procs.get(f"runtime-{version}")
+
+    def _start_runtime(self, version: str, role: str, fault_env: dict[str, str]) -> Managed:
+        s = self.settings
+        used = {m.port for m in self.procs.values()}
+        base = next((p for p in (s.stable_port, s.canary_port) if p not in used), None)
+        if base is None:
+            raise StackError("both runtime port slots are taken: retire the previous version first")
+        folder = self.run_dir / f"runtime-{version}"
+        folder.mkdir(parents=True, exist_ok=True)
+        env = {"FAULT_ADMIN_TOKEN": self.fault_token, **fault_env}
+        try:
+            if s.runtime == "seldon":
+                spec = runtimes.seldon(version, base, folder, s.artifacts, s.seldon_bin, env)
+            else:
+                spec = runtimes.mlserver(version, base, folder, s.artifacts, s.workers, env)
+        except (FileNotFoundError, ValueError) as exc:
+            raise StackError(f"runtime-{version}: {exc}") from None
+        managed = self._start(f"runtime-{version}", spec.cmd, spec.env, spec.ready_url, role, base, version)
+        managed.admin_url, managed.metrics_port = spec.admin_url, spec.metrics_port
+        self._write_targets()
+        return managed
+
+    def _stop_runtime(self, version: str) -> None:
+        managed = self.procs.pop(f"runtime-{version}", None)
+        if managed:
+            managed.process.stop()
+            self._write_targets()
+
+    def _start(self, name, cmd, env, ready_url, role, port, version=None) -> Managed:
+        self.emit(f"starting {name} on port {port}")
+        t0 = time.monotonic()
+        process = procs.start(cmd, self.run_dir / "logs" / f"{name}.log", env, cwd=self.run_dir, die_with_parent=True)
+        managed = self.procs[name] = Managed(name, process, role, port, ready_url, version)
+        try:
+            procs.wait_http_ok(process, ready_url, self.settings.start_timeout_s)
+        except (RuntimeError, TimeoutError):
+            process.stop()
+            self.procs.pop(name, None)
+            raise StackError(f"{name} did not become ready ({ready_url}): {process.cause()}\n"
+                             f"  full log: {process.log_path}") from None
+        self.emit(f"{name} ready (pid {process.pid}, {time.monotonic() - t0:.1f}s)")
+        return managed
+
+    def _write_envoy(self, keep: str | None = None) -> None:
+        versions = {m.version for m in self.procs.values() if m.version} | ({keep} if keep else set())
+        clusters = [envoy.cluster(v, self._runtime(v).port, self.mesh) for v in sorted(versions) if self._runtime(v)]
+        self._files.write_clusters(clusters)
+        self._files.write_routes(envoy.routes(self.routing, self.mesh))
+
+    def _write_targets(self) -> None:
+        prometheus.write_targets(self.run_dir / "prometheus", [
+            {"target": f"127.0.0.1:{m.metrics_port}", "version": m.version, "role": m.role, "path": "/metrics"}
+            for m in self.procs.values() if m.version])

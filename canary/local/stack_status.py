@@ -1,0 +1,50 @@
+"""What the stack reports: process health, deaths since the last look, and the state file other commands read."""
+
+import json
+import os
+
+import httpx
+
+
+class StatusMixin:
+    """Status for ``Stack`` (its processes, routing, settings and lock live there)."""
+
+    def poll(self) -> list[str]:
+        """Note processes that died since the last poll; return a line for each."""
+        lines = []
+        with self._lock:
+            for m in self.procs.values():
+                code = m.process.popen.poll()
+                if code is not None and m.exit_code is None:
+                    m.exit_code = code
+                    lines.append(f"{m.name} (pid {m.process.pid}) exited with code {code}; log: {m.process.log_path}")
+        return lines
+
+    def status(self) -> dict:
+        """Routing, and every process with its pid, port, role and health."""
+        with self._lock:
+            items = list(self.procs.values())
+        out = []
+        for m in items:
+            state = "running" if m.process.popen.poll() is None else f"exited ({m.process.popen.poll()})"
+            healthy = False
+            if state == "running":
+                try:
+                    healthy = httpx.get(m.ready_url, timeout=0.5).status_code == 200
+                except httpx.HTTPError:
+                    pass
+            out.append({"name": m.name, "pid": m.process.pid, "port": m.port, "role": m.role, "version": m.version,
+                        "state": state, "healthy": healthy, "log": str(m.process.log_path), "admin_url": m.admin_url})
+        return {"gateway": f"http://127.0.0.1:{self.settings.gateway_port}", "runtime": self.settings.runtime,
+                "stable": self.routing.stable, "canary": self.routing.canary,
+                "canary_weight": self.routing.canary_weight if self.routing.canary else 0,
+                "header_routes": [h.name for h in self.routing.header_routes], "processes": out}
+
+    def write_state(self) -> None:
+        """stack.json: how other commands find the supervisor (readable by this user only)."""
+        state = {"pid": os.getpid(), "api": f"http://127.0.0.1:{self.settings.api_port}", "token": self.api_token,
+                 "fault_token": self.fault_token, "pids": {m.name: m.process.pid for m in self.procs.values()}}
+        path = self.run_dir / "stack.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(state, f)

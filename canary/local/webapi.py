@@ -1,0 +1,65 @@
+"""What the stack API and the control API share: FastAPI apps with JSON errors, a token check, a server thread.
+
+Every error is ``{"error": "..."}``: a body that fails its model is a 422 naming the
+field, a control that does not apply now a 409, a platform call that failed a 502.
+"""
+
+import hmac
+import threading
+import time
+
+import uvicorn
+from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+
+def create_app(title: str) -> FastAPI:
+    """A FastAPI app whose errors are ``{"error": message}``, without docs pages."""
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError):
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
+        return JSONResponse({"error": f"bad request: {problems}"}, status_code=422)
+
+    return app
+
+
+def token_check(expected: str, hint: str):
+    """A dependency that refuses a request without ``Authorization: Bearer <expected>`` (401)."""
+
+    def check(authorization: str = Header(default="")) -> None:
+        if not hmac.compare_digest(authorization.encode(), f"Bearer {expected}".encode()):
+            raise HTTPException(401, f"missing or wrong token: {hint}")
+
+    return check
+
+
+class ServerThread:
+    """uvicorn serving ``app`` on 127.0.0.1:``port`` from a daemon thread; ``stop`` ends it."""
+
+    def __init__(self, app: FastAPI, port: int, name: str):
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
+
+    def start(self, timeout_s: float = 10.0) -> "ServerThread":
+        """Start and wait until the socket listens; OSError when it cannot bind."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise OSError(f"the API server did not start on port {self._server.config.port}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit and wait for the thread."""
+        self._server.should_exit = True
+        self._thread.join(10)

@@ -1,0 +1,228 @@
+"""The rollout controller: the k8s/ Rollout's steps, executed with Argo Rollouts' semantics.
+
+Flagger's split: a router that sets weights, a deployer that runs revisions and a
+provider that runs queries, all passed in as the interfaces in ``interfaces``.
+Every decision is one event line with the numbers behind it. State is saved after
+every change, so a controller killed at any point resumes at the same step with
+the same weights. The lock guards the state only: queries and slow platform calls
+run outside it, so a control such as abort never waits behind a slow Prometheus.
+"""
+
+import threading
+import time
+from dataclasses import asdict, dataclass
+
+from canary.rollout import analysis, args, spec
+from canary.rollout.analysis import ERROR, AnalysisRun, Measurement
+from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, TrafficRouter
+from canary.rollout.status import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, RolloutState
+from canary.rollout.steps import StepsMixin
+from canary.rollout.wording import fmt_s
+
+__all__ = ["DEGRADED", "HEALTHY", "PAUSED", "PROGRESSING", "ControlError", "Controller", "Platform", "RolloutState"]
+
+@dataclass(frozen=True)
+class Platform:
+    """The interfaces the engine drives; on one machine all three are canary.local adapters."""
+
+    router: TrafficRouter
+    deployer: Deployer
+    provider: MetricsProvider
+
+
+class Controller(StepsMixin):
+    """One Rollout's controller: controls from the API, ``reconcile`` from the loop."""
+
+    def __init__(self, rollout: spec.RolloutSpec, store, platform: Platform, *, prometheus_address: str,
+                 time_scale: float = 1.0, clock=time.time, notify=None, emit=print):
+        self.spec, self.store, self.platform = rollout, store, platform
+        self.prometheus_address, self.time_scale, self.clock = prometheus_address, time_scale, clock
+        self.notify, self.emit = notify, emit
+        self.lock = threading.RLock()
+        saved = store.load()
+        self.state = RolloutState(**saved) if saved else RolloutState(stable=platform.deployer.stable_revision())
+        self._run = self._load_run()
+        if saved and self.state.target:
+            self._event(f"controller restarted: resuming {self.state.phase.lower()} rollout to {self.state.target} "
+                        f"at step {self.state.step + 1}/{len(self.spec.steps)}, canary weight {self.state.weight}")
+            self._apply_routing()
+
+    # -- events, persistence, routing ---------------------------------------
+    def _event(self, line: str) -> None:
+        self.store.event(line)
+        self.emit(line)
+
+    def _save(self) -> None:
+        self.state.analysis = self._run.to_dict() if self._run else None
+        self.store.save(asdict(self.state))
+
+    def _load_run(self) -> AnalysisRun | None:
+        doc = self.state.analysis
+        if not doc:
+            return None
+        return AnalysisRun.from_dict(doc, self._metrics(self.spec.steps[self.state.step]))
+
+    def _scaled(self, seconds: float) -> float:
+        return seconds / self.time_scale
+
+    def _apply_routing(self) -> None:
+        routes = [HeaderRoute.from_argo(name, match) for name, match in self.state.header_routes.items()]
+        self.platform.router.set_routing(self.state.weight, routes)
+
+    @property
+    def run(self) -> AnalysisRun | None:
+        """The analysis run of the current step, if any."""
+        return self._run
+
+    def summary(self) -> dict:
+        """The audit fields, read under the lock."""
+        with self.lock:
+            return self.state.summary()
+
+    # -- controls ------------------------------------------------------------
+    def start(self, version: str, faults: dict | None = None) -> None:
+        """Begin a rollout to ``version``; ``faults`` are FAULT_* variables for its runtime."""
+        with self.lock:
+            s, deployer = self.state, self.platform.deployer
+            if s.target and not s.aborted:
+                raise ControlError(f"a rollout to {s.target} is {s.phase.lower()}; abort or promote it first")
+            if version == s.stable:
+                raise ControlError(f"{version} is already the stable version")
+            self._check_args(version)
+            if s.target and s.aborted and s.canary_down_at:  # the aborted canary still runs: replace it
+                deployer.remove_canary()
+            for pending in [p for p in s.retire if p[0] == version]:
+                deployer.retire(version)
+                s.retire.remove(pending)
+            deployer.add_canary(version, faults or {})
+            self.state = RolloutState(stable=s.stable, phase=PROGRESSING, target=version, faults=faults or {},
+                                      retire=s.retire, history=[{"step": 0, "at": self.clock(), "kind": "start", "weight": 0}])
+            extra = f" with faults {faults}" if faults else ""
+            self._event(f"rollout {self.spec.name}: {self.state.stable} -> {version}{extra}, {len(self.spec.steps)} steps"
+                        + ("" if self.time_scale == 1 else f", time-scale {self.time_scale:g}"))
+            self._save()
+
+    def pause(self) -> None:
+        """Hold the rollout where it is (Argo's spec.paused)."""
+        with self.lock:
+            self._require_active()
+            self.state.paused, self.state.phase = True, PAUSED
+            self._event("paused by request")
+            self._save()
+
+    def resume(self) -> None:
+        """Undo a pause by request."""
+        with self.lock:
+            self._require_active()
+            if not self.state.paused:
+                raise ControlError("not paused by request (a pause step or an inconclusive analysis needs promote)")
+            self.state.paused = False
+            self.state.phase = PAUSED if self.state.pause_reason else PROGRESSING
+            self._event("resumed")
+            self._save()
+
+    def promote(self, full: bool = False) -> None:
+        """Skip the current pause or analysis; ``full`` skips every remaining step."""
+        with self.lock:
+            s = self._require_active()
+            if not (full or s.pause_reason or isinstance(self.spec.steps[s.step], (spec.Analysis, spec.Pause))):
+                raise ControlError("nothing to promote: the rollout is not at a pause or an analysis")
+            self._end_run()
+            if full:
+                self._event(f"promote --full: skipping steps {s.step + 1}..{len(self.spec.steps)}")
+                s.step = len(self.spec.steps)
+            else:
+                self._event(f"promote: skipping step {s.step + 1}/{len(self.spec.steps)}")
+                s.step += 1
+            s.paused, s.pause_reason, s.pause_until, s.phase = False, "", None, PROGRESSING
+            self._save()
+
+    def abort(self, reason: str = "aborted by request") -> None:
+        """Canary weight 0 at once; the canary is scaled down after abortScaleDownDelaySeconds."""
+        with self.lock:
+            s = self._require_active()
+            self._end_run()
+            s.weight, s.header_routes = 0, {}
+            self._apply_routing()
+            s.aborted, s.phase, s.paused, s.pause_reason = True, DEGRADED, False, ""
+            s.message = f"RolloutAborted: {reason}"
+            s.canary_down_at = self.clock() + self._scaled(self.spec.abort_scale_down_delay_s)
+            self._event(f"{reason}: aborting, canary weight 0; {s.target} scaled down in "
+                        f"{fmt_s(self.spec.abort_scale_down_delay_s, self.time_scale)}")
+            self._save()
+        if self.notify:
+            self.notify({"event": "rollout-aborted", "rollout": self.spec.name, "version": s.target, "message": s.message})
+
+    def retry(self) -> None:
+        """Restart an aborted rollout from step 1."""
+        with self.lock:
+            s = self.state
+            if not s.aborted:
+                raise ControlError("retry applies to an aborted rollout; this one is not aborted")
+            if s.canary_down_at is None:  # already scaled down: bring the canary back
+                self.platform.deployer.add_canary(s.target, s.faults)
+            self.state = RolloutState(stable=s.stable, phase=PROGRESSING, target=s.target, faults=s.faults, retire=s.retire)
+            self._event(f"retry: rollout to {s.target} restarts at step 1")
+            self._save()
+
+    def _require_active(self) -> RolloutState:
+        if not self.state.target or self.state.aborted or self.state.phase == HEALTHY:
+            raise ControlError(f"no rollout in progress (phase {self.state.phase})")
+        return self.state
+
+    def _end_run(self) -> None:
+        if self._run:
+            self._run.terminate()
+            self._run = None
+
+    # -- the loop --------------------------------------------------------------
+    def reconcile(self) -> None:
+        """One pass: scale-downs that are due, then the steps; measurements are taken unlocked."""
+        now = self.clock()
+        for action in self._due_scale_downs(now):
+            action()
+        pending = None
+        for _ in range(2):  # at most one round of measurements per pass
+            with self.lock:
+                request = self._progress(now, pending)
+            if request is None:
+                return
+            run, metrics = request
+            pending = (run, [(metric, self._measure(metric)) for metric in metrics])
+
+    def _due_scale_downs(self, now: float) -> list:
+        """Record the scale-downs that are due; the platform calls run after the lock is released."""
+        actions, deployer = [], self.platform.deployer
+        with self.lock:
+            s = self.state
+            if s.canary_down_at and now >= s.canary_down_at:
+                s.canary_down_at = None
+                actions.append(deployer.remove_canary)
+                self._event(f"canary {s.target} scaled down")
+            for pending in [p for p in s.retire if now >= p[1]]:
+                s.retire.remove(pending)
+                actions.append(lambda version=pending[0]: deployer.retire(version))
+                self._event(f"previous version {pending[0]} scaled down")
+            if actions:
+                self._save()
+        return actions
+
+    # -- analysis plumbing -------------------------------------------------------
+    def _metrics(self, step: spec.Analysis) -> list[spec.Metric]:
+        return args.metrics_for(self.spec, step, self.state.target, self.prometheus_address)
+
+    def _check_args(self, version: str) -> None:
+        for step in self.spec.steps:
+            if isinstance(step, spec.Analysis):
+                args.resolve(self.spec, step, version, self.prometheus_address)
+
+    def _measure(self, metric: spec.Metric) -> Measurement:
+        """Never raises: whatever goes wrong is an Error measurement, as in Argo."""
+        try:
+            value = self.platform.provider.query(metric.address, metric.query)
+            phase, message = analysis.judge(metric, value)
+        except analysis.ProviderError as exc:
+            return Measurement(ERROR, None, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a measurement must never take the controller down
+            return Measurement(ERROR, None, f"{type(exc).__name__}: {exc}")
+        return Measurement(phase, value, message)

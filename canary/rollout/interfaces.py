@@ -1,0 +1,62 @@
+"""What the rollout engine needs from a platform, as typed interfaces (Flagger's router and observer).
+
+On a cluster Argo Rollouts is the engine and Istio, the ReplicaSets and Prometheus
+are these; on one machine ``canary.local`` implements them over its stack.
+"""
+
+from dataclasses import dataclass
+from typing import Protocol
+
+MATCH_KINDS = ("exact", "prefix", "regex")
+
+
+@dataclass(frozen=True)
+class HeaderRoute:
+    """Argo's setHeaderRoute: requests matching any entry go to the canary."""
+
+    name: str
+    matches: tuple[tuple[str, str, str], ...]  # (header name, exact|prefix|regex, value)
+
+    @classmethod
+    def from_argo(cls, name: str, match: list[dict]) -> "HeaderRoute":
+        """From a step's ``match`` list: ``[{headerName: x-canary, headerValue: {exact: always}}]``."""
+        entries = []
+        for m in match:
+            (kind, value), = m["headerValue"].items()
+            if kind not in MATCH_KINDS:
+                raise ValueError(f"header route {name}: headerValue {kind} is not one of {', '.join(MATCH_KINDS)}")
+            entries.append((m["headerName"], kind, value))
+        return cls(name, tuple(entries))
+
+
+class TrafficRouter(Protocol):
+    """Splits traffic between the stable and the canary revision (Istio's VirtualService, or Envoy)."""
+
+    def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute]) -> None:
+        """Give the canary this share of traffic (0..100) plus the requests the header routes match."""
+
+
+class Deployer(Protocol):
+    """Runs revisions (the Rollout's ReplicaSets, or local runtime processes)."""
+
+    def stable_revision(self) -> str:
+        """The revision that serves when no rollout is under way."""
+
+    def add_canary(self, revision: str, faults: dict[str, str]) -> None:
+        """Start the canary revision, with no traffic yet; ``faults`` are FAULT_* variables."""
+
+    def remove_canary(self) -> None:
+        """Take the canary's traffic away, then stop it."""
+
+    def promote_canary(self) -> None:
+        """The canary becomes stable with all traffic; the old stable keeps running until retired."""
+
+    def retire(self, revision: str) -> None:
+        """Stop a revision that no longer serves."""
+
+
+class MetricsProvider(Protocol):
+    """Runs one analysis query (Argo's metric provider)."""
+
+    def query(self, address: str, query: str) -> float | list[float]:
+        """The result as Argo shapes it; raises ProviderError when the provider cannot answer."""

@@ -1,0 +1,35 @@
+"""The Rollout's status as the controller keeps and saves it, with Argo's phase names."""
+
+from dataclasses import dataclass, field
+
+HEALTHY, PROGRESSING, PAUSED, DEGRADED = "Healthy", "Progressing", "Paused", "Degraded"
+
+
+class ControlError(Exception):
+    """A control that does not apply now (e.g. promote with nothing to promote)."""
+
+
+@dataclass
+class RolloutState:
+    """The Rollout's status as the controller saves it."""
+
+    stable: str
+    phase: str = HEALTHY
+    message: str = ""
+    target: str | None = None
+    faults: dict = field(default_factory=dict)
+    step: int = 0
+    weight: int = 0
+    header_routes: dict = field(default_factory=dict)
+    paused: bool = False
+    pause_reason: str = ""
+    pause_until: float | None = None
+    aborted: bool = False
+    canary_down_at: float | None = None
+    retire: list = field(default_factory=list)  # [version, at]
+    analysis: dict | None = None
+    history: list = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """The few fields the audit log records before and after a control."""
+        return {"phase": self.phase, "step": self.step, "weight": self.weight, "stable": self.stable, "target": self.target}

@@ -1,0 +1,22 @@
+"""The rollout as people and the API see it: phase, step, weights, the analysis, recent events."""
+
+
+def view(ctrl, events: int = 20) -> dict:
+    """What 'canary get' shows, read under the controller's lock."""
+    with ctrl.lock:
+        s, steps, run = ctrl.state, ctrl.spec.steps, ctrl.run
+        out = {**s.summary(), "message": s.message, "paused": s.paused, "pause_reason": s.pause_reason,
+               "steps": len(steps), "header_routes": sorted(s.header_routes), "faults": s.faults,
+               "time_scale": ctrl.time_scale, "history": list(s.history),
+               "current_step": type(steps[s.step]).__name__ if s.target and s.step < len(steps) else None,
+               "analysis": _analysis(run) if run else None}
+    out["events"] = ctrl.store.events(limit=events)
+    return out
+
+
+def _analysis(run) -> dict:
+    return {"name": run.name, "phase": run.phase, "metrics": [
+        {"name": n, "phase": st.phase, "count": st.count, "failed": st.failed, "inconclusive": st.inconclusive,
+         "errors": st.error, "measurements": [{"phase": m.phase, "value": m.value, "message": m.message, "at": m.at}
+                                              for m in st.measurements[-6:]]}
+        for n, st in run.states.items()]}

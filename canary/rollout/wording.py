@@ -1,0 +1,35 @@
+"""How the controller says what it did: durations with their time-scale, measurements with their condition."""
+
+import math
+import re
+
+from canary.rollout import spec
+from canary.rollout.analysis import ERROR, FAILED, Measurement
+
+
+def fmt_s(seconds: float, scale: float) -> str:
+    """A plan duration, with its time-scaled value when the run is scaled."""
+    text = _span(seconds)
+    return text if scale == 1 else f"{text} ({_span(seconds / scale)} at time-scale {scale:g})"
+
+
+def _span(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds, 1), 60)
+    return (f"{int(minutes)}m" if minutes else "") + (f"{secs:g}s" if secs or not minutes else "")
+
+
+def describe(metric: spec.Metric, m: Measurement) -> str:
+    """'0.998 >= 0.95', '0.71 < 0.95', 'no data': the value and the condition that decided it."""
+    value = m.value
+    if isinstance(value, list):
+        value = value[0] if value else None
+    shown = "no data" if value is None else ("NaN" if isinstance(value, float) and math.isnan(value) else f"{value:.3f}")
+    if m.phase == ERROR:
+        return f"error: {m.message}"
+    cond = metric.failure_condition if m.phase == FAILED and metric.failure_condition else metric.success_condition
+    found = re.findall(r"result(?:\[0\])?\s*(>=|<=|>|<|==)\s*([\d.]+)", cond or "")
+    if not found or value is None:
+        return f"{shown} ({m.phase.lower()})"
+    op, threshold = found[-1]
+    negate = m.phase == FAILED and cond == metric.success_condition
+    return f"{shown} {'not ' if negate else ''}{op} {threshold}"

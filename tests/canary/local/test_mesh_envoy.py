@@ -1,0 +1,58 @@
+"""The gateway's routing is derived from k8s/base, and rendered as Envoy wants it."""
+
+import pytest
+
+from canary.local import envoy, mesh
+from tests.canary.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return mesh.read(ROOT / "k8s")
+
+
+def test_policy_comes_from_the_virtualservice_and_destinationrule(policy):
+    assert policy.timeout == "5s"
+    assert policy.retry == mesh.RetryPolicy(2, "2s", "connect-failure,refused-stream,reset")
+    assert (policy.max_connections, policy.max_pending_requests, policy.max_requests) == (200, 200, 1000)
+    assert policy.outlier["consecutive5xxErrors"] == 0
+
+
+def test_cluster_carries_pool_limits_and_never_ejects_for_5xx(policy):
+    c = envoy.cluster("v2", 8110, policy)
+    assert c["name"] == "wine-v2"
+    assert c["circuit_breakers"]["thresholds"][0] == {"max_connections": 200, "max_pending_requests": 200, "max_requests": 1000}
+    assert c["outlier_detection"]["enforcing_consecutive_5xx"] == 0
+    assert c["outlier_detection"]["enforcing_consecutive_gateway_failure"] == 100
+
+
+@pytest.mark.parametrize("weight, expected", [(0, {"wine-v1": 100}), (10, {"wine-v1": 90, "wine-v2": 10}),
+                                              (100, {"wine-v2": 100})])
+def test_weights(policy, weight, expected):
+    config = envoy.routes(envoy.Routing("v1", "v2", weight), policy)
+    primary = config["virtual_hosts"][0]["routes"][-1]
+    assert {c["name"]: c["weight"] for c in primary["route"]["weighted_clusters"]["clusters"]} == expected
+    assert primary["route"]["timeout"] == "5.0s"
+    assert primary["route"]["retry_policy"] == {"retry_on": "connect-failure,refused-stream,reset", "num_retries": 2,
+                                                 "per_try_timeout": "2.0s"}
+
+
+def test_header_routes_come_first_one_per_match(policy):
+    header = envoy.HeaderRoute("canary-header", (("x-canary", "exact", "always"), ("x-user", "regex", "qa-.*")))
+    routes = envoy.routes(envoy.Routing("v1", "v2", 10, [header]), policy)["virtual_hosts"][0]["routes"]
+    assert [r["name"] for r in routes] == ["canary-header-0", "canary-header-1", "primary"]
+    assert routes[0]["match"]["headers"] == [{"name": "x-canary", "string_match": {"exact": "always"}}]
+    assert routes[1]["match"]["headers"] == [{"name": "x-user", "string_match": {"safe_regex": {"regex": "qa-.*"}}}]
+    assert routes[0]["route"]["cluster"] == "wine-v2"
+
+
+def test_no_canary_no_header_routes(policy):
+    header = envoy.HeaderRoute("canary-header", (("x-canary", "exact", "always"),))
+    routes = envoy.routes(envoy.Routing("v1", None, 0, [header]), policy)["virtual_hosts"][0]["routes"]
+    assert [r["name"] for r in routes] == ["primary"]
+
+
+def test_every_answer_names_its_version(policy):
+    routes = envoy.routes(envoy.Routing("v1", "v2", 50), policy)["virtual_hosts"][0]["routes"]
+    for cluster in routes[-1]["route"]["weighted_clusters"]["clusters"]:
+        assert cluster["response_headers_to_add"][0]["header"] == {"key": "x-model-version", "value": cluster["name"][5:]}

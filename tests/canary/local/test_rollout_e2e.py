@@ -1,0 +1,138 @@
+"""End to end on the real stack (Prometheus, Envoy, MLServer) with the real controller, time-scaled."""
+
+import os
+import signal
+
+import httpx
+import pytest
+
+from canary.local.client import ApiError, StackClient
+from canary.local.harness import Harness, wait_for
+from tests.canary.local.support import wait_until
+
+pytestmark = pytest.mark.integration
+SCALE = 6  # a 3-minute analysis in 30 s; the Prometheus windows stay real
+BODY = {"inputs": [{"name": "x", "shape": [1, 13], "datatype": "FP64",
+                    "data": [13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]}]}
+ENDED = ("Healthy", "Degraded")
+
+
+@pytest.fixture
+def rig(stack_env, tmp_path):
+    """Stack + controller + 100 rps of load, all real processes, through the harness as make demo runs them."""
+    harness = Harness(tmp_path / "run", stack_env, user="e2e")
+    try:
+        harness.start_stack()
+        harness.client = harness.start_controller(SCALE)
+        harness.stack = StackClient(harness.run_dir)
+        harness.start_loadgen(100, tmp_path / "lg.json", "--duration", "300s")
+        harness.wait_traffic()
+        yield harness
+    finally:
+        harness.stop()
+
+
+def versions_answering(rig, n=40) -> set:
+    return {httpx.post(f"{rig.gateway}/v2/models/wine/infer", json=BODY).headers["x-model-version"] for _ in range(n)}
+
+
+def test_healthy_v2_promotes(rig):
+    rig.client.post("/rollout", {"version": "v2"})
+    doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
+    assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
+    assert [h["weight"] for h in doc["history"] if h["kind"] == "setWeight"] == [10, 50, 100]
+    assert versions_answering(rig) == {"v2"}
+
+
+def test_v2_with_30_percent_errors_aborts_and_traffic_returns_to_v1(rig):
+    rig.client.post("/rollout", {"version": "v2", "faults": {"error_ratio": 0.3}})
+    doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
+    assert doc["phase"] == "Degraded" and "RolloutAborted: analysis" in doc["message"]
+    assert doc["weight"] == 0 and doc["header_routes"] == []
+    assert versions_answering(rig) == {"v1"}
+    assert any("aborting, canary weight 0" in e["line"] for e in doc["events"])
+    wait_for(rig.client, lambda d: any("canary v2 scaled down" in e["line"] for e in d["events"]), 30)
+    wait_until(lambda: rig.stack.status()["canary"] is None, 30, "the canary's runtime to stop")
+
+
+def test_added_latency_alone_aborts_on_the_latency_gate(rig):
+    rig.client.post("/rollout", {"version": "v2", "faults": {"latency_ms": 400}})
+    doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
+    assert doc["phase"] == "Degraded" and "latency-p99 failed" in doc["message"], doc["message"]
+
+
+def test_prometheus_stopped_during_analysis_never_promotes(rig):
+    rig.client.post("/rollout", {"version": "v2"})
+    wait_for(rig.client, lambda d: d["analysis"] is not None, 60)
+    prometheus = next(p for p in rig.stack.status()["processes"] if p["name"] == "prometheus")
+    os.kill(prometheus["pid"], signal.SIGKILL)
+    doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
+    assert doc["phase"] == "Degraded" and "consecutiveErrors (5) > consecutiveErrorLimit (4)" in doc["message"]
+    assert doc["stable"] == "v1"
+
+
+def test_sigkill_of_the_controller_mid_rollout_resumes_at_the_same_step(rig):
+    rig.client.post("/rollout", {"version": "v2"})
+    before = wait_for(rig.client, lambda d: d["analysis"] and d["analysis"]["metrics"][0]["count"] >= 1, 60)
+    rig.stop_process("canary controller", signal.SIGKILL)
+    assert rig.stack.status()["canary_weight"] == 10  # the stack keeps routing meanwhile
+    rig.client = rig.start_controller(SCALE, fresh=False)
+    after = rig.client.get(events=50)
+    assert (after["step"], after["weight"]) == (before["step"], before["weight"]) == (2, 10)
+    assert any("controller restarted: resuming" in e["line"] for e in after["events"])
+    assert wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)["phase"] == "Healthy"
+
+
+def test_manual_pause_resume_promote_abort_retry(rig):
+    c = rig.client
+    c.post("/rollout", {"version": "v2"})
+    wait_for(c, lambda d: d["weight"] == 10, 60)
+    c.post("/pause")
+    paused = wait_for(c, lambda d: d["phase"] == "Paused", 5)
+    assert any(e["line"] == "paused by request" for e in paused["events"])
+    assert rig.stack.status()["canary_weight"] == 10
+    c.post("/resume")
+    c.post("/promote")  # skip the first analysis
+    wait_for(c, lambda d: d["weight"] == 50, 30)
+    c.post("/abort")
+    assert c.get()["phase"] == "Degraded" and rig.stack.status()["canary_weight"] == 0
+    c.post("/retry")
+    wait_for(c, lambda d: d["weight"] == 10, 30)
+    c.post("/promote", {"full": True})
+    assert wait_for(c, lambda d: d["phase"] == "Healthy", 30)["stable"] == "v2"
+    audit = c.audit()
+    assert [a["action"] for a in audit] == ["rollout", "pause", "resume", "promote", "abort", "retry", "promote"]
+    assert {a["who"] for a in audit} == {"e2e"}
+    abort = audit[4]
+    assert (abort["before"]["weight"], abort["after"]["weight"], abort["after"]["phase"]) == (50, 0, "Degraded")
+
+
+def test_a_change_without_the_token_is_refused_and_nothing_changes(rig):
+    api = rig.client.state["api"]
+    before = rig.client.get()
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        response = httpx.post(f"{api}/rollout", json={"version": "v2"}, headers=headers)
+        assert response.status_code == 401 and "token" in response.json()["error"]
+    after = rig.client.get()
+    assert (after["phase"], after["stable"], after["target"]) == (before["phase"], before["stable"], before["target"])
+    assert rig.client.audit() == []
+    assert rig.stack.status()["canary"] is None
+
+
+def test_a_bad_body_is_a_422_that_names_the_field_and_changes_nothing(rig):
+    for body in ({"version": ""}, {"version": "v2", "faults": {"error_ratio": 2}}, {"version": "v2", "colour": 1}):
+        with pytest.raises(ApiError, match="bad request"):
+            rig.client.post("/rollout", body)
+    assert rig.client.get()["phase"] == "Healthy" and rig.client.audit() == []
+
+
+def test_fault_flips_the_running_runtime_without_a_restart(rig):
+    c = rig.client
+    pid = next(p["pid"] for p in rig.stack.status()["processes"] if p["name"] == "runtime-v1")
+    c.post("/fault", {"version": "v1", "error_ratio": 1.0})
+    assert httpx.post(f"{rig.gateway}/v2/models/wine/infer", json=BODY).status_code == 500
+    c.post("/fault", {"version": "v1", "clear": True})
+    assert httpx.post(f"{rig.gateway}/v2/models/wine/infer", json=BODY).status_code == 200
+    assert next(p["pid"] for p in rig.stack.status()["processes"] if p["name"] == "runtime-v1") == pid
+    with pytest.raises(ApiError, match="error_rate"):
+        c.post("/fault", {"version": "v1", "error_rate": 1})

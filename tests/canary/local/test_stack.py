@@ -1,0 +1,164 @@
+"""A real 'canary up': Prometheus, Envoy and MLServer runtimes; no mocks. Each test sets up what it needs."""
+
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from canary.local import procs
+from canary.local.client import StackClient
+from tests.canary.conftest import ROOT, child_pids, start_stack
+from tests.canary.local.support import loadgen, summary, wait_until
+
+pytestmark = pytest.mark.integration
+ROW = [13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]
+BODY = {"inputs": [{"name": "features", "shape": [1, 13], "datatype": "FP64", "data": ROW}]}
+
+
+@pytest.fixture(scope="module")
+def harness(artifact_root, tmp_path_factory):
+    from canary.local.harness import free_port_env
+
+    env = {**free_port_env(), "CANARY_ARTIFACTS": str(artifact_root)}
+    running = start_stack(tmp_path_factory.mktemp("stack") / "run", env)
+    pids = child_pids(running)
+    yield running
+    assert running.stop_process("canary up", signal.SIGTERM) == 0
+    assert not [p for p in pids if procs.alive(p)], "a process outlived 'canary up'"
+
+
+@pytest.fixture
+def stack(harness) -> StackClient:
+    """The shared stack with only v1, all traffic on it, as every test starts."""
+    client = StackClient(harness.run_dir)
+    if client.status()["canary"]:
+        client.remove_canary()
+    return client
+
+
+@pytest.fixture
+def with_canary(stack) -> StackClient:
+    """v2 running as the canary, with no traffic yet."""
+    stack.add_canary("v2")
+    return stack
+
+
+def infer(harness, headers=None) -> httpx.Response:
+    return httpx.post(f"{harness.gateway}/v2/models/wine/infer", json=BODY, headers=headers, timeout=10)
+
+
+def canary_status(harness) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "canary", "status"], env=harness.env, cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def test_all_processes_are_up_and_healthy(harness, stack):
+    status = stack.status()
+    assert {p["name"] for p in status["processes"]} == {"prometheus", "envoy", "runtime-v1"}
+    assert all(p["healthy"] for p in status["processes"])
+    out = canary_status(harness)
+    assert out.returncode == 0 and "runtime-v1" in out.stdout and "ready" in out.stdout
+
+
+def test_inference_through_the_gateway(harness, stack):
+    response = infer(harness)
+    assert response.status_code == 200
+    assert response.headers["x-model-version"] == "v1"
+    assert response.json()["outputs"][0]["data"] == ["class_0"]
+
+
+def test_weights_90_10_and_the_header_route(harness, with_canary, tmp_path):
+    header = [{"name": "canary-header", "match": [{"headerName": "x-canary", "headerValue": {"exact": "always"}}]}]
+    with_canary.set_routing(10, header)
+    out = tmp_path / "lg.json"
+    doc = summary(loadgen(harness.gateway, "--rps", "400", "--duration", "6s", out=out), out)
+    assert doc["requests"] == 2400 and doc["success_ratio"] == 1.0
+    share = doc["by_version"]["v2"]["requests"] / doc["requests"]
+    # Binomial: p = 0.1, n = 2400, sd = 0.0061; 0.07..0.13 is about five sd either side.
+    assert 0.07 <= share <= 0.13
+    assert {infer(harness, {"x-canary": "always"}).headers["x-model-version"] for _ in range(20)} == {"v2"}
+
+
+def test_zero_errors_while_weights_flip_20_times_at_200_rps(harness, with_canary, tmp_path):
+    out = tmp_path / "flip.json"
+    proc = loadgen(harness.gateway, "--rps", "200", "--duration", "60s", out=out)
+    start = harness.served()
+    wait_until(lambda: harness.served() >= start + 200, 20, "the load generator's first second")
+    for i in range(20):  # a flip every 100 requests served: about every half second at 200 rps
+        with_canary.set_routing(50 if i % 2 == 0 else 10)
+        mark = harness.served()
+        wait_until(lambda: harness.served() >= mark + 100, 20, f"100 requests after flip {i + 1}")
+    proc.send_signal(signal.SIGINT)  # the loadgen's Ctrl-C: it stops sending and writes its summary
+    doc = summary(proc, out)
+    assert doc["requests"] >= 2200
+    assert doc["status_codes"] == {"200": doc["requests"]}, doc["status_codes"]
+    assert set(doc["by_version"]) == {"v1", "v2"}
+
+
+def test_recording_rules_yield_per_version_series(harness, with_canary):
+    with_canary.set_routing(50)
+    for _ in range(40):
+        assert infer(harness).status_code == 200
+
+    def both():
+        ratios = {r["metric"]["version"]: float(r["value"][1]) for r in harness.query("mlcanary:success_ratio:rate1m")}
+        latency = {r["metric"]["version"]: float(r["value"][1]) for r in harness.query("mlcanary:latency_ms:p99_1m")}
+        return (ratios, latency) if {"v1", "v2"} <= ratios.keys() & latency.keys() else None
+
+    ratios, latency = wait_until(both, 30, "recording rules for v1 and v2")
+    assert ratios["v1"] == 1.0 and ratios["v2"] == 1.0
+    assert 0 < latency["v1"] < 1000 and 0 < latency["v2"] < 1000
+
+
+def test_a_killed_runtime_is_reported(harness, with_canary):
+    pid = next(p["pid"] for p in with_canary.status()["processes"] if p["name"] == "runtime-v2")
+    harness_log = harness.run_dir / "up.log"
+    procs.signal_pid(pid, signal.SIGKILL)
+    runtime = wait_until(lambda: next((p for p in with_canary.status()["processes"]
+                                       if p["name"] == "runtime-v2" and p["state"] != "running"), None), 10, "the death")
+    assert runtime["state"] == "exited (-9)" and not runtime["healthy"]
+    out = canary_status(harness)
+    assert out.returncode == 1 and "NOT READY" in out.stdout
+    wait_until(lambda: "runtime-v2" in harness_log.read_text() and "exited with code -9" in harness_log.read_text(),
+               10, "the supervisor's warning")
+    with_canary.remove_canary()
+    assert infer(harness).status_code == 200
+
+
+def test_canary_down_stops_everything(stack_env, tmp_path):
+    running = start_stack(tmp_path / "run", stack_env)
+    StackClient(running.run_dir).add_canary("v2")
+    pids = child_pids(running)
+    out = subprocess.run([sys.executable, "-m", "canary", "down"], env=running.env, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert running.stop_process("canary up") == 0  # it had exited by itself
+    assert not [p for p in pids if procs.alive(p)]
+    assert not (tmp_path / "run" / "stack.json").exists()
+
+
+def test_a_killed_supervisor_takes_its_children_along(stack_env, tmp_path):
+    running = start_stack(tmp_path / "run", stack_env)
+    pids = child_pids(running)
+    running.stop_process("canary up", signal.SIGKILL)
+    wait_until(lambda: not [p for p in pids if procs.alive(p)], 20, "the children to die with the supervisor")
+
+
+def test_the_seldon_runtime_behind_the_same_gateway(stack_env, tmp_path):
+    seldon = ROOT / ".venv-seldon" / "bin" / "seldon-core-microservice"
+    if not seldon.exists():
+        pytest.fail(f"{seldon} is missing: 'make test' builds .venv-seldon first")
+    running = start_stack(tmp_path / "run", stack_env, runtime="seldon")  # the default CANARY_SELDON_BIN
+    try:
+        client = StackClient(running.run_dir)
+        client.add_canary("v2")
+        client.set_routing(50)
+        out = tmp_path / "lg.json"
+        doc = summary(loadgen(running.gateway, "--protocol", "seldon", "--rps", "100", "--duration", "3s", out=out), out)
+        assert doc["success_ratio"] == 1.0
+        assert set(doc["by_version"]) == {"v1", "v2"}
+    finally:
+        pids = child_pids(running)
+        assert running.stop_process("canary up", signal.SIGTERM) == 0
+    assert not [p for p in pids if procs.alive(p)]

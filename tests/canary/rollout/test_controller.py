@@ -1,0 +1,213 @@
+"""The controller's step machine, with a fake clock, router and provider (the edges) and a real store."""
+
+import pytest
+
+from canary.rollout import analysis, spec
+from canary.rollout.controller import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, Controller, Platform
+from canary.rollout.state import Store
+from tests.canary.conftest import ROOT
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class Router:
+    """A TrafficRouter and Deployer in memory: records what the controller asked of the platform."""
+
+    def __init__(self):
+        self.stable, self.canary, self.weight, self.routes, self.calls = "v1", None, 0, [], []
+
+    def stable_revision(self):
+        return self.stable
+
+    def add_canary(self, version, faults):
+        self.calls.append(("add", version))
+        self.canary = version
+
+    def remove_canary(self):
+        self.calls.append(("remove", self.canary))
+        self.canary, self.weight, self.routes = None, 0, []
+
+    def promote_canary(self):
+        self.calls.append(("promote", self.canary))
+        self.stable, self.canary, self.weight, self.routes = self.canary, None, 0, []
+
+    def retire(self, version):
+        self.calls.append(("retire", version))
+
+    def set_routing(self, weight, routes):
+        self.weight, self.routes = weight, routes
+
+
+class Provider:
+    """Answers by metric: success ratio, latency; raise to play Prometheus being down."""
+
+    def __init__(self, ratio=1.0, latency=20.0):
+        self.ratio, self.latency, self.down = ratio, latency, False
+
+    def query(self, address, query):
+        if self.down:
+            raise analysis.ProviderError(f"Prometheus at {address} did not answer: ConnectError")
+        assert 'version="v2"' in query and address == "http://prom"
+        return [self.latency] if "latency" in query else [self.ratio]
+
+
+@pytest.fixture
+def rig(tmp_path):
+    clock, router, provider = Clock(), Router(), Provider()
+    lines, alerts = [], []
+
+    def make(time_scale=1.0):
+        return Controller(spec.load(ROOT / "k8s"), Store(tmp_path / "c.db", clock), Platform(router, router, provider),
+                          prometheus_address="http://prom", time_scale=time_scale, clock=clock,
+                          notify=alerts.append, emit=lines.append)
+
+    return make, clock, router, provider, lines, alerts
+
+
+def run_until(ctrl, clock, done, limit_s=2000, step_s=1.0):
+    for _ in range(int(limit_s / step_s)):
+        ctrl.reconcile()
+        if done():
+            return
+        clock.now += step_s
+    raise AssertionError(f"not done after {limit_s}s: {ctrl.state.summary()}")
+
+
+def test_healthy_rollout_walks_every_step_and_promotes(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make()
+    ctrl.start("v2")
+    weights = []
+    for _ in range(1000):
+        ctrl.reconcile()
+        weights.append(router.weight)
+        if ctrl.state.phase == HEALTHY:
+            break
+        clock.now += 1
+    assert ctrl.state.phase == HEALTHY and ctrl.state.stable == "v2" and router.stable == "v2"
+    assert [w for i, w in enumerate(weights) if i == 0 or w != weights[i - 1]] == [10, 50, 0]
+    assert any(line.startswith("step 2/6: set weight 10 (v1 90%, v2 10%)") for line in lines)
+    assert any(line.startswith("analysis success-rate: 1.000 >= 0.95 (1/6") for line in lines)
+    assert any("header route canary-header: x-canary exact always -> v2" in line for line in lines)
+    clock.now += 600
+    ctrl.reconcile()
+    assert ("retire", "v1") in router.calls
+
+
+def test_failing_canary_aborts_fast_with_weight_0_and_scales_down_after_the_delay(rig):
+    make, clock, router, provider, lines, alerts = rig
+    ctrl = make()
+    provider.ratio = 0.7
+    ctrl.start("v2")
+    t0 = clock.now
+    run_until(ctrl, clock, lambda: ctrl.state.aborted)
+    assert clock.now - t0 <= 1  # the error-burst metric measures at once
+    assert ctrl.state.phase == DEGRADED and router.weight == 0 and router.routes == []
+    assert ctrl.state.message.startswith("RolloutAborted: analysis error-burst failed: 0.700 < 0.8")
+    assert any("aborting, canary weight 0" in line for line in lines)
+    assert alerts and alerts[0]["event"] == "rollout-aborted"
+    assert router.canary == "v2"
+    clock.now += 29
+    ctrl.reconcile()
+    assert router.canary == "v2"
+    clock.now += 2
+    ctrl.reconcile()
+    assert router.canary is None
+
+
+def test_latency_alone_fails_the_latency_gate(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make()
+    provider.latency = 400.0
+    ctrl.start("v2")
+    run_until(ctrl, clock, lambda: ctrl.state.aborted)
+    assert "analysis latency-p99 failed: 400.000 > 250 (failed (2) > failureLimit (1))" in ctrl.state.message
+
+
+def test_prometheus_down_never_promotes(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make()
+    provider.down = True
+    ctrl.start("v2")
+    run_until(ctrl, clock, lambda: ctrl.state.aborted)
+    assert "consecutiveErrors (5) > consecutiveErrorLimit (4)" in ctrl.state.message
+    assert router.stable == "v1"
+
+
+def test_low_traffic_is_inconclusive_and_pauses(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make()
+    provider.query = lambda address, query: []  # too few requests: the guarded query returns nothing
+    ctrl.start("v2")
+    run_until(ctrl, clock, lambda: ctrl.state.phase == PAUSED)
+    assert ctrl.state.pause_reason == "InconclusiveAnalysisRun" and router.weight == 10
+    ctrl.promote()
+    assert ctrl.state.phase == PROGRESSING and ctrl.state.step == 3
+
+
+def test_time_scale_shortens_every_duration(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make(time_scale=10)
+    ctrl.start("v2")
+    t0 = clock.now
+    run_until(ctrl, clock, lambda: ctrl.state.phase == HEALTHY, step_s=0.1)
+    assert clock.now - t0 < 40  # two 3-minute analyses at time-scale 10
+    assert any("over 3m (18s at time-scale 10)" in line for line in lines)
+
+
+def test_a_restarted_controller_resumes_at_the_same_step_and_weight(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make()
+    ctrl.start("v2")
+    run_until(ctrl, clock, lambda: ctrl.state.step == 2 and ctrl._run and ctrl._run.states["success-rate"].count >= 2)
+    step, weight, count = ctrl.state.step, router.weight, ctrl._run.states["success-rate"].count
+    router.weight = -1  # what the restarted controller applies must be the saved weight
+    again = make()
+    assert again.state.step == step and router.weight == weight == 10
+    assert again._run.states["success-rate"].count == count
+    run_until(again, clock, lambda: again.state.phase == HEALTHY)
+
+
+def test_manual_controls(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make()
+    with pytest.raises(ControlError):
+        ctrl.pause()
+    ctrl.start("v2")
+    ctrl.reconcile()
+    ctrl.pause()
+    weight = router.weight
+    clock.now += 500
+    ctrl.reconcile()
+    assert ctrl.state.phase == PAUSED and router.weight == weight and ctrl.state.step == 2
+    ctrl.resume()
+    ctrl.promote()  # skips the running analysis
+    ctrl.reconcile()
+    assert router.weight == 50
+    ctrl.abort()
+    assert ctrl.state.phase == DEGRADED and router.weight == 0
+    with pytest.raises(ControlError):
+        ctrl.promote()
+    clock.now += 31
+    ctrl.reconcile()
+    ctrl.retry()
+    assert ("add", "v2") in router.calls[-1:] and ctrl.state.step == 0 and ctrl.state.phase == PROGRESSING
+    ctrl.promote(full=True)
+    ctrl.reconcile()
+    assert ctrl.state.phase == HEALTHY and router.stable == "v2"
+
+
+def test_starting_twice_or_to_the_stable_version_is_refused(rig):
+    make, *_ = rig
+    ctrl = make()
+    with pytest.raises(ControlError, match="v1 is already the stable version"):
+        ctrl.start("v1")
+    ctrl.start("v2")
+    with pytest.raises(ControlError, match="a rollout to v2 is progressing"):
+        ctrl.start("v2")

@@ -1,0 +1,104 @@
+"""The controller never dies on a measurement, and a slow Prometheus never delays a control."""
+
+import socket
+import threading
+import time
+
+import pytest
+
+from canary.rollout import spec
+from canary.rollout.controller import DEGRADED, Controller, Platform
+from canary.rollout.prometheus import PrometheusProvider
+from canary.rollout.state import Store
+from canary.rollout.view import view
+from tests.canary.conftest import ROOT
+from tests.canary.rollout.test_controller import Clock, Provider, Router, run_until
+
+
+class Raising:
+    """A provider with a bug or a transport it does not know: it raises anything."""
+
+    def __init__(self, exc: Exception):
+        self.exc = exc
+
+    def query(self, address, query):
+        raise self.exc
+
+
+def make(tmp_path, provider, address="http://prom"):
+    clock, router = Clock(), Router()
+    ctrl = Controller(spec.load(ROOT / "k8s"), Store(tmp_path / "c.db", clock), Platform(router, router, provider),
+                      prometheus_address=address, clock=clock, emit=lambda line: None)
+    return ctrl, clock, router
+
+
+@pytest.mark.parametrize("exc", [TypeError("'float' object is not iterable"), RuntimeError("protocol error"), KeyError("data")])
+def test_anything_a_provider_raises_is_an_error_measurement(tmp_path, exc):
+    ctrl, clock, _ = make(tmp_path, Raising(exc))
+    ctrl.start("v2")
+    run_until(ctrl, clock, lambda: ctrl.run is not None and any(s.error for s in ctrl.run.states.values()))
+    state = next(s for s in ctrl.run.states.values() if s.error)
+    assert state.measurements[-1].phase == "Error" and type(exc).__name__ in state.measurements[-1].message
+    run_until(ctrl, clock, lambda: ctrl.state.phase == DEGRADED)  # consecutiveErrorLimit, as Argo: an abort
+    assert "consecutiveErrors" in ctrl.state.message
+
+
+def test_a_scalar_where_a_vector_is_expected_is_an_error_not_a_crash(tmp_path):
+    class Scalar(Provider):
+        def query(self, address, query):
+            return 0.99  # result[0] over a float
+
+    ctrl, clock, _ = make(tmp_path, Scalar())
+    ctrl.start("v2")
+    run_until(ctrl, clock, lambda: ctrl.run is not None and any(s.error for s in ctrl.run.states.values()))
+    assert ctrl.state.phase == "Progressing"
+
+
+class StalledPrometheus:
+    """A TCP server that accepts connections and never answers."""
+
+    def __init__(self):
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.accepted = threading.Event()
+        self.held = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+            self.accepted.set()
+
+    def close(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+def test_abort_acts_at_once_while_prometheus_stalls_the_measurement(tmp_path):
+    stalled = StalledPrometheus()
+    ctrl, clock, router = make(tmp_path, PrometheusProvider(timeout_s=5), address=stalled.url)
+    try:
+        ctrl.start("v2")
+        loop = threading.Thread(target=ctrl.reconcile)
+        loop.start()
+        assert stalled.accepted.wait(10), "the controller never queried Prometheus"
+        assert router.weight == 10 and loop.is_alive()  # reconcile is blocked in the query
+        started = time.monotonic()
+        ctrl.abort("aborted by request")
+        took = time.monotonic() - started
+        assert loop.is_alive(), "the query returned before the abort: the test proves nothing"
+        assert took < 1.0 and router.weight == 0 and ctrl.state.phase == DEGRADED
+        assert view(ctrl)["phase"] == DEGRADED  # a read does not wait either
+        loop.join(15)
+        assert not loop.is_alive()
+        assert ctrl.state.phase == DEGRADED and ctrl.run is None  # the late measurement was dropped
+    finally:
+        stalled.close()

@@ -1,0 +1,108 @@
+"""Conditions and spec validation, table-driven over the semantics page."""
+
+import math
+
+import pytest
+import yaml
+
+from canary.rollout import expr, spec
+from tests.canary.conftest import ROOT
+
+GUARDED = "len(result) > 0 && !isNaN(result[0]) && result[0] >= 0.95"
+
+
+@pytest.mark.parametrize(
+    "condition, result, expected",
+    [
+        (GUARDED, [0.99], True),
+        (GUARDED, [0.5], False),
+        (GUARDED, [], False),
+        (GUARDED, [math.nan], False),
+        ("result[0] >= 0.95", [math.nan], False),  # NaN compares false
+        ("result >= 0.9", 0.95, True),
+        ("result < 0.5 || result > 0.9", 0.95, True),
+        ("not (result > 1)", 0.5, True),
+        ("all(result, # > 0.5)", [0.6, 0.7], True),
+        ("all(result, {# > 0.5})", [0.6, 0.4], False),
+        ("any(result, # > 0.5)", [0.1, 0.7], True),
+        ("isInf(result[0])", [math.inf], True),
+        ("asInt(result) == 3", "3", True),
+        ("asFloat(result) > 2.5", "3", True),
+        ("isNil(result)", None, True),
+        ("default(result, 7) == 7", None, True),
+        ("result[0] * 100 - 5 >= 90", [0.96], True),
+        ("result == 'ok'", "ok", True),
+    ],
+)
+def test_conditions(condition, result, expected):
+    assert expr.evaluate(condition, result) is expected
+
+
+@pytest.mark.parametrize(
+    "condition, result",
+    [("result[0] >= 0.95", []), ("len(result) > 0 && result[1] > 0", [1.0]), ("nope(result)", 1), ("result > 'a'", 1.0),
+     ("result >= ", 1.0), ("result[0] >= 0.95 )", [1.0])],
+)
+def test_what_cannot_be_evaluated_is_an_error(condition, result):
+    with pytest.raises(expr.EvaluationError):
+        expr.evaluate(condition, result)
+
+
+def rollout(steps, managed=("canary-header",), **canary):
+    return {"kind": "Rollout", "metadata": {"name": "wine"},
+            "spec": {"template": {"metadata": {"labels": {"app": "wine", "version": "v1"}}},
+                     "strategy": {"canary": {"steps": steps, "trafficRouting": {"managedRoutes": [{"name": n} for n in managed]},
+                                             **canary}}}}
+
+
+TEMPLATES = {"gate": spec.Template("gate", (), ())}
+
+
+@pytest.mark.parametrize(
+    "steps, message",
+    [
+        ([{}], "step 1: a step has exactly one of"),
+        ([{"setWeight": 10, "pause": {}}], "step 1: a step has exactly one of"),
+        ([{"setWeight": 101}], "step 1: setWeight 101 must be a whole number from 0 to 100"),
+        ([{"setWeight": -1}], "setWeight -1"),
+        ([{"setWeight": 10}, {"pause": {"duration": "soon"}}], "step 2: pause.duration: 'soon' is not a duration"),
+        ([{"analysis": {"templates": [{"templateName": "missing"}]}}], "step 1: analysis.templates names 'missing'"),
+        ([{"setHeaderRoute": {"name": "other", "match": []}}], "step 1: setHeaderRoute.name 'other' is not in trafficRouting.managedRoutes"),
+        ([{"setHeaderRoute": {"name": "canary-header", "match": [{"headerName": "x", "headerValue": {"suffix": "a"}}]}}],
+         "headerValue needs one of exact, prefix, regex"),
+        ([{"setMirrorRoute": {"name": "canary-header"}}], "step 1: setMirrorRoute is valid Argo but not run by the local controller"),
+        ([{"analysis": {"templates": [{"templateName": "gate"}], "args": [{"name": "h", "valueFrom": {"podTemplateHashValue": "Latest"}}]}}],
+         "is not available on one machine"),
+    ],
+)
+def test_invalid_steps_are_refused_naming_step_and_field(steps, message):
+    with pytest.raises(spec.SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        spec.parse_rollout(rollout(steps), TEMPLATES)
+
+
+@pytest.mark.parametrize("value, seconds", [(30, 30), ("30", 30), ("30s", 30), ("5m", 300), ("1h", 3600), ("1.5m", 90)])
+def test_pause_durations(value, seconds):
+    assert spec.parse_rollout(rollout([{"pause": {"duration": value}}]), {}).steps[0].duration_s == seconds
+
+
+def test_indefinite_pause_and_background_analysis():
+    assert spec.parse_rollout(rollout([{"pause": {}}]), {}).steps[0].duration_s is None
+    with pytest.raises(spec.SpecError, match="background analysis"):
+        spec.parse_rollout(rollout([], analysis={"templates": []}), {})
+
+
+def test_a_broken_condition_is_refused_at_load():
+    doc = {"metadata": {"name": "t"}, "spec": {"metrics": [{"name": "m", "successCondition": "result >= ",
+                                                            "provider": {"prometheus": {"query": "up"}}}]}}
+    with pytest.raises(spec.SpecError, match="AnalysisTemplate t metric 'm': successCondition"):
+        spec.parse_template(doc)
+
+
+def test_the_shipped_rollout_loads():
+    rollout_spec = spec.load(ROOT / "k8s")
+    assert [type(s).__name__ for s in rollout_spec.steps] == [
+        "SetHeaderRoute", "SetWeight", "Analysis", "SetWeight", "Analysis", "SetWeight"]
+    metric = {m.name: m for m in rollout_spec.templates["success-rate"].metrics}["success-rate"]
+    assert (metric.interval_s, metric.count, metric.initial_delay_s, metric.failure_limit) == (30, 6, 30, 1)
+    assert metric.consecutive_error_limit == 4
+    assert yaml.safe_load((ROOT / "k8s/base/rollout.yaml").read_text())["metadata"]["name"] == rollout_spec.name
