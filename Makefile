@@ -105,6 +105,7 @@ serve: serve-$(RUNTIME) ## Serve VERSION (v1|v2) in the foreground with RUNTIME 
 
 .PHONY: serve-mlserver
 serve-mlserver: $(STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
+	@$(BIN)/python -m servers.preflight --version $(VERSION) --artifacts $(ARTIFACTS) --ports 8080 8081 8082
 	$(BIN)/python -m servers.repository --version $(VERSION) --artifacts $(ARTIFACTS) \
 	  --out run/serve-$(VERSION) --workers $(WORKERS) >/dev/null
 	@echo "MLServer, model 'wine' version $(VERSION): REST http://127.0.0.1:8080/v2/models/wine/infer," \
@@ -113,6 +114,7 @@ serve-mlserver: $(STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 
 .PHONY: serve-seldon
 serve-seldon: $(SELDON_STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
+	@$(SELDON_BIN)/python -m servers.preflight --version $(VERSION) --artifacts $(ARTIFACTS) --ports 9000 5000 6000 9500
 	@echo "Seldon wrapper, model 'wine' version $(VERSION): REST http://127.0.0.1:9000/api/v1.0/predictions," \
 	  "gRPC 127.0.0.1:5000, metrics http://127.0.0.1:6000/metrics, faults http://127.0.0.1:9500/ml-canary/v1/faults"
 	@# The wrapper's process tree does not stop on Ctrl-C (SIGINT), but does on SIGTERM to its group.

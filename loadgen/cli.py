@@ -5,11 +5,13 @@ import asyncio
 import random
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from canary.cli import unexpected
 from canary.rollout.durations import format_s, seconds
 from loadgen import report, shapes
 from loadgen.payloads import PROTOCOLS, PayloadPool, path_for
@@ -53,6 +55,7 @@ def build_parser(defaults: LoadgenSettings) -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", default=defaults.quiet, help="no live progress")
     p.add_argument("--metrics-port", type=int, default=defaults.metrics_port,
                    help="serve the generator's own Prometheus metrics on this port")
+    p.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
     p.add_argument("--late-threshold-ms", type=float, default=defaults.late_threshold_ms,
                    help="a send this far behind schedule counts as late (default %(default)s)")
     return p
@@ -125,15 +128,23 @@ async def _run(runner: Runner, quiet: bool) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the load generator: exit 0, 1 below --fail-below, 2 for bad flags."""
+    """Run the load generator: exit 0, 1 below --fail-below, 2 for bad flags; never a traceback unless --debug."""
     try:
         defaults = LoadgenSettings()
     except ValidationError as exc:
-        print(f"loadgen: bad LOADGEN_* environment variable:\n{exc}", file=sys.stderr)
+        problems = "; ".join(f"LOADGEN_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        print(f"loadgen: bad LOADGEN_* environment variable: {problems}", file=sys.stderr)
         return EXIT_USAGE
     args = build_parser(defaults).parse_args(argv)
     if args.header is None:  # an append flag's default would be appended to: the variable applies here
         args.header = list(defaults.headers)
+    try:
+        return _run_main(args)
+    except Exception as exc:  # noqa: BLE001 - one line for the person, the traceback in a file
+        return unexpected.report("loadgen", exc, Path(tempfile.gettempdir()) / "ml-canary", args.debug)
+
+
+def _run_main(args) -> int:
     stats = Stats()
     exporter = None
     try:
@@ -142,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
 
             exporter = exporter_mod.serve(args.metrics_port, args.rps)
         runner = make_runner(args, stats, exporter.observe if exporter else None)
-    except (ValueError, OSError) as exc:
+    except OSError as exc:
+        print(f"loadgen: cannot serve metrics on port {args.metrics_port}: {exc.strerror or exc}; "
+              "pick another --metrics-port", file=sys.stderr)
+        return EXIT_USAGE
+    except ValueError as exc:
         print(f"loadgen: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if not args.quiet:

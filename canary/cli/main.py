@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from canary.cli import rollout as cli_rollout
 from canary.cli import stack as cli_stack
+from canary.cli import unexpected
 from canary.local.settings import StackSettings
 from servers.settings import FaultFields
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="canary", description="Model canaries on one machine: real runtimes, Envoy and "
                                 "Prometheus, and a rollout controller that runs k8s/'s Rollout. Settings come from "
                                 "CANARY_* variables (docs/local.md).")
+    p.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="start the stack in the foreground (Ctrl-C stops it)")
     up.add_argument("--runtime", choices=("mlserver", "seldon"), help="runtime serving the models (CANARY_RUNTIME)")
@@ -85,9 +87,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = StackSettings()
     except ValidationError as exc:
-        print(f"canary: bad CANARY_* environment variable:\n{exc}", file=sys.stderr)
+        problems = "; ".join(f"CANARY_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        print(f"canary: bad CANARY_* environment variable: {problems}", file=sys.stderr)
         return 2
-    return args.func(settings, args)
+    try:
+        return args.func(settings, args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches a person unless asked for
+        return unexpected.report(f"canary {args.command}", exc, settings.run_dir / "logs", args.debug)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ class ApiClient:
             self.state = json.loads(Path(path).read_text())
         except (FileNotFoundError, ValueError):
             raise NotRunning(f"no {self.what} runs with run directory {Path(path).parent}; {self.start_hint}") from None
+        if not isinstance(self.state, dict) or not {"api", "token", "pid"} <= self.state.keys():
+            raise NotRunning(f"{path} is not the state file of a running {self.what}; remove it and {self.start_hint}")
         self._http = httpx.Client(base_url=self.state["api"], timeout=timeout_s,
                                   headers={"Authorization": f"Bearer {self.state['token']}", **(headers or {})})
 

@@ -55,12 +55,12 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
     def cause(self) -> str:
-        """The last exception line in the log (``SomethingError: ...``), else its last lines."""
-        lines = self.log().splitlines()
+        """One line: the last exception line in the log (``SomethingError: ...``), else its last line."""
+        lines = [line.strip() for line in self.log().splitlines() if line.strip()]
         for line in reversed(lines):
             if re.match(r"^[\w.]+(Error|Exception): ", line):
                 return line
-        return "\n".join(lines[-10:])
+        return lines[-1] if lines else "it wrote nothing to its log"
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM the whole group (MLServer's workers included), SIGKILL if it lingers."""

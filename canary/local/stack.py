@@ -61,7 +61,7 @@ class Stack(StatusMixin):
         started = time.monotonic()
         problems = preflight(self.settings)
         if problems:
-            raise StackError("cannot start the stack:\n  " + "\n  ".join(problems))
+            raise StackError("cannot start the stack: " + "; ".join(problems))
         # A fresh TSDB each time: an old run's series would leak into this run's analysis.
         shutil.rmtree(self.run_dir / "prometheus" / "data", ignore_errors=True)
         for sub in ("envoy", "prometheus", "logs"):
@@ -203,8 +203,8 @@ class Stack(StatusMixin):
         except (RuntimeError, TimeoutError):
             process.stop()
             self.procs.pop(name, None)
-            raise StackError(f"{name} did not become ready ({ready_url}): {process.cause()}\n"
-                             f"  full log: {process.log_path}") from None
+            raise StackError(f"{name} did not become ready ({ready_url}): {process.cause()}; "
+                             f"full log: {process.log_path}") from None
         self.emit(f"{name} ready (pid {process.pid}, {time.monotonic() - t0:.1f}s)")
         return managed
 

@@ -136,3 +136,21 @@ def test_fault_flips_the_running_runtime_without_a_restart(rig):
     assert next(p["pid"] for p in rig.stack.status()["processes"] if p["name"] == "runtime-v1") == pid
     with pytest.raises(ApiError, match="error_rate"):
         c.post("/fault", {"version": "v1", "error_rate": 1})
+
+
+def test_a_rollout_on_the_seldon_runtime_as_documented(stack_env, tmp_path):
+    """'canary up --runtime seldon' with its default CANARY_SELDON_BIN, the load in Seldon's protocol."""
+    harness = Harness(tmp_path / "run", stack_env, user="e2e")
+    try:
+        harness.start_stack("seldon")
+        client = harness.start_controller(SCALE)
+        harness.start_loadgen(100, tmp_path / "lg.json", "--protocol", "seldon", "--duration", "300s")
+        harness.wait_traffic()
+        client.post("/rollout", {"version": "v2"})
+        doc = wait_for(client, lambda d: d["phase"] in ENDED, 150)
+        assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
+        answered = {httpx.post(f"{harness.gateway}/api/v1.0/predictions", json={"data": {"ndarray": [BODY["inputs"][0]["data"]]}},
+                               timeout=10).headers["x-model-version"] for _ in range(20)}
+        assert answered == {"v2"}
+    finally:
+        harness.stop()

@@ -36,7 +36,7 @@ def test_port_in_use_names_the_port_the_holder_and_the_variable(stack_env, tmp_p
         holder.bind(("127.0.0.1", int(env["CANARY_GATEWAY_PORT"])))
         holder.listen()
         out = up(env)
-    assert out.returncode == 1
+    assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert f"port {env['CANARY_GATEWAY_PORT']} (gateway) is in use by pid {os.getpid()}" in out.stderr
     assert "set CANARY_GATEWAY_PORT" in out.stderr
     assert not leftovers(tmp_path / "run")
@@ -44,7 +44,7 @@ def test_port_in_use_names_the_port_the_holder_and_the_variable(stack_env, tmp_p
 
 def test_missing_binary_says_how_to_get_it(stack_env, tmp_path):
     out = up({**stack_env, "CANARY_RUN_DIR": str(tmp_path / "run"), "CANARY_PROMETHEUS_BIN": "/nonexistent/prometheus"})
-    assert out.returncode == 1
+    assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "prometheus: '/nonexistent/prometheus' not found; run 'make tools'" in out.stderr
 
 
@@ -57,7 +57,7 @@ def test_a_runtime_that_cannot_load_its_model_stops_the_start(artifact_root, sta
     model = broken / "v1" / "model.skops"
     model.write_bytes(model.read_bytes()[:-50])
     out = up({**stack_env, "CANARY_RUN_DIR": str(tmp_path / "run"), "CANARY_ARTIFACTS": str(broken)})
-    assert out.returncode == 1
-    assert "runtime-v1 did not become ready" in out.stderr
+    assert out.returncode == 1 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "Traceback" not in out.stderr and "runtime-v1 did not become ready" in out.stderr
     assert "changed or truncated; refusing to load it" in out.stderr
     assert not leftovers(tmp_path / "run")
