@@ -43,7 +43,7 @@ venv: $(STAMP) $(SELDON_STAMP) ## Create the virtual environments (.venv: MLServ
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[mlserver,loadgen,stack,test]'
+	$(BIN)/pip install --quiet -e '.[mlserver,loadgen,stack,images,test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 $(SELDON_STAMP): pyproject.toml
@@ -126,11 +126,9 @@ serve-seldon: $(SELDON_STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 
 ##@ Images
 
-DOCKER ?= docker
 IMAGES := mlserver seldon loadgen
 BASE_IMAGE ?= python:3.11-slim
-IMAGE_PREFIX = $(if $(REGISTRY),$(REGISTRY)/,)ml-canary-
-REVISION := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+IMAGE_FLAGS = --registry "$(REGISTRY)" --tag $(TAG)
 
 .PHONY: wheels
 wheels: $(STAMP) ## Prepare the wheels the image builds install from (no PyPI inside a build).
@@ -140,21 +138,15 @@ wheels: $(STAMP) ## Prepare the wheels the image builds install from (no PyPI in
 	done
 
 .PHONY: images
-images: wheels ## Build the mlserver, seldon and loadgen images with DOCKER (docker, or podman) at REGISTRY/TAG.
-	@for image in $(IMAGES); do \
-	  echo "building $(IMAGE_PREFIX)$$image:$(TAG)"; \
-	  $(DOCKER) build --file images/Dockerfile --target $$image --build-arg EXTRA=$$image \
-	    --build-arg BASE_IMAGE=$(BASE_IMAGE) --build-arg VERSION=$(TAG) --build-arg REVISION=$(REVISION) \
-	    --tag $(IMAGE_PREFIX)$$image:$(TAG) . || exit 1; \
-	done
+images: wheels ## Build the mlserver, seldon and loadgen images at REGISTRY/TAG (python -m images build; DOCKER_HOST picks the engine).
+	$(BIN)/python -m images build $(IMAGE_FLAGS) --base-image $(BASE_IMAGE)
 
 .PHONY: push
-push: ## Push the images to REGISTRY (make images push REGISTRY=ghcr.io/acme).
-	@test -n "$(REGISTRY)" || { echo "make push needs REGISTRY=..." >&2; exit 2; }
-	@for image in $(IMAGES); do $(DOCKER) push $(IMAGE_PREFIX)$$image:$(TAG) || exit 1; done
+push: $(STAMP) ## Push the images to REGISTRY (make images push REGISTRY=ghcr.io/acme).
+	$(BIN)/python -m images push $(IMAGE_FLAGS)
 
 .PHONY: test-images
-test-images: $(STAMP) ## Build every image with Podman on a Debian base made here, and smoke-test each container.
+test-images: $(STAMP) ## Build every image through Podman's Docker API on a Debian base made here, and smoke-test each.
 	hack/test-images.sh
 
 ##@ Kubernetes (needs a cluster with Istio, Argo Rollouts and prometheus-operator: docs/kubernetes.md)

@@ -9,7 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LINT = Path(sys.executable).with_name("lint-imports")
-PACKAGES = ("models", "servers", "loadgen", "canary", "canary/rollout", "canary/local", "canary/cli", "tests", "bench")
+PACKAGES = ("models", "servers", "loadgen", "canary", "canary/rollout", "canary/local", "canary/cli", "images", "tests",
+            "bench")
 
 
 def lint(folder: Path) -> subprocess.CompletedProcess:
