@@ -1,7 +1,7 @@
 """The engine's interfaces implemented over the local stack's API: Envoy routes and runtime processes."""
 
 from canary.local.client import StackClient
-from canary.rollout.interfaces import HeaderRoute
+from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 
 
 class StackPlatform:
@@ -10,11 +10,12 @@ class StackPlatform:
     def __init__(self, client: StackClient):
         self.client = client
 
-    def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute]) -> None:
-        """Rewrite Envoy's routes: the weighted primary route plus one route per header match."""
+    def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute],
+                    mirror_routes: list[MirrorRoute] = ()) -> None:
+        """Rewrite Envoy's routes: the weighted primary route, header routes and mirror routes."""
         routes = [{"name": r.name, "match": [{"headerName": header, "headerValue": {kind: value}}
                                              for header, kind, value in r.matches]} for r in header_routes]
-        self.client.set_routing(canary_weight, routes)
+        self.client.set_routing(canary_weight, routes, [_mirror_json(m) for m in mirror_routes])
 
     def stable_revision(self) -> str:
         """The version the stack serves by default."""
@@ -35,3 +36,17 @@ class StackPlatform:
     def retire(self, revision: str) -> None:
         """Stop an old runtime."""
         self.client.retire(revision)
+
+
+def _mirror_json(route: MirrorRoute) -> dict:
+    """A MirrorRoute as Argo writes it: ``{name, percentage, match: [{method, path, headers}]}``."""
+    match = []
+    for conditions in route.matches:
+        entry: dict = {}
+        for what, kind, value in conditions:
+            if what.startswith("header:"):
+                entry.setdefault("headers", {})[what.removeprefix("header:")] = {kind: value}
+            else:
+                entry[what] = {kind: value}
+        match.append(entry)
+    return {"name": route.name, "percentage": route.percentage, "match": match}

@@ -75,9 +75,11 @@ class StackClient(ApiClient):
         """Stop a version that no longer serves."""
         return self._call("POST", "/retire", {"version": version})
 
-    def set_routing(self, canary_weight: int, header_routes: list[dict] | None = None) -> dict:
-        """Weight and header routes, header routes as Argo's ``{name, match}``."""
-        return self._call("POST", "/routing", {"canary_weight": canary_weight, "header_routes": header_routes or []})
+    def set_routing(self, canary_weight: int, header_routes: list[dict] | None = None,
+                    mirror_routes: list[dict] | None = None) -> dict:
+        """Weight, header routes (Argo's ``{name, match}``) and mirror routes (``{name, percentage, match}``)."""
+        return self._call("POST", "/routing", {"canary_weight": canary_weight, "header_routes": header_routes or [],
+                                               "mirror_routes": mirror_routes or []})
 
     def shutdown(self) -> dict:
         """Ask the supervisor to stop everything."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from canary.local.mesh import MeshPolicy
 from canary.rollout.durations import seconds
-from canary.rollout.interfaces import HeaderRoute
+from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 from servers.admin import VERSION_HEADER
 
 ROUTE_CONFIG = "primary"
@@ -34,6 +34,7 @@ class Routing:
     canary: str | None = None
     canary_weight: int = 0
     header_routes: list[HeaderRoute] = field(default_factory=list)
+    mirror_routes: list[MirrorRoute] = field(default_factory=list)
 
 
 def bootstrap(gateway_port: int, admin_port: int, cds_path: Path, rds_path: Path) -> dict:
@@ -112,8 +113,32 @@ def _header_match(name: str, kind: str, value: str) -> dict:
     return {"name": name, "string_match": matcher}
 
 
+def _mirror_match(conditions: tuple[tuple[str, str, str], ...]) -> dict:
+    """One alternative of a mirror route's match: method, path and headers, all of which must hold."""
+    match, headers = {"prefix": "/"}, []
+    for what, kind, value in conditions:
+        if what == "path":
+            match = {"safe_regex": {"regex": value}} if kind == "regex" else {"path" if kind == "exact" else "prefix": value}
+        else:
+            headers.append(_header_match(":method" if what == "method" else what.removeprefix("header:"), kind, value))
+    return {**match, **({"headers": headers} if headers else {})}
+
+
+def _mirror_entries(routing: Routing, weighted: list[dict], mesh: MeshPolicy) -> list[dict]:
+    """Mirror routes answer as primary does and copy a share of their requests to the canary."""
+    entries = []
+    for mirror in routing.mirror_routes if routing.canary else []:
+        policy = {"cluster": cluster_name(routing.canary), "runtime_fraction": {
+            "default_value": {"numerator": mirror.percentage, "denominator": "HUNDRED"}}}
+        for i, conditions in enumerate(mirror.matches or ((),)):
+            entries.append({"name": f"{mirror.name}-{i}", "match": _mirror_match(conditions),
+                            "route": {"weighted_clusters": {"clusters": weighted}, "request_mirror_policies": [policy],
+                                      **_action(mesh)}})
+    return entries
+
+
 def routes(routing: Routing, mesh: MeshPolicy) -> dict:
-    """The route configuration: header routes first (as Argo inserts them), then primary."""
+    """The route configuration: header routes first (as Argo inserts them), then mirror routes, then primary."""
     entries = []
     if routing.canary:
         for header_route in routing.header_routes:
@@ -130,6 +155,7 @@ def routes(routing: Routing, mesh: MeshPolicy) -> dict:
         weighted.append({"name": cluster_name(routing.canary), "weight": routing.canary_weight,
                          "response_headers_to_add": _tag(routing.canary)})
     weighted = [w for w in weighted if w["weight"] > 0]
+    entries += _mirror_entries(routing, weighted, mesh)
     entries.append({"name": "primary", "match": {"prefix": "/"},
                     "route": {"weighted_clusters": {"clusters": weighted}, **_action(mesh)}})
     return {"@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "name": ROUTE_CONFIG,

@@ -17,7 +17,7 @@ from canary.local import prometheus_config as prometheus
 from canary.local.preflight import envoy_binary, preflight
 from canary.local.settings import StackSettings
 from canary.local.stack_status import StatusMixin
-from canary.rollout.interfaces import HeaderRoute
+from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 from models import train
 
 
@@ -145,14 +145,16 @@ class Stack(StatusMixin):
             self._write_envoy()
             self.write_state()
 
-    def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute]) -> None:
+    def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute],
+                    mirror_routes: list[MirrorRoute] = ()) -> None:
         """Rewrite Envoy's routes; refused when no canary runs to take the traffic."""
         with self._lock:
             if not 0 <= canary_weight <= 100:
                 raise StackError(f"canary weight {canary_weight} is outside 0..100")
-            if self.routing.canary is None and (canary_weight or header_routes):
+            if self.routing.canary is None and (canary_weight or header_routes or mirror_routes):
                 raise StackError("no canary runs: add one before giving it traffic")
             self.routing.canary_weight, self.routing.header_routes = canary_weight, list(header_routes)
+            self.routing.mirror_routes = list(mirror_routes)
             self._files.write_routes(envoy.routes(self.routing, self.mesh))
             self.write_state()
 

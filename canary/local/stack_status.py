@@ -38,7 +38,8 @@ class StatusMixin:
         return {"gateway": f"http://127.0.0.1:{self.settings.gateway_port}", "runtime": self.settings.runtime,
                 "stable": self.routing.stable, "canary": self.routing.canary,
                 "canary_weight": self.routing.canary_weight if self.routing.canary else 0,
-                "header_routes": [h.name for h in self.routing.header_routes], "processes": out}
+                "header_routes": [h.name for h in self.routing.header_routes],
+                "mirror_routes": [m.name for m in self.routing.mirror_routes], "processes": out}
 
     def write_state(self) -> None:
         """stack.json: how other commands find the supervisor (readable by this user only)."""

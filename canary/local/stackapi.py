@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from canary.local.stack import Stack, StackError
 from canary.local.webapi import create_app, token_check
-from canary.rollout.interfaces import HeaderRoute
+from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 
 
 class HeaderMatch(BaseModel):
@@ -31,12 +31,35 @@ class HeaderRouteBody(BaseModel):
         return HeaderRoute.from_argo(self.name, [m.model_dump() for m in self.match])
 
 
+class MirrorMatch(BaseModel):
+    """One entry of Argo's setMirrorRoute ``match``: every condition given must hold."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: dict[str, str] | None = Field(None, min_length=1, max_length=1)
+    path: dict[str, str] | None = Field(None, min_length=1, max_length=1)
+    headers: dict[str, dict[str, str]] | None = None
+
+
+class MirrorRouteBody(BaseModel):
+    """A mirror route: a share of the matching requests is copied to the canary."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    percentage: int = Field(ge=0, le=100)
+    match: list[MirrorMatch] = []
+
+    def to_route(self) -> MirrorRoute:
+        """The engine's MirrorRoute; ValueError for a match kind Envoy cannot do."""
+        return MirrorRoute.from_argo(self.name, self.percentage, [m.model_dump(exclude_none=True) for m in self.match])
+
+
 class RoutingBody(BaseModel):
-    """The canary's weight and header routes."""
+    """The canary's weight, header routes and mirror routes."""
 
     model_config = ConfigDict(extra="forbid")
     canary_weight: int = Field(0, ge=0, le=100)
     header_routes: list[HeaderRouteBody] = []
+    mirror_routes: list[MirrorRouteBody] = []
 
 
 class CanaryBody(BaseModel):
@@ -98,7 +121,8 @@ def create(stack: Stack, stop: threading.Event, changes: ThreadPoolExecutor) -> 
 
     @app.post("/routing", dependencies=[auth])
     def routing(body: RoutingBody) -> dict:
-        return change(lambda: stack.set_routing(body.canary_weight, [r.to_route() for r in body.header_routes]))
+        return change(lambda: stack.set_routing(body.canary_weight, [r.to_route() for r in body.header_routes],
+                                                [m.to_route() for m in body.mirror_routes]))
 
     @app.post("/shutdown", dependencies=[auth])
     def shutdown() -> dict:

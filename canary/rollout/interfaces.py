@@ -29,11 +29,46 @@ class HeaderRoute:
         return cls(name, tuple(entries))
 
 
+@dataclass(frozen=True)
+class MirrorRoute:
+    """Argo's setMirrorRoute: matching requests are answered as usual, and a share is copied to the canary.
+
+    ``matches`` are alternatives; each is a tuple of conditions that must all hold:
+    (``method``, kind, value), (``path``, kind, value) or (``header:NAME``, kind, value).
+    No matches: every request.
+    """
+
+    name: str
+    percentage: int
+    matches: tuple[tuple[tuple[str, str, str], ...], ...] = ()
+
+    @classmethod
+    def from_argo(cls, name: str, percentage: int, match: list[dict]) -> "MirrorRoute":
+        """From a step's ``match``: ``[{method: {exact: POST}, path: {prefix: /v2}, headers: {x: {exact: y}}}]``."""
+        if not 0 <= percentage <= 100:
+            raise ValueError(f"mirror route {name}: percentage {percentage} is outside 0..100")
+        entries = []
+        for m in match:
+            conditions = [(what, *_one(name, m[what])) for what in ("method", "path") if m.get(what)]
+            conditions += [(f"header:{header}", *_one(name, value)) for header, value in (m.get("headers") or {}).items()]
+            entries.append(tuple(conditions))
+        return cls(name, percentage, tuple(entries))
+
+
+def _one(route: str, value: dict) -> tuple[str, str]:
+    (kind, text), = value.items()
+    if kind not in MATCH_KINDS:
+        raise ValueError(f"route {route}: {kind} is not one of {', '.join(MATCH_KINDS)}")
+    return kind, text
+
+
 class TrafficRouter(Protocol):
     """Splits traffic between the stable and the canary revision (Istio's VirtualService, or Envoy)."""
 
-    def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute]) -> None:
-        """Give the canary this share of traffic (0..100) plus the requests the header routes match."""
+    def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute],
+                    mirror_routes: list[MirrorRoute] = ()) -> None:
+        """Give the canary this share of traffic (0..100), the requests the header routes match, and
+        copies of the requests the mirror routes match."""
 
 
 class Deployer(Protocol):

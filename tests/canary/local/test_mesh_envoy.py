@@ -56,3 +56,30 @@ def test_every_answer_names_its_version(policy):
     routes = envoy.routes(envoy.Routing("v1", "v2", 50), policy)["virtual_hosts"][0]["routes"]
     for cluster in routes[-1]["route"]["weighted_clusters"]["clusters"]:
         assert cluster["response_headers_to_add"][0]["header"] == {"key": "x-model-version", "value": cluster["name"][5:]}
+
+
+def test_a_mirror_route_answers_as_primary_and_copies_its_share_to_the_canary():
+    from canary.rollout.interfaces import MirrorRoute
+
+    mirror = MirrorRoute.from_argo("mirror-route", 35, [{"method": {"exact": "POST"}, "path": {"prefix": "/v2"},
+                                                         "headers": {"x-user": {"regex": "qa-.*"}}}, {}])
+    routes = envoy.routes(envoy.Routing("v1", "v2", 10, [], [mirror]), mesh.read(ROOT / "k8s"))["virtual_hosts"][0]["routes"]
+    assert [r["name"] for r in routes] == ["mirror-route-0", "mirror-route-1", "primary"]
+    first = routes[0]
+    assert first["match"] == {"prefix": "/v2", "headers": [{"name": ":method", "string_match": {"exact": "POST"}},
+                                                           {"name": "x-user", "string_match": {"safe_regex": {"regex": "qa-.*"}}}]}
+    assert first["route"]["weighted_clusters"] == routes[-1]["route"]["weighted_clusters"]  # answered as primary is
+    assert first["route"]["request_mirror_policies"] == [
+        {"cluster": "wine-v2", "runtime_fraction": {"default_value": {"numerator": 35, "denominator": "HUNDRED"}}}]
+    assert routes[1]["match"] == {"prefix": "/"}  # an empty entry matches every request
+
+
+def test_a_mirror_route_refuses_what_envoy_cannot_match():
+    import pytest
+
+    from canary.rollout.interfaces import MirrorRoute
+
+    with pytest.raises(ValueError, match="percentage 120"):
+        MirrorRoute.from_argo("m", 120, [])
+    with pytest.raises(ValueError, match="suffix is not one of exact, prefix, regex"):
+        MirrorRoute.from_argo("m", 10, [{"path": {"suffix": "/infer"}}])

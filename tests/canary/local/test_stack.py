@@ -97,6 +97,34 @@ def test_zero_errors_while_weights_flip_20_times_at_200_rps(harness, with_canary
     assert set(doc["by_version"]) == {"v1", "v2"}
 
 
+def test_a_mirror_route_copies_requests_to_the_canary_while_stable_answers(harness, with_canary):
+    from tests.promtext import total
+
+    v2_metrics = f"http://127.0.0.1:{harness.settings.canary_port + 2}/metrics"
+
+    def v2_requests() -> float:
+        return total(httpx.get(v2_metrics).text, "mlcanary_inference_requests_total", model_version="v2")
+
+    def reloads() -> int:  # Envoy reads the route file on its own time: count its reloads
+        stats = httpx.get(f"http://127.0.0.1:{harness.settings.envoy_admin_port}/stats",
+                          params={"filter": r"^http\.gateway\.rds\.primary\.config_reload$"}).text
+        return int(stats.rsplit(":", 1)[1]) if ":" in stats else 0
+
+    mirror = {"name": "mirror-route", "percentage": 100, "match": [{"method": {"exact": "POST"}}]}
+    seen = reloads()
+    with_canary.set_routing(0, [], [mirror])
+    wait_until(lambda: reloads() > seen, 10, "Envoy to load the mirror route")
+    assert with_canary.status()["mirror_routes"] == ["mirror-route"]
+    assert {infer(harness).headers["x-model-version"] for _ in range(20)} == {"v1"}  # users never see v2
+    wait_until(lambda: v2_requests() >= 20, 10, "the 20 copies to reach v2")
+    seen = reloads()
+    with_canary.set_routing(0, [])
+    wait_until(lambda: reloads() > seen, 10, "Envoy to drop the mirror route")
+    before = v2_requests()
+    assert {infer(harness).headers["x-model-version"] for _ in range(20)} == {"v1"}
+    assert v2_requests() == before  # no mirror, no copies
+
+
 def test_recording_rules_yield_per_version_series(harness, with_canary):
     with_canary.set_routing(50)
     for _ in range(40):
