@@ -5,6 +5,7 @@ here, the way a person does (``canary up``, ``canary controller``,
 ``python -m loadgen``), and stop them by pid, newest first.
 """
 
+import itertools
 import os
 import signal
 import subprocess
@@ -19,14 +20,15 @@ from canary.local import ports
 from canary.local.client import ControlClient, StackClient
 from canary.local.settings import StackSettings
 
+_BLOCKS = itertools.count()  # successive blocks of one process start apart
 # The CANARY_* port variables, by offset within a block of free ports.
 PORT_OFFSETS = {"GATEWAY": 0, "ENVOY_ADMIN": 1, "PROMETHEUS": 2, "API": 3, "LOADGEN_METRICS": 4, "CONTROL": 5,
                 "STABLE": 6, "CANARY": 11}
 
 
-def free_port_env(start: int | None = None) -> dict[str, str]:
+def free_port_env(seed: int | None = None) -> dict[str, str]:
     """CANARY_*_PORT variables for a block of 16 free ports, so runs side by side do not collide."""
-    base = ports.free_block(16, start if start is not None else 20000 + (os.getpid() % 400) * 97)
+    base = ports.free_block(16, seed if seed is not None else os.getpid() + next(_BLOCKS))
     return {f"CANARY_{name}_PORT": str(base + offset) for name, offset in PORT_OFFSETS.items()}
 
 

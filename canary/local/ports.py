@@ -1,6 +1,7 @@
 """Is a port free, and if not, which process holds it: for errors a person can act on."""
 
 import socket
+from pathlib import Path
 
 import psutil
 
@@ -41,9 +42,25 @@ def check(ports: dict[str, tuple[int, str]]) -> list[str]:
     return problems
 
 
-def free_block(size: int, start: int) -> int:
-    """The first port of ``size`` consecutive free ports at or after ``start`` (wrapping at 60000)."""
-    for base in list(range(start, 60000, size + 1)) + list(range(20000, start, size + 1)):
+def ephemeral_floor() -> int:
+    """The lowest port the kernel hands out to outgoing connections (Linux: 32768 unless changed)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_block(size: int, seed: int, low: int = 20000) -> int:
+    """The first port of ``size`` consecutive free ports, searched from a ``seed``-dependent place.
+
+    Only below the ephemeral range: a port there can be taken by any outgoing connection
+    between the check and the moment a server binds it.
+    """
+    bases = list(range(low, ephemeral_floor() - size, size + 1))
+    if not bases:
+        raise RuntimeError(f"no room for {size} ports between {low} and the ephemeral range")
+    first = (seed * 97) % len(bases)
+    for base in bases[first:] + bases[:first]:
         if all(is_free(base + i) for i in range(size)):
             return base
-    raise RuntimeError(f"no block of {size} free ports between 20000 and 60000")
+    raise RuntimeError(f"no block of {size} free ports between {low} and {ephemeral_floor()}")

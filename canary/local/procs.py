@@ -1,10 +1,10 @@
 """Start server processes in their own process group and stop them by pid."""
 
 import ctypes
+import itertools
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import psutil
+
+from canary.local import ports
 
 
 def alive(pid: int) -> bool:
@@ -32,10 +34,11 @@ def signal_pid(pid: int, sig: int) -> None:
 
 
 def free_port() -> int:
-    """A port the system says is free now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, below the ephemeral range, so no outgoing connection takes it before a server binds it."""
+    return ports.free_block(1, os.getpid() * 31 + next(_PORTS))
+
+
+_PORTS = itertools.count()
 
 
 @dataclass
