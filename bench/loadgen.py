@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bench import envoy_static
-from canary import procs
+from canary.local import procs
 from models import train
 from servers import repository
 

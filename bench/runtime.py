@@ -17,7 +17,7 @@ from pathlib import Path
 import joblib
 
 from bench import wrk
-from canary import procs
+from canary.local import procs
 from models import artifacts, dataset, train
 from servers import repository
 

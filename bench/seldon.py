@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench import wrk
 from bench.loadgen import pinned
-from canary import procs
+from canary.local import procs
 from models import dataset, train
 from servers import repository
 
