@@ -117,10 +117,6 @@ class Harness:
                 raise RuntimeError(f"no traffic through the gateway after {timeout_s:.0f}s; see {self.run_dir}/loadgen.log")
             time.sleep(0.1)
 
-    def controller_process(self) -> subprocess.Popen:
-        """The running controller's process (to kill it, in a resilience test)."""
-        return next(p for name, p in reversed(self.procs) if name == "canary controller")
-
     def query(self, promql: str) -> list[dict]:
         """An instant query against the stack's Prometheus."""
         return httpx.get(f"{self.prometheus}/api/v1/query", params={"query": promql}, timeout=10).json()["data"]["result"]

@@ -25,14 +25,6 @@ def alive(pid: int) -> bool:
         return False
 
 
-def signal_pid(pid: int, sig: int) -> None:
-    """Send ``sig`` to one process by pid; a process already gone is fine."""
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
 def free_port() -> int:
     """A port free now, below the ephemeral range, so no outgoing connection takes it before a server binds it."""
     return ports.free_block(1, os.getpid() * 31 + next(_PORTS))

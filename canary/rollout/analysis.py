@@ -9,7 +9,6 @@ when several trip), Successful when count is reached. The run is the worst
 completed metric; any Failed, Error or Inconclusive metric terminates the rest.
 """
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from canary.rollout import expr
@@ -142,15 +141,6 @@ class AnalysisRun:
         """A Failed, Error or Inconclusive metric ends the run: the others stop measuring."""
         if any(s.phase in (FAILED, ERROR, INCONCLUSIVE) for s in self.states.values()):
             self.terminate()
-
-    def tick(self, now: float, measure: Callable[[Metric], Measurement]) -> list[tuple[Metric, Measurement, MetricState]]:
-        """Take every measurement that is due; return (metric, measurement, state) for each."""
-        taken = []
-        for metric in self.due(now):
-            m = measure(metric)
-            taken.append((metric, m, self.record(metric, m, now)))
-        self.settle()
-        return taken
 
     def terminate(self) -> None:
         """Stop measuring; unfinished metrics are judged on what they measured so far."""

@@ -1,5 +1,6 @@
 """A real 'canary up': Prometheus, Envoy and MLServer runtimes; no mocks. Each test sets up what it needs."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -143,7 +144,7 @@ def test_recording_rules_yield_per_version_series(harness, with_canary):
 def test_a_killed_runtime_is_reported(harness, with_canary):
     pid = next(p["pid"] for p in with_canary.status()["processes"] if p["name"] == "runtime-v2")
     harness_log = harness.run_dir / "up.log"
-    procs.signal_pid(pid, signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
     runtime = wait_until(lambda: next((p for p in with_canary.status()["processes"]
                                        if p["name"] == "runtime-v2" and p["state"] != "running"), None), 10, "the death")
     assert runtime["state"] == "exited (-9)" and not runtime["healthy"]

@@ -8,6 +8,13 @@ from canary.rollout import analysis
 from canary.rollout.analysis import ERROR, FAILED, INCONCLUSIVE, RUNNING, SUCCESSFUL, AnalysisRun, Measurement
 from canary.rollout.spec import Metric
 
+
+def tick(run: AnalysisRun, now: float, measure) -> list:
+    """One round as the controller takes it: measure what is due, record each, settle the run."""
+    taken = [(metric, m, run.record(metric, m, now)) for metric in run.due(now) for m in [measure(metric)]]
+    run.settle()
+    return taken
+
 OK = "len(result) > 0 && !isNaN(result[0]) && result[0] >= 0.95"
 BAD = "len(result) > 0 && !isNaN(result[0]) && result[0] < 0.95"
 
@@ -42,7 +49,7 @@ def run_with(m: Metric, phases: list[str], until: float = 1000, step: float = 1.
     feed = iter(phases)
     t = 0.0
     while t <= until and run.phase == RUNNING:
-        run.tick(t, lambda _m: Measurement(next(feed, SUCCESSFUL)))
+        tick(run, t, lambda _m: Measurement(next(feed, SUCCESSFUL)))
         t += step
     return run
 
@@ -67,10 +74,10 @@ def test_limits_compare_strictly(limits, phases, expected, message):
 
 def test_error_does_not_count_and_retries_after_10s():
     run = AnalysisRun("r", [metric(interval_s=30, count=2)], 0.0)
-    run.tick(0, lambda _m: Measurement(ERROR))
+    tick(run, 0, lambda _m: Measurement(ERROR))
     state = run.states["m"]
     assert (state.count, state.error, state.next_at) == (0, 1, 10.0)
-    run.tick(10, lambda _m: Measurement(SUCCESSFUL))
+    tick(run, 10, lambda _m: Measurement(SUCCESSFUL))
     assert (state.count, state.consecutive_error, state.next_at) == (1, 0, 40.0)
 
 
@@ -94,7 +101,7 @@ def test_interval_without_count_runs_until_terminated():
     m = metric(interval_s=1)
     run = AnalysisRun("r", [m], 0.0)
     for t in range(50):
-        run.tick(t, lambda _m: Measurement(SUCCESSFUL))
+        tick(run, t, lambda _m: Measurement(SUCCESSFUL))
     assert run.phase == RUNNING
     run.terminate()
     assert run.phase == SUCCESSFUL
@@ -102,7 +109,7 @@ def test_interval_without_count_runs_until_terminated():
 
 def test_terminated_before_any_measurement_is_successful():
     run = AnalysisRun("r", [metric(interval_s=1, count=3, initial_delay_s=60)], 0.0)
-    run.tick(5, lambda _m: Measurement(FAILED))
+    tick(run, 5, lambda _m: Measurement(FAILED))
     assert run.states["m"].measurements == []
     run.terminate()
     assert run.phase == SUCCESSFUL
@@ -111,7 +118,7 @@ def test_terminated_before_any_measurement_is_successful():
 def test_initial_delay_and_time_scale():
     run = AnalysisRun("r", [metric(interval_s=30, count=3, initial_delay_s=30)], 100.0, time_scale=10)
     assert run.states["m"].next_at == 103.0
-    run.tick(103, lambda _m: Measurement(SUCCESSFUL))
+    tick(run, 103, lambda _m: Measurement(SUCCESSFUL))
     assert run.states["m"].next_at == 106.0
 
 
@@ -119,7 +126,7 @@ def test_a_failed_metric_terminates_the_others_and_the_run_is_the_worst():
     slow, fast = metric(name="slow", interval_s=30, count=6), metric(name="fast", interval_s=5, count=36)
     run = AnalysisRun("r", [slow, fast], 0.0)
     phases = {"slow": SUCCESSFUL, "fast": FAILED}
-    run.tick(0, lambda m: Measurement(phases[m.name]))
+    tick(run, 0, lambda m: Measurement(phases[m.name]))
     assert run.phase == FAILED
     assert run.states["slow"].phase == SUCCESSFUL  # terminated with its one good measurement
     assert run.worst().name == "fast"
@@ -127,6 +134,6 @@ def test_a_failed_metric_terminates_the_others_and_the_run_is_the_worst():
 
 def test_run_survives_a_round_trip():
     run = AnalysisRun("r", [metric(interval_s=1, count=3)], 0.0)
-    run.tick(0, lambda _m: Measurement(FAILED, [0.5], ""))
+    tick(run, 0, lambda _m: Measurement(FAILED, [0.5], ""))
     again = AnalysisRun.from_dict(run.to_dict(), [metric(interval_s=1, count=3)])
     assert again.states["m"].failed == 1 and again.states["m"].measurements[0].value == [0.5]

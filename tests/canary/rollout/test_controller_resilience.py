@@ -2,7 +2,6 @@
 
 import socket
 import threading
-import time
 
 import pytest
 
@@ -91,11 +90,9 @@ def test_abort_acts_at_once_while_prometheus_stalls_the_measurement(tmp_path):
         loop.start()
         assert stalled.accepted.wait(10), "the controller never queried Prometheus"
         assert router.weight == 10 and loop.is_alive()  # reconcile is blocked in the query
-        started = time.monotonic()
-        ctrl.abort("aborted by request")
-        took = time.monotonic() - started
-        assert loop.is_alive(), "the query returned before the abort: the test proves nothing"
-        assert took < 1.0 and router.weight == 0 and ctrl.state.phase == DEGRADED
+        ctrl.abort("aborted by request")  # behaviour, not a timing: it returns while the query still hangs
+        assert loop.is_alive(), "abort waited for the query to end: the lock was held across it"
+        assert router.weight == 0 and ctrl.state.phase == DEGRADED
         assert view(ctrl)["phase"] == DEGRADED  # a read does not wait either
         loop.join(15)
         assert not loop.is_alive()
