@@ -50,8 +50,9 @@ class Rig:
 
     def canary_5xx(self) -> int:
         """Envoy's 5xx count for the canary's cluster."""
-        stats = httpx.get(f"{self.admin}/stats?filter=^cluster.wine-v2.upstream_rq_5xx$", timeout=5).text
-        return int(stats.split(":")[1]) if ":" in stats else 0
+        stats = httpx.get(f"{self.admin}/stats", params={"filter": r"^cluster\.wine-v2-[0-9a-f]+\.upstream_rq_5xx$"},
+                          timeout=5).text
+        return sum(int(line.rsplit(":", 1)[1]) for line in stats.splitlines() if ":" in line)
 
     def close(self):
         """Stop load, controller and stack."""

@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT
   echo "resources: [../../k8s/overlays/$overlay]"
   [ $# -gt 0 ] && echo "components: [$(printf '../../k8s/%s,' "$@" | sed 's/,$//')]"
   echo "images:"
-  for image in ml-canary-mlserver ml-canary-seldon ml-canary-loadgen; do
+  for image in ml-canary-mlserver ml-canary-seldon ml-canary-loadgen ml-canary-judge; do
     echo "  - {name: $image, newName: ${REGISTRY:+$REGISTRY/}$image, newTag: \"${TAG:-0.1.0}\"}"
   done
 } > "$work/kustomization.yaml"

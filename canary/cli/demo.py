@@ -29,9 +29,9 @@ def step_table(history: list[dict], harness: Harness) -> list[str]:
             continue
         window = max(entry["at"] - before["at"], 1.0)
         counts: dict[str, list[int]] = {}
-        for r in harness.query(f'sum by (envoy_cluster_name, envoy_response_code_class) (increase('
-                               f'envoy_cluster_upstream_rq_xx{{envoy_cluster_name=~"wine-.+"}}[{window:.0f}s] @ {entry["at"]:.3f}))'):
-            totals = counts.setdefault(r["metric"]["envoy_cluster_name"].removeprefix("wine-"), [0, 0])
+        for r in harness.query(f'sum by (version, envoy_response_code_class) (increase('
+                               f'envoy_cluster_upstream_rq_xx{{revision!=""}}[{window:.0f}s] @ {entry["at"]:.3f}))'):
+            totals = counts.setdefault(r["metric"]["version"], [0, 0])
             n = round(float(r["value"][1]))
             totals[0] += n
             totals[1] += n if r["metric"]["envoy_response_code_class"] == "5" else 0

@@ -13,7 +13,7 @@ from canary.local import controlapi, procs
 from canary.local.adapters import StackPlatform
 from canary.local.client import ApiError, ControlClient, NotRunning, StackClient
 from canary.local.settings import ControllerSettings, StackSettings
-from canary.local.webapi import ServerThread
+from canary.webapi import ServerThread
 from canary.rollout import notify, spec
 from canary.rollout.controller import Controller, Platform
 from canary.rollout.prometheus import PrometheusProvider
@@ -36,6 +36,7 @@ def _build(settings: StackSettings, csettings: ControllerSettings, scale: float)
     alert = lambda event: notify.send(csettings.webhooks, event, lambda l: (store.event(l), _emit(l)))  # noqa: E731
     return Controller(rollout, store, Platform(platform, platform, PrometheusProvider()), time_scale=scale, emit=_emit,
                       prometheus_address=f"http://127.0.0.1:{settings.prometheus_port}",
+                      judge_address=f"http://127.0.0.1:{settings.judge_port}",
                       notify=alert if csettings.webhooks else None)
 
 

@@ -13,7 +13,7 @@ from canary.local import procs, stackapi
 from canary.local.client import ApiError, NotRunning, StackClient
 from canary.local.settings import StackSettings
 from canary.local.stack import Stack, StackError
-from canary.local.webapi import ServerThread
+from canary.webapi import ServerThread
 
 
 def up(settings: StackSettings, args) -> int:

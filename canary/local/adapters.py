@@ -21,6 +21,11 @@ class StackPlatform:
         """The version the stack serves by default."""
         return self.client.status()["stable"]
 
+    def revisions(self) -> dict[str, str | None]:
+        """The running runtimes' template hashes (canary.local.runtimes.revision)."""
+        status = self.client.status()
+        return {"stable": status["stable_revision"], "canary": status["canary_revision"]}
+
     def add_canary(self, revision: str, faults: dict[str, str]) -> None:
         """Start a runtime process for the canary."""
         self.client.add_canary(revision, faults)

@@ -7,7 +7,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from canary.local.client import ApiError, NotRunning, StackClient
-from canary.local.webapi import create_app, token_check
+from canary.webapi import create_app, token_check
 from canary.rollout import spec
 from canary.rollout.controller import ControlError, Controller
 from canary.rollout.view import view

@@ -17,6 +17,8 @@ from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 from servers.admin import VERSION_HEADER
 
 ROUTE_CONFIG = "primary"
+LATENCY_BUCKETS_MS = [0.5, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100, 150, 250, 500, 1000,
+                      2500, 5000, 10000, 30000, 60000]
 _HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
 _ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 
@@ -24,6 +26,11 @@ _ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 def cluster_name(version: str) -> str:
     """Envoy's cluster for one version's runtime."""
     return f"wine-{version}"
+
+
+def stat_name(version: str, revision: str) -> str:
+    """The name the cluster's stats carry: Prometheus' scrape splits it into version and revision labels."""
+    return f"wine-{version}-{revision}"
 
 
 @dataclass
@@ -55,17 +62,22 @@ def bootstrap(gateway_port: int, admin_port: int, cds_path: Path, rds_path: Path
     }
     return {
         "node": {"id": "ml-canary-gateway", "cluster": "ml-canary"},
+        # Finer latency buckets than Envoy's defaults at the low end, where a model answers; a 1 s
+        # flush, so histograms reach Prometheus as fast as counters (default 5 s).
+        "stats_flush_interval": "1s",
+        "stats_config": {"histogram_bucket_settings": [{"match": {"prefix": "cluster."}, "buckets": LATENCY_BUCKETS_MS}]},
         "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
         "dynamic_resources": {"cds_config": source(cds_path)},
         "static_resources": {"listeners": [listener]},
     }
 
 
-def cluster(version: str, port: int, mesh: MeshPolicy) -> dict:
+def cluster(version: str, port: int, mesh: MeshPolicy, revision: str) -> dict:
     """One version's runtime, with the DestinationRule's pool limits and outlier detection."""
     out = {
         "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster",
         "name": cluster_name(version),
+        "alt_stat_name": stat_name(version, revision),
         "type": "STATIC",
         "connect_timeout": mesh.connect_timeout,
         "load_assignment": {

@@ -23,7 +23,7 @@ from canary.local.settings import StackSettings
 _BLOCKS = itertools.count()  # successive blocks of one process start apart
 # The CANARY_* port variables, by offset within a block of free ports.
 PORT_OFFSETS = {"GATEWAY": 0, "ENVOY_ADMIN": 1, "PROMETHEUS": 2, "API": 3, "LOADGEN_METRICS": 4, "CONTROL": 5,
-                "STABLE": 6, "CANARY": 11}
+                "STABLE": 6, "JUDGE": 10, "CANARY": 11}
 
 
 def free_port_env(seed: int | None = None) -> dict[str, str]:

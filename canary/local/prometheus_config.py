@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 RULES = resources.files("canary.local") / "prometheus" / "rules.yaml"
+_STAT_NAME = "wine-(.+)-([0-9a-f]{10})"
 
 
 def config(folder: Path, envoy_admin_port: int, loadgen_port: int, interval: str) -> dict:
@@ -18,7 +19,13 @@ def config(folder: Path, envoy_admin_port: int, loadgen_port: int, interval: str
         "rule_files": [str(Path(str(RULES)))],
         "scrape_configs": [
             {"job_name": "envoy", "metrics_path": "/stats/prometheus",
-             "static_configs": [{"targets": [f"127.0.0.1:{envoy_admin_port}"]}]},
+             "static_configs": [{"targets": [f"127.0.0.1:{envoy_admin_port}"]}],
+             # Each runtime's cluster stats are named wine-<version>-<revision> (envoy.stat_name).
+             "metric_relabel_configs": [
+                 {"source_labels": ["envoy_cluster_name"], "regex": _STAT_NAME, "target_label": "version",
+                  "replacement": "$1"},
+                 {"source_labels": ["envoy_cluster_name"], "regex": _STAT_NAME, "target_label": "revision",
+                  "replacement": "$2"}]},
             {"job_name": "runtime", "file_sd_configs": [{"files": [str(folder / "runtimes.json")], "refresh_interval": "5s"}]},
             {"job_name": "loadgen", "static_configs": [{"targets": [f"127.0.0.1:{loadgen_port}"]}]},
         ],
@@ -34,8 +41,8 @@ def write_config(folder: Path, cfg: dict) -> Path:
 
 def write_targets(folder: Path, targets: list[dict]) -> None:
     """[{"target": "127.0.0.1:8102", "version": "v1", "role": "stable", "path": "/metrics"}], by rename."""
-    groups = [{"targets": [t["target"]], "labels": {"version": t["version"], "role": t["role"],
-                                                    "__metrics_path__": t["path"]}} for t in targets]
+    groups = [{"targets": [t["target"]], "labels": {"version": t["version"], "revision": t["revision"],
+                                                    "role": t["role"], "__metrics_path__": t["path"]}} for t in targets]
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".runtimes-")
     with os.fdopen(fd, "w") as f:
         json.dump(groups, f)

@@ -1,5 +1,7 @@
 """How to start one model version's runtime (MLServer or the Seldon wrapper) on given ports."""
 
+import hashlib
+import json
 import shutil
 import sys
 from dataclasses import dataclass
@@ -18,6 +20,16 @@ class RuntimeSpec:
     ready_url: str
     metrics_port: int
     admin_url: str  # base URL of /ml-canary/v1/faults
+
+
+def revision(version: str, runtime: str, fault_env: dict[str, str]) -> str:
+    """The revision of a runtime's template, as Argo's pod-template-hash is of a pod template: 10 hex digits.
+
+    The same version, runtime and faults give the same revision; a faulty build of a version
+    gets its own, so the analysis never mixes its traffic with a good build's.
+    """
+    template = json.dumps({"version": version, "runtime": runtime, "env": fault_env}, sort_keys=True)
+    return hashlib.sha256(template.encode()).hexdigest()[:10]
 
 
 def _binary(name: str) -> str:

@@ -27,6 +27,8 @@ class StackSettings(BaseSettings):
     """Envoy's admin interface (its Prometheus stats)."""
     prometheus_port: int = 9090
     """Prometheus' web and API port."""
+    judge_port: int = 8097
+    """The sequential judge's API (python -m canary.judge, localhost only)."""
     api_port: int = 8099
     """The stack supervisor's control API (localhost only)."""
     stable_port: int = 8100

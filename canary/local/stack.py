@@ -7,6 +7,7 @@ already started, and the error names the process, the cause and the fix.
 import json
 import secrets
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +36,7 @@ class Managed:
     port: int
     ready_url: str
     version: str | None = None
+    revision: str | None = None
     admin_url: str | None = None
     metrics_port: int | None = None
     exit_code: int | None = None
@@ -74,6 +76,9 @@ class Stack(StatusMixin):
             cmd = prometheus.command(s.prometheus_bin, prometheus.write_config(self.run_dir / "prometheus", cfg),
                                      self.run_dir / "prometheus" / "data", s.prometheus_port)
             self._start("prometheus", cmd, {}, f"http://127.0.0.1:{s.prometheus_port}/-/ready", "metrics", s.prometheus_port)
+            self._start("judge", [sys.executable, "-m", "canary.judge", "--source", "envoy", "--port", str(s.judge_port),
+                                  "--prometheus-url", f"http://127.0.0.1:{s.prometheus_port}"],
+                        {}, f"http://127.0.0.1:{s.judge_port}/healthz", "judge", s.judge_port)
             self._start_runtime(s.stable_version, "stable", {})
             self._write_envoy()
             (self.run_dir / "envoy" / "bootstrap.json").write_text(json.dumps(envoy.bootstrap(
@@ -186,6 +191,7 @@ class Stack(StatusMixin):
             raise StackError(f"runtime-{version}: {exc}") from None
         managed = self._start(f"runtime-{version}", spec.cmd, spec.env, spec.ready_url, role, base, version)
         managed.admin_url, managed.metrics_port = spec.admin_url, spec.metrics_port
+        managed.revision = runtimes.revision(version, s.runtime, fault_env)
         self._write_targets()
         return managed
 
@@ -212,11 +218,13 @@ class Stack(StatusMixin):
 
     def _write_envoy(self, keep: str | None = None) -> None:
         versions = {m.version for m in self.procs.values() if m.version} | ({keep} if keep else set())
-        clusters = [envoy.cluster(v, self._runtime(v).port, self.mesh) for v in sorted(versions) if self._runtime(v)]
+        clusters = [envoy.cluster(v, self._runtime(v).port, self.mesh, self._runtime(v).revision)
+                    for v in sorted(versions) if self._runtime(v)]
         self._files.write_clusters(clusters)
         self._files.write_routes(envoy.routes(self.routing, self.mesh))
 
     def _write_targets(self) -> None:
         prometheus.write_targets(self.run_dir / "prometheus", [
-            {"target": f"127.0.0.1:{m.metrics_port}", "version": m.version, "role": m.role, "path": "/metrics"}
+            {"target": f"127.0.0.1:{m.metrics_port}", "version": m.version, "revision": m.revision, "role": m.role,
+             "path": "/metrics"}
             for m in self.procs.values() if m.version])

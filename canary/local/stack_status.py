@@ -34,9 +34,13 @@ class StatusMixin:
                 except httpx.HTTPError:
                     pass
             out.append({"name": m.name, "pid": m.process.pid, "port": m.port, "role": m.role, "version": m.version,
-                        "state": state, "healthy": healthy, "log": str(m.process.log_path), "admin_url": m.admin_url})
+                        "revision": m.revision, "state": state, "healthy": healthy, "log": str(m.process.log_path), "admin_url": m.admin_url})
+        revisions = {m.version: m.revision for m in items if m.version}
         return {"gateway": f"http://127.0.0.1:{self.settings.gateway_port}", "runtime": self.settings.runtime,
+                "judge": f"http://127.0.0.1:{self.settings.judge_port}",
                 "stable": self.routing.stable, "canary": self.routing.canary,
+                "stable_revision": revisions.get(self.routing.stable),
+                "canary_revision": revisions.get(self.routing.canary),
                 "canary_weight": self.routing.canary_weight if self.routing.canary else 0,
                 "header_routes": [h.name for h in self.routing.header_routes],
                 "mirror_routes": [m.name for m in self.routing.mirror_routes], "processes": out}

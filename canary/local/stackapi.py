@@ -7,7 +7,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from canary.local.stack import Stack, StackError
-from canary.local.webapi import create_app, token_check
+from canary.webapi import create_app, token_check
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 
 

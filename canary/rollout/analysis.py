@@ -12,16 +12,13 @@ completed metric; any Failed, Error or Inconclusive metric terminates the rest.
 from dataclasses import asdict, dataclass, field
 
 from canary.rollout import expr
+from canary.rollout.interfaces import ProviderError  # noqa: F401 - where the providers and the tests find it
 from canary.rollout.spec import Metric
 
 SUCCESSFUL, RUNNING, PENDING = "Successful", "Running", "Pending"
 INCONCLUSIVE, ERROR, FAILED = "Inconclusive", "Error", "Failed"
 _WORSE = {SUCCESSFUL: 0, RUNNING: 1, PENDING: 2, INCONCLUSIVE: 3, ERROR: 4, FAILED: 5}
 ERROR_RETRY_S = 10.0
-
-
-class ProviderError(Exception):
-    """The metric provider could not answer (Prometheus down, bad query)."""
 
 
 @dataclass

@@ -1,13 +1,18 @@
-"""AnalysisTemplate arguments: defaults, the step's values, fieldRef paths into the Rollout, substitution."""
+"""AnalysisTemplate arguments: defaults, the step's values, fieldRef paths and pod-template hashes, substitution."""
 
+import dataclasses
 import re
-from dataclasses import asdict
 
 from canary.rollout import spec
 
+UNKNOWN_REVISION = "unknown"  # what a check before the canary exists resolves podTemplateHashValue to
 
-def resolve(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, prometheus_address: str) -> dict[str, str]:
-    """Template defaults, then the step's args; fieldRef paths read the Rollout being rolled out."""
+
+def resolve(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, local: dict[str, str],
+            revisions: dict[str, str]) -> dict[str, str]:
+    """Template defaults, then the step's args; fieldRef paths read the Rollout being rolled out,
+    podTemplateHashValue reads ``revisions`` (``{"Stable": ..., "Latest": ...}``), and an arg named
+    in ``local`` (the addresses of this machine's Prometheus and judge) takes that value."""
     template = rollout.doc["spec"]["template"]
     doc = {**rollout.doc, "spec": {**rollout.doc["spec"], "template": {
         **template, "metadata": {"labels": {**template["metadata"]["labels"], "version": version}}}}}
@@ -16,21 +21,32 @@ def resolve(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, promet
         for arg in rollout.templates[name].args:
             values.setdefault(arg.name, arg.value)
     for arg in step.args:
-        values[arg.name] = field(doc, arg.field_path) if arg.field_path else arg.value
-    # The one local substitution: the templates' Prometheus is this machine's.
-    if "prometheus-address" in values:
-        values["prometheus-address"] = prometheus_address
+        if arg.pod_template_hash:
+            values[arg.name] = revisions.get(arg.pod_template_hash)
+        else:
+            values[arg.name] = field(doc, arg.field_path) if arg.field_path else arg.value
+    values.update({k: v for k, v in local.items() if k in values})
     missing = [k for k, v in values.items() if v is None]
     if missing:
         raise spec.SpecError(f"analysis {', '.join(step.templates)}: no value for required args {missing}")
     return values
 
 
-def metrics_for(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, prometheus_address: str) -> list[spec.Metric]:
-    """The step's metrics with every {{args.x}} in query and address replaced."""
-    values = resolve(rollout, step, version, prometheus_address)
-    return [spec.Metric(**{**asdict(m), "query": substitute(m.query, values), "address": substitute(m.address, values)})
-            for name in step.templates for m in rollout.templates[name].metrics]
+def metrics_for(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, local: dict[str, str],
+                revisions: dict[str, str]) -> list[spec.Metric]:
+    """The step's metrics with every {{args.x}} in query, address, URL, headers and body replaced."""
+    values = resolve(rollout, step, version, local, revisions)
+    return [_substituted(m, values) for name in step.templates for m in rollout.templates[name].metrics]
+
+
+def _substituted(metric: spec.Metric, values: dict) -> spec.Metric:
+    call = metric.web
+    if call is not None:
+        call = dataclasses.replace(
+            call, url=substitute(call.url, values), headers=tuple((k, substitute(v, values)) for k, v in call.headers),
+            body=None if call.body is None else substitute(call.body, values))
+    return dataclasses.replace(metric, query=substitute(metric.query, values),
+                               address=substitute(metric.address, values), web=call)
 
 
 def substitute(text: str, values: dict) -> str:

@@ -10,13 +10,14 @@ run outside it, so a control such as abort never waits behind a slow Prometheus.
 
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from canary.rollout import analysis, args, spec
-from canary.rollout.analysis import ERROR, AnalysisRun, Measurement
+from canary.rollout.analysis import ERROR, SUCCESSFUL, AnalysisRun, Measurement
 from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, TrafficRouter
 from canary.rollout.status import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, RolloutState
 from canary.rollout.steps import StepsMixin
+from canary.rollout.web import NotJSON, WebProvider
 from canary.rollout.wording import fmt_s
 
 __all__ = ["DEGRADED", "HEALTHY", "PAUSED", "PROGRESSING", "ControlError", "Controller", "Platform", "RolloutState"]
@@ -28,15 +29,18 @@ class Platform:
     router: TrafficRouter
     deployer: Deployer
     provider: MetricsProvider
+    web: WebProvider = field(default_factory=WebProvider)  # Argo's web provider: plain HTTP, the same everywhere
 
 
 class Controller(StepsMixin):
     """One Rollout's controller: controls from the API, ``reconcile`` from the loop."""
 
     def __init__(self, rollout: spec.RolloutSpec, store, platform: Platform, *, prometheus_address: str,
-                 time_scale: float = 1.0, clock=time.time, notify=None, emit=print):
+                 judge_address: str = "", time_scale: float = 1.0, clock=time.time, notify=None, emit=print):
         self.spec, self.store, self.platform = rollout, store, platform
-        self.prometheus_address, self.time_scale, self.clock = prometheus_address, time_scale, clock
+        # Args the templates point at cluster services; on this platform they take these values.
+        self.local_args = {"prometheus-address": prometheus_address, **({"judge-address": judge_address} if judge_address else {})}
+        self.time_scale, self.clock = time_scale, clock
         self.notify, self.emit = notify, emit
         self.lock = threading.RLock()
         saved = store.load()
@@ -96,7 +100,8 @@ class Controller(StepsMixin):
                 s.retire.remove(pending)
             deployer.add_canary(version, faults or {})
             self.state = RolloutState(stable=s.stable, phase=PROGRESSING, target=version, faults=faults or {},
-                                      retire=s.retire, history=[{"step": 0, "at": self.clock(), "kind": "start", "weight": 0}])
+                                      retire=s.retire, history=[{"step": 0, "at": self.clock(), "kind": "start", "weight": 0}],
+                                      revisions=self._revisions())
             extra = f" with faults {faults}" if faults else ""
             self._event(f"rollout {self.spec.name}: {self.state.stable} -> {version}{extra}, {len(self.spec.steps)} steps"
                         + ("" if self.time_scale == 1 else f", time-scale {self.time_scale:g}"))
@@ -161,7 +166,8 @@ class Controller(StepsMixin):
                 raise ControlError("retry applies to an aborted rollout; this one is not aborted")
             if s.canary_down_at is None:  # already scaled down: bring the canary back
                 self.platform.deployer.add_canary(s.target, s.faults)
-            self.state = RolloutState(stable=s.stable, phase=PROGRESSING, target=s.target, faults=s.faults, retire=s.retire)
+            self.state = RolloutState(stable=s.stable, phase=PROGRESSING, target=s.target, faults=s.faults, retire=s.retire,
+                                      revisions=self._revisions())
             self._event(f"retry: rollout to {s.target} restarts at step 1")
             self._save()
 
@@ -209,18 +215,32 @@ class Controller(StepsMixin):
 
     # -- analysis plumbing -------------------------------------------------------
     def _metrics(self, step: spec.Analysis) -> list[spec.Metric]:
-        return args.metrics_for(self.spec, step, self.state.target, self.prometheus_address)
+        return args.metrics_for(self.spec, step, self.state.target, self.local_args, self.state.revisions)
 
     def _check_args(self, version: str) -> None:
+        unknown = {"Stable": args.UNKNOWN_REVISION, "Latest": args.UNKNOWN_REVISION}
         for step in self.spec.steps:
             if isinstance(step, spec.Analysis):
-                args.resolve(self.spec, step, version, self.prometheus_address)
+                args.resolve(self.spec, step, version, self.local_args, unknown)
+
+    def _revisions(self) -> dict[str, str]:
+        """podTemplateHashValue's two values: the stable and the canary (latest) revision."""
+        revisions = self.platform.deployer.revisions()
+        return {"Stable": revisions.get("stable"), "Latest": revisions.get("canary")}
 
     def _measure(self, metric: spec.Metric) -> Measurement:
         """Never raises: whatever goes wrong is an Error measurement, as in Argo."""
         try:
-            value = self.platform.provider.query(metric.address, metric.query)
+            document = None
+            if metric.web is None:
+                value = self.platform.provider.query(metric.address, metric.query)
+            else:
+                value, document = self.platform.web.call(metric.web)
+            if isinstance(value, NotJSON):
+                return Measurement(SUCCESSFUL, str(value)[:200], "the answer is not JSON: Successful, as in Argo")
             phase, message = analysis.judge(metric, value)
+            # A judge says why in "summary": the evidence goes into the event line and the abort message.
+            message = (document or {}).get("summary") or message
         except analysis.ProviderError as exc:
             return Measurement(ERROR, None, str(exc))
         except Exception as exc:  # noqa: BLE001 - a measurement must never take the controller down

@@ -62,6 +62,10 @@ def _one(route: str, value: dict) -> tuple[str, str]:
     return kind, text
 
 
+class ProviderError(Exception):
+    """The metric provider could not answer (Prometheus down, bad query, a judge's error status)."""
+
+
 class TrafficRouter(Protocol):
     """Splits traffic between the stable and the canary revision (Istio's VirtualService, or Envoy)."""
 
@@ -75,7 +79,10 @@ class Deployer(Protocol):
     """Runs revisions (the Rollout's ReplicaSets, or local runtime processes)."""
 
     def stable_revision(self) -> str:
-        """The revision that serves when no rollout is under way."""
+        """The version that serves when no rollout is under way."""
+
+    def revisions(self) -> dict[str, str | None]:
+        """``{"stable": hash, "canary": hash}``: what Argo's podTemplateHashValue Stable and Latest read."""
 
     def add_canary(self, revision: str, faults: dict[str, str]) -> None:
         """Start the canary revision, with no traffic yet; ``faults`` are FAULT_* variables."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from canary.rollout import durations, expr
+from canary.rollout.web import WebCall, call_from_argo
 
 DEFAULT_ABORT_SCALE_DOWN_S = 30
 DEFAULT_SCALE_DOWN_S = 30
@@ -48,6 +49,7 @@ class Arg:
     name: str
     value: str | None = None
     field_path: str | None = None
+    pod_template_hash: str | None = None  # valueFrom.podTemplateHashValue: Stable or Latest
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Metric:
     name: str
     query: str
     address: str
+    web: WebCall | None = None  # provider.web; None: provider.prometheus (query, address)
     interval_s: float | None = None
     count: int | None = None
     initial_delay_s: float = 0.0
@@ -144,17 +147,26 @@ def _arg(raw: dict, where: str) -> Arg:
     if "name" not in raw:
         raise SpecError(f"{where}: an arg needs a name")
     value_from = raw.get("valueFrom", {})
-    if "podTemplateHashValue" in value_from or "secretKeyRef" in value_from:
-        raise SpecError(f"{where}: arg {raw['name']}: valueFrom {sorted(value_from)} is not available on one machine")
+    if "secretKeyRef" in value_from:
+        raise SpecError(f"{where}: arg {raw['name']}: valueFrom secretKeyRef is not available on one machine")
+    pod_hash = value_from.get("podTemplateHashValue")
+    if pod_hash not in (None, "Stable", "Latest"):  # the CRD's enum (argo-rollouts.rollout.yaml)
+        raise SpecError(f"{where}: arg {raw['name']}: podTemplateHashValue {pod_hash!r} is not Stable or Latest")
     return Arg(raw["name"], None if raw.get("value") is None else str(raw["value"]),
-               value_from.get("fieldRef", {}).get("fieldPath"))
+               value_from.get("fieldRef", {}).get("fieldPath"), pod_hash)
 
 
 def _metric(raw: dict, where: str) -> Metric:
     where = f"{where} metric {raw.get('name')!r}"
-    prom = raw.get("provider", {}).get("prometheus")
-    if not prom:
-        raise SpecError(f"{where}: only the prometheus provider runs locally")
+    provider = raw.get("provider", {})
+    prom, call = provider.get("prometheus"), None
+    if "web" in provider:
+        try:
+            call = call_from_argo(provider["web"])
+        except (ValueError, KeyError) as exc:
+            raise SpecError(f"{where}: provider.web: {exc}") from None
+    elif not prom:
+        raise SpecError(f"{where}: only the prometheus and web providers run locally")
     for key in ("successCondition", "failureCondition"):
         if raw.get(key):
             try:
@@ -163,7 +175,7 @@ def _metric(raw: dict, where: str) -> Metric:
                 raise SpecError(f"{where}: {key}: {exc}") from None
     count = raw.get("count")
     return Metric(
-        name=raw["name"], query=prom["query"], address=prom.get("address", ""),
+        name=raw["name"], query=prom["query"] if prom else "", address=prom.get("address", "") if prom else "", web=call,
         interval_s=duration_s(raw["interval"], f"{where}: interval") if raw.get("interval") else None,
         count=int(count) if count is not None else None,
         initial_delay_s=duration_s(raw["initialDelay"], f"{where}: initialDelay") if raw.get("initialDelay") else 0.0,

@@ -29,6 +29,7 @@ class RolloutState:
     retire: list = field(default_factory=list)  # [version, at]
     analysis: dict | None = None
     history: list = field(default_factory=list)
+    revisions: dict = field(default_factory=dict)  # {"Stable": ..., "Latest": ...}: podTemplateHashValue
 
     def summary(self) -> dict:
         """The few fields the audit log records before and after a control."""

@@ -23,9 +23,11 @@ def describe(metric: spec.Metric, m: Measurement) -> str:
     value = m.value
     if isinstance(value, list):
         value = value[0] if value else None
-    shown = "no data" if value is None else ("NaN" if isinstance(value, float) and math.isnan(value) else f"{value:.3f}")
     if m.phase == ERROR:
         return f"error: {m.message}"
+    if not isinstance(value, (int, float, type(None))):  # a web provider's value: say it, with the provider's why
+        return f"{value!r}" + (f": {m.message}" if m.message else "")
+    shown = "no data" if value is None else ("NaN" if isinstance(value, float) and math.isnan(value) else f"{value:.3f}")
     cond = metric.failure_condition if m.phase == FAILED and metric.failure_condition else metric.success_condition
     found = re.findall(r"result(?:\[0\])?\s*(>=|<=|>|<|==)\s*([\d.]+)", cond or "")
     if not found or value is None:

@@ -13,6 +13,23 @@ def _labels_match(selector: dict, labels: dict) -> bool:
     return all(labels.get(k) == v for k, v in selector.items())
 
 
+# Istio's injector adds the istio-proxy container, whose Prometheus port has this name
+# (istio's manifests/charts/istio-control/istio-discovery/files/injection-template.yaml).
+INJECTED_PORTS = {"http-envoy-prom"}
+
+
+def _pods(docs: list[dict]) -> dict[str, dict]:
+    """Every pod template, by "Kind name": Rollouts, Deployments and Jobs."""
+    return {f"{d['kind']} {d['metadata']['name']}": d["spec"]["template"] for d in docs
+            if d["kind"] in ("Rollout", "Deployment", "Job")}
+
+
+def _ports(pod: dict) -> set[str]:
+    named = {p["name"] for c in pod["spec"]["containers"] for p in c.get("ports", []) if "name" in p}
+    injected = pod["metadata"].get("annotations", {}).get("sidecar.istio.io/inject") != "false"
+    return named | (INJECTED_PORTS if injected else set())
+
+
 def _field(doc: dict, path: str):
     node = doc
     for part in (p for p in re.split(r"[.\[\]']+", path) if p):
@@ -63,20 +80,23 @@ def check(docs: list[dict]) -> list[str]:
                 if dr_ref[key] not in subsets:
                     problems.append(f"Rollout {name}: DestinationRule {dr_ref['name']} has no subset {dr_ref[key]} ({key})")
         managed = {r["name"] for r in canary["trafficRouting"].get("managedRoutes", [])}
+        weight = 0
         for i, step in enumerate(canary["steps"], 1):
+            weight = step.get("setWeight", weight)
             route = step.get("setHeaderRoute") or step.get("setMirrorRoute")
             if route and route["name"] not in managed:
                 problems.append(f"Rollout {name}: step {i} route {route['name']} is not in managedRoutes")
             analysis = step.get("analysis")
             if analysis:
                 problems += _check_analysis(name, i, ro, analysis, templates)
-        if service_selector_problem := [s for s, svc in services.items()
-                                        if not _labels_match(svc["spec"]["selector"], labels)]:
-            problems.append(f"Rollout {name}: Service(s) {service_selector_problem} do not select its pods")
-        for sname, svc in services.items():
-            for port in svc["spec"]["ports"]:
-                if isinstance(port.get("targetPort"), str) and port["targetPort"] not in container_ports:
-                    problems.append(f"Service {sname}: targetPort {port['targetPort']} is not a container port of Rollout {name}")
+                # The judge takes the canary's traffic share from this arg: it must be the weight in force.
+                given = {a["name"]: a.get("value") for a in analysis.get("args", [])}
+                if "canary-weight" in given and given["canary-weight"] != str(weight):
+                    problems.append(f"Rollout {name}: step {i} passes canary-weight {given['canary-weight']}, "
+                                    f"but the weight in force is {weight}")
+        if not any(_labels_match(svc["spec"]["selector"], labels) for svc in services.values()):
+            problems.append(f"Rollout {name}: no Service selects its pods")
+    problems += _check_services(docs, services)
 
     for name, vs in vss.items():
         for gw in vs["spec"].get("gateways", []):
@@ -102,6 +122,21 @@ def check(docs: list[dict]) -> list[str]:
     return problems
 
 
+def _check_services(docs: list[dict], services: dict) -> list[str]:
+    """Every Service selects pods, and its named targetPorts are ports of every pod it selects."""
+    problems = []
+    for sname, svc in services.items():
+        selected = {w: pod for w, pod in _pods(docs).items()
+                    if _labels_match(svc["spec"]["selector"], pod["metadata"].get("labels", {}))}
+        if not selected:
+            problems.append(f"Service {sname}: its selector {svc['spec']['selector']} does not select any pods")
+        for port in svc["spec"]["ports"]:
+            for workload, pod in selected.items():
+                if isinstance(port.get("targetPort"), str) and port["targetPort"] not in _ports(pod):
+                    problems.append(f"Service {sname}: targetPort {port['targetPort']} is not a container port of {workload}")
+    return problems
+
+
 def _check_analysis(name, i, ro, analysis, templates) -> list[str]:
     problems = []
     given = {a["name"]: a for a in analysis.get("args", [])}
@@ -118,6 +153,9 @@ def _check_analysis(name, i, ro, analysis, templates) -> list[str]:
     for arg_name, arg in given.items():
         if arg_name not in declared:
             problems.append(f"Rollout {name}: step {i} passes arg {arg_name}, which no template declares")
+        pod_hash = arg.get("valueFrom", {}).get("podTemplateHashValue")
+        if pod_hash is not None and pod_hash not in ("Stable", "Latest"):
+            problems.append(f"Rollout {name}: step {i} arg {arg_name}: podTemplateHashValue {pod_hash} is not Stable or Latest")
         path = arg.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
         if path:
             try:
@@ -130,8 +168,7 @@ def _check_analysis(name, i, ro, analysis, templates) -> list[str]:
 def _check_scaling_and_access(docs, accounts, namespaces) -> list[str]:
     problems = []
     rollouts = by_kind(docs, "Rollout")
-    pod_labels = [ro["spec"]["template"]["metadata"]["labels"] for ro in rollouts.values()]
-    pod_labels += [d["spec"]["template"]["metadata"].get("labels", {}) for d in docs if d["kind"] == "Job"]
+    pod_labels = [pod["metadata"].get("labels", {}) for pod in _pods(docs).values()]
     for name, hpa in by_kind(docs, "HorizontalPodAutoscaler").items():
         ref = hpa["spec"]["scaleTargetRef"]
         if ref["kind"] == "Rollout" and ref["name"] not in rollouts:
@@ -142,9 +179,10 @@ def _check_scaling_and_access(docs, accounts, namespaces) -> list[str]:
             if not any(_labels_match(sel, labels) for labels in pod_labels):
                 problems.append(f"{kind} {name}: selector {sel} matches no pod template")
     for name, pm in by_kind(docs, "PodMonitor").items():
-        ports = {p["name"] for ro in rollouts.values() for c in ro["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
+        selected = [pod for pod in _pods(docs).values()
+                    if _labels_match(pm["spec"]["selector"]["matchLabels"], pod["metadata"].get("labels", {}))]
         for ep in pm["spec"]["podMetricsEndpoints"]:
-            if ep["port"] not in ports:
+            if selected and any(ep["port"] not in _ports(pod) for pod in selected):
                 problems.append(f"PodMonitor {name}: port {ep['port']} is not a container port")
     roles = by_kind(docs, "Role")
     for name, rb in by_kind(docs, "RoleBinding").items():

@@ -47,7 +47,7 @@ def _queries(docs) -> dict[str, str]:
     queries = {}
     for name, template in by_kind(docs, "AnalysisTemplate").items():
         args = {a["name"]: a.get("value", "v2") for a in template["spec"].get("args", [])}
-        for metric in template["spec"]["metrics"]:
+        for metric in (m for m in template["spec"]["metrics"] if "prometheus" in m["provider"]):
             query = metric["provider"]["prometheus"]["query"]
             queries[f"{name}/{metric['name']}"] = re.sub(r"\{\{\s*args\.([\w-]+)\s*\}\}", lambda m: args[m.group(1)], query)
     dashboard = json.loads(by_kind(docs, "ConfigMap")["ml-canary-dashboard"]["data"]["ml-canary-dashboard.json"])

@@ -19,8 +19,8 @@ def test_policy_comes_from_the_virtualservice_and_destinationrule(policy):
 
 
 def test_cluster_carries_pool_limits_and_never_ejects_for_5xx(policy):
-    c = envoy.cluster("v2", 8110, policy)
-    assert c["name"] == "wine-v2"
+    c = envoy.cluster("v2", 8110, policy, "0123456789")
+    assert c["name"] == "wine-v2" and c["alt_stat_name"] == "wine-v2-0123456789"  # stats keyed by revision
     assert c["circuit_breakers"]["thresholds"][0] == {"max_connections": 200, "max_pending_requests": 200, "max_requests": 1000}
     assert c["outlier_detection"]["enforcing_consecutive_5xx"] == 0
     assert c["outlier_detection"]["enforcing_consecutive_gateway_failure"] == 100

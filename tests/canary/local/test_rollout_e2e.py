@@ -47,7 +47,7 @@ def test_healthy_v2_promotes(rig):
 def test_v2_with_30_percent_errors_aborts_and_traffic_returns_to_v1(rig):
     rig.client.post("/rollout", {"version": "v2", "faults": {"error_ratio": 0.3}})
     doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
-    assert doc["phase"] == "Degraded" and "RolloutAborted: analysis" in doc["message"]
+    assert doc["phase"] == "Degraded" and "RolloutAborted: analysis judge failed" in doc["message"], doc["message"]
     assert doc["weight"] == 0 and doc["header_routes"] == []
     assert versions_answering(rig) == {"v1"}
     assert any("aborting, canary weight 0" in e["line"] for e in doc["events"])
@@ -55,10 +55,22 @@ def test_v2_with_30_percent_errors_aborts_and_traffic_returns_to_v1(rig):
     wait_until(lambda: rig.stack.status()["canary"] is None, 30, "the canary's runtime to stop")
 
 
-def test_added_latency_alone_aborts_on_the_latency_gate(rig):
-    rig.client.post("/rollout", {"version": "v2", "faults": {"latency_ms": 400}})
+@pytest.mark.parametrize("error_ratio", [0.1, 0.03])
+def test_v2_with_a_few_errors_passes_the_95_percent_gate_but_the_judge_aborts_it(rig, error_ratio):
+    """3% and 10% errors: over 95% success, so only the comparison with stable can catch them."""
+    rig.client.post("/rollout", {"version": "v2", "faults": {"error_ratio": error_ratio}})
     doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
-    assert doc["phase"] == "Degraded" and "latency-p99 failed" in doc["message"], doc["message"]
+    assert doc["phase"] == "Degraded" and "RolloutAborted: analysis judge failed: 'fail': errors fail" in doc["message"], \
+        doc["message"]
+    assert versions_answering(rig) == {"v1"}
+
+
+def test_v2_three_times_slower_but_under_the_slo_is_aborted_by_the_judge(rig):
+    rig.client.post("/rollout", {"version": "v2", "faults": {"latency_ms": 8}})
+    doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
+    assert doc["phase"] == "Degraded" and "latency fail" in doc["message"], doc["message"]
+    p99 = rig.query('max(mlcanary:latency_ms:p99_1m{version="v2"})')
+    assert p99 and float(p99[0]["value"][1]) < 250  # the fixed SLO gate would have passed it
 
 
 def test_prometheus_stopped_during_analysis_never_promotes(rig):

@@ -25,6 +25,9 @@ class Router:
     def stable_revision(self):
         return self.stable
 
+    def revisions(self):
+        return {"stable": f"{self.stable}-rev", "canary": self.canary and f"{self.canary}-rev"}
+
     def add_canary(self, version, faults):
         self.calls.append(("add", version))
         self.canary = version
@@ -53,20 +56,35 @@ class Provider:
     def query(self, address, query):
         if self.down:
             raise analysis.ProviderError(f"Prometheus at {address} did not answer: ConnectError")
-        assert 'version="v2"' in query and address == "http://prom"
+        assert 'revision="v2-rev"' in query and address == "http://prom"
         return [self.latency] if "latency" in query else [self.ratio]
+
+
+class Judge:
+    """Argo's web provider at the judge's edge: answers a decision, records the URLs it was asked."""
+
+    def __init__(self, decision="continue"):
+        self.decision, self.urls, self.down = decision, [], False
+
+    def call(self, web):
+        self.urls.append(web.url)
+        if self.down:
+            raise analysis.ProviderError("received non 2xx response code: 502")
+        return self.decision, {"decision": self.decision, "summary": f"errors {self.decision} (e-value 512 vs 200)"}
 
 
 @pytest.fixture
 def rig(tmp_path):
-    clock, router, provider = Clock(), Router(), Provider()
+    clock, router, provider, judge = Clock(), Router(), Provider(), Judge()
     lines, alerts = [], []
 
     def make(time_scale=1.0):
-        return Controller(spec.load(ROOT / "k8s"), Store(tmp_path / "c.db", clock), Platform(router, router, provider),
-                          prometheus_address="http://prom", time_scale=time_scale, clock=clock,
+        return Controller(spec.load(ROOT / "k8s"), Store(tmp_path / "c.db", clock),
+                          Platform(router, router, provider, judge), prometheus_address="http://prom",
+                          judge_address="http://judge", time_scale=time_scale, clock=clock,
                           notify=alerts.append, emit=lines.append)
 
+    make.judge = judge
     return make, clock, router, provider, lines, alerts
 
 
@@ -100,16 +118,17 @@ def test_healthy_rollout_walks_every_step_and_promotes(rig):
     assert ("retire", "v1") in router.calls
 
 
-def test_failing_canary_aborts_fast_with_weight_0_and_scales_down_after_the_delay(rig):
+def test_a_judge_fail_aborts_at_once_with_weight_0_and_scales_down_after_the_delay(rig):
     make, clock, router, provider, lines, alerts = rig
     ctrl = make()
-    provider.ratio = 0.7
+    make.judge.decision = "fail"
     ctrl.start("v2")
     t0 = clock.now
     run_until(ctrl, clock, lambda: ctrl.state.aborted)
-    assert clock.now - t0 <= 1  # the error-burst metric measures at once
+    assert clock.now - t0 <= 1  # the judge is asked at once, every second
     assert ctrl.state.phase == DEGRADED and router.weight == 0 and router.routes == []
-    assert ctrl.state.message.startswith("RolloutAborted: analysis error-burst failed: 0.700 < 0.8")
+    assert ctrl.state.message.startswith("RolloutAborted: analysis judge failed: 'fail': errors fail (e-value 512 vs 200)")
+    assert make.judge.urls[0] == "http://judge/v1/judge?canary=v2-rev&stable=v1-rev&weight=10"
     assert any("aborting, canary weight 0" in line for line in lines)
     assert alerts and alerts[0]["event"] == "rollout-aborted"
     assert router.canary == "v2"
@@ -119,6 +138,35 @@ def test_failing_canary_aborts_fast_with_weight_0_and_scales_down_after_the_dela
     clock.now += 2
     ctrl.reconcile()
     assert router.canary is None
+
+
+def test_a_low_success_ratio_fails_the_gate_at_its_second_measurement(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make()
+    provider.ratio = 0.7
+    ctrl.start("v2")
+    t0 = clock.now
+    run_until(ctrl, clock, lambda: ctrl.state.aborted)
+    assert 60 <= clock.now - t0 <= 61  # initialDelay 30 s, interval 30 s, failureLimit 1
+    assert ctrl.state.message.startswith("RolloutAborted: analysis success-rate failed: 0.700 < 0.95")
+
+
+def test_the_judge_is_asked_at_the_weight_in_force(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make()
+    ctrl.start("v2")
+    run_until(ctrl, clock, lambda: ctrl.state.phase == HEALTHY)
+    weights = {url.rsplit("weight=", 1)[1] for url in make.judge.urls}
+    assert weights == {"10", "50"} and len(make.judge.urls) >= 2 * 170
+
+
+def test_a_judge_that_cannot_answer_aborts_after_five_errors(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make()
+    make.judge.down = True
+    ctrl.start("v2")
+    run_until(ctrl, clock, lambda: ctrl.state.aborted)
+    assert "analysis judge error" in ctrl.state.message and "consecutiveErrors (5) > consecutiveErrorLimit (4)" in ctrl.state.message
 
 
 def test_latency_alone_fails_the_latency_gate(rig):

@@ -10,8 +10,9 @@ from canary.rollout.controller import DEGRADED, Controller, Platform
 from canary.rollout.prometheus import PrometheusProvider
 from canary.rollout.state import Store
 from canary.rollout.view import view
+from canary.rollout.web import WebProvider
 from tests.canary.conftest import ROOT
-from tests.canary.rollout.test_controller import Clock, Provider, Router, run_until
+from tests.canary.rollout.test_controller import Clock, Judge, Provider, Router, run_until
 
 
 class Raising:
@@ -24,10 +25,11 @@ class Raising:
         raise self.exc
 
 
-def make(tmp_path, provider, address="http://prom"):
+def make(tmp_path, provider, address="http://prom", web=None, judge_address="http://judge"):
     clock, router = Clock(), Router()
-    ctrl = Controller(spec.load(ROOT / "k8s"), Store(tmp_path / "c.db", clock), Platform(router, router, provider),
-                      prometheus_address=address, clock=clock, emit=lambda line: None)
+    ctrl = Controller(spec.load(ROOT / "k8s"), Store(tmp_path / "c.db", clock),
+                      Platform(router, router, provider, web or Judge()), prometheus_address=address,
+                      judge_address=judge_address, clock=clock, emit=lambda line: None)
     return ctrl, clock, router
 
 
@@ -81,14 +83,21 @@ class StalledPrometheus:
             conn.close()
 
 
-def test_abort_acts_at_once_while_prometheus_stalls_the_measurement(tmp_path):
+@pytest.mark.parametrize("provider", ["prometheus", "web"])
+def test_abort_acts_at_once_while_a_provider_stalls_the_measurement(tmp_path, provider):
     stalled = StalledPrometheus()
-    ctrl, clock, router = make(tmp_path, PrometheusProvider(timeout_s=5), address=stalled.url)
+    if provider == "prometheus":  # the gate's first measurement is due after its initialDelay
+        ctrl, clock, router = make(tmp_path, PrometheusProvider(timeout_s=5), address=stalled.url, web=Judge())
+    else:  # the judge is asked at once, through Argo's web provider (timeoutSeconds 5)
+        ctrl, clock, router = make(tmp_path, Provider(), web=WebProvider(), judge_address=stalled.url)
     try:
         ctrl.start("v2")
+        if provider == "prometheus":
+            ctrl.reconcile()  # the header route, the weight and the judge; the gate is due 30 s later
+            clock.now += 30
         loop = threading.Thread(target=ctrl.reconcile)
         loop.start()
-        assert stalled.accepted.wait(10), "the controller never queried Prometheus"
+        assert stalled.accepted.wait(10), f"the controller never called the {provider} provider"
         assert router.weight == 10 and loop.is_alive()  # reconcile is blocked in the query
         ctrl.abort("aborted by request")  # behaviour, not a timing: it returns while the query still hangs
         assert loop.is_alive(), "abort waited for the query to end: the lock was held across it"

@@ -71,8 +71,10 @@ TEMPLATES = {"gate": spec.Template("gate", (), ())}
         ([{"setHeaderRoute": {"name": "canary-header", "match": [{"headerName": "x", "headerValue": {"suffix": "a"}}]}}],
          "headerValue needs one of exact, prefix, regex"),
         ([{"setMirrorRoute": {"name": "canary-header"}}], "step 1: setMirrorRoute is valid Argo but not run by the local controller"),
-        ([{"analysis": {"templates": [{"templateName": "gate"}], "args": [{"name": "h", "valueFrom": {"podTemplateHashValue": "Latest"}}]}}],
+        ([{"analysis": {"templates": [{"templateName": "gate"}], "args": [{"name": "h", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}}],
          "is not available on one machine"),
+        ([{"analysis": {"templates": [{"templateName": "gate"}], "args": [{"name": "h", "valueFrom": {"podTemplateHashValue": "Newest"}}]}}],
+         "podTemplateHashValue 'Newest' is not Stable or Latest"),
     ],
 )
 def test_invalid_steps_are_refused_naming_step_and_field(steps, message):

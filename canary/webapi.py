@@ -1,4 +1,4 @@
-"""What the stack API and the control API share: FastAPI apps with JSON errors, a token check, a server thread.
+"""What the stack, control and judge APIs share: FastAPI apps with JSON errors, a token check, a server thread.
 
 Every error is ``{"error": "..."}``: a body that fails its model is a 422 naming the
 field, a control that does not apply now a 409, a platform call that failed a 502.

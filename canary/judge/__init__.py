@@ -1,0 +1,1 @@
+"""The sequential canary judge: canary against stable, anytime-valid, over HTTP."""

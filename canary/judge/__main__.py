@@ -1,0 +1,5 @@
+import sys
+
+from canary.judge.cli import main
+
+sys.exit(main())

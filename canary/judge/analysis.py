@@ -1,0 +1,154 @@
+"""One analysis (canary revision against stable revision): counters since its first call, a window per
+traffic share, and the tests' verdicts, a failed test staying failed."""
+
+import math
+import re
+import threading
+from dataclasses import dataclass
+
+from canary.judge import verdict
+from canary.judge.counters import CounterTracker
+from canary.judge.settings import JudgeSettings
+from canary.judge.source import REVISION_LABEL, JudgeError, PrometheusReader, Source
+
+TESTS = ("errors", "latency")
+FAIL, PASS, CONTINUE = "fail", "pass", "continue"
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a caller asks: which revisions, at what canary weight, which tests, since when."""
+
+    canary: str
+    stable: str
+    weight: float
+    tests: tuple[str, ...] = TESTS
+    since: float | None = None
+    latency_ms: float | None = None
+
+    def key(self) -> tuple:
+        """The analysis this question belongs to; the weight only opens a new window."""
+        return self.canary, self.stable, self.tests, self.since, self.latency_ms
+
+
+class Analysis:
+    """The state behind one key; ``answer`` is called once per measurement."""
+
+    def __init__(self, question: Question, settings: JudgeSettings, source: Source, now: float):
+        self.q, self.settings, self.source, self.started_at = question, settings, source, now
+        self.tracker, self.windows, self.failed = CounterTracker(), [], {}
+        self.bound_ms: float | None = None
+        self.bound_origin = ""
+        self.lock = threading.Lock()
+
+    def answer(self, reader: PrometheusReader, weight: float, now: float) -> dict:
+        """Read the counters, extend the windows, run the tests; the judge's JSON document."""
+        with self.lock:
+            if not self.windows and self.q.since is not None:
+                self.tracker.observe(self._read(reader, self.q.since))
+            self.tracker.observe(self._read(reader, None))
+            totals = self._totals(reader, now)
+            self._extend(weight / 100, totals)
+            self._check_traffic(reader, totals, now)
+            alpha = self.settings.alpha / len(self.q.tests)
+            results = [self._test(name, alpha, now) for name in self.q.tests]
+        decision = FAIL if any(r["verdict"] == FAIL for r in results) else (
+            PASS if all(r["verdict"] == verdict.PASS for r in results) else CONTINUE)
+        return {"decision": decision, "summary": self._summary(results), "canary": self.q.canary, "stable": self.q.stable, "weight": weight,
+                "started_at": self.started_at, "seconds": now - self.started_at, "alpha": self.settings.alpha,
+                "latency_bound_ms": self.bound_ms, "latency_bound_origin": self.bound_origin,
+                "counter_resets": self.tracker.resets, "tests": results}
+
+    def _summary(self, results: list[dict]) -> str:
+        """One line a person can follow: each test's verdict and the counts behind it."""
+        parts = []
+        for r in results:
+            what = "5xx" if r["name"] == "errors" else f"over {self.bound_ms:g} ms" if self.bound_ms else "slow"
+            c, st = r["canary"], r["stable"]
+            parts.append(f"{r['name']} {r['verdict']} (e-value {r['e_value']:.3g} vs {r['threshold']:.3g}): canary "
+                         f"{c['events']}/{c['requests']} {what}, stable {st['events']}/{st['requests']}")
+        return "; ".join(parts)
+
+    def _read(self, reader: PrometheusReader, at: float | None) -> dict:
+        revisions, s = (self.q.canary, self.q.stable), self.source
+        samples = reader.counters(s.requests, s.selector, revisions, at) if "errors" in self.q.tests else {}
+        if "latency" in self.q.tests:
+            samples.update(reader.counters(s.bucket, s.selector, revisions, at))
+        return samples
+
+    def _sum(self, metric: str, revision: str, where=lambda labels: True) -> int:
+        def keep(key) -> bool:
+            labels = dict(key[1])
+            return key[0] == metric and labels.get(REVISION_LABEL) == revision and where(labels)
+        return self.tracker.total(keep)
+
+    def _totals(self, reader: PrometheusReader, now: float) -> dict:
+        """(events, trials) per test and role, summed over the revision's series."""
+        s, out = self.source, {}
+        for role, rev in (("canary", self.q.canary), ("stable", self.q.stable)):
+            if "errors" in self.q.tests:
+                is_error = lambda labels: re.fullmatch(s.error_code, labels.get(s.code_label, "")) is not None  # noqa: E731
+                out["errors", role] = (self._sum(s.requests, rev, is_error), self._sum(s.requests, rev))
+            if "latency" in self.q.tests:
+                self.bound_ms = self.bound_ms or self._bound(reader, now)
+                trials = self._sum(s.bucket, rev, lambda labels: float(labels["le"]) == math.inf)
+                fast = (self._sum(s.bucket, rev, lambda labels: float(labels["le"]) == self.bound_ms)
+                        if self.bound_ms else trials)
+                out["latency", role] = (trials - fast, trials)
+        return out
+
+    def _bound(self, reader: PrometheusReader, now: float) -> float | None:
+        """The smallest histogram bucket at or above the slow threshold; fixed once found.
+
+        Stable's quantile is awaited for the grace period (a stack that just started has
+        no latency data yet); only then does the fixed SLO stand in for it.
+        """
+        bounds = sorted({float(dict(k[1])["le"]) for k in self.tracker.keys() if k[0] == self.source.bucket}
+                        - {math.inf})
+        if not bounds:
+            return None
+        target, self.bound_origin = self.q.latency_ms, "latency_ms"
+        if target is None:
+            target = reader.quantile_ms(self.source, self.q.stable, self.settings.latency_quantile)
+            self.bound_origin = f"stable p{self.settings.latency_quantile * 100:g}"
+        if target is None:
+            if now - self.started_at < self.settings.no_traffic_grace_s:
+                return None
+            target, self.bound_origin = self.settings.latency_slo_ms, "JUDGE_LATENCY_SLO_MS (stable has no data)"
+        return next((b for b in bounds if b >= target), bounds[-1])
+
+    def _extend(self, rho: float, totals: dict) -> None:
+        if self.windows and self.windows[-1]["rho"] == rho:
+            self.windows[-1]["end"] = totals
+        else:
+            self.windows.append({"rho": rho, "start": totals, "end": totals})
+
+    def _check_traffic(self, reader: PrometheusReader, totals: dict, now: float) -> None:
+        if now - self.started_at < self.settings.no_traffic_grace_s or any(
+                totals[t, "canary"][1] for t in self.q.tests):
+            return
+        for rev in (self.q.canary, self.q.stable):
+            if not reader.known(rev):
+                raise JudgeError(404, f"revision {rev} is unknown to Prometheus (no target with {REVISION_LABEL}=\"{rev}\")")
+        raise JudgeError(409, f"canary revision {self.q.canary} has had no requests in "
+                              f"{now - self.started_at:.0f}s: give it traffic (a weight or a header route)")
+
+    def _test(self, name: str, alpha: float, now: float) -> dict:
+        s = self.settings
+        tolerance = verdict.Tolerance(getattr(s, f"{name}_relative"), getattr(s, f"{name}_absolute"))
+        windows = [verdict.Window(w["rho"], *_delta(w, name, "canary"), *_delta(w, name, "stable")) for w in self.windows]
+        result = verdict.evaluate(name, windows, tolerance, alpha, s.concentration)
+        if name == "latency" and self.bound_ms is None:
+            result["verdict"], result["reason"] = verdict.INCONCLUSIVE, "no latency histogram yet"
+        if result["verdict"] == FAIL and name not in self.failed:
+            self.failed[name] = {"at": now, "reason": result["reason"]}
+        if name in self.failed:
+            result["verdict"], result["failed_at"] = FAIL, self.failed[name]["at"]
+            result["reason"] = self.failed[name]["reason"]
+        return result
+
+
+def _delta(window: dict, test: str, role: str) -> tuple[int, int]:
+    (e1, t1), (e0, t0) = window["end"][test, role], window["start"][test, role]
+    return e1 - e0, t1 - t0
+

@@ -1,0 +1,84 @@
+"""The judge's HTTP API: ``GET /v1/judge`` for Argo's web metric provider, the local controller and people.
+
+Every answer is JSON. A question the judge cannot answer is an error status with
+``{"error": ...}``, which Argo counts as an Error measurement: never a pass.
+"""
+
+import threading
+import time
+from collections import OrderedDict
+
+from fastapi import HTTPException, Query, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from canary.judge.analysis import TESTS, Analysis, Question
+from canary.judge.settings import JudgeSettings
+from canary.judge.source import REVISION_PATTERN, JudgeError, PrometheusReader, source_for
+from canary.webapi import create_app
+
+DECISIONS = "mlcanary_judge_decisions"
+DURATION = "mlcanary_judge_request_duration_seconds"
+
+
+class Analyses:
+    """The analyses in memory, least recently asked forgotten first."""
+
+    def __init__(self, settings: JudgeSettings):
+        self.settings, self.source = settings, source_for(settings.source, settings.selector)
+        self._items: OrderedDict[tuple, Analysis] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, question: Question, now: float) -> Analysis:
+        """The analysis for this question, new at its first call."""
+        with self._lock:
+            analysis = self._items.pop(question.key(), None) or Analysis(question, self.settings, self.source, now)
+            self._items[question.key()] = analysis
+            while len(self._items) > self.settings.max_analyses:
+                self._items.popitem(last=False)
+            return analysis
+
+
+def _question(canary: str, stable: str, weight: float, tests: str, since: float | None,
+              latency_ms: float | None) -> Question:
+    names = tuple(dict.fromkeys(t.strip() for t in tests.split(",") if t.strip()))
+    unknown = [t for t in names if t not in TESTS]
+    if unknown or not names:
+        raise HTTPException(422, f"bad request: tests: {', '.join(unknown) or 'none given'}; choose from {', '.join(TESTS)}")
+    if canary == stable:
+        raise HTTPException(422, f"bad request: canary and stable are the same revision ({canary})")
+    return Question(canary, stable, weight, names, since, latency_ms)
+
+
+def create(settings: JudgeSettings, clock=time.time):
+    """The app; its Prometheus metrics on /metrics, liveness on /healthz."""
+    app = create_app("ml-canary judge")
+    analyses, reader = Analyses(settings), PrometheusReader(settings.prometheus_url, settings.query_timeout_s)
+    registry = CollectorRegistry()
+    decisions = Counter(DECISIONS, "Judge answers, by decision (fail, pass, continue, error).", ["decision"],
+                        registry=registry)
+    duration = Histogram(DURATION, "Time to answer GET /v1/judge.", registry=registry,
+                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+    @app.get("/v1/judge")
+    def judge(canary: str = Query(pattern=REVISION_PATTERN), stable: str = Query(pattern=REVISION_PATTERN),
+              weight: float = Query(ge=0, le=100), tests: str = ",".join(TESTS),
+              since: float | None = Query(None, ge=0), latency_ms: float | None = Query(None, gt=0)) -> dict:
+        with duration.time():
+            question = _question(canary, stable, weight, tests, since, latency_ms)
+            try:
+                doc = analyses.get(question, clock()).answer(reader, weight, clock())
+            except JudgeError as exc:
+                decisions.labels("error").inc()
+                raise HTTPException(exc.status, str(exc)) from None
+            decisions.labels(doc["decision"]).inc()
+            return doc
+
+    @app.get("/healthz")
+    def healthz() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

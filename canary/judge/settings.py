@@ -1,0 +1,45 @@
+"""The judge's settings, read once from ``JUDGE_*`` variables."""
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class JudgeSettings(BaseSettings):
+    """Where the counts come from, the statistics' defaults and the server's address."""
+
+    model_config = SettingsConfigDict(env_prefix="JUDGE_", extra="ignore")
+
+    prometheus_url: str = "http://127.0.0.1:9090"
+    """Prometheus' HTTP API, where the per-revision counters are read."""
+    source: Literal["envoy", "istio"] = "envoy"
+    """Which proxy's metrics hold the counts: the local stack's Envoy, or Istio's sidecars on a cluster."""
+    selector: str | None = None
+    """Extra label matchers on every counter; unset: the source's own (Istio: destination side of Service wine)."""
+    host: str = "127.0.0.1"
+    """Address to listen on (0.0.0.0 in a pod)."""
+    port: int = Field(8097, ge=1, le=65535)
+    """Port of GET /v1/judge."""
+    alpha: float = Field(0.01, gt=0, lt=1)
+    """Chance of a false fail for the whole family of tests, however often it is asked."""
+    concentration: float = Field(10.0, gt=0)
+    """k of the Beta(k rho, k (1 - rho)) mixture: small k finds large harms in fewer events."""
+    errors_relative: float = Field(0.5, ge=0)
+    """The canary's error rate may be this much above stable's, as a fraction (0.5: 1.5 times)..."""
+    errors_absolute: float = Field(0.005, ge=0, le=1)
+    """...or this much above it as a difference of rates (0.005: half a percentage point)."""
+    latency_relative: float = Field(1.0, ge=0)
+    """The canary's share of slow answers may be this much above stable's, as a fraction..."""
+    latency_absolute: float = Field(0.01, ge=0, le=1)
+    """...or this much above it as a difference of shares."""
+    latency_quantile: float = Field(0.99, gt=0, lt=1)
+    """Slow means above stable's latency at this quantile, rounded up to a histogram bucket."""
+    latency_slo_ms: float = Field(250.0, gt=0)
+    """The slow bound when stable has no latency data to take it from."""
+    no_traffic_grace_s: float = Field(60.0, ge=0)
+    """How long an analysis may see no canary request before the judge answers an error."""
+    query_timeout_s: float = Field(5.0, gt=0)
+    """Timeout of one Prometheus query."""
+    max_analyses: int = Field(256, ge=1)
+    """Analyses kept in memory; the least recently asked is forgotten first."""

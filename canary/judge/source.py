@@ -1,0 +1,82 @@
+"""Raw per-revision counters from Prometheus: what each proxy calls them, and instant queries that read them."""
+
+import math
+from dataclasses import dataclass
+
+import httpx
+
+REVISION_LABEL = "revision"  # set by the scrape configs: Envoy's cluster stat name locally, the pod's hash on a cluster
+REVISION_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # a pod-template-hash; nothing PromQL must escape
+
+
+class JudgeError(Exception):
+    """A request the judge cannot answer; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Source:
+    """One proxy's counters: requests by response code, and the latency histogram in milliseconds."""
+
+    requests: str
+    code_label: str
+    error_code: str  # a regular expression the code label matches for a 5xx
+    bucket: str
+    selector: str
+
+
+SOURCES = {
+    "envoy": Source("envoy_cluster_upstream_rq_xx", "envoy_response_code_class", "5",
+                    "envoy_cluster_upstream_rq_time_bucket", ""),
+    "istio": Source("istio_requests_total", "response_code", "5..",
+                    "istio_request_duration_milliseconds_bucket",
+                    'reporter="destination",destination_service_name="wine"'),
+}
+
+
+def source_for(name: str, selector: str | None) -> Source:
+    """The named source, with its selector replaced when one is set."""
+    base = SOURCES[name]
+    return base if selector is None else Source(base.requests, base.code_label, base.error_code, base.bucket, selector)
+
+
+class PrometheusReader:
+    """Instant queries; every failure is a JudgeError 502, so Argo counts it as an Error, never a pass."""
+
+    def __init__(self, url: str, timeout_s: float):
+        self.url = url.rstrip("/")
+        self._client = httpx.Client(timeout=timeout_s)
+
+    def instant(self, query: str, at: float | None = None) -> list[tuple[dict, float]]:
+        """(labels, value) of every series of an instant vector query, at ``at`` or now."""
+        params = {"query": query, **({"time": f"{at:.3f}"} if at is not None else {})}
+        try:
+            response = self._client.get(f"{self.url}/api/v1/query", params=params)
+            doc = response.json()
+        except httpx.HTTPError as exc:
+            raise JudgeError(502, f"Prometheus at {self.url} did not answer: {type(exc).__name__}") from None
+        except ValueError:
+            raise JudgeError(502, f"Prometheus at {self.url} answered HTTP {response.status_code}, not JSON") from None
+        if doc.get("status") != "success" or doc.get("data", {}).get("resultType") != "vector":
+            raise JudgeError(502, f"Prometheus query failed: {doc.get('error', doc.get('data'))}")
+        return [(s["metric"], float(s["value"][1])) for s in doc["data"]["result"]]
+
+    def counters(self, metric: str, selector: str, revisions: tuple[str, ...], at: float | None = None) -> dict:
+        """Every raw series of ``metric`` for these revisions, keyed by its full label set."""
+        matchers = ",".join(filter(None, [selector, f'{REVISION_LABEL}=~"{"|".join(revisions)}"']))
+        return {(metric, tuple(sorted(labels.items()))): value
+                for labels, value in self.instant(f"{metric}{{{matchers}}}", at)}
+
+    def known(self, revision: str) -> bool:
+        """Whether Prometheus scrapes any target of this revision (its runtime's ``up`` series)."""
+        return bool(self.instant(f'up{{{REVISION_LABEL}="{revision}"}}'))
+
+    def quantile_ms(self, source: Source, revision: str, q: float, window: str = "5m") -> float | None:
+        """The revision's latency at quantile ``q`` over the last window; None without data."""
+        matchers = ",".join(filter(None, [source.selector, f'{REVISION_LABEL}="{revision}"']))
+        result = self.instant(f"histogram_quantile({q}, sum by (le) (rate({source.bucket}{{{matchers}}}[{window}])))")
+        value = result[0][1] if result else math.nan
+        return None if math.isnan(value) or math.isinf(value) else value

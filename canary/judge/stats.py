@@ -1,0 +1,98 @@
+"""Anytime-valid tests on counts: the Beta-mixture e-values of Lindon & Malek (NeurIPS 2022, section 4).
+
+Given that an event (a 5xx, a slow answer) happened, it came from the canary with
+probability theta = rho e^D / (rho e^D + 1 - rho), rho the canary's traffic share and
+D the log ratio of the per-request rates. Under "canary no worse than stable by more
+than eps", theta <= theta(log(1 + eps)). The mixture over theta ~ Beta(k rho, k (1 - rho))
+gives an e-value that is a supermartingale under that null: stopping the first time it
+crosses 1/alpha keeps the false alarm rate <= alpha however often one looks (Ville).
+
+Written here on scipy.special rather than taken from a library: savvi (the published
+implementation) solves a cvxpy problem per confidence interval and keeps the odds as a
+float that overflows; confseq does not install on NumPy 2. tests/canary/judge checks
+these closed forms against savvi and against numerical integration.
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq, minimize_scalar
+from scipy.special import betaincc, betaln, xlog1py, xlogy
+
+JEFFREYS = (0.5, 0.5)  # the prior of the per-version rate sequences
+_D_RANGE = 30.0  # |log rate ratio| beyond e^30 is reported as unbounded
+
+
+def log_mixture_lr(x, y, a: float, b: float, p):
+    """log of the Beta(a, b) mixture's likelihood ratio against the point p, for x hits and y misses."""
+    return betaln(a + x, b + y) - betaln(a, b) - xlogy(x, p) - xlog1py(y, -p)
+
+
+def log_truncated_lr(x, y, a: float, b: float, p0):
+    """The same with the prior truncated to p > p0: the one-sided e-value for the null p <= p0."""
+    with np.errstate(divide="ignore"):
+        return (log_mixture_lr(x, y, a, b, p0) + np.log(betaincc(a + x, b + y, p0))
+                - np.log(betaincc(a, b, p0)))
+
+
+def theta(rho, d):
+    """The chance an event came from the canary, at traffic share rho and log rate ratio d."""
+    return rho * np.exp(d) / (rho * np.exp(d) + 1 - rho)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Events counted while the canary's traffic share was ``rho``."""
+
+    rho: float
+    canary: int
+    stable: int
+
+
+def log_e_harm(segments: list[Segment], eps: float, k: float) -> float:
+    """log e-value against "rate ratio <= 1 + eps": per-segment truncated mixtures, multiplied."""
+    d0 = math.log1p(eps)
+    total = 0.0
+    for s in _informative(segments):
+        total += float(log_truncated_lr(s.canary, s.stable, k * s.rho, k * (1 - s.rho), theta(s.rho, d0)))
+    return total
+
+
+def _informative(segments: list[Segment]) -> list[Segment]:
+    return [s for s in segments if 0 < s.rho < 1 and s.canary + s.stable > 0]
+
+
+def _log_lr_at(segments: list[Segment], d: float, k: float) -> float:
+    return sum(float(log_mixture_lr(s.canary, s.stable, k * s.rho, k * (1 - s.rho), theta(s.rho, d)))
+               for s in segments)
+
+
+def ratio_sequence(segments: list[Segment], alpha: float, k: float) -> tuple[float | None, float | None, float | None]:
+    """(estimate, lower, upper) of the rate ratio canary/stable; None where unbounded or unknown.
+
+    The confidence sequence is the set of D where the product of the segments' mixture
+    ratios stays under 1/alpha; that sum is convex in D, so the set is an interval.
+    """
+    segs = _informative(segments)
+    if not segs:
+        return None, None, None
+    level = math.log(1 / alpha)
+    f = lambda d: _log_lr_at(segs, d, k) - level  # noqa: E731 - a closure for the root finder
+    best = minimize_scalar(f, bounds=(-_D_RANGE, _D_RANGE), method="bounded").x
+    lower = None if f(-_D_RANGE) < 0 else brentq(f, -_D_RANGE, best)
+    upper = None if f(_D_RANGE) < 0 else brentq(f, best, _D_RANGE)
+    estimate = None if abs(best) > _D_RANGE - 1e-3 else best
+    return tuple(None if v is None else math.exp(v) for v in (estimate, lower, upper))
+
+
+def rate_sequence(events: int, trials: int, alpha: float) -> tuple[float, float]:
+    """An anytime-valid confidence interval for a per-request rate (Beta-binomial mixture, Jeffreys prior)."""
+    if trials <= 0:
+        return 0.0, 1.0
+    a, b, misses, level = *JEFFREYS, trials - events, math.log(1 / alpha)
+    f = lambda p: float(log_mixture_lr(events, misses, a, b, p)) - level  # noqa: E731
+    centre = min(max(events / trials, 1e-12), 1 - 1e-12)
+    lower = 0.0 if events == 0 or f(1e-12) < 0 else brentq(f, 1e-12, centre)
+    upper = 1.0 if misses == 0 or f(1 - 1e-12) < 0 else brentq(f, centre, 1 - 1e-12)
+    return lower, upper

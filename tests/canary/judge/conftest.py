@@ -1,0 +1,125 @@
+"""A real Prometheus scraping counters the test sets, per revision, as Envoy's would look after the scrape."""
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from fastapi import Response
+from fastapi.testclient import TestClient
+
+from canary.judge import service
+from canary.judge.settings import JudgeSettings
+from canary.local import procs
+from canary.webapi import ServerThread, create_app
+from tests.canary.local.support import wait_until
+from tests.k8s.support import require_binary
+
+RQ, BUCKET = "envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket"
+BUCKETS = (5.0, 10.0, 25.0, float("inf"))
+
+
+class Exporter:
+    """Per-revision counters served at /<revision>; ``set`` changes them, ``wait_scraped`` waits for Prometheus."""
+
+    def __init__(self):
+        self.values: dict[str, dict[tuple, float]] = {}
+        app = create_app("test exporter")
+
+        @app.get("/{revision}")
+        def metrics(revision: str) -> Response:
+            lines = [name + "{" + ",".join(f'{k}="{v}"' for k, v in labels) + "} " + f"{value:g}"
+                     for (name, labels), value in self.values.get(revision, {}).items()]
+            return Response("\n".join(lines) + "\n", media_type="text/plain")
+
+        self.port = procs.free_port()
+        self.server = ServerThread(app, self.port, "exporter").start()
+
+    def set(self, revision: str, requests: int, errors: int = 0, slow: int = 0) -> None:
+        """Counters of one revision: requests (2xx + 5xx), 5xx, and answers slower than every finite bucket."""
+        values = self.values.setdefault(revision, {})
+        values[RQ, (("envoy_response_code_class", "2"),)] = requests - errors
+        values[RQ, (("envoy_response_code_class", "5"),)] = errors
+        for le in BUCKETS:
+            text = "+Inf" if le == float("inf") else f"{le:g}"
+            values[BUCKET, (("le", text),)] = requests if le == float("inf") else requests - slow
+
+    def targets(self, revisions: list[str]) -> list[dict]:
+        """Prometheus file_sd groups: one target per revision, labelled with it."""
+        return [{"targets": [f"127.0.0.1:{self.port}"], "labels": {"revision": r, "__metrics_path__": f"/{r}"}}
+                for r in revisions]
+
+
+class Prometheus:
+    """A real Prometheus, scraping every 200 ms what the exporter serves."""
+
+    def __init__(self, folder: Path, exporter: Exporter):
+        self.folder, self.exporter, self.port = folder, exporter, procs.free_port()
+        config = {"global": {"scrape_interval": "200ms", "scrape_timeout": "200ms"},
+                  "scrape_configs": [{"job_name": "revisions", "file_sd_configs": [
+                      {"files": [str(folder / "targets.json")], "refresh_interval": "1s"}]}]}
+        (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+        # Targets reach the scrape loop at most every 5 s: register a pool of revisions up front.
+        self.pool = [f"r{i:09d}" for i in range(60)]
+        self.revisions(self.pool)
+        binary = require_binary("prometheus", "Debian package prometheus")
+        self.process = procs.start([binary, f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'data'}",
+                                    f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
+                                   folder / "prometheus.log", {})
+        procs.wait_http_ok(self.process, f"{self.url}/-/ready", 60)
+
+    @property
+    def url(self) -> str:
+        """Its HTTP API."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def revisions(self, names: list[str]) -> None:
+        """Scrape these revisions from now on (besides those already scraped)."""
+        self.scraped = sorted(set(getattr(self, "scraped", [])) | set(names))
+        (self.folder / "targets.json").write_text(json.dumps(self.exporter.targets(self.scraped)))
+
+    def fresh(self) -> tuple[str, str]:
+        """Two revisions nobody has used: a canary and a stable."""
+        return self.pool.pop(), self.pool.pop()
+
+    def serve(self, revision: str, requests: int, errors: int = 0, slow: int = 0) -> None:
+        """Set a revision's counters and wait until Prometheus has scraped them."""
+        self.exporter.set(revision, requests, errors, slow)
+        self.revisions([revision])
+        self.wait_scraped(revision, requests)
+
+    def wait_scraped(self, revision: str, requests: int) -> None:
+        """Until Prometheus holds this request count for the revision."""
+        query = f'sum({RQ}{{revision="{revision}"}})'
+
+        def seen():
+            result = httpx.get(f"{self.url}/api/v1/query", params={"query": query}).json()["data"]["result"]
+            return result and float(result[0]["value"][1]) == requests
+
+        wait_until(seen, 30, f"Prometheus to scrape {requests} requests of {revision}")
+
+
+@pytest.fixture(scope="module")
+def exporter():
+    running = Exporter()
+    yield running
+    running.server.stop()
+
+
+@pytest.fixture(scope="module")
+def prometheus(exporter, tmp_path_factory):
+    running = Prometheus(tmp_path_factory.mktemp("prometheus"), exporter)
+    yield running
+    running.process.stop()
+
+
+@pytest.fixture
+def judge(prometheus):
+    """The judge's API over the real Prometheus; ``judge.make(**settings)`` for other settings."""
+    def make(**settings) -> TestClient:
+        return TestClient(service.create(JudgeSettings(**{"prometheus_url": prometheus.url, **settings})))
+
+    client = make()
+    client.make = make
+    return client

@@ -1,0 +1,124 @@
+"""GET /v1/judge over a real Prometheus: verdicts from raw counters, windows, resets, and every bad input."""
+
+import pytest
+
+from canary.local import procs
+
+pytestmark = pytest.mark.integration
+
+
+def ask(judge, canary, stable, weight=10, **params):
+    return judge.get("/v1/judge", params={"canary": canary, "stable": stable, "weight": weight, **params})
+
+
+def test_a_canary_failing_a_tenth_of_its_requests_fails_and_stays_failed(prometheus, judge):
+    canary, stable = prometheus.fresh()
+    prometheus.serve(canary, 100)
+    prometheus.serve(stable, 900)
+    first = ask(judge, canary, stable).json()
+    assert first["decision"] == "continue" and first["tests"][0]["canary"]["requests"] == 0  # counts start here
+    prometheus.serve(canary, 300, errors=30)
+    prometheus.serve(stable, 2700)
+    doc = ask(judge, canary, stable).json()
+    errors = doc["tests"][0]
+    assert doc["decision"] == "fail" and errors["verdict"] == "fail", doc["summary"]
+    assert (errors["canary"]["events"], errors["canary"]["requests"], errors["stable"]["events"]) == (30, 200, 0)
+    assert "errors fail" in doc["summary"] and "canary 30/200 5xx" in doc["summary"]
+    prometheus.serve(canary, 5000, errors=30)
+    prometheus.serve(stable, 45000)
+    assert ask(judge, canary, stable).json()["decision"] == "fail"  # a failed test stays failed
+
+
+def test_a_counter_reset_keeps_the_counts_and_old_traffic_is_not_counted(prometheus, judge):
+    canary, stable = prometheus.fresh()
+    prometheus.serve(canary, 1000, errors=100)  # before the analysis: not its traffic
+    prometheus.serve(stable, 9000)
+    ask(judge, canary, stable)
+    prometheus.serve(canary, 1040, errors=100)
+    ask(judge, canary, stable)
+    prometheus.serve(canary, 10, errors=1)  # the canary's pod restarted
+    doc = ask(judge, canary, stable).json()
+    assert doc["tests"][0]["canary"]["events"] == 1 and doc["tests"][0]["canary"]["requests"] == 50
+    assert doc["counter_resets"] >= 1
+
+
+def test_a_healthy_canary_with_enough_traffic_passes(prometheus, judge):
+    canary, stable = prometheus.fresh()
+    prometheus.serve(canary, 0)
+    prometheus.serve(stable, 0)
+    ask(judge, canary, stable)
+    prometheus.serve(canary, 6000, errors=2, slow=10)
+    prometheus.serve(stable, 54000, errors=20, slow=90)
+    doc = ask(judge, canary, stable).json()
+    assert doc["decision"] == "pass", doc["summary"]
+    assert [t["verdict"] for t in doc["tests"]] == ["pass", "pass"]
+
+
+def test_slow_answers_fail_the_latency_test_against_stables_p99_bucket(prometheus, judge):
+    canary, stable = prometheus.fresh()
+    prometheus.serve(canary, 0)
+    prometheus.serve(stable, 0)
+    prometheus.serve(stable, 900)
+    ask(judge, canary, stable)
+    prometheus.serve(canary, 100, slow=60)
+    prometheus.serve(stable, 1800)
+    doc = ask(judge, canary, stable).json()
+    latency = doc["tests"][1]
+    assert doc["decision"] == "fail" and latency["verdict"] == "fail", doc["summary"]
+    assert doc["latency_bound_ms"] == 5 and doc["latency_bound_origin"] == "stable p99"
+    assert doc["tests"][0]["verdict"] != "fail"
+
+
+def test_a_new_weight_opens_a_window(prometheus, judge):
+    canary, stable = prometheus.fresh()
+    prometheus.serve(canary, 10)
+    prometheus.serve(stable, 90)
+    ask(judge, canary, stable, weight=10)
+    assert ask(judge, canary, stable, weight=10).json()["tests"][0]["windows"] == 1
+    assert ask(judge, canary, stable, weight=50).json()["tests"][0]["windows"] == 2
+
+
+def test_an_unknown_revision_is_a_404_naming_it(prometheus, judge):
+    _, stable = prometheus.fresh()
+    prometheus.serve(stable, 10)
+    response = ask(judge.make(no_traffic_grace_s=0), "feedc0ffee", stable)
+    assert response.status_code == 404 and "revision feedc0ffee is unknown" in response.json()["error"]
+
+
+def test_a_canary_without_traffic_is_a_409_after_the_grace_period(prometheus, judge):
+    canary, stable = prometheus.fresh()
+    prometheus.serve(canary, 0)
+    prometheus.serve(stable, 10)
+    response = ask(judge.make(no_traffic_grace_s=0), canary, stable)
+    assert response.status_code == 409 and f"canary revision {canary} has had no requests" in response.json()["error"]
+    assert ask(judge, canary, stable).json()["decision"] == "continue"  # within the default grace of 60 s
+
+
+def test_prometheus_down_is_a_502_never_a_pass(judge):
+    down = judge.make(prometheus_url=f"http://127.0.0.1:{procs.free_port()}", no_traffic_grace_s=0)
+    response = ask(down, "aaaaaaaaaa", "bbbbbbbbbb")
+    assert response.status_code == 502 and "did not answer" in response.json()["error"]
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"canary": "abc", "stable": "abc", "weight": 10}, "canary and stable are the same revision"),
+    ({"canary": 'a"} or vector(1)', "stable": "b", "weight": 10}, "canary: String should match pattern"),
+    ({"canary": "a", "stable": "b", "weight": 150}, "weight: Input should be less than or equal to 100"),
+    ({"canary": "a", "stable": "b", "weight": 10, "tests": "errors,accuracy"}, "tests: accuracy"),
+    ({"canary": "a", "stable": "b", "weight": 10, "latency_ms": -1}, "latency_ms: Input should be greater than 0"),
+    ({"canary": "a", "weight": 10}, "stable: Field required"),
+])
+def test_bad_input_is_a_422_naming_the_field(judge, params, message):
+    response = judge.get("/v1/judge", params=params)
+    assert response.status_code == 422 and message in response.json()["error"], response.json()
+
+
+def test_the_judges_own_metrics_count_its_decisions(prometheus, judge):
+    canary, stable = prometheus.fresh()
+    prometheus.serve(canary, 10)
+    prometheus.serve(stable, 90)
+    ask(judge, canary, stable)
+    ask(judge, canary, canary)
+    text = judge.get("/metrics").text
+    assert 'mlcanary_judge_decisions_total{decision="continue"} 1.0' in text
+    assert judge.get("/healthz").json() == {"status": "ok"}
