@@ -126,7 +126,7 @@ serve-seldon: $(SELDON_STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 
 ##@ Images
 
-IMAGES := mlserver seldon loadgen
+IMAGES := mlserver seldon loadgen judge
 BASE_IMAGE ?= python:3.11-slim
 IMAGE_FLAGS = --registry "$(REGISTRY)" --tag $(TAG)
 
@@ -138,7 +138,7 @@ wheels: $(STAMP) ## Prepare the wheels the image builds install from (no PyPI in
 	done
 
 .PHONY: images
-images: wheels ## Build the mlserver, seldon and loadgen images at REGISTRY/TAG (python -m images build; DOCKER_HOST picks the engine).
+images: wheels ## Build the mlserver, seldon, loadgen and judge images at REGISTRY/TAG (python -m images build; DOCKER_HOST picks the engine).
 	$(BIN)/python -m images build $(IMAGE_FLAGS) --base-image $(BASE_IMAGE)
 
 .PHONY: push

@@ -1,17 +1,17 @@
-"""How fast a failing canary is taken out, and whether a healthy one is ever aborted.
+"""How fast a faulty canary is taken out on the real stack, and whether a healthy one is ever aborted.
 
-``python -m bench.rollout``. At 50 rps with the 10% first step: inject 100% errors
-into the canary once its analysis runs, and measure the seconds until the
-controller sets its weight to 0 and the failed requests served meanwhile (Envoy's
-5xx count for the canary's cluster). Two designs, same run: the shipped template
-(the 3-minute gate plus the fast-fail metric), and the gate alone (the fast-fail
-metric removed from a copy of k8s/). Then healthy rollouts, counting false aborts.
+``python -m bench.rollout``. A real stack (Prometheus, Envoy, MLServer), the real
+controller and the load generator at 50 rps. Each scenario rolls out a v2 that is
+faulty from its start; measured from the moment the controller gives it 10% of the
+traffic until it sets the weight back to 0: the seconds, the canary's failed requests
+(Envoy's 5xx count for its cluster) and the analysis metric that aborted it. Two
+designs: the shipped Rollout (the gates plus the judge), and the gates alone (a copy
+of k8s/ whose analysis steps do not name the judge). Then healthy rollouts, counting
+false aborts.
 """
 
 import argparse
-import json
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -24,14 +24,18 @@ from canary.local.harness import Harness, free_port_env, wait_for
 from models import train
 
 ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = {"100% errors": {"error_ratio": 1.0}, "10% errors": {"error_ratio": 0.1},
+             "3% errors": {"error_ratio": 0.03}, "3x slower (+8 ms)": {"latency_ms": 8}}
 
 
-def gate_only_k8s(folder: Path) -> Path:
-    """A copy of k8s/ whose success-rate template has no error-burst metric."""
+def gates_only_k8s(folder: Path) -> Path:
+    """A copy of k8s/ whose analysis steps run the success-rate and latency gates without the judge."""
     shutil.copytree(ROOT / "k8s", folder)
-    path = folder / "base" / "analysistemplate-success-rate.yaml"
+    path = folder / "base" / "rollout.yaml"
     doc = yaml.safe_load(path.read_text())
-    doc["spec"]["metrics"] = [m for m in doc["spec"]["metrics"] if m["name"] != "error-burst"]
+    for step in doc["spec"]["strategy"]["canary"]["steps"]:
+        if "analysis" in step:
+            step["analysis"]["templates"] = [t for t in step["analysis"]["templates"] if t["templateName"] != "judge"]
     path.write_text(yaml.safe_dump(doc))
     return folder
 
@@ -49,7 +53,7 @@ class Rig:
         self.admin = f"http://127.0.0.1:{self.harness.settings.envoy_admin_port}"
 
     def canary_5xx(self) -> int:
-        """Envoy's 5xx count for the canary's cluster."""
+        """Envoy's 5xx count for the canary's cluster (its stats carry the revision: wine-v2-<revision>)."""
         stats = httpx.get(f"{self.admin}/stats", params={"filter": r"^cluster\.wine-v2-[0-9a-f]+\.upstream_rq_5xx$"},
                           timeout=5).text
         return sum(int(line.rsplit(":", 1)[1]) for line in stats.splitlines() if ":" in line)
@@ -59,39 +63,39 @@ class Rig:
         self.harness.stop()
 
 
-def time_to_zero(rig: Rig) -> tuple[float, int]:
-    """Inject 100% errors once the analysis runs; seconds to canary weight 0 and the failed requests meanwhile."""
-    rig.client.post("/rollout", {"version": "v2"})
-    while not (rig.client.get(events=0)["analysis"]):
-        time.sleep(0.05)
-    time.sleep(2)  # the canary takes traffic for a moment before it breaks
-    before = rig.canary_5xx()
-    rig.client.post("/fault", {"version": "v2", "error_ratio": 1.0})
+def time_to_zero(rig: Rig, faults: dict, limit_s: float) -> tuple[float, int, str]:
+    """Roll out a faulty v2; seconds from weight 10 to weight 0, its failed requests, and why it was aborted."""
+    rig.client.post("/rollout", {"version": "v2", "faults": faults})
+    doc = rig.client.get(events=0)
+    while doc["weight"] != 10:
+        time.sleep(0.02)
+        doc = rig.client.get(events=0)
     t0 = time.monotonic()
-    while rig.client.get(events=0)["weight"] != 0:
-        time.sleep(0.05)
+    while doc["weight"] != 0 and doc["phase"] != "Healthy" and time.monotonic() - t0 < limit_s:
+        time.sleep(0.02)
+        doc = rig.client.get(events=0)
     seconds = time.monotonic() - t0
     time.sleep(1)  # requests already in flight when the weight dropped
-    return seconds, rig.canary_5xx() - before
+    why = doc["message"].split(":")[1].strip() if doc["phase"] == "Degraded" else f"not aborted ({doc['phase']})"
+    return seconds, rig.canary_5xx(), why
 
 
-def failure_runs(work: Path, args) -> dict:
-    """Per time-scale and design: (seconds to weight 0, failed requests) of each injection."""
-    results = {}
-    designs = {"gate + fast fail (shipped)": ROOT / "k8s", "gate only": gate_only_k8s(work / "k8s-gate-only")}
-    for scale in (float(s) for s in args.scales.split(",") if s):
+def scenario_runs(work: Path, args) -> list[tuple]:
+    """(scenario, design, seconds, failed requests, why) of every run."""
+    rows, designs = [], {"gates + judge (shipped)": ROOT / "k8s"}
+    if args.compare:
+        designs["gates only"] = gates_only_k8s(work / "k8s-gates-only")
+    for name in (s.strip() for s in args.scenarios.split(",") if s.strip()):
         for design, k8s in designs.items():
-            runs = []
             for i in range(args.runs):
-                rig = Rig(work, k8s, scale, f"run-{scale:g}-{len(results)}-{i}")
+                rig = Rig(work, k8s, args.scale, f"{name.split()[0]}-{len(rows)}")
                 try:
-                    runs.append(time_to_zero(rig))
+                    rows.append((name, design, *time_to_zero(rig, SCENARIOS[name], 420 / args.scale)))
                 finally:
                     rig.close()
-                print(f"time-scale {scale:g}, {design}: {runs[-1][0]:.1f}s to weight 0, {runs[-1][1]} failed requests",
-                      flush=True)
-            results[(scale, design)] = runs
-    return results
+                print(f"{name}, {design}: {rows[-1][2]:.1f} s to weight 0, {rows[-1][3]} failed requests, "
+                      f"{rows[-1][4]}", flush=True)
+    return rows
 
 
 def healthy_runs(work: Path, args) -> tuple[int, int]:
@@ -111,28 +115,27 @@ def healthy_runs(work: Path, args) -> tuple[int, int]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Failure injections per design and scale, then healthy rollouts; print the tables."""
+    """The scenarios, then the healthy rollouts; a Markdown table."""
     p = argparse.ArgumentParser(prog="python -m bench.rollout", description=__doc__.splitlines()[0])
-    p.add_argument("--runs", type=int, default=3, help="failure injections per design and scale")
+    p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated, of: " + ", ".join(SCENARIOS).replace("%", "%%"))
+    p.add_argument("--runs", type=int, default=1, help="runs per scenario and design")
+    p.add_argument("--scale", type=float, default=1.0, help="the controller's time-scale for the scenarios")
+    p.add_argument("--compare", action="store_true", help="also run the gates without the judge")
     p.add_argument("--healthy-runs", type=int, default=20)
-    p.add_argument("--scales", default="1,4", help="time-scales for the failure injections ('' to skip them)")
-    p.add_argument("--healthy-scale", type=float, default=4.0)
+    p.add_argument("--healthy-scale", type=float, default=1.0)
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:
         work = Path(tmp)
         for version in ("v1", "v2"):
             train.train(version, work / "artifacts")
-        results = failure_runs(work, args)
+        rows = scenario_runs(work, args)
         promoted, aborts = healthy_runs(work, args)
-    print("\n| time-scale | design | seconds to canary weight 0 (median, runs) | failed requests (median, runs) |")
-    print("|---|---|---|---|")
-    for (scale, design), runs in results.items():
-        secs, fails = [r[0] for r in runs], [r[1] for r in runs]
-        print(f"| {scale:g} | {design} | {statistics.median(secs):.1f} ({', '.join(f'{s:.1f}' for s in secs)}) | "
-              f"{statistics.median(fails):.0f} ({', '.join(map(str, fails))}) |")
+    print(f"\n| v2 (time-scale {args.scale:g}, 50 rps) | design | seconds from 10% to weight 0 | failed requests | aborted by |")
+    print("|---|---|---|---|---|")
+    for name, design, seconds, failed, why in rows:
+        print(f"| {name} | {design} | {seconds:.1f} | {failed} | {why} |")
     print(f"\nhealthy v2 at time-scale {args.healthy_scale:g}: {promoted} promoted, {aborts} aborted "
           f"out of {args.healthy_runs}")
-    print(json.dumps({f"{k[0]}|{k[1]}": v for k, v in results.items()}))
     return 0
 
 

@@ -5,7 +5,7 @@ import os
 import docker
 from docker.errors import DockerException
 
-IMAGES = ("mlserver", "seldon", "loadgen")
+IMAGES = ("mlserver", "seldon", "loadgen", "judge")
 
 
 class EngineError(Exception):

@@ -77,6 +77,20 @@ def loadgen(box: Containers, ref: str, runtime_ref: str) -> list[str]:
     return ["--help", "3 s at 20 rps, all 200", "uid 10001"]
 
 
+def judge(box: Containers, ref: str) -> list[str]:
+    """Healthy; with its Prometheus down it answers 502 (an Error to Argo, never a pass); a bad revision is a 422."""
+    http = free_port()
+    container = box.run(ref, {http: 8080}, {"JUDGE_PROMETHEUS_URL": "http://127.0.0.1:9"})
+    health = wait_healthy(container)
+    url = f"http://127.0.0.1:{http}/v1/judge"
+    down = httpx.get(url, params={"canary": "5f7c9d8b4c", "stable": "6d8e0a9c5d", "weight": 10}, timeout=10)
+    expect(down.status_code == 502 and "did not answer" in down.json().get("error", ""), f"{ref} without Prometheus: {down.text}")
+    bad = httpx.get(url, params={"canary": 'x"}', "stable": "6d8e0a9c5d", "weight": 10}, timeout=10)
+    expect(bad.status_code == 422, f"{ref} took a bad revision: {bad.status_code} {bad.text}")
+    expect(uid(container) == "10001", f"{ref} runs as uid {uid(container)}, not 10001")
+    return [f"healthy ({health})", "502 without Prometheus", "422 for a bad revision", "uid 10001"]
+
+
 def uid_of_image(client: docker.DockerClient, ref: str) -> str:
     """The image's USER."""
     return (client.images.get(ref).attrs.get("Config") or {}).get("User", "")
@@ -91,6 +105,6 @@ def smoke_all(client: docker.DockerClient, refs: dict[str, str], say: Callable[[
             if name == "loadgen":
                 checks = loadgen(box, ref, refs.get("mlserver") or ref.replace("loadgen", "mlserver"))
             else:
-                checks = {"mlserver": mlserver, "seldon": seldon}[name](box, ref)
+                checks = {"mlserver": mlserver, "seldon": seldon, "judge": judge}[name](box, ref)
             rows.append(f"{ref:<40} ok: {', '.join(checks)}")
     return rows

@@ -26,7 +26,7 @@ def test_hadolint_finds_nothing():
 def test_every_target_is_non_root_with_labels_and_a_healthcheck_decision():
     text = DOCKERFILE.read_text()
     assert "USER 10001" in text
-    for target in ("mlserver", "seldon", "loadgen"):
+    for target in ("mlserver", "seldon", "loadgen", "judge"):
         stage = text.split(f"AS {target}\n", 1)[1].split("\nFROM ", 1)[0]
         assert "HEALTHCHECK" in stage, f"target {target} says nothing about its health"
     assert "org.opencontainers.image.revision" in text and "org.opencontainers.image.source" in text

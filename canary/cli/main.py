@@ -5,6 +5,7 @@ import sys
 
 from pydantic import ValidationError
 
+from canary.cli import judge as cli_judge
 from canary.cli import rollout as cli_rollout
 from canary.cli import stack as cli_stack
 from canary.cli import unexpected
@@ -74,6 +75,9 @@ def _rollout_commands(sub) -> None:
     pr = sub.add_parser("promote", help="skip the current pause or analysis")
     pr.add_argument("--full", action="store_true", help="skip every remaining step")
     pr.set_defaults(func=cli_rollout.command)
+    jd = sub.add_parser("judge", help="the judge's tests for the running rollout: counts, e-values, confidence sequences")
+    jd.add_argument("--json", action="store_true")
+    jd.set_defaults(func=cli_judge.judge)
     ft = sub.add_parser("fault", help="flip a running version's fault switch, without a restart")
     ft.add_argument("version")
     add_fault_flags(ft)

@@ -39,13 +39,15 @@ class Analysis:
         self.tracker, self.windows, self.failed = CounterTracker(), [], {}
         self.bound_ms: float | None = None
         self.bound_origin = ""
+        self.last: dict | None = None  # the last answer, for GET /v1/analyses
         self.lock = threading.Lock()
 
     def answer(self, reader: PrometheusReader, weight: float, now: float) -> dict:
         """Read the counters, extend the windows, run the tests; the judge's JSON document."""
         with self.lock:
-            if not self.windows and self.q.since is not None:
+            if not self.windows and self.q.since is not None:  # the counters as they were at the start
                 self.tracker.observe(self._read(reader, self.q.since))
+                self._extend(weight / 100, self._totals(reader, now))
             self.tracker.observe(self._read(reader, None))
             totals = self._totals(reader, now)
             self._extend(weight / 100, totals)
@@ -54,10 +56,11 @@ class Analysis:
             results = [self._test(name, alpha, now) for name in self.q.tests]
         decision = FAIL if any(r["verdict"] == FAIL for r in results) else (
             PASS if all(r["verdict"] == verdict.PASS for r in results) else CONTINUE)
-        return {"decision": decision, "summary": self._summary(results), "canary": self.q.canary, "stable": self.q.stable, "weight": weight,
-                "started_at": self.started_at, "seconds": now - self.started_at, "alpha": self.settings.alpha,
-                "latency_bound_ms": self.bound_ms, "latency_bound_origin": self.bound_origin,
-                "counter_resets": self.tracker.resets, "tests": results}
+        self.last = {"decision": decision, "summary": self._summary(results), "canary": self.q.canary,
+                     "stable": self.q.stable, "weight": weight, "at": now, "started_at": self.started_at,
+                     "seconds": now - self.started_at, "alpha": self.settings.alpha, "latency_bound_ms": self.bound_ms,
+                     "latency_bound_origin": self.bound_origin, "counter_resets": self.tracker.resets, "tests": results}
+        return self.last
 
     def _summary(self, results: list[dict]) -> str:
         """One line a person can follow: each test's verdict and the counts behind it."""

@@ -28,6 +28,12 @@ class Analyses:
         self._items: OrderedDict[tuple, Analysis] = OrderedDict()
         self._lock = threading.Lock()
 
+    def last(self, canary: str | None, stable: str | None) -> list[dict]:
+        """The last answer of every analysis (of these revisions), the most recently asked first."""
+        with self._lock:
+            items = list(reversed(self._items.values()))
+        return [a.last for a in items if a.last and (canary in (None, a.q.canary)) and (stable in (None, a.q.stable))]
+
     def get(self, question: Question, now: float) -> Analysis:
         """The analysis for this question, new at its first call."""
         with self._lock:
@@ -72,6 +78,12 @@ def create(settings: JudgeSettings, clock=time.time):
                 raise HTTPException(exc.status, str(exc)) from None
             decisions.labels(doc["decision"]).inc()
             return doc
+
+    @app.get("/v1/analyses")
+    def last(canary: str | None = Query(None, pattern=REVISION_PATTERN),
+             stable: str | None = Query(None, pattern=REVISION_PATTERN)) -> dict:
+        """What the judge last answered per analysis, without asking anything new (for people)."""
+        return {"analyses": analyses.last(canary, stable)}
 
     @app.get("/healthz")
     def healthz() -> dict:

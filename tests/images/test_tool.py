@@ -51,6 +51,7 @@ def test_list_shows_size_user_and_healthcheck():
     rows = {line.split()[0]: line for line in out.stdout.splitlines()[1:]}
     assert " 10001 " in rows[f"ml-canary-mlserver:{TAG}"] and "http://127.0.0.1:8080/v2/health/live" in rows[f"ml-canary-mlserver:{TAG}"]
     assert rows[f"ml-canary-loadgen:{TAG}"].endswith("none")
+    assert rows[f"ml-canary-judge:{TAG}"].endswith("http://127.0.0.1:8080/healthz")
 
 
 def test_the_smoke_command_passes_and_leaves_no_container():
@@ -59,5 +60,6 @@ def test_the_smoke_command_passes_and_leaves_no_container():
     out = subprocess.run([sys.executable, "-m", "images", "smoke", "--tag", TAG], cwd=ROOT, capture_output=True,
                          text=True, timeout=900)
     assert out.returncode == 0, out.stderr + out.stdout
-    assert out.stdout.count(" ok: ") == 3 and "uid 10001" in out.stdout
+    assert out.stdout.count(" ok: ") == 4 and "uid 10001" in out.stdout
+    assert "502 without Prometheus" in out.stdout  # the judge never passes a canary it cannot judge
     assert {c.id for c in client.containers.list(all=True)} <= before

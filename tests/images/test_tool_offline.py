@@ -29,4 +29,4 @@ def test_push_without_a_registry_says_so():
 
 def test_an_unknown_image_is_a_usage_error():
     out = run("build", "tensorflow")
-    assert out.returncode == 2 and "unknown image tensorflow; the images are mlserver, seldon, loadgen" in out.stderr
+    assert out.returncode == 2 and "unknown image tensorflow; the images are mlserver, seldon, loadgen, judge" in out.stderr

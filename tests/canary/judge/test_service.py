@@ -1,5 +1,7 @@
 """GET /v1/judge over a real Prometheus: verdicts from raw counters, windows, resets, and every bad input."""
 
+import time
+
 import pytest
 
 from canary.local import procs
@@ -122,3 +124,15 @@ def test_the_judges_own_metrics_count_its_decisions(prometheus, judge):
     text = judge.get("/metrics").text
     assert 'mlcanary_judge_decisions_total{decision="continue"} 1.0' in text
     assert judge.get("/healthz").json() == {"status": "ok"}
+
+
+def test_since_counts_from_a_moment_in_the_past(prometheus, judge):
+    canary, stable = prometheus.fresh()
+    prometheus.serve(canary, 100, errors=1)
+    prometheus.serve(stable, 900)
+    start = time.time()
+    prometheus.serve(canary, 160, errors=4)
+    prometheus.serve(stable, 1440)
+    doc = ask(judge, canary, stable, since=start).json()
+    assert (doc["tests"][0]["canary"]["events"], doc["tests"][0]["canary"]["requests"]) == (3, 60)
+    assert doc["tests"][0]["stable"]["requests"] == 540

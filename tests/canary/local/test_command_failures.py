@@ -37,6 +37,7 @@ def one_line(out: subprocess.CompletedProcess) -> str:
         (["abort"], 3, "no controller runs"),
         (["controller"], 1, "no stack supervisor runs"),
         (["down"], 3, "no stack supervisor runs"),
+        (["judge"], 3, "no stack supervisor runs"),
     ],
 )
 def test_nothing_running(tmp_path, args, exit_code, says):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from canary.local import envoy, mesh
+from canary.local import envoy, mesh, runtimes
 from tests.canary.conftest import ROOT
 
 
@@ -83,3 +83,10 @@ def test_a_mirror_route_refuses_what_envoy_cannot_match():
         MirrorRoute.from_argo("m", 120, [])
     with pytest.raises(ValueError, match="suffix is not one of exact, prefix, regex"):
         MirrorRoute.from_argo("m", 10, [{"path": {"suffix": "/infer"}}])
+
+
+def test_a_faulty_build_of_a_version_is_another_revision():
+    good = runtimes.revision("v2", "mlserver", {})
+    assert good == runtimes.revision("v2", "mlserver", {}) and len(good) == 10
+    assert good != runtimes.revision("v2", "mlserver", {"FAULT_ERROR_RATIO": "0.3"})
+    assert good != runtimes.revision("v2", "seldon", {}) != runtimes.revision("v1", "seldon", {})

@@ -57,7 +57,7 @@ def canary_status(harness) -> subprocess.CompletedProcess:
 
 def test_all_processes_are_up_and_healthy(harness, stack):
     status = stack.status()
-    assert {p["name"] for p in status["processes"]} == {"prometheus", "envoy", "runtime-v1"}
+    assert {p["name"] for p in status["processes"]} == {"prometheus", "judge", "envoy", "runtime-v1"}
     assert all(p["healthy"] for p in status["processes"])
     out = canary_status(harness)
     assert out.returncode == 0 and "runtime-v1" in out.stdout and "ready" in out.stdout
@@ -191,3 +191,22 @@ def test_the_seldon_runtime_behind_the_same_gateway(stack_env, tmp_path):
         pids = child_pids(running)
         assert running.stop_process("canary up", signal.SIGTERM) == 0
     assert not [p for p in pids if procs.alive(p)]
+
+
+def test_canary_judge_without_a_canary_says_how_to_start_one(harness, stack):
+    out = subprocess.run([sys.executable, "-m", "canary", "judge"], env=harness.env, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 1 and out.stderr.strip() == "canary judge: no canary runs; start one with 'canary rollout VERSION'"
+
+
+def test_each_runtime_is_a_revision_and_its_series_carry_it(harness, with_canary):
+    status = with_canary.status()
+    revisions = {p["version"]: p["revision"] for p in status["processes"] if p["version"]}
+    assert revisions == {"v1": status["stable_revision"], "v2": status["canary_revision"]}
+    assert len(set(revisions.values())) == 2 and all(len(r) == 10 for r in revisions.values())
+    with_canary.set_routing(100, [])
+    for _ in range(5):
+        assert infer(harness).status_code == 200
+    wait_until(lambda: harness.query(f'envoy_cluster_upstream_rq_xx{{revision="{status["canary_revision"]}"}}'), 30,
+               "Prometheus to label the canary's Envoy stats with its revision")
+    series = harness.query(f'envoy_cluster_upstream_rq_xx{{revision="{status["canary_revision"]}"}}')
+    assert {s["metric"]["version"] for s in series} == {"v2"}

@@ -1,0 +1,59 @@
+"""``canary judge``: what the judge last said about the running rollout: each test, its counts,
+e-value and confidence sequences, read without asking it anything new."""
+
+import json
+import sys
+import time
+
+import httpx
+
+from canary.cli.errors import EXIT_FAIL, EXIT_OK, one_line_errors
+from canary.local.client import StackClient
+from canary.local.settings import StackSettings
+
+_HEADER = ("TEST", "VERDICT", "E-VALUE", "NEEDS", "CANARY", "STABLE", "RATE RATIO (CS)", "DIFFERENCE (CS)")
+
+
+def _rate(side: dict) -> str:
+    rate = "-" if side["rate"] is None else f"{side['rate']:.2%}"
+    return f"{side['events']}/{side['requests']} {rate}"
+
+
+def _interval(lower, upper, fmt: str) -> str:
+    low = "0" if lower is None else format(lower, fmt)
+    high = "inf" if upper is None else format(upper, fmt)
+    return f"[{low}, {high}]"
+
+
+def table(doc: dict) -> list[str]:
+    """One analysis as aligned rows a person reads."""
+    rows = [_HEADER] + [(t["name"], t["verdict"], f"{t['e_value']:.3g}", f"{t['threshold']:.3g}", _rate(t["canary"]),
+                         _rate(t["stable"]), _interval(t["ratio"]["lower"], t["ratio"]["upper"], ".3g"),
+                         _interval(t["difference"]["lower"], t["difference"]["upper"], "+.4f")) for t in doc["tests"]]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADER))]
+    head = (f"canary {doc['canary']} against stable {doc['stable']} at weight {doc['weight']:g}: {doc['decision']} "
+            f"({doc['seconds']:.0f} s of evidence, alpha {doc['alpha']:g}; slow = over {doc['latency_bound_ms']} ms, "
+            f"{doc['latency_bound_origin'] or 'not set yet'}; asked {time.time() - doc['at']:.0f} s ago)")
+    return [head] + ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+@one_line_errors(lambda args: "judge")
+def judge(settings: StackSettings, args) -> int:
+    """Print the judge's last answer for the stack's canary and stable revisions."""
+    status = StackClient(settings.run_dir).status()
+    if not status["canary_revision"]:
+        print("canary judge: no canary runs; start one with 'canary rollout VERSION'", file=sys.stderr)
+        return EXIT_FAIL
+    try:
+        docs = httpx.get(f"{status['judge']}/v1/analyses", timeout=5,
+                         params={"canary": status["canary_revision"], "stable": status["stable_revision"]}).json()
+    except httpx.HTTPError as exc:
+        print(f"canary judge: the judge at {status['judge']} did not answer ({type(exc).__name__}); "
+              "see 'canary logs judge'", file=sys.stderr)
+        return EXIT_FAIL
+    if not docs["analyses"]:
+        print(f"canary judge: the judge has not been asked about {status['canary']} ({status['canary_revision']}) "
+              "yet; it is, once the rollout reaches an analysis step", file=sys.stderr)
+        return EXIT_FAIL
+    print(json.dumps(docs["analyses"][0], indent=2) if args.json else "\n".join(table(docs["analyses"][0])))
+    return EXIT_OK
