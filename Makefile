@@ -97,6 +97,8 @@ bench: $(STAMP) $(SELDON_STAMP) tools ## Run the benchmarks (figures for docs/be
 	$(BIN)/python -m bench.loadgen
 	$(BIN)/python -m bench.stack
 	$(BIN)/python -m bench.rollout
+	$(BIN)/python -m bench.judge
+	$(BIN)/python -m bench.judge_api
 
 ##@ Serving
 

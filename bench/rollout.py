@@ -2,8 +2,9 @@
 
 ``python -m bench.rollout``. A real stack (Prometheus, Envoy, MLServer), the real
 controller and the load generator at 50 rps. Each scenario rolls out a v2 that is
-faulty from its start; measured from the moment the controller gives it 10% of the
-traffic until it sets the weight back to 0: the seconds, the canary's failed requests
+faulty from its start; measured from its first request (Envoy's count for its
+cluster, polled every 20 ms) until the controller sets its weight back to 0: the
+seconds, the canary's failed requests
 (Envoy's 5xx count for its cluster) and the analysis metric that aborted it. Two
 designs: the shipped Rollout (the gates plus the judge), and the gates alone (a copy
 of k8s/ whose analysis steps do not name the judge). Then healthy rollouts, counting
@@ -25,7 +26,7 @@ from models import train
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = {"100% errors": {"error_ratio": 1.0}, "10% errors": {"error_ratio": 0.1},
-             "3% errors": {"error_ratio": 0.03}, "3x slower (+8 ms)": {"latency_ms": 8}}
+             "3% errors": {"error_ratio": 0.03}, "3x slower (+3 ms)": {"latency_ms": 3}}
 
 
 def gates_only_k8s(folder: Path) -> Path:
@@ -52,9 +53,9 @@ class Rig:
         self.harness.wait_traffic()
         self.admin = f"http://127.0.0.1:{self.harness.settings.envoy_admin_port}"
 
-    def canary_5xx(self) -> int:
-        """Envoy's 5xx count for the canary's cluster (its stats carry the revision: wine-v2-<revision>)."""
-        stats = httpx.get(f"{self.admin}/stats", params={"filter": r"^cluster\.wine-v2-[0-9a-f]+\.upstream_rq_5xx$"},
+    def canary_count(self, stat: str = "upstream_rq_5xx") -> int:
+        """An Envoy counter of the canary's cluster (its stats carry the revision: wine-v2-<revision>)."""
+        stats = httpx.get(f"{self.admin}/stats", params={"filter": rf"^cluster\.wine-v2-[0-9a-f]+\.{stat}$"},
                           timeout=5).text
         return sum(int(line.rsplit(":", 1)[1]) for line in stats.splitlines() if ":" in line)
 
@@ -64,20 +65,19 @@ class Rig:
 
 
 def time_to_zero(rig: Rig, faults: dict, limit_s: float) -> tuple[float, int, str]:
-    """Roll out a faulty v2; seconds from weight 10 to weight 0, its failed requests, and why it was aborted."""
+    """Roll out a faulty v2; seconds from its first request to weight 0, its failed requests, and why it was aborted."""
     rig.client.post("/rollout", {"version": "v2", "faults": faults})
-    doc = rig.client.get(events=0)
-    while doc["weight"] != 10:
+    while rig.canary_count("upstream_rq_total") == 0:  # Envoy's own count: the first request it sent the canary
         time.sleep(0.02)
-        doc = rig.client.get(events=0)
     t0 = time.monotonic()
+    doc = rig.client.get(events=0)
     while doc["weight"] != 0 and doc["phase"] != "Healthy" and time.monotonic() - t0 < limit_s:
         time.sleep(0.02)
         doc = rig.client.get(events=0)
     seconds = time.monotonic() - t0
     time.sleep(1)  # requests already in flight when the weight dropped
     why = doc["message"].split(":")[1].strip() if doc["phase"] == "Degraded" else f"not aborted ({doc['phase']})"
-    return seconds, rig.canary_5xx(), why
+    return seconds, rig.canary_count(), why
 
 
 def scenario_runs(work: Path, args) -> list[tuple]:
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             train.train(version, work / "artifacts")
         rows = scenario_runs(work, args)
         promoted, aborts = healthy_runs(work, args)
-    print(f"\n| v2 (time-scale {args.scale:g}, 50 rps) | design | seconds from 10% to weight 0 | failed requests | aborted by |")
+    print(f"\n| v2 (time-scale {args.scale:g}, 50 rps) | design | seconds from its first request to weight 0 | failed requests | aborted by |")
     print("|---|---|---|---|---|")
     for name, design, seconds, failed, why in rows:
         print(f"| {name} | {design} | {seconds:.1f} | {failed} | {why} |")

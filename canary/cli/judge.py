@@ -32,9 +32,15 @@ def table(doc: dict) -> list[str]:
                          _interval(t["difference"]["lower"], t["difference"]["upper"], "+.4f")) for t in doc["tests"]]
     widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADER))]
     head = (f"canary {doc['canary']} against stable {doc['stable']} at weight {doc['weight']:g}: {doc['decision']} "
-            f"({doc['seconds']:.0f} s of evidence, alpha {doc['alpha']:g}; slow = over {doc['latency_bound_ms']} ms, "
-            f"{doc['latency_bound_origin'] or 'not set yet'}; asked {time.time() - doc['at']:.0f} s ago)")
+            f"({doc['seconds']:.0f} s of evidence, alpha {doc['alpha']:g}; slow = {_bound(doc)}; "
+            f"asked {time.time() - doc['at']:.0f} s ago)")
     return [head] + ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def _bound(doc: dict) -> str:
+    if doc["latency_bound_ms"] is None:
+        return "not set yet (stable has no latency data)"
+    return f"over {doc['latency_bound_ms']:g} ms, {doc['latency_bound_origin']}"
 
 
 @one_line_errors(lambda args: "judge")

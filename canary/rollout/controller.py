@@ -12,12 +12,13 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-from canary.rollout import analysis, args, spec
-from canary.rollout.analysis import ERROR, SUCCESSFUL, AnalysisRun, Measurement
+from canary.rollout import spec
+from canary.rollout.analysis import AnalysisRun
 from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, TrafficRouter
 from canary.rollout.status import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, RolloutState
+from canary.rollout.measure import MeasureMixin
 from canary.rollout.steps import StepsMixin
-from canary.rollout.web import NotJSON, WebProvider
+from canary.rollout.web import WebProvider
 from canary.rollout.wording import fmt_s
 
 __all__ = ["DEGRADED", "HEALTHY", "PAUSED", "PROGRESSING", "ControlError", "Controller", "Platform", "RolloutState"]
@@ -32,7 +33,7 @@ class Platform:
     web: WebProvider = field(default_factory=WebProvider)  # Argo's web provider: plain HTTP, the same everywhere
 
 
-class Controller(StepsMixin):
+class Controller(StepsMixin, MeasureMixin):
     """One Rollout's controller: controls from the API, ``reconcile`` from the loop."""
 
     def __init__(self, rollout: spec.RolloutSpec, store, platform: Platform, *, prometheus_address: str,
@@ -212,37 +213,3 @@ class Controller(StepsMixin):
             if actions:
                 self._save()
         return actions
-
-    # -- analysis plumbing -------------------------------------------------------
-    def _metrics(self, step: spec.Analysis) -> list[spec.Metric]:
-        return args.metrics_for(self.spec, step, self.state.target, self.local_args, self.state.revisions)
-
-    def _check_args(self, version: str) -> None:
-        unknown = {"Stable": args.UNKNOWN_REVISION, "Latest": args.UNKNOWN_REVISION}
-        for step in self.spec.steps:
-            if isinstance(step, spec.Analysis):
-                args.resolve(self.spec, step, version, self.local_args, unknown)
-
-    def _revisions(self) -> dict[str, str]:
-        """podTemplateHashValue's two values: the stable and the canary (latest) revision."""
-        revisions = self.platform.deployer.revisions()
-        return {"Stable": revisions.get("stable"), "Latest": revisions.get("canary")}
-
-    def _measure(self, metric: spec.Metric) -> Measurement:
-        """Never raises: whatever goes wrong is an Error measurement, as in Argo."""
-        try:
-            document = None
-            if metric.web is None:
-                value = self.platform.provider.query(metric.address, metric.query)
-            else:
-                value, document = self.platform.web.call(metric.web)
-            if isinstance(value, NotJSON):
-                return Measurement(SUCCESSFUL, str(value)[:200], "the answer is not JSON: Successful, as in Argo")
-            phase, message = analysis.judge(metric, value)
-            # A judge says why in "summary": the evidence goes into the event line and the abort message.
-            message = (document or {}).get("summary") or message
-        except analysis.ProviderError as exc:
-            return Measurement(ERROR, None, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a measurement must never take the controller down
-            return Measurement(ERROR, None, f"{type(exc).__name__}: {exc}")
-        return Measurement(phase, value, message)
