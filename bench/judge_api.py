@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from canary.local import procs
+from canary.local import procs, prometheus_config
 from canary.local.envoy import LATENCY_BUCKETS_MS
 
 HOUR_S = 3600
@@ -50,8 +50,8 @@ def start_prometheus(folder: Path, revisions: list[str]) -> tuple[procs.Process,
                    check=True, capture_output=True)
     (folder / "prometheus.yml").write_text("global: {scrape_interval: 15s}\n")
     port = procs.free_port()
-    process = procs.start(["prometheus", f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'tsdb'}",
-                           f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"], folder / "prometheus.log", {})
+    process = procs.start(prometheus_config.command("prometheus", folder / "prometheus.yml", folder / "tsdb", port),
+                          folder / "prometheus.log", {})
     procs.wait_http_ok(process, f"http://127.0.0.1:{port}/-/ready", 120)
     return process, f"http://127.0.0.1:{port}"
 

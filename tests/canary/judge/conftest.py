@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from canary.judge import service
 from canary.judge.settings import JudgeSettings
-from canary.local import procs
+from canary.local import procs, prometheus_config
 from canary.webapi import ServerThread, create_app
 from tests.canary.local.support import wait_until
 from tests.k8s.support import require_binary
@@ -64,9 +64,8 @@ class Prometheus:
         self.pool = [f"r{i:09d}" for i in range(60)]
         self.revisions(self.pool)
         binary = require_binary("prometheus", "Debian package prometheus")
-        self.process = procs.start([binary, f"--config.file={folder / 'prometheus.yml'}", f"--storage.tsdb.path={folder / 'data'}",
-                                    f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-                                   folder / "prometheus.log", {})
+        cmd = prometheus_config.command(binary, folder / "prometheus.yml", folder / "data", self.port)
+        self.process = procs.start(cmd, folder / "prometheus.log", {})
         procs.wait_http_ok(self.process, f"{self.url}/-/ready", 60)
 
     @property
