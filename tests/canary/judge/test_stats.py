@@ -96,3 +96,12 @@ def test_a_canary_as_good_as_stable_passes_once_the_data_rule_harm_out():
     assert verdict.evaluate("errors", windows, verdict.Tolerance(0.5, 0.005), 0.005, 10)["verdict"] == verdict.PASS
     few = [verdict.Window(0.5, 0, 20, 0, 20)]
     assert verdict.evaluate("errors", few, verdict.Tolerance(0.5, 0.005), 0.005, 10)["verdict"] == verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("stable_rate, canary_rate", [(0.0001, 0.0003), (0.20, 0.208)])
+def test_harm_needs_both_tolerances_exceeded(stable_rate, canary_rate):
+    """3x worse but 0.02 points (inside +0.005), and 0.8 points worse but 1.04x (inside 1.5x): neither fails."""
+    n = 10_000_000  # enough that each tolerance alone is decided
+    windows = [verdict.Window(0.5, round(canary_rate * n), n, round(stable_rate * n), n)]
+    result = verdict.evaluate("errors", windows, verdict.Tolerance(0.5, 0.005), 0.005, 5)
+    assert result["verdict"] == verdict.PASS, result["reason"]
