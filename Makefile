@@ -156,16 +156,17 @@ test-images: $(STAMP) ## Build every image through Podman's Docker API on a Debi
 REGISTRY ?=
 TAG ?= 0.1.0
 OVERLAY ?= mlserver
+HOST ?= wine.example.com
 NAMESPACE ?= ml-canary
 ROLLOUTS := kubectl argo rollouts -n $(NAMESPACE)
-RENDER = REGISTRY=$(REGISTRY) TAG=$(TAG) hack/render.sh $(OVERLAY)
+RENDER = REGISTRY=$(REGISTRY) TAG=$(TAG) HOST=$(HOST) hack/render.sh $(OVERLAY)
 
 .PHONY: render
-render: ## Print the manifests make deploy applies (OVERLAY, REGISTRY, TAG).
+render: ## Print the manifests make deploy applies (OVERLAY, REGISTRY, TAG, HOST: the public host name).
 	@$(RENDER)
 
 .PHONY: deploy
-deploy: ## Apply k8s/cluster and the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, model v1.
+deploy: ## Apply k8s/cluster and the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, model v1, served at HOST.
 	kubectl apply -k k8s/cluster
 	$(RENDER) | kubectl apply -f -
 

@@ -37,10 +37,11 @@ def judge_fail_times(counts, weight: float, settings: JudgeSettings, tests: int 
     k, eps = settings.concentration, settings.errors_relative
     log_e = stats.log_truncated_lr(ce, se, k * weight, k * (1 - weight), float(stats.theta(weight, math.log1p(eps))))
     failed = log_e >= math.log(1 / alpha)
-    at = np.nonzero(failed)  # the rate sequences only where the count test already rejects: most cells never do
-    lower_c, _ = stats.rate_bounds(ce[at], cn[at], alpha / 2)
-    _, upper_s = stats.rate_bounds(se[at], sn[at], alpha / 2)
-    failed[at] = lower_c - upper_s > settings.errors_absolute
+    at = np.nonzero(failed)  # the bounds only where the count test already rejects: most cells never do
+    lower_c, _ = stats.rate_bounds(ce[at], cn[at], alpha / 3)
+    _, upper_s = stats.rate_bounds(se[at], sn[at], alpha / 3)
+    ratio = stats.ratio_lower_bounds(ce[at], se[at], weight, alpha / 3, k)
+    failed[at] = stats.gap_lower_bounds(lower_c, upper_s, ratio) > settings.errors_absolute
     return _first(failed)
 
 

@@ -23,7 +23,7 @@ class JudgeSettings(BaseSettings):
     """Port of GET /v1/judge."""
     alpha: float = Field(0.01, gt=0, lt=1)
     """Chance of a false fail for the whole family of tests, however often it is asked."""
-    concentration: float = Field(5.0, gt=0)
+    concentration: float = Field(1.0, gt=0)
     """k of the Beta(k rho, k (1 - rho)) mixture: small k finds large harms in fewer events."""
     errors_relative: float = Field(0.5, ge=0)
     """The canary's error rate may be this much above stable's, as a fraction (0.5: 1.5 times)..."""

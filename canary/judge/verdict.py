@@ -4,8 +4,12 @@ Harm is "the canary's rate is above stable's times (1 + relative) AND above stab
 absolute". Its null is the union of two nulls, so `fail` needs both rejected, each at
 the test's level (an intersection-union test keeps that level): the count e-value
 crosses 1/level, and the canary's rate sequence lies above stable's by more than the
-absolute tolerance (each of those two rate sequences at level/2). `pass` is the
-mirror image: the sequences rule out harm on either side. Both are anytime-valid.
+absolute tolerance, a gap bounded from below by ``stats.gap_lower_bounds`` from three
+confidence sequences at level/3 each (the canary's rate, stable's rate, their ratio),
+which all hold together with probability 1 - level. The bound through the ratio needs
+no bound on stable's rate, slow to tighten when stable's errors are rare, so a canary
+far worse than stable fails on a handful of requests. `pass` is the mirror image: the
+sequences rule out harm on either side. Both are anytime-valid.
 """
 
 import math
@@ -45,10 +49,11 @@ def evaluate(name: str, windows: list[Window], tolerance: Tolerance, alpha: floa
     """The test's e-value, estimates, confidence sequences, counts and verdict at level ``alpha``."""
     segments = [stats.Segment(w.rho, w.canary_events, w.stable_events) for w in windows]
     log_e = stats.log_e_harm(segments, tolerance.relative, k)
-    estimate, lower, upper = stats.ratio_sequence(segments, alpha, k)
-    canary = _side(sum(w.canary_events for w in windows), sum(w.canary_trials for w in windows), alpha / 2)
-    stable = _side(sum(w.stable_events for w in windows), sum(w.stable_trials for w in windows), alpha / 2)
-    gap_lower, gap_upper = canary["lower"] - stable["upper"], canary["upper"] - stable["lower"]
+    estimate, lower, upper = stats.ratio_sequence(segments, alpha / 3, k)
+    canary = _side(sum(w.canary_events for w in windows), sum(w.canary_trials for w in windows), alpha / 3)
+    stable = _side(sum(w.stable_events for w in windows), sum(w.stable_trials for w in windows), alpha / 3)
+    gap_lower = float(stats.gap_lower_bounds(canary["lower"], stable["upper"], lower or 0.0))
+    gap_upper = canary["upper"] - stable["lower"]
     relative_harm = log_e >= math.log(1 / alpha)
     absolute_harm = gap_lower > tolerance.absolute
     if relative_harm and absolute_harm:

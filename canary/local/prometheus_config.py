@@ -12,13 +12,14 @@ RULES = resources.files("canary.local") / "prometheus" / "rules.yaml"
 _STAT_NAME = "wine-(.+)-([0-9a-f]{10})"
 
 
-def config(folder: Path, envoy_admin_port: int, loadgen_port: int, interval: str) -> dict:
+def config(folder: Path, envoy_admin_port: int, loadgen_port: int, interval: str, gateway_interval: str) -> dict:
     """Scrape Envoy, the runtimes (a file of targets, rewritten as canaries come and go) and the load generator."""
     return {
         "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": interval},
         "rule_files": [str(Path(str(RULES)))],
         "scrape_configs": [
             {"job_name": "envoy", "metrics_path": "/stats/prometheus",
+             "scrape_interval": gateway_interval, "scrape_timeout": gateway_interval,
              "static_configs": [{"targets": [f"127.0.0.1:{envoy_admin_port}"]}],
              # Each runtime's cluster stats are named wine-<version>-<revision> (envoy.stat_name).
              "metric_relabel_configs": [

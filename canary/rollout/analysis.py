@@ -9,7 +9,8 @@ when several trip), Successful when count is reached. The run is the worst
 completed metric; any Failed, Error or Inconclusive metric terminates the rest.
 """
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, replace
 
 from canary.rollout import expr
 from canary.rollout.interfaces import ProviderError  # noqa: F401 - where the providers and the tests find it
@@ -19,6 +20,9 @@ SUCCESSFUL, RUNNING, PENDING = "Successful", "Running", "Pending"
 INCONCLUSIVE, ERROR, FAILED = "Inconclusive", "Error", "Failed"
 _WORSE = {SUCCESSFUL: 0, RUNNING: 1, PENDING: 2, INCONCLUSIVE: 3, ERROR: 4, FAILED: 5}
 ERROR_RETRY_S = 10.0
+# Under a time-scale, no metric is asked more often than this (wall clock): the
+# controller ticks every 0.1 s and the judge's data refresh every 0.25 s.
+MIN_SCALED_INTERVAL_S = 0.25
 
 
 @dataclass
@@ -102,11 +106,23 @@ def assess(metric: Metric, state: MetricState, terminating: bool) -> tuple[str, 
     return (SUCCESSFUL, "run terminated") if terminating else (RUNNING, "")
 
 
+def paced(metric: Metric, time_scale: float) -> Metric:
+    """The metric as run under ``time_scale``: an interval that would fall under
+    MIN_SCALED_INTERVAL_S is stretched to it and the count cut in proportion, so the
+    metric lasts as long as scaled (at time-scale 1 nothing changes)."""
+    if not metric.interval_s or metric.interval_s / time_scale >= MIN_SCALED_INTERVAL_S:
+        return metric
+    stretch = MIN_SCALED_INTERVAL_S * time_scale / metric.interval_s
+    count = None if metric.count is None else max(1, math.ceil(metric.count / stretch))
+    return replace(metric, interval_s=MIN_SCALED_INTERVAL_S * time_scale, count=count)
+
+
 class AnalysisRun:
     """One run of the templates' metrics, args already substituted. Time is whatever clock the caller uses."""
 
     def __init__(self, name: str, metrics: list[Metric], started_at: float, time_scale: float = 1.0):
-        self.name, self.metrics, self.time_scale = name, {m.name: m for m in metrics}, time_scale
+        self.name, self.time_scale = name, time_scale
+        self.metrics = {m.name: paced(m, time_scale) for m in metrics}
         self.started_at, self.terminating = started_at, False
         self.states = {m.name: MetricState(m.name, started_at + m.initial_delay_s / time_scale) for m in metrics}
 
@@ -130,7 +146,11 @@ class AnalysisRun:
             state.consecutive_error = 0
             setattr(state, m.phase.lower(), getattr(state, m.phase.lower()) + 1)
         wait = ERROR_RETRY_S if m.phase == ERROR else metric.interval_s
-        state.next_at = now + (wait or 0) / self.time_scale
+        step, due = (wait or 0) / self.time_scale, state.next_at
+        # One interval after the previous was due, so the controller's tick does not
+        # stretch every interval (Argo counts from the measurement's end, and its
+        # requeue is coarser still); after an error, or when far behind, from now.
+        state.next_at = due + step if m.phase != ERROR and 0 <= now - due < step else now + step
         state.phase, state.message = assess(metric, state, False)
         return state
 

@@ -1,9 +1,13 @@
 """Every overlay renders, every object validates, every cross-reference holds."""
 
 import copy
+import re
 
 import pytest
 import yaml
+
+from loadgen.cli import build_parser
+from loadgen.settings import LoadgenSettings
 
 from tests.k8s import crossref
 from tests.k8s.support import K8S, by_kind, render, validate
@@ -142,3 +146,27 @@ def test_a_misspelt_field_is_refused(mlserver, kind, name, path, value):
     doc = next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name)
     with pytest.raises(AssertionError, match=path[-1]):
         validate(doc)
+
+
+RUNTIME_PROTOCOL = {"ml-canary-mlserver": "v2", "ml-canary-seldon": "seldon"}  # what each image serves
+
+
+def _expand(arg: str, env: dict) -> str:
+    """Kubernetes' $(VAR) expansion of container args (the kubelet's expansion.Expand)."""
+    return re.sub(r"\$\((\w+)\)", lambda m: env.get(m.group(1), m.group(0)), arg)
+
+
+def _job_args(docs: list[dict]) -> list[str]:
+    container = by_kind(docs, "Job")["loadgen"]["spec"]["template"]["spec"]["containers"][0]
+    maps = by_kind(docs, "ConfigMap")
+    env = {e["name"]: maps[e["valueFrom"]["configMapKeyRef"]["name"]]["data"][e["valueFrom"]["configMapKeyRef"]["key"]]
+           for e in container.get("env", []) if "configMapKeyRef" in e.get("valueFrom", {})}
+    return [_expand(a, env) for a in container["args"]]
+
+
+@pytest.mark.parametrize("overlay", ["overlays/mlserver", "overlays/seldon"])
+def test_the_load_generator_speaks_the_protocol_of_the_runtime_it_loads(overlay, tmp_path):
+    docs = render(overlay, ("components/loadgen",), tmp_path)
+    image = by_kind(docs, "Rollout")["wine"]["spec"]["template"]["spec"]["containers"][0]["image"].split(":")[0]
+    args = build_parser(LoadgenSettings()).parse_args(_job_args(docs))
+    assert args.protocol == RUNTIME_PROTOCOL[image.rsplit("/", 1)[-1]]

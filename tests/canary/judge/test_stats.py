@@ -105,3 +105,46 @@ def test_harm_needs_both_tolerances_exceeded(stable_rate, canary_rate):
     windows = [verdict.Window(0.5, round(canary_rate * n), n, round(stable_rate * n), n)]
     result = verdict.evaluate("errors", windows, verdict.Tolerance(0.5, 0.005), 0.005, 5)
     assert result["verdict"] == verdict.PASS, result["reason"]
+
+
+def test_an_all_failing_canary_fails_on_its_fifth_error_with_stable_clean():
+    tolerance = verdict.Tolerance(0.5, 0.005)
+    five = verdict.evaluate("errors", [verdict.Window(0.1, 5, 5, 0, 45)], tolerance, 0.005, 1)
+    four = verdict.evaluate("errors", [verdict.Window(0.1, 4, 4, 0, 36)], tolerance, 0.005, 1)
+    assert five["verdict"] == verdict.FAIL and four["verdict"] == verdict.INCONCLUSIVE
+
+
+def test_a_canary_at_10_percent_errors_fails_through_the_ratio_before_stables_rate_is_pinned():
+    """7 of 70 against 0 of 630 (14 s at 50 rps, 10%): stable's upper rate alone leaves the gap unproven."""
+    result = verdict.evaluate("errors", [verdict.Window(0.1, 7, 70, 0, 630)], verdict.Tolerance(0.5, 0.005), 0.005, 1)
+    assert result["verdict"] == verdict.FAIL, result["reason"]
+    assert result["canary"]["lower"] - result["stable"]["upper"] < 0.005 < result["difference"]["lower"]
+
+
+def test_the_bound_through_the_ratio_is_not_used_when_the_ratio_may_be_under_one():
+    """4 of 4 against 0 of 36 leaves a ratio under 1 possible: the difference may be negative, and says so."""
+    result = verdict.evaluate("errors", [verdict.Window(0.1, 4, 4, 0, 36)], verdict.Tolerance(0.5, 0.005), 0.005, 1)
+    assert result["ratio"]["lower"] < 1 and result["difference"]["lower"] < 0
+
+
+@pytest.mark.parametrize("stable_rate, rps, rho", [(0.001, 50, 0.1), (0.05, 400, 0.5)])
+def test_the_difference_bound_covers_the_true_difference_at_every_look(stable_rate, rps, rho):
+    """Canary at stable + 0.005 (the edge; 6x and 1.1x worse), 300 seeded runs of 600 looks: misses stay under alpha."""
+    rng, alpha, misses = np.random.default_rng(11), 0.01, 0
+    for _ in range(300):
+        requests = rng.poisson(rps, 600)
+        cn = rng.binomial(requests, rho)
+        ce, se = rng.binomial(cn, stable_rate + 0.005), rng.binomial(requests - cn, stable_rate)
+        cn, ce, sn, se = cn.cumsum(), ce.cumsum(), (requests - cn).cumsum(), se.cumsum()
+        lower_c, _ = stats.rate_bounds(ce, cn, alpha / 3)
+        _, upper_s = stats.rate_bounds(se, sn, alpha / 3)
+        ratio = stats.ratio_lower_bounds(ce, se, rho, alpha / 3, 1.0)
+        misses += bool((stats.gap_lower_bounds(lower_c, upper_s, ratio) > 0.005).any())
+    assert misses / 300 <= alpha
+
+
+@pytest.mark.parametrize("canary, stable", [(5, 0), (12, 30), (40, 100), (3, 300)])
+def test_the_vectorised_ratio_bound_is_the_confidence_sequences_lower_end(canary, stable):
+    _, lower, _ = stats.ratio_sequence([stats.Segment(0.1, canary, stable)], 0.004, 1.0)
+    fast = stats.ratio_lower_bounds(np.array([canary], float), np.array([stable], float), 0.1, 0.004, 1.0)[0]
+    assert fast == pytest.approx(lower, rel=1e-5)

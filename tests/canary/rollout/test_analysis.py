@@ -137,3 +137,20 @@ def test_run_survives_a_round_trip():
     tick(run, 0, lambda _m: Measurement(FAILED, [0.5], ""))
     again = AnalysisRun.from_dict(run.to_dict(), [metric(interval_s=1, count=3)])
     assert again.states["m"].failed == 1 and again.states["m"].measurements[0].value == [0.5]
+
+
+def test_a_metric_asked_more_often_than_the_controller_can_is_paced_for_the_same_total_time():
+    judge = Metric("judge", "", "", interval_s=0.5, count=360)
+    fast = analysis.paced(judge, 10)  # 0.05 s a look would be under the controller's tick
+    assert fast.interval_s / 10 == analysis.MIN_SCALED_INTERVAL_S and fast.count == 72
+    assert fast.interval_s * fast.count == judge.interval_s * judge.count
+    assert analysis.paced(judge, 1) is judge and analysis.paced(judge, 2) is judge
+
+
+def test_the_next_measurement_is_due_one_interval_after_the_last_was_due():
+    run = AnalysisRun("r", [Metric("m", "", "", interval_s=1.0, count=3)], started_at=0.0)
+    metric = run.metrics["m"]
+    for now in (0.05, 1.08, 2.02):  # each taken a little late, as a ticking controller does
+        assert run.due(now) == [metric]
+        run.record(metric, Measurement(SUCCESSFUL), now)
+    assert run.states["m"].next_at == 3.0 and run.states["m"].phase == SUCCESSFUL

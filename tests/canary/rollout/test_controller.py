@@ -125,7 +125,7 @@ def test_a_judge_fail_aborts_at_once_with_weight_0_and_scales_down_after_the_del
     ctrl.start("v2")
     t0 = clock.now
     run_until(ctrl, clock, lambda: ctrl.state.aborted)
-    assert clock.now - t0 <= 1  # the judge is asked at once, every second
+    assert clock.now - t0 <= 1  # the judge is asked at once, twice a second
     assert ctrl.state.phase == DEGRADED and router.weight == 0 and router.routes == []
     assert ctrl.state.message.startswith("RolloutAborted: analysis judge failed: 'fail': errors fail (e-value 512 vs 200)")
     assert make.judge.urls[0] == "http://judge/v1/judge?canary=v2-rev&stable=v1-rev&weight=10"

@@ -1,0 +1,150 @@
+"""Istio's admission rules for the kinds ml-canary ships, and how istiod binds them.
+
+A schema says a VirtualService may list any hosts; Istio's validating webhook
+refuses some lists outright. Each rule below names the upstream function it
+reproduces (istio/istio, pkg/config/validation/validation.go unless said
+otherwise), so a reviewer can hold the two side by side. Only the rules that the
+shipped manifests could break are encoded, not the whole webhook.
+"""
+
+import re
+
+from tests.k8s.support import by_kind
+
+MESH = "mesh"  # constants.IstioMeshGateway
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_TLS_PROTOCOLS = {"HTTPS", "TLS"}  # protocol.Instance.IsTLS, pkg/config/protocol/instance.go
+
+
+def host_matches(a: str, b: str) -> bool:
+    """host.Name.Matches (pkg/config/host/name.go): equal, or one wildcard covers the other."""
+    if a.startswith("*") and b.startswith("*"):
+        short, long_ = sorted((a, b), key=len)
+        return long_[1:].endswith(short[1:])
+    if a.startswith("*"):
+        return b.endswith(a[1:])
+    if b.startswith("*"):
+        return a.endswith(b[1:])
+    return a == b
+
+
+def _label(value: str) -> bool:
+    return len(value) <= 63 and bool(_DNS1123_LABEL.fullmatch(value))
+
+
+def virtual_service(name: str, spec: dict) -> list[str]:
+    """ValidateVirtualService: hosts against the gateways they bind to, duplicates, gateway names, routes."""
+    problems, hosts, gateways = [], spec.get("hosts", []), spec.get("gateways", [])
+    applies_to_mesh = not gateways or MESH in gateways  # isGateway: any "mesh" makes it a mesh VirtualService
+    if applies_to_mesh and "*" in hosts:
+        problems.append(f"VirtualService {name}: wildcard host * is not allowed for virtual services bound to the mesh gateway")
+    for i, a in enumerate(hosts):
+        for b in hosts[i + 1:]:
+            if host_matches(a, b):
+                problems.append(f"VirtualService {name}: duplicate hosts in virtual service: {a} & {b}")
+    for gw in gateways:  # validateGatewayNames
+        ns, _, gname = gw.rpartition("/")
+        if gw != MESH and not (_label(gname) and (not ns or _label(ns))):
+            problems.append(f"VirtualService {name}: invalid gateway name {gw!r}")
+    for route in spec.get("http", []):
+        problems += _http_route(name, route)
+    return problems
+
+
+def _http_route(name: str, route: dict) -> list[str]:
+    """validateHTTPRouteDestinations and validateDestination: weights, hosts, subset names."""
+    problems, dests = [], route.get("route", [])
+    label = f"VirtualService {name} route {route.get('name', '?')}"
+    if len(dests) > 1 and sum(d.get("weight", 0) for d in dests) == 0:
+        problems.append(f"{label}: total destination weight = 0")
+    for d in dests:
+        dest = d.get("destination", {})
+        if d.get("weight", 0) < 0:
+            problems.append(f"{label}: weight {d['weight']} < 0")
+        if dest.get("host") == "*":
+            problems.append(f"{label}: invalid destination host *")
+        if "subset" in dest and not _label(dest["subset"]):
+            problems.append(f"{label}: subset name {dest['subset']!r} is not a DNS-1123 label")
+    return problems
+
+
+def gateway(name: str, spec: dict) -> list[str]:
+    """ValidateGateway and validateServer: servers, hosts, unique port names, TLS on the right ports."""
+    problems, names = [], set()
+    if not spec.get("servers"):
+        problems.append(f"Gateway {name}: gateway must have at least one server")
+    for server in spec.get("servers", []):
+        port, tls = server.get("port", {}), server.get("tls")
+        if not server.get("hosts"):
+            problems.append(f"Gateway {name}: server config must contain at least one host")
+        if port.get("name") in names:
+            problems.append(f"Gateway {name}: port names in servers must be unique: duplicate name {port['name']}")
+        names.add(port.get("name"))
+        is_tls = port.get("protocol", "").upper() in _TLS_PROTOCOLS
+        if is_tls and tls is None:
+            problems.append(f"Gateway {name}: server must have TLS settings for HTTPS/TLS protocols")
+        elif not is_tls and tls and set(tls) - {"httpsRedirect"}:
+            problems.append(f"Gateway {name}: server cannot have TLS settings for plain text HTTP ports")
+        if is_tls and tls and tls.get("mode", "SIMPLE") in ("SIMPLE", "MUTUAL") \
+                and not (tls.get("credentialName") or (tls.get("serverCertificate") and tls.get("privateKey"))):
+            problems.append(f"Gateway {name}: {tls.get('mode', 'SIMPLE')} TLS needs credentialName or a certificate "
+                            "and key (validateTLSOptions)")
+    return problems
+
+
+def destination_rule(name: str, spec: dict) -> list[str]:
+    """ValidateDestinationRule and validateSubsetName: unique subset names, each a DNS-1123 label."""
+    problems, seen = [], set()
+    for subset in spec.get("subsets", []):
+        if subset["name"] in seen:
+            problems.append(f"DestinationRule {name}: duplicate subset names: {subset['name']}")
+        if not _label(subset["name"]):
+            problems.append(f"DestinationRule {name}: subset name {subset['name']!r} is not a DNS-1123 label")
+        seen.add(subset["name"])
+    return problems
+
+
+def peer_authentication(name: str, spec: dict) -> list[str]:
+    """ValidatePeerAuthentication: port-level mTLS needs a workload selector, and real port numbers."""
+    problems, ports = [], spec.get("portLevelMtls")
+    if ports is not None and not spec.get("selector", {}).get("matchLabels"):
+        problems.append(f"PeerAuthentication {name}: mesh/namespace peer authentication cannot have port level mTLS")
+    if ports is not None and not ports:
+        problems.append(f"PeerAuthentication {name}: port level mTLS, if defined, must have at least one element")
+    for port in ports or {}:
+        if not str(port).isdigit() or not 0 < int(port) <= 65535:
+            problems.append(f"PeerAuthentication {name}: port {port} must be in range 1..65535")
+    return problems
+
+
+def gateway_binding(docs: list[dict]) -> list[str]:
+    """A VirtualService host that no server of its Gateway serves is dropped from that gateway by istiod.
+
+    istiod keeps only the VirtualService hosts that match a server's hosts
+    (pilot/pkg/networking/core/gateway.go, pickMatchingGatewayHosts); istioctl analyze
+    reports it (pkg/config/analysis/analyzers/virtualservice/gateways.go).
+    """
+    problems, gateways = [], by_kind(docs, "Gateway")
+    for name, vs in by_kind(docs, "VirtualService").items():
+        for gw_name in vs["spec"].get("gateways", []):
+            gw = gateways.get(gw_name.rpartition("/")[2])
+            if gw_name == MESH or gw is None:
+                continue
+            served = [h.rpartition("/")[2] for s in gw["spec"].get("servers", []) for h in s.get("hosts", [])]
+            if not any(host_matches(h, s) for h in vs["spec"].get("hosts", []) for s in served):
+                problems.append(f"VirtualService {name}: none of its hosts is served by Gateway {gw_name}")
+    return problems
+
+
+RULES = {"VirtualService": virtual_service, "Gateway": gateway, "DestinationRule": destination_rule,
+         "PeerAuthentication": peer_authentication}
+
+
+def check(docs: list[dict]) -> list[str]:
+    """Every webhook rule above on every Istio object, then the gateway bindings."""
+    problems = []
+    for doc in docs:
+        rule = RULES.get(doc["kind"])
+        if rule and doc["apiVersion"].endswith(".istio.io/v1"):
+            problems += rule(doc["metadata"]["name"], doc.get("spec", {}))
+    return problems + gateway_binding(docs)

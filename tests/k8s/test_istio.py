@@ -1,0 +1,100 @@
+"""Istio's admission rules on every rendered overlay, each proved by a manifest it refuses."""
+
+import copy
+import os
+import subprocess
+
+import pytest
+import yaml
+
+from tests.k8s import istio
+from tests.k8s.support import ROOT, by_kind, render
+from tests.k8s.test_manifests import OVERLAYS, WITH_COMPONENTS
+
+
+@pytest.fixture(scope="module")
+def mlserver():
+    return render("overlays/mlserver")
+
+
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_every_overlay_passes_istios_webhook_rules(path):
+    assert istio.check(render(path)) == []
+
+
+@pytest.mark.parametrize("path, components", WITH_COMPONENTS, ids=lambda v: "+".join(v) if isinstance(v, tuple) else v)
+def test_every_component_combination_passes_them(path, components, tmp_path):
+    assert istio.check(render(path, components, tmp_path)) == []
+
+
+@pytest.mark.parametrize("a, b, same", [
+    ("*", "wine.ml-canary.svc.cluster.local", True), ("*.foo.com", "*.com", True), ("a.foo.com", "*.foo.com", True),
+    ("wine.example.com", "wine.ml-canary.svc.cluster.local", False), ("*.foo.com", "bar.com", False)])
+def test_hosts_match_as_istios_host_name_matches(a, b, same):
+    assert istio.host_matches(a, b) is same and istio.host_matches(b, a) is same
+
+
+def _edit(kind, name, change):
+    def mutate(docs):
+        change(by_kind(docs, kind)[name]["spec"])
+    return mutate
+
+
+def _servers(spec, *servers):
+    spec["servers"] = list(servers)
+
+
+HTTP = {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": ["wine.example.com"]}
+HTTPS = {"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "hosts": ["wine.example.com"]}
+
+REFUSED = [
+    # The VirtualService as first shipped: both errors at once.
+    (_edit("VirtualService", "wine", lambda s: s.update(hosts=["*", "wine.ml-canary.svc.cluster.local"])),
+     "wildcard host * is not allowed for virtual services bound to the mesh gateway"),
+    (_edit("VirtualService", "wine", lambda s: s.update(hosts=["*", "wine.ml-canary.svc.cluster.local"])),
+     "duplicate hosts in virtual service: * & wine.ml-canary.svc.cluster.local"),
+    (_edit("VirtualService", "wine", lambda s: s.update(hosts=["*.ml-canary.svc.cluster.local", "wine.ml-canary.svc.cluster.local"])),
+     "duplicate hosts"),
+    (_edit("VirtualService", "wine", lambda s: s.update(gateways=["Wine_Gateway", "mesh"])), "invalid gateway name 'Wine_Gateway'"),
+    (_edit("VirtualService", "wine", lambda s: [d.update(weight=0) for d in s["http"][0]["route"]]), "total destination weight = 0"),
+    (_edit("VirtualService", "wine", lambda s: s["http"][0]["route"][0]["destination"].update(host="*")), "invalid destination host *"),
+    (_edit("VirtualService", "wine", lambda s: s["http"][0]["route"][1]["destination"].update(subset="Canary")), "subset name 'Canary'"),
+    (_edit("Gateway", "wine-gateway", lambda s: _servers(s)), "gateway must have at least one server"),
+    (_edit("Gateway", "wine-gateway", lambda s: _servers(s, HTTP, {**HTTP, "port": {**HTTP["port"], "number": 8080}})),
+     "port names in servers must be unique: duplicate name http"),
+    (_edit("Gateway", "wine-gateway", lambda s: _servers(s, HTTPS)), "server must have TLS settings for HTTPS/TLS protocols"),
+    (_edit("Gateway", "wine-gateway", lambda s: _servers(s, {**HTTP, "tls": {"mode": "SIMPLE", "credentialName": "c"}})),
+     "server cannot have TLS settings for plain text HTTP ports"),
+    (_edit("Gateway", "wine-gateway", lambda s: _servers(s, {**HTTPS, "tls": {"mode": "SIMPLE"}})), "SIMPLE TLS needs credentialName"),
+    (_edit("Gateway", "wine-gateway", lambda s: _servers(s, {**HTTP, "hosts": []})), "server config must contain at least one host"),
+    (_edit("Gateway", "wine-gateway", lambda s: _servers(s, {**HTTP, "hosts": ["other.example.com"]})),
+     "none of its hosts is served by Gateway wine-gateway"),
+    (_edit("DestinationRule", "wine", lambda s: s["subsets"].append(dict(s["subsets"][0]))), "duplicate subset names: stable"),
+    (_edit("PeerAuthentication", "wine-metrics", lambda s: s.pop("selector")),
+     "mesh/namespace peer authentication cannot have port level mTLS"),
+    (_edit("PeerAuthentication", "wine-metrics", lambda s: s.update(portLevelMtls={"0": {"mode": "PERMISSIVE"}})),
+     "port 0 must be in range 1..65535"),
+]
+
+
+@pytest.mark.parametrize("mutate, message", REFUSED, ids=[m for _, m in REFUSED])
+def test_what_istios_webhook_refuses_is_refused(mlserver, mutate, message):
+    docs = copy.deepcopy(mlserver)
+    mutate(docs)
+    problems = istio.check(docs)
+    assert any(message in p for p in problems), problems
+
+
+def test_the_host_knob_sets_the_gateway_and_the_virtual_service():
+    out = subprocess.run(["hack/render.sh", "mlserver"], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "HOST": "wine.acme.com"}, check=True)
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    assert by_kind(docs, "Gateway")["wine-gateway"]["spec"]["servers"][0]["hosts"] == ["wine.acme.com"]
+    assert by_kind(docs, "VirtualService")["wine"]["spec"]["hosts"][0] == "wine.acme.com"
+    assert istio.check(docs) == []
+
+
+def test_a_host_that_is_not_a_dns_name_is_refused_before_rendering():
+    out = subprocess.run(["hack/render.sh", "mlserver"], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "HOST": "*"})
+    assert out.returncode == 2 and "HOST=* is not a DNS name" in out.stderr

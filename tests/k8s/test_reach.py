@@ -1,0 +1,119 @@
+"""The reachability table of each overlay, from its NetworkPolicies, PeerAuthentications and
+AuthorizationPolicies: what must be reachable is, what must be denied is."""
+
+import copy
+
+import pytest
+
+from tests.k8s import reach
+from tests.k8s.support import by_kind, render
+
+GATEWAY = reach.Peer("istio-system", {"istio": "ingressgateway"},
+                     "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account")
+PROMETHEUS = reach.Peer("monitoring", {"app.kubernetes.io/name": "prometheus"}, None, {"web": 9090})
+ARGO = reach.Peer("argo-rollouts", {"app.kubernetes.io/name": "argo-rollouts"}, None)
+DNS = reach.Peer("kube-system", {"k8s-app": "kube-dns"})
+COLLECTOR = reach.Peer("observability", {"app.kubernetes.io/name": "opentelemetry-collector"})
+ISTIOD = reach.Peer("istio-system", {"app": "istiod"})
+
+PATHS = {  # each overlay's protocol: inference, metadata
+    "overlays/mlserver": ("/v2/models/wine/infer", "/v2/models/wine"),
+    "overlays/seldon": ("/api/v1.0/predictions", None),
+}
+
+
+def _workload(docs: list[dict], kind: str, name: str) -> reach.Peer:
+    pod = by_kind(docs, kind)[name]["spec"]["template"]
+    ports = {p["name"]: p["containerPort"] for c in pod["spec"]["containers"] for p in c.get("ports", []) if "name" in p}
+    account = pod["spec"].get("serviceAccountName", "default")
+    return reach.Peer(reach.NAMESPACE, pod["metadata"]["labels"], f"cluster.local/ns/{reach.NAMESPACE}/sa/{account}",
+                      {**ports, **reach.INJECTED})
+
+
+def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
+    """(call, intended, actual) for every call that matters on this overlay."""
+    wine, judge = _workload(docs, "Rollout", "wine"), _workload(docs, "Deployment", "ml-canary-judge")
+    loadgen = _workload(docs, "Job", "loadgen")
+    infer, metadata = PATHS[overlay]
+    http, admin = wine.ports["http"], wine.ports.get("http-admin", wine.ports["http"])
+    calls = [
+        ("public -> inference", GATEWAY, wine, http, "POST", infer, "allow"),
+        ("public -> model metadata", GATEWAY, wine, http, "GET", metadata, "allow"),
+        ("load generator -> inference", loadgen, wine, http, "POST", infer, "allow"),
+        ("public -> repository API (unload)", GATEWAY, wine, http, "POST", "/v2/repository/models/wine/unload", "deny"),
+        ("load generator -> repository API", loadgen, wine, http, "POST", "/v2/repository/index", "deny"),
+        ("public -> fault admin (change)", GATEWAY, wine, admin, "POST", "/ml-canary/v1/faults", "deny"),
+        ("public -> fault state (read)", GATEWAY, wine, admin, "GET", "/ml-canary/v1/faults", "deny"),
+        ("Prometheus -> runtime metrics", PROMETHEUS, wine, wine.ports["http-metrics"], "GET", "/metrics", "allow"),
+        ("Prometheus -> sidecar stats", PROMETHEUS, wine, 15090, "GET", "/stats/prometheus", "allow"),
+        ("Prometheus -> judge metrics", PROMETHEUS, judge, judge.ports["http"], "GET", "/metrics", "allow"),
+        ("Argo Rollouts -> judge", ARGO, judge, judge.ports["http"], "GET", "/v1/judge", "allow"),
+        ("public -> judge", GATEWAY, judge, judge.ports["http"], "GET", "/v1/judge", "deny"),
+        ("judge -> Prometheus", judge, PROMETHEUS, 9090, "GET", "/api/v1/query", "allow"),
+        ("wine -> DNS", wine, DNS, 53, "UDP", "", "allow"),
+        ("wine -> trace collector", wine, COLLECTOR, 4317, "POST", "/", "allow"),
+        ("wine -> istiod", wine, ISTIOD, 15012, "POST", "/", "allow"),
+        ("load generator -> DNS", loadgen, DNS, 53, "UDP", "", "allow"),
+    ]
+    rows = []
+    for name, src, dst, port, method, path, intended in calls:
+        if path is None:
+            continue
+        protocol = "UDP" if method == "UDP" else "TCP"
+        actual = reach.verdict(docs, src, dst, port, method, path, protocol)
+        rows.append((name, intended, "allow" if actual == "allow" else f"deny ({actual})"))
+    return rows
+
+
+def _print(overlay: str, rows: list[tuple[str, str, str]]) -> None:
+    print(f"\n{overlay}\n  {'CALL':38} {'INTENDED':9} ACTUAL")
+    for name, intended, actual in rows:
+        print(f"  {name:38} {intended:9} {actual}")
+
+
+@pytest.mark.parametrize("overlay", sorted(PATHS))
+def test_the_reachability_table_is_the_intended_one(overlay, tmp_path):
+    rows = table(render(overlay, ("components/loadgen",), tmp_path), overlay)
+    _print(overlay, rows)
+    wrong = [r for r in rows if r[2].split()[0] != r[1]]
+    assert wrong == [], wrong
+
+
+def _set(kind, name, path, value):
+    def mutate(docs):
+        node = by_kind(docs, kind)[name]
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return mutate
+
+
+BROKEN = [  # each breaks one intended row, as findings on this project once did
+    (_set("NetworkPolicy", "wine-ingress", ["spec", "ingress", 0, "ports"], [{"port": 8080}]),
+     "overlays/seldon", "public -> inference"),  # numeric MLServer ports on Seldon pods
+    (_set("NetworkPolicy", "loadgen-egress", ["spec", "egress", 0, "ports"], [{"port": 8080}]),
+     "overlays/seldon", "load generator -> inference"),
+    (_set("PeerAuthentication", "wine-metrics", ["spec", "portLevelMtls"], {"8082": {"mode": "PERMISSIVE"}}),
+     "overlays/seldon", "Prometheus -> runtime metrics"),
+    (_set("AuthorizationPolicy", "wine-inference", ["spec", "rules", 0, "to", 0, "operation", "paths"], ["/v2/*"]),
+     "overlays/mlserver", "public -> repository API (unload)"),  # the first policy; the DENY still holds...
+    (_set("NetworkPolicy", "wine-ingress", ["spec", "ingress", 1, "ports"], [{"port": "http-metrics"}]),
+     "overlays/mlserver", "Prometheus -> sidecar stats"),
+    (_set("NetworkPolicy", "judge-ingress", ["spec", "ingress", 0, "from"], []),
+     "overlays/mlserver", "public -> judge"),
+    (_set("PeerAuthentication", "ml-canary-judge", ["spec", "portLevelMtls"], {"9000": {"mode": "PERMISSIVE"}}),
+     "overlays/mlserver", "Argo Rollouts -> judge"),
+    (_set("NetworkPolicy", "allow-dns-and-mesh-egress", ["spec", "egress", 0, "ports"], [{"port": 53, "protocol": "TCP"}]),
+     "overlays/mlserver", "wine -> DNS"),
+]
+
+
+@pytest.mark.parametrize("mutate, overlay, row", BROKEN, ids=[b[2] for b in BROKEN])
+def test_a_broken_policy_changes_its_row(mutate, overlay, row, tmp_path):
+    docs = copy.deepcopy(render(overlay, ("components/loadgen",), tmp_path))
+    mutate(docs)
+    if row == "public -> repository API (unload)":  # ...so drop it too: the row must fail on the ALLOW alone
+        docs = [d for d in docs if d["metadata"]["name"] != "wine-repository-deny"]
+    rows = {name: (intended, actual) for name, intended, actual in table(docs, overlay)}
+    intended, actual = rows[row]
+    assert actual.split()[0] != intended, rows[row]
