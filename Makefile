@@ -166,12 +166,16 @@ render: ## Print the manifests make deploy applies (OVERLAY, REGISTRY, TAG, HOST
 	@$(RENDER)
 
 .PHONY: deploy
-deploy: ## Apply k8s/cluster and the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, model v1, served at HOST.
-	kubectl apply -k k8s/cluster
+deploy: ## Apply the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, model v1, served at HOST.
 	$(RENDER) | kubectl apply -f -
 
+.PHONY: notifications
+notifications: ## Merge the rollout-aborted alert into Argo Rollouts' notification ConfigMap (its other keys stay).
+	kubectl -n argo-rollouts patch configmap argo-rollouts-notification-configmap --type merge \
+	  --patch-file k8s/cluster/argo-rollouts-notification-configmap.yaml
+
 .PHONY: undeploy
-undeploy: ## Delete what make deploy applied (k8s/cluster stays: it is shared).
+undeploy: ## Delete what make deploy applied.
 	$(RENDER) | kubectl delete --ignore-not-found -f -
 
 .PHONY: loadgen

@@ -12,7 +12,7 @@ from loadgen.settings import LoadgenSettings
 from tests.k8s import crossref
 from tests.k8s.support import K8S, by_kind, render, validate
 
-OVERLAYS = ["overlays/mlserver", "overlays/seldon", "overlays/seldon-core", "cluster"]
+OVERLAYS = ["overlays/mlserver", "overlays/seldon", "overlays/seldon-core"]
 WITH_COMPONENTS = [
     ("overlays/mlserver", ("components/v2",)),
     ("overlays/mlserver", ("components/faulty-v2", "components/loadgen")),
