@@ -165,9 +165,22 @@ RENDER = REGISTRY=$(REGISTRY) TAG=$(TAG) HOST=$(HOST) hack/render.sh $(OVERLAY)
 render: ## Print the manifests make deploy applies (OVERLAY, REGISTRY, TAG, HOST: the public host name).
 	@$(RENDER)
 
+# Objects Argo Rollouts rewrites during a rollout (weights, the header route, the
+# subsets' pod-template hashes): created when missing, never re-applied by deploy.
+REWRITTEN := ml-canary.io/rewritten-by=argo-rollouts
+RENDERED := build/rendered.yaml
+
 .PHONY: deploy
 deploy: ## Apply the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, model v1, served at HOST.
-	$(RENDER) | kubectl apply -f -
+	@mkdir -p build && $(RENDER) > $(RENDERED)
+	kubectl apply -l 'ml-canary.io/rewritten-by!=argo-rollouts' -f $(RENDERED)
+	kubectl -n $(NAMESPACE) get virtualservice/wine destinationrule/wine >/dev/null 2>&1 \
+	  || kubectl apply -l '$(REWRITTEN)' -f $(RENDERED)
+
+.PHONY: routes
+routes: ## Re-apply VirtualService and DestinationRule wine (a new HOST); only between rollouts: it resets Argo's weights.
+	@mkdir -p build && $(RENDER) > $(RENDERED)
+	kubectl apply -l '$(REWRITTEN)' -f $(RENDERED)
 
 .PHONY: notifications
 notifications: ## Merge the rollout-aborted alert into Argo Rollouts' notification ConfigMap (its other keys stay).
@@ -179,16 +192,20 @@ undeploy: ## Delete what make deploy applied.
 	$(RENDER) | kubectl delete --ignore-not-found -f -
 
 .PHONY: loadgen
-loadgen: ## Start the in-cluster load generator Job (50 rps for 30 minutes).
+loadgen: ## Start the in-cluster load generator Job (50 rps for 30 minutes), replacing a finished one.
+	kubectl -n $(NAMESPACE) delete job loadgen --ignore-not-found --wait
 	$(RENDER) components/loadgen | kubectl apply -l app.kubernetes.io/component=loadgen -f -
 
+# A rollout changes the Rollout's pod template and nothing else.
+TEMPLATE_PATCH = $(BIN)/python hack/template_patch.py | kubectl -n $(NAMESPACE) patch rollout wine --type json --patch-file /dev/stdin
+
 .PHONY: rollout-v2
-rollout-v2: ## Roll out model v2: 10% -> analysis -> 50% -> analysis -> 100%.
-	$(RENDER) components/v2 | kubectl apply -f -
+rollout-v2: $(STAMP) ## Roll out model v2: 10% -> analysis -> 50% -> analysis -> 100%.
+	$(RENDER) components/v2 | $(TEMPLATE_PATCH)
 
 .PHONY: rollout-faulty-v2
-rollout-faulty-v2: ## Roll out a v2 with 30% errors: the analysis aborts it.
-	$(RENDER) components/faulty-v2 | kubectl apply -f -
+rollout-faulty-v2: $(STAMP) ## Roll out a v2 with 30% errors: the analysis aborts it.
+	$(RENDER) components/faulty-v2 | $(TEMPLATE_PATCH)
 
 .PHONY: status
 status: ## Show the rollout (kubectl argo rollouts get).

@@ -1,0 +1,60 @@
+"""What make does to a running cluster: a rollout changes the pod template only, a re-deploy
+leaves alone what Argo Rollouts and the HPA own, a finished load generator can be restarted."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.k8s.support import ROOT, by_kind, render
+
+LABEL = "ml-canary.io/rewritten-by"
+
+
+def make_n(target: str) -> str:
+    out = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.mark.parametrize("component", ["components/v2", "components/faulty-v2"])
+def test_a_rollout_patch_replaces_the_pod_template_and_nothing_else(component, tmp_path):
+    docs = render("overlays/mlserver", (component,), tmp_path)
+    rendered = "\n---\n".join(json.dumps(d) for d in docs)
+    out = subprocess.run([sys.executable, "hack/template_patch.py"], cwd=ROOT,
+                         input=rendered, capture_output=True, text=True, check=True)
+    patch = json.loads(out.stdout)
+    assert [(p["op"], p["path"]) for p in patch] == [("replace", "/spec/template")]
+    assert patch[0]["value"] == by_kind(docs, "Rollout")["wine"]["spec"]["template"]
+
+
+@pytest.mark.parametrize("target", ["rollout-v2", "rollout-faulty-v2"])
+def test_the_rollout_targets_patch_the_template_instead_of_applying_the_render(target):
+    commands = make_n(target).splitlines()[-1]
+    assert "hack/template_patch.py" in commands and "patch rollout wine --type json" in commands
+    assert "kubectl apply" not in commands
+
+
+def test_the_objects_argo_rewrites_are_labelled_and_deploy_never_reapplies_them():
+    docs = render("overlays/mlserver")
+    istio = by_kind(docs, "Rollout")["wine"]["spec"]["strategy"]["canary"]["trafficRouting"]["istio"]
+    rewritten = {("VirtualService", v["name"]) for v in istio.get("virtualServices") or [istio["virtualService"]]}
+    rewritten.add(("DestinationRule", istio["destinationRule"]["name"]))
+    labelled = {(d["kind"], d["metadata"]["name"]) for d in docs if d["metadata"].get("labels", {}).get(LABEL)}
+    assert labelled == rewritten
+    deploy = make_n("deploy")
+    assert f"kubectl apply -l '{LABEL}!=argo-rollouts'" in deploy
+    assert "get virtualservice/wine destinationrule/wine" in deploy  # the rest only when missing
+
+
+def test_a_rollout_scaled_by_an_hpa_sets_no_replicas():
+    docs = render("overlays/mlserver")
+    targets = {h["spec"]["scaleTargetRef"]["name"] for h in by_kind(docs, "HorizontalPodAutoscaler").values()}
+    for name in targets:
+        assert "replicas" not in by_kind(docs, "Rollout")[name]["spec"], "every apply would reset the HPA's choice"
+
+
+def test_make_loadgen_replaces_a_finished_job():
+    lines = make_n("loadgen").splitlines()
+    assert lines[0].startswith("kubectl -n ml-canary delete job loadgen --ignore-not-found")
