@@ -30,6 +30,12 @@ def _ports(pod: dict) -> set[str]:
     return named | (INJECTED_PORTS if injected else set())
 
 
+def _elsewhere(obj: dict) -> bool:
+    """A monitor of pods in other namespaces only."""
+    names = obj["spec"].get("namespaceSelector", {}).get("matchNames")
+    return bool(names) and obj["metadata"].get("namespace") not in names
+
+
 def _field(doc: dict, path: str):
     node = doc
     for part in (p for p in re.split(r"[.\[\]']+", path) if p):
@@ -175,6 +181,8 @@ def _check_scaling_and_access(docs, accounts, namespaces) -> list[str]:
             problems.append(f"HorizontalPodAutoscaler {name}: Rollout {ref['name']} does not exist")
     for kind in ("PodDisruptionBudget", "PodMonitor"):
         for name, obj in by_kind(docs, kind).items():
+            if _elsewhere(obj):
+                continue  # another namespace's pods (the ingress gateway): a documented prerequisite
             sel = obj["spec"]["selector"]["matchLabels"]
             if not any(_labels_match(sel, labels) for labels in pod_labels):
                 problems.append(f"{kind} {name}: selector {sel} matches no pod template")

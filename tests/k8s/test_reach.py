@@ -54,6 +54,7 @@ def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
         ("wine -> trace collector", wine, COLLECTOR, 4317, "POST", "/", "allow"),
         ("wine -> istiod", wine, ISTIOD, 15012, "POST", "/", "allow"),
         ("load generator -> DNS", loadgen, DNS, 53, "UDP", "", "allow"),
+        ("Prometheus -> load generator sidecar stats", PROMETHEUS, loadgen, 15090, "GET", "/stats/prometheus", "allow"),
         ("Prometheus -> load generator metrics", PROMETHEUS, loadgen, loadgen.ports["http-metrics"], "GET", "/metrics",
          "allow"),
     ]
