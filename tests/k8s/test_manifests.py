@@ -12,12 +12,11 @@ from loadgen.settings import LoadgenSettings
 from tests.k8s import crossref
 from tests.k8s.support import K8S, by_kind, render, validate
 
-OVERLAYS = ["overlays/mlserver", "overlays/seldon", "overlays/seldon-core"]
-WITH_COMPONENTS = [
-    ("overlays/mlserver", ("components/v2",)),
-    ("overlays/mlserver", ("components/faulty-v2", "components/loadgen")),
-    ("overlays/seldon", ("components/faulty-v2", "components/loadgen")),
-]
+OVERLAYS = ["overlays/mlserver", "overlays/seldon"]
+COMPONENTS = ["components/v2", "components/faulty-v2", "components/loadgen"]
+# Every overlay with every component, alone and as make combines them.
+WITH_COMPONENTS = [(o, c) for o in OVERLAYS for c in [(c,) for c in COMPONENTS]
+                   + [("components/v2", "components/loadgen"), ("components/faulty-v2", "components/loadgen")]]
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +169,10 @@ def test_the_load_generator_speaks_the_protocol_of_the_runtime_it_loads(overlay,
     image = by_kind(docs, "Rollout")["wine"]["spec"]["template"]["spec"]["containers"][0]["image"].split(":")[0]
     args = build_parser(LoadgenSettings()).parse_args(_job_args(docs))
     assert args.protocol == RUNTIME_PROTOCOL[image.rsplit("/", 1)[-1]]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("component", COMPONENTS)
+def test_every_component_changes_every_overlay(overlay, component, tmp_path):
+    """A component that renders to the overlay unchanged would be a target that silently does nothing."""
+    assert render(overlay, (component,), tmp_path) != render(overlay)

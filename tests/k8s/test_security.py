@@ -10,7 +10,7 @@ import yaml
 
 from tests.k8s.support import ROOT, render
 
-SCANS = [("overlays/mlserver", ("components/loadgen",)), ("overlays/seldon", ()), ("overlays/seldon-core", ())]
+SCANS = [("overlays/mlserver", ("components/loadgen",)), ("overlays/seldon", ())]
 
 
 def checkov_binary() -> str:
