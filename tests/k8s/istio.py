@@ -136,6 +136,37 @@ def gateway_binding(docs: list[dict]) -> list[str]:
     return problems
 
 
+def _first_route(http: list[dict], port: int) -> dict | None:
+    """The first http route a request to ``port`` takes: no match, or a match without or with that port."""
+    for route in http:
+        matches = route.get("match") or [{}]
+        if any(m.get("port") in (None, port) for m in matches):
+            return route
+    return None
+
+
+def service_ports(docs: list[dict]) -> list[str]:
+    """In the mesh, a request to a Service port must reach that port of the pods.
+
+    A route without a port match takes every port (pilot's sidecar route building,
+    pilot/pkg/networking/core/route/route.go, sourceMatchHTTP / port matching), so a
+    single route naming port 8080 sends gRPC on 8081 to the REST server.
+    """
+    problems, services = [], by_kind(docs, "Service")
+    for name, vs in by_kind(docs, "VirtualService").items():
+        if MESH not in vs["spec"].get("gateways", [MESH]):
+            continue
+        for host in vs["spec"].get("hosts", []):
+            svc = services.get(host.split(".")[0]) if host.split(".")[0] in services and "*" not in host else None
+            for port in (svc or {}).get("spec", {}).get("ports", []):
+                route = _first_route(vs["spec"].get("http", []), port["port"])
+                sent = {d["destination"].get("port", {}).get("number", port["port"]) for d in (route or {}).get("route", [])}
+                if route and sent != {port["port"]}:
+                    problems.append(f"VirtualService {name}: Service {svc['metadata']['name']} port {port['port']} "
+                                    f"({port.get('name')}) is routed to port {sorted(sent)}")
+    return problems
+
+
 RULES = {"VirtualService": virtual_service, "Gateway": gateway, "DestinationRule": destination_rule,
          "PeerAuthentication": peer_authentication}
 
@@ -147,4 +178,4 @@ def check(docs: list[dict]) -> list[str]:
         rule = RULES.get(doc["kind"])
         if rule and doc["apiVersion"].endswith(".istio.io/v1"):
             problems += rule(doc["metadata"]["name"], doc.get("spec", {}))
-    return problems + gateway_binding(docs)
+    return problems + gateway_binding(docs) + service_ports(docs)

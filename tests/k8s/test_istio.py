@@ -70,6 +70,8 @@ REFUSED = [
     (_edit("Gateway", "wine-gateway", lambda s: _servers(s, {**HTTP, "hosts": ["other.example.com"]})),
      "none of its hosts is served by Gateway wine-gateway"),
     (_edit("DestinationRule", "wine", lambda s: s["subsets"].append(dict(s["subsets"][0]))), "duplicate subset names: stable"),
+    (_edit("VirtualService", "wine", lambda s: s["http"].pop(0)),  # one route for all ports, as first shipped
+     "Service wine port 8081 (grpc) is routed to port [8080]"),
     (_edit("PeerAuthentication", "wine-metrics", lambda s: s.pop("selector")),
      "mesh/namespace peer authentication cannot have port level mTLS"),
     (_edit("PeerAuthentication", "wine-metrics", lambda s: s.update(portLevelMtls={"0": {"mode": "PERMISSIVE"}})),

@@ -16,9 +16,9 @@ DNS = reach.Peer("kube-system", {"k8s-app": "kube-dns"})
 COLLECTOR = reach.Peer("observability", {"app.kubernetes.io/name": "opentelemetry-collector"})
 ISTIOD = reach.Peer("istio-system", {"app": "istiod"})
 
-PATHS = {  # each overlay's protocol: inference, metadata
-    "overlays/mlserver": ("/v2/models/wine/infer", "/v2/models/wine"),
-    "overlays/seldon": ("/api/v1.0/predictions", None),
+PATHS = {  # each overlay's protocol: inference, metadata, gRPC inference
+    "overlays/mlserver": ("/v2/models/wine/infer", "/v2/models/wine", "/inference.GRPCInferenceService/ModelInfer"),
+    "overlays/seldon": ("/api/v1.0/predictions", None, "/seldon.protos.Seldon/Predict"),
 }
 
 
@@ -34,11 +34,14 @@ def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
     """(call, intended, actual) for every call that matters on this overlay."""
     wine, judge = _workload(docs, "Rollout", "wine"), _workload(docs, "Deployment", "ml-canary-judge")
     loadgen = _workload(docs, "Job", "loadgen")
-    infer, metadata = PATHS[overlay]
+    infer, metadata, grpc = PATHS[overlay]
     http, admin = wine.ports["http"], wine.ports.get("http-admin", wine.ports["http"])
     calls = [
         ("public -> inference", GATEWAY, wine, http, "POST", infer, "allow"),
         ("public -> model metadata", GATEWAY, wine, http, "GET", metadata, "allow"),
+        ("public -> gRPC inference", GATEWAY, wine, wine.ports["grpc"], "POST", grpc, "allow"),
+        ("public -> gRPC repository API", GATEWAY, wine, wine.ports["grpc"], "POST",
+         "/inference.model_repository.ModelRepositoryService/RepositoryModelUnload", "deny"),
         ("load generator -> inference", loadgen, wine, http, "POST", infer, "allow"),
         ("public -> repository API (unload)", GATEWAY, wine, http, "POST", "/v2/repository/models/wine/unload", "deny"),
         ("load generator -> repository API", loadgen, wine, http, "POST", "/v2/repository/index", "deny"),
