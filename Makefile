@@ -157,12 +157,13 @@ REGISTRY ?=
 TAG ?= 0.1.0
 OVERLAY ?= mlserver
 HOST ?= wine.example.com
+TLS_SECRET ?= wine-tls
 NAMESPACE ?= ml-canary
 ROLLOUTS := kubectl argo rollouts -n $(NAMESPACE)
-RENDER = REGISTRY=$(REGISTRY) TAG=$(TAG) HOST=$(HOST) hack/render.sh $(OVERLAY)
+RENDER = REGISTRY=$(REGISTRY) TAG=$(TAG) HOST=$(HOST) TLS_SECRET=$(TLS_SECRET) hack/render.sh $(OVERLAY)
 
 .PHONY: render
-render: ## Print the manifests make deploy applies (OVERLAY, REGISTRY, TAG, HOST: the public host name).
+render: ## Print the manifests make deploy applies (OVERLAY, REGISTRY, TAG, HOST: the public host name, TLS_SECRET).
 	@$(RENDER)
 
 # Objects Argo Rollouts rewrites during a rollout (weights, the header route, the

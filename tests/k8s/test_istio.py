@@ -87,11 +87,13 @@ def test_what_istios_webhook_refuses_is_refused(mlserver, mutate, message):
     assert any(message in p for p in problems), problems
 
 
-def test_the_host_knob_sets_the_gateway_and_the_virtual_service():
+def test_the_host_and_tls_knobs_set_the_gateway_and_the_virtual_service():
     out = subprocess.run(["hack/render.sh", "mlserver"], cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, "HOST": "wine.acme.com"}, check=True)
+                         env={**os.environ, "HOST": "wine.acme.com", "TLS_SECRET": "acme-cert"}, check=True)
     docs = [d for d in yaml.safe_load_all(out.stdout) if d]
-    assert by_kind(docs, "Gateway")["wine-gateway"]["spec"]["servers"][0]["hosts"] == ["wine.acme.com"]
+    servers = by_kind(docs, "Gateway")["wine-gateway"]["spec"]["servers"]
+    assert [s["hosts"] for s in servers] == [["wine.acme.com"]] * 2
+    assert [s["tls"].get("credentialName") for s in servers] == ["acme-cert", None]
     assert by_kind(docs, "VirtualService")["wine"]["spec"]["hosts"][0] == "wine.acme.com"
     assert istio.check(docs) == []
 
@@ -100,3 +102,9 @@ def test_a_host_that_is_not_a_dns_name_is_refused_before_rendering():
     out = subprocess.run(["hack/render.sh", "mlserver"], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "HOST": "*"})
     assert out.returncode == 2 and "HOST=* is not a DNS name" in out.stderr
+
+
+def test_the_public_gateway_serves_https_and_plain_http_only_redirects(mlserver):
+    for server in by_kind(mlserver, "Gateway")["wine-gateway"]["spec"]["servers"]:
+        tls = server.get("tls", {})
+        assert tls.get("credentialName") if server["port"]["protocol"] == "HTTPS" else tls == {"httpsRedirect": True}
