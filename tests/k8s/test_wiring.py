@@ -1,0 +1,135 @@
+"""Metrics wiring: every series that a rule, an analysis, the judge or a dashboard panel reads is
+recorded by a rule or scraped by a shipped PodMonitor from the pods that produce it, carries the
+labels the reader selects on, and Prometheus is let through to every scraped port."""
+
+import copy
+import re
+
+import pytest
+import yaml
+
+from canary.judge.source import SOURCES
+from tests.k8s import reach
+from tests.k8s.support import by_kind, render
+from tests.k8s.test_prometheus import _queries, promtool
+from tests.k8s.test_reach import PROMETHEUS, _workload
+
+# Who exposes what (docs/metrics.md): name prefix -> (workload, container port name, path).
+PRODUCERS = {
+    "istio_": ("Rollout wine", "http-envoy-prom", "/stats/prometheus"),  # the injected sidecar
+    "mlcanary_judge_": ("Deployment ml-canary-judge", "http", "/metrics"),
+    "mlcanary_": ("Rollout wine", "http-metrics", "/metrics"),  # the runtimes' custom metrics
+}
+_PROMQL_WORDS = {"sum", "rate", "by", "and", "or", "on", "ignoring", "group_left", "group_right", "histogram_quantile",
+                 "label_replace", "clamp_min", "vector", "absent", "le", "without", "unless", "increase", "bool"}
+
+
+def _reads(docs) -> list[tuple[str, str]]:
+    """(series name, label matchers) of every selector outside the recording rules' outputs."""
+    exprs = list(_queries(docs).values())
+    exprs += [r["expr"] for g in by_kind(docs, "PrometheusRule")["ml-canary"]["spec"]["groups"] for r in g["rules"]]
+    istio = SOURCES["istio"]
+    exprs += [f"{istio.requests}{{revision=\"x\"}}", f"{istio.bucket}{{revision=\"x\"}}", 'up{revision="x"}']  # the judge
+    reads = []
+    for expr in exprs:
+        blocks = re.findall(r"\{[^}]*\}", expr)  # the label matchers, kept aside with their values
+        for i, block in enumerate(blocks):
+            expr = expr.replace(block, f" @{i} ", 1)
+        expr = re.sub(r'"[^"]*"', '""', expr)  # other strings (label_replace's) are not names
+        expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", expr)  # label lists
+        for name, at in re.findall(r"\b([a-zA-Z_][a-zA-Z0-9_:]*)\s*(@\d+)?", expr):
+            if name not in _PROMQL_WORDS and not re.fullmatch(r"\d+[smh]", name):
+                reads.append((name, blocks[int(at[1:])] if at else ""))
+    return reads
+
+
+def _monitors_of(docs, workload: str, port: str, path: str) -> list[dict]:
+    labels = by_kind(docs, workload.split()[0])[workload.split()[1]]["spec"]["template"]["metadata"]["labels"]
+    return [(pm, ep) for pm in by_kind(docs, "PodMonitor").values() for ep in pm["spec"]["podMetricsEndpoints"]
+            if all(labels.get(k) == v for k, v in pm["spec"]["selector"].get("matchLabels", {}).items())
+            and ep["port"] == port and ep.get("path", "/metrics") == path]
+
+
+def wiring(docs) -> list[str]:
+    """Every read series whose producer no monitor scrapes, or without a label it is selected on."""
+    recorded = {r["record"] for g in by_kind(docs, "PrometheusRule")["ml-canary"]["spec"]["groups"]
+                for r in g["rules"] if "record" in r}
+    problems, monitors = [], by_kind(docs, "PodMonitor")
+    for name, matchers in _reads(docs):
+        if name in recorded or ":" in name:
+            if name not in recorded:
+                problems.append(f"{name}: no recording rule records it")
+            continue
+        if name == "up":
+            jobs = re.findall(r'job="([^"]*)"', matchers)
+            problems += [f"up: no PodMonitor makes job {j}" for j in jobs if j.split("/")[-1] not in monitors]
+            continue
+        prefix = next((p for p in PRODUCERS if name.startswith(p)), None)
+        scraped = _monitors_of(docs, *PRODUCERS[prefix]) if prefix else []
+        if not scraped:
+            problems.append(f"{name}: no shipped PodMonitor scrapes it")
+        elif "revision" in matchers and not any(
+                r.get("targetLabel") == "revision" for _, ep in scraped for r in ep.get("relabelings", [])):
+            problems.append(f"{name}: selected by revision, but its PodMonitor sets no revision label")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return render("overlays/mlserver")
+
+
+def test_every_series_read_is_recorded_or_scraped_with_its_labels(docs):
+    assert wiring(docs) == []
+
+
+def _drop(kind, name):
+    return lambda docs: docs.remove(by_kind(docs, kind)[name])
+
+
+def _no_relabel(docs):
+    by_kind(docs, "PodMonitor")["wine-sidecar"]["spec"]["podMetricsEndpoints"][0]["relabelings"] = []
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (_drop("PodMonitor", "wine-sidecar"), "istio_requests_total: no shipped PodMonitor scrapes it"),
+    (_drop("PodMonitor", "wine-runtime"), "up: no PodMonitor makes job ml-canary/wine-runtime"),
+    (_no_relabel, "istio_requests_total: selected by revision, but its PodMonitor sets no revision label"),
+], ids=["no sidecar monitor", "no runtime monitor", "no revision label"])
+def test_a_broken_wiring_is_caught(docs, mutate, message):
+    docs = copy.deepcopy(docs)
+    mutate(docs)
+    assert message in wiring(docs)
+
+
+@pytest.mark.parametrize("overlay", ["overlays/mlserver", "overlays/seldon"])
+def test_prometheus_reaches_every_port_a_monitor_scrapes(overlay, tmp_path):
+    docs = render(overlay, ("components/loadgen",), tmp_path)
+    pods = {f"{d['kind']} {d['metadata']['name']}": d for d in docs if d["kind"] in ("Rollout", "Deployment", "Job")}
+    for pm in by_kind(docs, "PodMonitor").values():
+        for name, workload in pods.items():
+            labels = workload["spec"]["template"]["metadata"]["labels"]
+            if pm["spec"].get("namespaceSelector") or any(labels.get(k) != v for k, v in pm["spec"]["selector"]["matchLabels"].items()):
+                continue
+            peer = _workload(docs, *name.split())
+            for ep in pm["spec"]["podMetricsEndpoints"]:
+                port = peer.ports[ep["port"]]
+                assert reach.verdict(docs, PROMETHEUS, peer, port, "GET", ep.get("path", "/metrics")) == "allow", (pm["metadata"]["name"], name, ep["port"])
+
+
+def test_the_canary_weight_panel_shows_each_revisions_share(docs, tmp_path):
+    """On the rules' test series (10, 1 and 1 requests a second) the panel reads 10/12, 1/12, 1/12."""
+    from tests.k8s.test_prometheus import HERE
+    fixture = yaml.safe_load((HERE / "promtool" / "cluster-rules.test.yaml").read_text())
+    groups = by_kind(docs, "PrometheusRule")["ml-canary"]["spec"]["groups"]
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": [g for g in groups if g["name"].endswith("recording")]}))
+    query = next(q for k, q in _queries(docs).items() if k.startswith("dashboard/Canary weight"))
+    shares = {"aaaa111111": 10 / 12, "bbbb222222": 1 / 12, "cccc333333": 1 / 12}
+    versions = {"aaaa111111": "v1", "bbbb222222": "v2", "cccc333333": "v2"}
+    samples = [{"labels": f'{{version="{versions[r]}",revision="{r}"}}', "value": v} for r, v in shares.items()]
+    test = {"rule_files": ["rules.yaml"], "evaluation_interval": "15s", "tests": [{
+        "interval": "15s", "input_series": fixture["tests"][0]["input_series"],
+        "promql_expr_test": [{"expr": query, "eval_time": "5m", "exp_samples": samples}]}]}
+    (tmp_path / "panel.test.yaml").write_text(yaml.safe_dump(test))
+    out = promtool("test", "rules", "panel.test.yaml", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
