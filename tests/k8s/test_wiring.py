@@ -10,16 +10,19 @@ import yaml
 
 from canary.judge.source import SOURCES
 from tests.k8s import reach
-from tests.k8s.support import by_kind, render
+from tests.k8s.support import ROOT, by_kind, render
 from tests.k8s.test_prometheus import _queries, promtool
 from tests.k8s.test_reach import PROMETHEUS, _workload
 
+KUBERNETES_DOC = ROOT / "docs" / "kubernetes.md"
 # Who exposes what (docs/metrics.md): name prefix -> (workload, container port name, path).
 PRODUCERS = {
     "istio_": ("Rollout wine", "http-envoy-prom", "/stats/prometheus"),  # the injected sidecar
     "mlcanary_judge_": ("Deployment ml-canary-judge", "http", "/metrics"),
     "mlcanary_": ("Rollout wine", "http-metrics", "/metrics"),  # the runtimes' custom metrics
 }
+# Series from components the cluster brings, each a prerequisite docs/kubernetes.md names.
+PREREQUISITES = {"rollout_info", "analysis_run_metric_phase"}  # Argo Rollouts' controller metrics
 _PROMQL_WORDS = {"sum", "rate", "by", "and", "or", "on", "ignoring", "group_left", "group_right", "histogram_quantile",
                  "label_replace", "clamp_min", "vector", "absent", "le", "without", "unless", "increase", "bool"}
 
@@ -59,6 +62,10 @@ def wiring(docs) -> list[str]:
         if name in recorded or ":" in name:
             if name not in recorded:
                 problems.append(f"{name}: no recording rule records it")
+            continue
+        if name in PREREQUISITES:
+            if f"`{name}`" not in KUBERNETES_DOC.read_text():
+                problems.append(f"{name}: produced outside the project, but docs/kubernetes.md does not say so")
             continue
         if name == "up":
             jobs = re.findall(r'job="([^"]*)"', matchers)
