@@ -45,11 +45,11 @@ def _routing(spec):
 
 
 REFUSED = [
-    (_rollout(lambda s: _steps(s)[1].update(pause={})), "Step must have one of the following set"),
+    (_rollout(lambda s: _steps(s)[0].update(pause={})), "Step must have one of the following set"),
     (_rollout(lambda s: _steps(s).append({})), "Step must have one of the following set"),
-    (_rollout(lambda s: _steps(s)[1].update(setWeight=110)), "SetWeight needs to be between 0 and 100"),
-    (_rollout(lambda s: _steps(s)[0]["setHeaderRoute"].update(name="testers")), "Steps define a route that does not exist"),
-    (_rollout(lambda s: _steps(s)[0]["setHeaderRoute"]["match"][0]["headerValue"].update(prefix="al")),
+    (_rollout(lambda s: _steps(s)[0].update(setWeight=110)), "SetWeight needs to be between 0 and 100"),
+    (_rollout(lambda s: _steps(s)[1]["setHeaderRoute"].update(name="testers")), "Steps define a route that does not exist"),
+    (_rollout(lambda s: _steps(s)[1]["setHeaderRoute"]["match"][0]["headerValue"].update(prefix="al")),
      "StringMatch match value must have exactly one of the following"),
     (_rollout(lambda s: _routing(s).pop("istio")), "setHeaderRoute requires Istio traffic routing"),
     (_rollout(lambda s: _routing(s)["istio"]["virtualService"].update(routes=["main"])),
@@ -78,3 +78,12 @@ def test_a_stuck_rollout_aborts_and_a_recent_revision_rolls_back_without_steps(m
     spec = by_kind(mlserver, "Rollout")["wine"]["spec"]
     assert spec.get("progressDeadlineAbort") is True  # else a never-ready canary holds its weight forever
     assert 1 <= spec.get("rollbackWindow", {}).get("revisions", 0) <= spec["revisionHistoryLimit"]
+
+
+def test_the_header_route_leads_to_a_canary_that_has_pods(mlserver):
+    """A setHeaderRoute before any setWeight (or setCanaryScale) routes testers to a canary with no pod."""
+    steps = by_kind(mlserver, "Rollout")["wine"]["spec"]["strategy"]["canary"]["steps"]
+    for i, step in enumerate(steps):
+        if "setHeaderRoute" in step:
+            before = steps[:i]
+            assert any(s.get("setWeight", 0) > 0 or "setCanaryScale" in s for s in before), f"step {i + 1}"

@@ -48,7 +48,7 @@ def test_cross_references_hold(path):
 def test_the_steps_are_the_plan(mlserver):
     steps = by_kind(mlserver, "Rollout")["wine"]["spec"]["strategy"]["canary"]["steps"]
     plan = [next(iter(step)) for step in steps]
-    assert plan == ["setHeaderRoute", "setWeight", "analysis", "setWeight", "analysis", "setWeight"]
+    assert plan == ["setWeight", "setHeaderRoute", "analysis", "setWeight", "analysis", "setWeight"]
     assert [s["setWeight"] for s in steps if "setWeight" in s] == [10, 50, 100]
 
 

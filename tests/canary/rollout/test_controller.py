@@ -110,7 +110,7 @@ def test_healthy_rollout_walks_every_step_and_promotes(rig):
         clock.now += 1
     assert ctrl.state.phase == HEALTHY and ctrl.state.stable == "v2" and router.stable == "v2"
     assert [w for i, w in enumerate(weights) if i == 0 or w != weights[i - 1]] == [10, 50, 0]
-    assert any(line.startswith("step 2/6: set weight 10 (v1 90%, v2 10%)") for line in lines)
+    assert any(line.startswith("step 1/6: set weight 10 (v1 90%, v2 10%)") for line in lines)
     assert any(line.startswith("analysis success-rate: 1.000 >= 0.95 (1/6") for line in lines)
     assert any("header route canary-header: x-canary exact always -> v2" in line for line in lines)
     clock.now += 600
