@@ -114,5 +114,12 @@ def validate(doc: dict) -> None:
         raise AssertionError(f"{name}: {str(exc).splitlines()[0]}") from None
 
 
+def problems_after(docs: list[dict], mutate, check) -> list[str]:
+    """What ``check`` says of a copy of ``docs`` broken by ``mutate``: how each check proves it can fail."""
+    docs = copy.deepcopy(docs)
+    mutate(docs)
+    return check(docs)
+
+
 def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
     return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}

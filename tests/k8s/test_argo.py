@@ -1,27 +1,9 @@
 """Argo Rollouts' validation on every rendered Rollout, each rule proved by a Rollout it refuses."""
 
-import copy
-
 import pytest
 
 from tests.k8s import argo
-from tests.k8s.support import by_kind, render
-from tests.k8s.test_manifests import OVERLAYS, WITH_COMPONENTS
-
-
-@pytest.fixture(scope="module")
-def mlserver():
-    return render("overlays/mlserver")
-
-
-@pytest.mark.parametrize("path", OVERLAYS)
-def test_every_overlay_passes_argo_rollouts_validation(path):
-    assert argo.check(render(path)) == []
-
-
-@pytest.mark.parametrize("path, components", WITH_COMPONENTS, ids=lambda v: "+".join(v) if isinstance(v, tuple) else v)
-def test_every_component_combination_passes_it(path, components, tmp_path):
-    assert argo.check(render(path, components, tmp_path)) == []
+from tests.k8s.support import by_kind, problems_after
 
 
 def _rollout(change):
@@ -68,9 +50,7 @@ REFUSED = [
 
 @pytest.mark.parametrize("mutate, message", REFUSED, ids=[m for _, m in REFUSED])
 def test_what_argo_rollouts_refuses_is_refused(mlserver, mutate, message):
-    docs = copy.deepcopy(mlserver)
-    mutate(docs)
-    problems = argo.check(docs)
+    problems = problems_after(mlserver, mutate, argo.check)
     assert any(message in p for p in problems), problems
 
 

@@ -1,6 +1,5 @@
 """Istio's admission rules on every rendered overlay, each proved by a manifest it refuses."""
 
-import copy
 import os
 import subprocess
 
@@ -8,23 +7,7 @@ import pytest
 import yaml
 
 from tests.k8s import istio
-from tests.k8s.support import ROOT, by_kind, render
-from tests.k8s.test_manifests import OVERLAYS, WITH_COMPONENTS
-
-
-@pytest.fixture(scope="module")
-def mlserver():
-    return render("overlays/mlserver")
-
-
-@pytest.mark.parametrize("path", OVERLAYS)
-def test_every_overlay_passes_istios_webhook_rules(path):
-    assert istio.check(render(path)) == []
-
-
-@pytest.mark.parametrize("path, components", WITH_COMPONENTS, ids=lambda v: "+".join(v) if isinstance(v, tuple) else v)
-def test_every_component_combination_passes_them(path, components, tmp_path):
-    assert istio.check(render(path, components, tmp_path)) == []
+from tests.k8s.support import ROOT, by_kind, problems_after
 
 
 @pytest.mark.parametrize("a, b, same", [
@@ -81,9 +64,7 @@ REFUSED = [
 
 @pytest.mark.parametrize("mutate, message", REFUSED, ids=[m for _, m in REFUSED])
 def test_what_istios_webhook_refuses_is_refused(mlserver, mutate, message):
-    docs = copy.deepcopy(mlserver)
-    mutate(docs)
-    problems = istio.check(docs)
+    problems = problems_after(mlserver, mutate, istio.check)
     assert any(message in p for p in problems), problems
 
 

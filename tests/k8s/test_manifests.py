@@ -9,19 +9,14 @@ import yaml
 from loadgen.cli import build_parser
 from loadgen.settings import LoadgenSettings
 
-from tests.k8s import crossref
-from tests.k8s.support import K8S, by_kind, render, validate
+from tests.k8s import argo, crossref, istio
+from tests.k8s.support import K8S, by_kind, problems_after, render, validate
 
 OVERLAYS = ["overlays/mlserver", "overlays/seldon"]
 COMPONENTS = ["components/v2", "components/faulty-v2", "components/loadgen"]
 # Every overlay with every component, alone and as make combines them.
 WITH_COMPONENTS = [(o, c) for o in OVERLAYS for c in [(c,) for c in COMPONENTS]
                    + [("components/v2", "components/loadgen"), ("components/faulty-v2", "components/loadgen")]]
-
-
-@pytest.fixture(scope="module")
-def mlserver():
-    return render("overlays/mlserver")
 
 
 @pytest.mark.parametrize("path", OVERLAYS)
@@ -33,16 +28,18 @@ def test_overlay_renders_and_validates(path):
 
 
 @pytest.mark.parametrize("path, components", WITH_COMPONENTS, ids=lambda v: "+".join(v) if isinstance(v, tuple) else v)
-def test_components_render_validate_and_keep_references(path, components, tmp_path):
+def test_components_render_validate_and_pass_every_check(path, components, tmp_path):
+    """Schemas, cross-references, Istio's and Argo Rollouts' own validation, on every combination."""
     docs = render(path, components, tmp_path)
     for doc in docs:
         validate(doc)
-    assert crossref.check(docs) == []
+    assert crossref.check(docs) + istio.check(docs) + argo.check(docs) == []
 
 
-@pytest.mark.parametrize("path", ["overlays/mlserver", "overlays/seldon"])
-def test_cross_references_hold(path):
-    assert crossref.check(render(path)) == []
+@pytest.mark.parametrize("path", OVERLAYS)
+def test_every_check_holds_on_each_overlay(path):
+    docs = render(path)
+    assert crossref.check(docs) + istio.check(docs) + argo.check(docs) == []
 
 
 def test_the_steps_are_the_plan(mlserver):
@@ -121,9 +118,7 @@ DRIFT = [
 
 @pytest.mark.parametrize("mutate, message", DRIFT, ids=[m for _, m in DRIFT])
 def test_drift_is_caught(mlserver, mutate, message):
-    docs = copy.deepcopy(mlserver)
-    mutate(docs)
-    problems = crossref.check(docs)
+    problems = problems_after(mlserver, mutate, crossref.check)
     assert any(message in p for p in problems), problems
 
 

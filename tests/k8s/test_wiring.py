@@ -2,7 +2,6 @@
 recorded by a rule or scraped by a shipped PodMonitor from the pods that produce it, carries the
 labels the reader selects on, and Prometheus is let through to every scraped port."""
 
-import copy
 import re
 
 import pytest
@@ -10,7 +9,7 @@ import yaml
 
 from canary.judge.source import SOURCES
 from tests.k8s import reach
-from tests.k8s.support import ROOT, by_kind, render
+from tests.k8s.support import ROOT, by_kind, problems_after, render
 from tests.k8s.test_prometheus import _queries, promtool
 from tests.k8s.test_reach import PROMETHEUS, _workload
 
@@ -104,9 +103,7 @@ def _no_relabel(docs):
     (_no_relabel, "istio_requests_total: selected by revision, but its PodMonitor sets no revision label"),
 ], ids=["no sidecar monitor", "no runtime monitor", "no revision label"])
 def test_a_broken_wiring_is_caught(docs, mutate, message):
-    docs = copy.deepcopy(docs)
-    mutate(docs)
-    assert message in wiring(docs)
+    assert message in problems_after(docs, mutate, wiring)
 
 
 @pytest.mark.parametrize("overlay", ["overlays/mlserver", "overlays/seldon"])
