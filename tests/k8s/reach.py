@@ -133,3 +133,10 @@ def verdict(docs: list[dict], src: Peer, dst: Peer, port: int, method: str = "GE
     if src.principal is None and mtls_mode(docs, dst, port) == "STRICT":
         return "mtls"
     return "allow" if authz_allows(docs, src, dst, port, method, path) else "authz"
+
+
+def rbac_allows(docs: list[dict], role: str, verb: str, resource: str, group: str = "") -> bool:
+    """Whether Role ``role`` grants ``verb`` on ``resource`` (RBAC: any rule naming the group, resource and verb)."""
+    rules = next((d.get("rules", []) for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == role), [])
+    return any(group in r.get("apiGroups", []) and {resource, "*"} & set(r.get("resources", []))
+               and {verb, "*"} & set(r.get("verbs", [])) for r in rules)

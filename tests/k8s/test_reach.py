@@ -47,6 +47,7 @@ def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
         ("load generator -> repository API", loadgen, wine, http, "POST", "/v2/repository/index", "deny"),
         ("public -> fault admin (change)", GATEWAY, wine, admin, "POST", "/ml-canary/v1/faults", "deny"),
         ("public -> fault state (read)", GATEWAY, wine, admin, "GET", "/ml-canary/v1/faults", "deny"),
+        ("load generator -> fault admin", loadgen, wine, admin, "POST", "/ml-canary/v1/faults", "deny"),
         ("Prometheus -> runtime metrics", PROMETHEUS, wine, wine.ports["http-metrics"], "GET", "/metrics", "allow"),
         ("Prometheus -> sidecar stats", PROMETHEUS, wine, 15090, "GET", "/stats/prometheus", "allow"),
         ("Prometheus -> judge metrics", PROMETHEUS, judge, judge.ports["http"], "GET", "/metrics", "allow"),
@@ -61,7 +62,9 @@ def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
         ("Prometheus -> load generator metrics", PROMETHEUS, loadgen, loadgen.ports["http-metrics"], "GET", "/metrics",
          "allow"),
     ]
-    rows = []
+    rows = [(f"{who} -> fault admin (port-forward)", intended,
+             "allow" if reach.rbac_allows(docs, role, "create", "pods/portforward") else "deny (rbac)")
+            for who, role, intended in (("operator", "rollout-operator", "allow"), ("viewer", "rollout-viewer", "deny"))]
     for name, src, dst, port, method, path, intended in calls:
         if path is None:
             continue
@@ -111,6 +114,7 @@ BROKEN = [  # each breaks one intended row, as findings on this project once did
      "overlays/mlserver", "Argo Rollouts -> judge"),
     (_set("NetworkPolicy", "allow-dns-and-mesh-egress", ["spec", "egress", 0, "ports"], [{"port": 53, "protocol": "TCP"}]),
      "overlays/mlserver", "wine -> DNS"),
+    (_set("Role", "rollout-operator", ["rules"], []), "overlays/mlserver", "operator -> fault admin (port-forward)"),
 ]
 
 
