@@ -167,6 +167,35 @@ def service_ports(docs: list[dict]) -> list[str]:
     return problems
 
 
+def _container_ports(docs: list[dict], selector: dict) -> set[int] | None:
+    """The container port numbers of the pod templates a workload selector picks (None: it picks none here)."""
+    pods = [d["spec"]["template"] for d in docs if d["kind"] in ("Rollout", "Deployment", "Job")
+            and all(d["spec"]["template"]["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())]
+    if not pods:
+        return None
+    return {p["containerPort"] for pod in pods for c in pod["spec"]["containers"] for p in c.get("ports", [])}
+
+
+def policy_ports(docs: list[dict]) -> list[str]:
+    """Ports that PeerAuthentications and AuthorizationPolicies name must be ports their workloads listen on.
+
+    Istio matches them against the workload's target ports (pilot/pkg/security/authn,
+    the port-level mTLS filter chains; pilot/pkg/security/authz/model, ports of an
+    operation), so a port the pod does not listen on silently matches nothing.
+    """
+    problems = []
+    for d in docs:
+        selector = d.get("spec", {}).get("selector", {}).get("matchLabels")
+        ports = _container_ports(docs, selector) if selector else None
+        if ports is None or d["kind"] not in ("PeerAuthentication", "AuthorizationPolicy"):
+            continue
+        named = list(d["spec"].get("portLevelMtls", {}))
+        named += [p for r in d["spec"].get("rules", []) for t in r.get("to", []) for p in t["operation"].get("ports", [])]
+        problems += [f"{d['kind']} {d['metadata']['name']}: port {p} is not a port of the pods it selects"
+                     for p in named if int(p) not in ports]
+    return problems
+
+
 RULES = {"VirtualService": virtual_service, "Gateway": gateway, "DestinationRule": destination_rule,
          "PeerAuthentication": peer_authentication}
 
@@ -178,4 +207,4 @@ def check(docs: list[dict]) -> list[str]:
         rule = RULES.get(doc["kind"])
         if rule and doc["apiVersion"].endswith(".istio.io/v1"):
             problems += rule(doc["metadata"]["name"], doc.get("spec", {}))
-    return problems + gateway_binding(docs) + service_ports(docs)
+    return problems + gateway_binding(docs) + service_ports(docs) + policy_ports(docs)

@@ -55,6 +55,10 @@ REFUSED = [
     (_edit("DestinationRule", "wine", lambda s: s["subsets"].append(dict(s["subsets"][0]))), "duplicate subset names: stable"),
     (_edit("VirtualService", "wine", lambda s: s["http"].pop(0)),  # one route for all ports, as first shipped
      "Service wine port 8081 (grpc) is routed to port [8080]"),
+    (_edit("PeerAuthentication", "wine-metrics", lambda s: s.update(portLevelMtls={"8083": {"mode": "PERMISSIVE"}})),
+     "PeerAuthentication wine-metrics: port 8083 is not a port of the pods it selects"),
+    (_edit("AuthorizationPolicy", "wine-inference", lambda s: s["rules"][2]["to"][0]["operation"].update(ports=["9090"])),
+     "AuthorizationPolicy wine-inference: port 9090 is not a port of the pods it selects"),
     (_edit("PeerAuthentication", "wine-metrics", lambda s: s.pop("selector")),
      "mesh/namespace peer authentication cannot have port level mTLS"),
     (_edit("PeerAuthentication", "wine-metrics", lambda s: s.update(portLevelMtls={"0": {"mode": "PERMISSIVE"}})),
