@@ -20,6 +20,9 @@ SUCCESSFUL, RUNNING, PENDING = "Successful", "Running", "Pending"
 INCONCLUSIVE, ERROR, FAILED = "Inconclusive", "Error", "Failed"
 _WORSE = {SUCCESSFUL: 0, RUNNING: 1, PENDING: 2, INCONCLUSIVE: 3, ERROR: 4, FAILED: 5}
 ERROR_RETRY_S = 10.0
+# Measurements kept per metric; the counts keep the rest (Argo's
+# DefaultMeasurementHistoryLimit, analysis/analysis.go, garbageCollectMeasurements).
+MEASUREMENT_HISTORY_LIMIT = 10
 # Under a time-scale, no metric is asked more often than this (wall clock): the
 # controller ticks every 0.1 s and the judge's data refresh every 0.25 s.
 MIN_SCALED_INTERVAL_S = 0.25
@@ -137,7 +140,7 @@ class AnalysisRun:
         """Count one measurement taken at ``now``; ``settle`` once all of a round are recorded."""
         state = self.states[metric.name]
         m.at = now
-        state.measurements.append(m)
+        state.measurements = [*state.measurements[-(MEASUREMENT_HISTORY_LIMIT - 1):], m]
         if m.phase == ERROR:
             state.error += 1
             state.consecutive_error += 1

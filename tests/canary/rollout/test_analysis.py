@@ -154,3 +154,11 @@ def test_the_next_measurement_is_due_one_interval_after_the_last_was_due():
         assert run.due(now) == [metric]
         run.record(metric, Measurement(SUCCESSFUL), now)
     assert run.states["m"].next_at == 3.0 and run.states["m"].phase == SUCCESSFUL
+
+
+def test_only_the_last_ten_measurements_are_kept_and_the_counts_keep_the_rest():
+    run = AnalysisRun("r", [Metric("m", "", "", interval_s=1.0, count=360)], started_at=0.0)
+    for i in range(25):
+        run.record(run.metrics["m"], Measurement(SUCCESSFUL, value=i), float(i))
+    state = run.states["m"]
+    assert [m.value for m in state.measurements] == list(range(15, 25)) and state.count == state.successful == 25
