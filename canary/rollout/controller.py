@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from canary.rollout import spec
 from canary.rollout.analysis import AnalysisRun
-from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, TrafficRouter
+from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, MirrorRoute, TrafficRouter
 from canary.rollout.status import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, RolloutState
 from canary.rollout.measure import MeasureMixin
 from canary.rollout.steps import StepsMixin
@@ -72,7 +72,8 @@ class Controller(StepsMixin, MeasureMixin):
 
     def _apply_routing(self) -> None:
         routes = [HeaderRoute.from_argo(name, match) for name, match in self.state.header_routes.items()]
-        self.platform.router.set_routing(self.state.weight, routes)
+        mirrors = [MirrorRoute.from_argo(name, r["percentage"], r["match"]) for name, r in self.state.mirror_routes.items()]
+        self.platform.router.set_routing(self.state.weight, routes, mirrors)
 
     @property
     def run(self) -> AnalysisRun | None:
@@ -148,7 +149,7 @@ class Controller(StepsMixin, MeasureMixin):
         with self.lock:
             s = self._require_active()
             self._end_run()
-            s.weight, s.header_routes = 0, {}
+            s.weight, s.header_routes, s.mirror_routes = 0, {}, {}  # Argo removes the managed routes
             self._apply_routing()
             s.aborted, s.phase, s.paused, s.pause_reason = True, DEGRADED, False, ""
             s.message = f"RolloutAborted: {reason}"

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from canary.rollout import durations, expr
+from canary.rollout.interfaces import MirrorRoute
 from canary.rollout.web import WebCall, call_from_argo
 
 DEFAULT_ABORT_SCALE_DOWN_S = 30
@@ -65,6 +66,15 @@ class SetHeaderRoute:
     """Route requests matching headers to the canary (or remove the route)."""
 
     name: str
+    match: tuple[dict, ...] = ()  # empty: remove the route
+
+
+@dataclass(frozen=True)
+class SetMirrorRoute:
+    """Copy a share of the matching requests to the canary, answered as usual (or remove the route)."""
+
+    name: str
+    percentage: int = 100  # Argo's default (rollout/trafficrouting/istio/istio.go, createMirrorRoute)
     match: tuple[dict, ...] = ()  # empty: remove the route
 
 
@@ -140,7 +150,20 @@ def _step(i: int, raw: dict, managed: list[str], templates: dict):
             if len(value) != 1 or next(iter(value)) not in ("exact", "prefix", "regex"):
                 raise SpecError(f"{where}: setHeaderRoute.match headerValue needs one of exact, prefix, regex")
         return SetHeaderRoute(body["name"], tuple(body.get("match", [])))
+    if kind == "setMirrorRoute":
+        return _mirror_step(where, body, managed)
     raise SpecError(f"{where}: {kind} is valid Argo but not run by the local controller; use it on a cluster")
+
+
+def _mirror_step(where: str, body: dict, managed: list[str]) -> SetMirrorRoute:
+    if body.get("name") not in managed:
+        raise SpecError(f"{where}: setMirrorRoute.name {body.get('name')!r} is not in trafficRouting.managedRoutes")
+    percentage = body.get("percentage", 100)
+    try:
+        MirrorRoute.from_argo(body["name"], percentage, body.get("match") or [])
+    except (ValueError, TypeError) as exc:
+        raise SpecError(f"{where}: setMirrorRoute: {exc}") from None
+    return SetMirrorRoute(body["name"], percentage, tuple(body.get("match") or []))
 
 
 def _arg(raw: dict, where: str) -> Arg:

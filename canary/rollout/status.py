@@ -21,6 +21,7 @@ class RolloutState:
     step: int = 0
     weight: int = 0
     header_routes: dict = field(default_factory=dict)
+    mirror_routes: dict = field(default_factory=dict)  # name -> {"percentage": p, "match": [...]}
     paused: bool = False
     pause_reason: str = ""
     pause_until: float | None = None

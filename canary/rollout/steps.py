@@ -36,6 +36,8 @@ class StepsMixin:
             self._set_weight(step, n)
         elif isinstance(step, spec.SetHeaderRoute):
             self._set_header_route(step, n)
+        elif isinstance(step, spec.SetMirrorRoute):
+            self._set_mirror_route(step, n)
         elif isinstance(step, spec.Pause):
             return self._pause_step(step, now, n)
         elif isinstance(step, spec.Analysis):
@@ -62,6 +64,17 @@ class StepsMixin:
             self._apply_routing()
             self._event(f"{n}: header route {step.name} removed")
         self._advance({"kind": "setHeaderRoute", "name": step.name})
+
+    def _set_mirror_route(self, step: spec.SetMirrorRoute, n: str) -> None:
+        s = self.state
+        if step.match:
+            s.mirror_routes[step.name] = {"percentage": step.percentage, "match": list(step.match)}
+            self._event(f"{n}: mirror route {step.name}: {step.percentage}% of matching requests copied to {s.target}")
+        else:
+            s.mirror_routes.pop(step.name, None)
+            self._event(f"{n}: mirror route {step.name} removed")
+        self._apply_routing()
+        self._advance({"kind": "setMirrorRoute", "name": step.name})
 
     def _advance(self, record: dict) -> None:
         self.state.history.append({"step": self.state.step + 1, "at": self.clock(), **record})
@@ -149,7 +162,8 @@ class StepsMixin:
         old = s.stable
         self.platform.deployer.promote_canary()
         s.retire.append([old, now + self._scaled(self.spec.scale_down_delay_s)])
-        s.stable, s.target, s.weight, s.header_routes, s.phase, s.message = s.target, None, 0, {}, "Healthy", ""
+        s.stable, s.target, s.weight, s.phase, s.message = s.target, None, 0, "Healthy", ""
+        s.header_routes, s.mirror_routes = {}, {}
         self._event(f"rollout complete: {s.stable} is stable with 100% of traffic; {old} kept for "
                     f"{fmt_s(self.spec.scale_down_delay_s, self.time_scale)}")
         self._save()

@@ -6,7 +6,8 @@ def view(ctrl, events: int = 20) -> dict:
     with ctrl.lock:
         s, steps, run = ctrl.state, ctrl.spec.steps, ctrl.run
         out = {**s.summary(), "message": s.message, "paused": s.paused, "pause_reason": s.pause_reason,
-               "steps": len(steps), "header_routes": sorted(s.header_routes), "faults": s.faults,
+               "steps": len(steps), "header_routes": sorted(s.header_routes),
+               "mirror_routes": sorted(s.mirror_routes), "faults": s.faults,
                "time_scale": ctrl.time_scale, "history": list(s.history),
                "current_step": type(steps[s.step]).__name__ if s.target and s.step < len(steps) else None,
                "analysis": _analysis(run) if run else None}

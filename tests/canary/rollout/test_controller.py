@@ -34,17 +34,17 @@ class Router:
 
     def remove_canary(self):
         self.calls.append(("remove", self.canary))
-        self.canary, self.weight, self.routes = None, 0, []
+        self.canary, self.weight, self.routes, self.mirrors = None, 0, [], []
 
-    def promote_canary(self):
+    def promote_canary(self):  # the platform's promotion routes everything to the new stable
         self.calls.append(("promote", self.canary))
-        self.stable, self.canary, self.weight, self.routes = self.canary, None, 0, []
+        self.stable, self.canary, self.weight, self.routes, self.mirrors = self.canary, None, 0, [], []
 
     def retire(self, version):
         self.calls.append(("retire", version))
 
-    def set_routing(self, weight, routes):
-        self.weight, self.routes = weight, routes
+    def set_routing(self, weight, routes, mirrors=()):
+        self.weight, self.routes, self.mirrors = weight, routes, list(mirrors)
 
 
 class Provider:

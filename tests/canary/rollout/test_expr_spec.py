@@ -70,7 +70,7 @@ TEMPLATES = {"gate": spec.Template("gate", (), ())}
         ([{"setHeaderRoute": {"name": "other", "match": []}}], "step 1: setHeaderRoute.name 'other' is not in trafficRouting.managedRoutes"),
         ([{"setHeaderRoute": {"name": "canary-header", "match": [{"headerName": "x", "headerValue": {"suffix": "a"}}]}}],
          "headerValue needs one of exact, prefix, regex"),
-        ([{"setMirrorRoute": {"name": "canary-header"}}], "step 1: setMirrorRoute is valid Argo but not run by the local controller"),
+        ([{"setCanaryScale": {"replicas": 1}}], "step 1: setCanaryScale is valid Argo but not run by the local controller"),
         ([{"analysis": {"templates": [{"templateName": "gate"}], "args": [{"name": "h", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}}],
          "is not available on one machine"),
         ([{"analysis": {"templates": [{"templateName": "gate"}], "args": [{"name": "h", "valueFrom": {"podTemplateHashValue": "Newest"}}]}}],
