@@ -39,7 +39,7 @@ def table(doc: dict) -> list[str]:
 
 def _bound(doc: dict) -> str:
     if doc["latency_bound_ms"] is None:
-        return "not set yet (stable has no latency data)"
+        return "not set yet (stable has answered too few requests for its p99)"
     return f"over {doc['latency_bound_ms']:g} ms, {doc['latency_bound_origin']}"
 
 

@@ -93,32 +93,39 @@ class Analysis:
                 is_error = lambda labels: re.fullmatch(s.error_code, labels.get(s.code_label, "")) is not None  # noqa: E731
                 out["errors", role] = (self._sum(s.requests, rev, is_error), self._sum(s.requests, rev))
             if "latency" in self.q.tests:
-                self.bound_ms = self.bound_ms or self._bound(reader, now)
+                self.bound_ms = self.bound_ms or self._bound(now)
                 trials = self._sum(s.bucket, rev, lambda labels: float(labels["le"]) == math.inf)
                 fast = (self._sum(s.bucket, rev, lambda labels: float(labels["le"]) == self.bound_ms)
                         if self.bound_ms else trials)
                 out["latency", role] = (trials - fast, trials)
         return out
 
-    def _bound(self, reader: PrometheusReader, now: float) -> float | None:
+    def _bound(self, now: float) -> float | None:
         """The smallest histogram bucket at or above the slow threshold; fixed once found.
 
-        Stable's quantile is awaited for the grace period (a stack that just started has
-        no latency data yet); only then does the fixed SLO stand in for it.
+        Stable's quantile is read from the analysis's own exact bucket counts, over the
+        same window as the test (a stable that has just started, or a slow start hours
+        ago, does not set it), once stable has answered enough for it: ten answers
+        expected beyond the quantile. Until the grace period ends it waits; then the
+        fixed SLO stands in.
         """
         bounds = sorted({float(dict(k[1])["le"]) for k in self.tracker.keys() if k[0] == self.source.bucket}
                         - {math.inf})
         if not bounds:
             return None
-        target, self.bound_origin = self.q.latency_ms, "latency_ms"
-        if target is None:
-            target = reader.quantile_ms(self.source, self.q.stable, self.settings.latency_quantile)
-            self.bound_origin = f"stable p{self.settings.latency_quantile * 100:g}"
-        if target is None:
-            if now - self.started_at < self.settings.no_traffic_grace_s:
-                return None
-            target, self.bound_origin = self.settings.latency_slo_ms, "JUDGE_LATENCY_SLO_MS (stable has no data)"
-        return next((b for b in bounds if b >= target), bounds[-1])
+        if self.q.latency_ms is not None:
+            self.bound_origin = "latency_ms"
+            return next((b for b in bounds if b >= self.q.latency_ms), bounds[-1])
+        q = self.settings.latency_quantile
+        below = {le: self._sum(self.source.bucket, self.q.stable, lambda labels, le=le: float(labels["le"]) == le)
+                 for le in [*bounds, math.inf]}
+        if below[math.inf] >= 10 / (1 - q):
+            self.bound_origin = f"stable p{q * 100:g}"
+            return next((b for b in bounds if below[b] >= q * below[math.inf]), bounds[-1])
+        if now - self.started_at < self.settings.no_traffic_grace_s:
+            return None
+        self.bound_origin = "JUDGE_LATENCY_SLO_MS (stable has too few answers)"
+        return next((b for b in bounds if b >= self.settings.latency_slo_ms), bounds[-1])
 
     def _extend(self, rho: float, totals: dict) -> None:
         if self.windows and self.windows[-1]["rho"] == rho:

@@ -63,12 +63,26 @@ def test_slow_answers_fail_the_latency_test_against_stables_p99_bucket(prometheu
     prometheus.serve(stable, 900)
     ask(judge, canary, stable)
     prometheus.serve(canary, 100, slow=60)
-    prometheus.serve(stable, 1800)
+    prometheus.serve(stable, 1800)  # 900 answers since the analysis began: too few for a p99
+    assert ask(judge, canary, stable).json()["latency_bound_ms"] is None
+    prometheus.serve(stable, 2000)  # 1100: enough, and the 900 before the analysis never count
     doc = ask(judge, canary, stable).json()
     latency = doc["tests"][1]
     assert doc["decision"] == "fail" and latency["verdict"] == "fail", doc["summary"]
     assert doc["latency_bound_ms"] == 5 and doc["latency_bound_origin"] == "stable p99"
     assert doc["tests"][0]["verdict"] != "fail"
+
+
+def test_a_slow_start_before_the_analysis_does_not_set_the_latency_bound(prometheus, judge):
+    """Stable answered 300 of its first 900 requests slower than every bucket (a cold start), then fast."""
+    canary, stable = prometheus.fresh()
+    prometheus.serve(canary, 0)
+    prometheus.serve(stable, 900, slow=300)
+    ask(judge, canary, stable)
+    prometheus.serve(stable, 2100, slow=300)
+    prometheus.serve(canary, 100)
+    doc = ask(judge, canary, stable).json()
+    assert doc["latency_bound_origin"] == "stable p99" and doc["latency_bound_ms"] < 10, doc["latency_bound_ms"]
 
 
 def test_a_new_weight_opens_a_window(prometheus, judge):
