@@ -2,6 +2,7 @@
 leaves alone what Argo Rollouts and the HPA own, a finished load generator can be restarted."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -13,7 +14,10 @@ LABEL = "ml-canary.io/rewritten-by"
 
 
 def make_n(target: str) -> str:
-    out = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True)
+    """The commands ``make target`` would run, also when the tests themselves run under make."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    out = subprocess.run(["make", "--no-print-directory", "-n", target], cwd=ROOT, capture_output=True, text=True,
+                         env=env)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
