@@ -8,3 +8,9 @@ from tests.k8s.support import render
 @pytest.fixture(scope="module")
 def mlserver():
     return render("overlays/mlserver")
+
+
+@pytest.fixture(scope="module")
+def docs(mlserver):
+    """The same render, under the name the metrics and alerting tests read it by."""
+    return mlserver

@@ -18,7 +18,7 @@ def _labels_match(selector: dict, labels: dict) -> bool:
 INJECTED_PORTS = {"http-envoy-prom"}
 
 
-def _pods(docs: list[dict]) -> dict[str, dict]:
+def pods(docs: list[dict]) -> dict[str, dict]:
     """Every pod template, by "Kind name": Rollouts, Deployments and Jobs."""
     return {f"{d['kind']} {d['metadata']['name']}": d["spec"]["template"] for d in docs
             if d["kind"] in ("Rollout", "Deployment", "Job")}
@@ -132,7 +132,7 @@ def _check_services(docs: list[dict], services: dict) -> list[str]:
     """Every Service selects pods, and its named targetPorts are ports of every pod it selects."""
     problems = []
     for sname, svc in services.items():
-        selected = {w: pod for w, pod in _pods(docs).items()
+        selected = {w: pod for w, pod in pods(docs).items()
                     if _labels_match(svc["spec"]["selector"], pod["metadata"].get("labels", {}))}
         if not selected:
             problems.append(f"Service {sname}: its selector {svc['spec']['selector']} does not select any pods")
@@ -174,7 +174,7 @@ def _check_analysis(name, i, ro, analysis, templates) -> list[str]:
 def _check_scaling_and_access(docs, accounts, namespaces) -> list[str]:
     problems = []
     rollouts = by_kind(docs, "Rollout")
-    pod_labels = [pod["metadata"].get("labels", {}) for pod in _pods(docs).values()]
+    pod_labels = [pod["metadata"].get("labels", {}) for pod in pods(docs).values()]
     for name, hpa in by_kind(docs, "HorizontalPodAutoscaler").items():
         ref = hpa["spec"]["scaleTargetRef"]
         if ref["kind"] == "Rollout" and ref["name"] not in rollouts:
@@ -187,7 +187,7 @@ def _check_scaling_and_access(docs, accounts, namespaces) -> list[str]:
             if not any(_labels_match(sel, labels) for labels in pod_labels):
                 problems.append(f"{kind} {name}: selector {sel} matches no pod template")
     for name, pm in by_kind(docs, "PodMonitor").items():
-        selected = [pod for pod in _pods(docs).values()
+        selected = [pod for pod in pods(docs).values()
                     if _labels_match(pm["spec"]["selector"]["matchLabels"], pod["metadata"].get("labels", {}))]
         for ep in pm["spec"]["podMetricsEndpoints"]:
             if selected and any(ep["port"] not in _ports(pod) for pod in selected):

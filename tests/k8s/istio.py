@@ -9,6 +9,7 @@ shipped manifests could break are encoded, not the whole webhook.
 
 import re
 
+from tests.k8s import crossref
 from tests.k8s.support import by_kind
 
 MESH = "mesh"  # constants.IstioMeshGateway
@@ -169,8 +170,8 @@ def service_ports(docs: list[dict]) -> list[str]:
 
 def _container_ports(docs: list[dict], selector: dict) -> set[int] | None:
     """The container port numbers of the pod templates a workload selector picks (None: it picks none here)."""
-    pods = [d["spec"]["template"] for d in docs if d["kind"] in ("Rollout", "Deployment", "Job")
-            and all(d["spec"]["template"]["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())]
+    pods = [pod for pod in crossref.pods(docs).values()
+            if all(pod["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())]
     if not pods:
         return None
     return {p["containerPort"] for pod in pods for c in pod["spec"]["containers"] for p in c.get("ports", [])}

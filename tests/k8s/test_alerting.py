@@ -10,15 +10,10 @@ import pytest
 import yaml
 
 from tests.k8s import alerting
-from tests.k8s.support import ROOT, by_kind, render, require_binary, validate
+from tests.k8s.support import ROOT, by_kind, require_binary, validate
 
 NOTIFICATIONS = ROOT / "k8s" / "cluster" / "argo-rollouts-notification-configmap.yaml"
 PAGER, TEAM = "ml-canary/ml-canary/ml-platform-pager", "ml-canary/ml-canary/ml-platform"
-
-
-@pytest.fixture(scope="module")
-def docs():
-    return render("overlays/mlserver")
 
 
 @pytest.fixture(scope="module")

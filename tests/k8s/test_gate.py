@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from tests.k8s.support import by_kind, render
+from tests.k8s.support import by_kind
 from tests.k8s.test_prometheus import promtool
 
 DEST = 'istio_requests_total{reporter="destination",destination_service_namespace="ml-canary",destination_service_name="wine",'
@@ -30,11 +30,6 @@ SCENARIOS = {
                                                  (SOURCE, "v2", "", "500", "0+4.5x40")), [0.7]),
     "no traffic at all": (_series((DEST, "v1", "aaaa111111", "200", "0+0x40")), []),  # Inconclusive, not a pass
 }
-
-
-@pytest.fixture(scope="module")
-def docs():
-    return render("overlays/mlserver")
 
 
 def _gate_query(docs) -> str:

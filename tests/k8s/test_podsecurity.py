@@ -4,16 +4,11 @@ import copy
 
 import pytest
 
-from tests.k8s import podsecurity
+from tests.k8s import crossref, podsecurity
 from tests.k8s.support import by_kind, render
 from tests.k8s.test_manifests import OVERLAYS
 
 LEVEL = "pod-security.kubernetes.io/"
-
-
-def _templates(docs):
-    return {f"{d['kind']} {d['metadata']['name']}": d["spec"]["template"] for d in docs
-            if d["kind"] in ("Rollout", "Deployment", "Job")}
 
 
 def test_the_namespace_enforces_restricted():
@@ -23,7 +18,7 @@ def test_the_namespace_enforces_restricted():
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_pod_template_is_admitted_as_restricted(overlay, tmp_path):
-    for name, template in _templates(render(overlay, ("components/loadgen",), tmp_path)).items():
+    for name, template in crossref.pods(render(overlay, ("components/loadgen",), tmp_path)).items():
         assert podsecurity.restricted(template) == [], name
 
 

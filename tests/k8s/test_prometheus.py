@@ -8,15 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.k8s.support import ROOT, by_kind, render, require_binary
+from tests.k8s.support import ROOT, by_kind, require_binary
 
 HERE = Path(__file__).parent
 RECORDED = re.compile(r"\bmlcanary:[a-z0-9_]+:[a-z0-9_]+\b")
-
-
-@pytest.fixture(scope="module")
-def docs():
-    return render("overlays/mlserver")
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import pytest
 
 from tests.k8s import reach
 from tests.k8s.support import by_kind, render
+from tests.k8s.test_manifests import _set
 
 GATEWAY = reach.Peer("istio-system", {"istio": "ingressgateway"},
                      "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account")
@@ -86,15 +87,6 @@ def test_the_reachability_table_is_the_intended_one(overlay, tmp_path):
     _print(overlay, rows)
     wrong = [r for r in rows if r[2].split()[0] != r[1]]
     assert wrong == [], wrong
-
-
-def _set(kind, name, path, value):
-    def mutate(docs):
-        node = by_kind(docs, kind)[name]
-        for key in path[:-1]:
-            node = node[key]
-        node[path[-1]] = value
-    return mutate
 
 
 BROKEN = [  # each breaks one intended row, as findings on this project once did

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from canary.judge.source import SOURCES
-from tests.k8s import reach
+from tests.k8s import crossref, reach
 from tests.k8s.support import ROOT, by_kind, problems_after, render
 from tests.k8s.test_prometheus import _queries, promtool
 from tests.k8s.test_reach import PROMETHEUS, _workload
@@ -80,11 +80,6 @@ def wiring(docs) -> list[str]:
     return problems
 
 
-@pytest.fixture(scope="module")
-def docs():
-    return render("overlays/mlserver")
-
-
 def test_every_series_read_is_recorded_or_scraped_with_its_labels(docs):
     assert wiring(docs) == []
 
@@ -109,10 +104,9 @@ def test_a_broken_wiring_is_caught(docs, mutate, message):
 @pytest.mark.parametrize("overlay", ["overlays/mlserver", "overlays/seldon"])
 def test_prometheus_reaches_every_port_a_monitor_scrapes(overlay, tmp_path):
     docs = render(overlay, ("components/loadgen",), tmp_path)
-    pods = {f"{d['kind']} {d['metadata']['name']}": d for d in docs if d["kind"] in ("Rollout", "Deployment", "Job")}
     for pm in by_kind(docs, "PodMonitor").values():
-        for name, workload in pods.items():
-            labels = workload["spec"]["template"]["metadata"]["labels"]
+        for name, template in crossref.pods(docs).items():
+            labels = template["metadata"]["labels"]
             if pm["spec"].get("namespaceSelector") or any(labels.get(k) != v for k, v in pm["spec"]["selector"]["matchLabels"].items()):
                 continue
             peer = _workload(docs, *name.split())
