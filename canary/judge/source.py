@@ -1,6 +1,5 @@
 """Raw per-revision counters from Prometheus: what each proxy calls them, and instant queries that read them."""
 
-import math
 from dataclasses import dataclass
 
 import httpx
@@ -74,9 +73,3 @@ class PrometheusReader:
         """Whether Prometheus scrapes any target of this revision (its runtime's ``up`` series)."""
         return bool(self.instant(f'up{{{REVISION_LABEL}="{revision}"}}'))
 
-    def quantile_ms(self, source: Source, revision: str, q: float, window: str = "5m") -> float | None:
-        """The revision's latency at quantile ``q`` over the last window; None without data."""
-        matchers = ",".join(filter(None, [source.selector, f'{REVISION_LABEL}="{revision}"']))
-        result = self.instant(f"histogram_quantile({q}, sum by (le) (rate({source.bucket}{{{matchers}}}[{window}])))")
-        value = result[0][1] if result else math.nan
-        return None if math.isnan(value) or math.isinf(value) else value
