@@ -25,6 +25,15 @@ class Dataset:
         """The feature rows in the models' column order."""
         return np.concatenate([self.X_train, self.X_test])
 
+    @property
+    def y(self) -> np.ndarray:
+        """The true class index of every row of ``X``."""
+        return np.concatenate([self.y_train, self.y_test])
+
+    def truth(self) -> list[str]:
+        """The true class name of every row of ``X``, as the models answer it."""
+        return [self.class_names[i] for i in self.y]
+
 
 def load(seed: int = 42) -> Dataset:
     """Load wine and split it stratified, so both versions are scored on the same rows."""

@@ -9,11 +9,13 @@ REQUESTS = "mlcanary_inference_requests"
 DURATION = "mlcanary_inference_duration_seconds"
 FAULTS = "mlcanary_faults_injected"
 MODEL_INFO = "mlcanary_model_info"
+FEEDBACK = "mlcanary_feedback"
 
 MODEL_LABELS = ("model_name", "model_version")
 OUTCOME_OK = "ok"
 OUTCOME_INVALID = "invalid_input"
 OUTCOME_INJECTED = "injected_error"
+FEEDBACK_OUTCOMES = ("correct", "incorrect")
 # Fine at the low end: an unfaulted prediction takes about a millisecond.
 DURATION_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -39,6 +41,10 @@ class RuntimeMetrics:
         self.faults = Counter(
             FAULTS, "Faults injected on purpose, by kind (error, latency, wrong_prediction).",
             (*MODEL_LABELS, "kind"), registry=registry,
+        )
+        self.feedback = Counter(
+            FEEDBACK, "Answered rows whose true class came back as feedback, by outcome (correct, incorrect).",
+            (*MODEL_LABELS, "outcome"), registry=registry,
         )
         # "max" keeps one series across MLServer's worker processes instead of one per pid.
         self.info = Gauge(
@@ -97,3 +103,8 @@ class ModelMetrics:
     def count_fault(self, kind: str) -> None:
         """Count one injected fault by kind."""
         self._families.faults.labels(*self._labels, kind).inc()
+
+    def count_feedback(self, correct: int, incorrect: int) -> None:
+        """Count rows whose truth came back, both outcomes always present so a rate has a denominator."""
+        for outcome, n in zip(FEEDBACK_OUTCOMES, (correct, incorrect), strict=True):
+            self._families.feedback.labels(*self._labels, outcome).inc(n)

@@ -17,7 +17,7 @@ from mlserver.types import InferenceRequest, InferenceResponse, Parameters, Resp
 from mlserver.utils import get_model_uri
 from prometheus_client import REGISTRY
 
-from servers import admin, faults, metrics
+from servers import admin, faults, feedback, metrics
 from servers.errors import InvalidInput, ServingError
 from servers.predictor import Predictor
 from servers.settings import FaultSettings
@@ -111,6 +111,12 @@ class CanaryModel(MLModel):
             admin.authorise(authorization, self._admin_token)
         new = self._predictor.update_faults(update)
         return {"model_version": self._predictor.version, **new.model_dump()}
+
+    @custom_handler(rest_path=feedback.FEEDBACK_PATH, rest_method="POST")
+    async def send_feedback(self, message: feedback.Feedback) -> dict:
+        """Ground truth for answers this version gave: counted as correct or incorrect (open, like inference)."""
+        with as_mlserver_error():
+            return self._predictor.record_feedback(message)
 
     @custom_handler(rest_path=admin.READY_PATH, rest_method="GET")
     async def ready_probe(self) -> dict:

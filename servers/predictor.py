@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from models import artifacts, fastpath
-from servers import faults
+from servers import faults, feedback
 from servers.errors import InjectedFault, NotReady
 from servers.metrics import OUTCOME_INJECTED, OUTCOME_INVALID, OUTCOME_OK, ModelMetrics
 
@@ -91,6 +91,14 @@ class Predictor:
         self._metrics.count_predictions(labels)
         self._metrics.observe(OUTCOME_OK, self._clock() - call.started)
         return labels
+
+    def record_feedback(self, message: feedback.Feedback) -> dict:
+        """Count feedback on this version's answers as correct or incorrect; 4xx errors count nothing."""
+        correct, incorrect = feedback.score(message, self.classes, self.version)
+        self._metrics.count_feedback(correct, incorrect)
+        if message.request_id:
+            logger.debug("feedback on request %s: %d correct, %d incorrect", message.request_id, correct, incorrect)
+        return {"model_version": self.version, "correct": correct, "incorrect": incorrect}
 
     def check_ready(self) -> None:
         """Raise NotReady while the ``unready`` fault is on."""

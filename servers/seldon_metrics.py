@@ -61,6 +61,12 @@ class BufferedMetrics:
         """Count one injected fault by kind."""
         self._add({"type": "COUNTER", "key": names.FAULTS, "value": 1, "tags": {"kind": kind}})
 
+    def count_feedback(self, correct: int, incorrect: int) -> None:
+        """Count rows whose truth came back; a zero is left out, as the wrapper's proto round trip drops it."""
+        for outcome, n in zip(names.FEEDBACK_OUTCOMES, (correct, incorrect), strict=True):
+            if n:
+                self._add({"type": "COUNTER", "key": names.FEEDBACK, "value": n, "tags": {"outcome": outcome}})
+
     def drain(self) -> list[dict]:
         """Everything since the last drain, plus the info gauge."""
         with self._lock:

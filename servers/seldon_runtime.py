@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from google.protobuf import json_format
 from seldon_core.flask_utils import SeldonMicroserviceException
+from seldon_core.utils import json_to_seldon_message
 from seldon_core.user_model import SeldonNotImplementedError
 
-from servers import admin_http, faults
+from servers import admin_http, faults, feedback
 from servers.errors import InvalidInput, ServingError
 from servers.predictor import Predictor
 from servers.seldon_metrics import BufferedMetrics
@@ -134,6 +136,19 @@ class SeldonModel:
             raise InvalidInput(f"feature names do not match the model: unknown {unknown}, missing {missing}")
         # Names in another order: put the columns where the model wants them.
         return rows[:, [list(features_names).index(name) for name in expected]]
+
+    def send_feedback_raw(self, message):
+        """The wrapper's /api/v1.0/feedback: the answer (``response``) and the ``truth``, counted per version.
+
+        The raw hook, not ``send_feedback``: the wrapper hands that one the features and
+        the truth but not the answer, and a re-prediction would not be what the user got.
+        """
+        try:
+            doc = feedback.from_seldon(json_format.MessageToDict(message))
+            answer = self._predictor.record_feedback(doc)
+        except ServingError as exc:
+            raise _http_error(exc) from None
+        return json_to_seldon_message({"jsonData": answer, "meta": {"metrics": self._metrics.drain()}})
 
     def class_names(self) -> list[str]:
         """The output column's name in Seldon answers."""

@@ -15,8 +15,10 @@ from canary.local.mesh import MeshPolicy
 from canary.rollout.durations import seconds
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 from servers.admin import VERSION_HEADER
+from servers.feedback import FEEDBACK_PATH
 
 ROUTE_CONFIG = "primary"
+FEEDBACK_PATHS = (FEEDBACK_PATH, "/api/v1.0/feedback")  # MLServer's, then the Seldon wrapper's own
 LATENCY_BUCKETS_MS = [0.5, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100, 150, 250, 500, 1000,
                       2500, 5000, 10000, 30000, 60000]
 _HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
@@ -149,9 +151,27 @@ def _mirror_entries(routing: Routing, weighted: list[dict], mesh: MeshPolicy) ->
     return entries
 
 
-def routes(routing: Routing, mesh: MeshPolicy) -> dict:
-    """The route configuration: header routes first (as Argo inserts them), then mirror routes, then primary."""
+def _feedback_entries(routing: Routing, mesh: MeshPolicy) -> list[dict]:
+    """Feedback goes to the version that answered, by the answer's version header; without it, a 400.
+
+    Weighted routing would send it to either version and credit the wrong model.
+    """
     entries = []
+    for path in FEEDBACK_PATHS:
+        for version in filter(None, (routing.stable, routing.canary)):
+            entries.append({"name": f"feedback-{version}", "route": {"cluster": cluster_name(version), **_action(mesh)},
+                            "match": {"path": path, "headers": [_header_match(VERSION_HEADER, "exact", version)]},
+                            "response_headers_to_add": _tag(version)})
+        entries.append({"name": "feedback-unrouted", "match": {"path": path}, "direct_response": {
+            "status": 400, "body": {"inline_string": f"feedback needs the answer's {VERSION_HEADER} header, naming a "
+                                                    f"version being served: {routing.stable}"
+                                                    + (f", {routing.canary}" if routing.canary else "") + "\n"}}})
+    return entries
+
+
+def routes(routing: Routing, mesh: MeshPolicy) -> dict:
+    """The route configuration: feedback, header routes (as Argo inserts them), mirror routes, then primary."""
+    entries = _feedback_entries(routing, mesh)
     if routing.canary:
         for header_route in routing.header_routes:
             for i, (name, kind, value) in enumerate(header_route.matches):

@@ -39,7 +39,8 @@ def test_weights(policy, weight, expected):
 
 def test_header_routes_come_first_one_per_match(policy):
     header = envoy.HeaderRoute("canary-header", (("x-canary", "exact", "always"), ("x-user", "regex", "qa-.*")))
-    routes = envoy.routes(envoy.Routing("v1", "v2", 10, [header]), policy)["virtual_hosts"][0]["routes"]
+    routes = [r for r in envoy.routes(envoy.Routing("v1", "v2", 10, [header]), policy)["virtual_hosts"][0]["routes"]
+              if not r["name"].startswith("feedback-")]
     assert [r["name"] for r in routes] == ["canary-header-0", "canary-header-1", "primary"]
     assert routes[0]["match"]["headers"] == [{"name": "x-canary", "string_match": {"exact": "always"}}]
     assert routes[1]["match"]["headers"] == [{"name": "x-user", "string_match": {"safe_regex": {"regex": "qa-.*"}}}]
@@ -49,7 +50,17 @@ def test_header_routes_come_first_one_per_match(policy):
 def test_no_canary_no_header_routes(policy):
     header = envoy.HeaderRoute("canary-header", (("x-canary", "exact", "always"),))
     routes = envoy.routes(envoy.Routing("v1", None, 0, [header]), policy)["virtual_hosts"][0]["routes"]
-    assert [r["name"] for r in routes] == ["primary"]
+    assert [r["name"] for r in routes if not r["name"].startswith("feedback-")] == ["primary"]
+
+
+def test_feedback_routes_by_the_answers_version_header_before_anything_else(policy):
+    header = envoy.HeaderRoute("canary-header", (("x-canary", "exact", "always"),))
+    routes = envoy.routes(envoy.Routing("v1", "v2", 10, [header]), policy)["virtual_hosts"][0]["routes"]
+    assert [r["name"] for r in routes[:6]] == ["feedback-v1", "feedback-v2", "feedback-unrouted"] * 2
+    assert routes[1]["match"] == {"path": "/ml-canary/v1/feedback",
+                                  "headers": [{"name": "x-model-version", "string_match": {"exact": "v2"}}]}
+    assert routes[1]["route"]["cluster"] == "wine-v2" and routes[3]["match"]["path"] == "/api/v1.0/feedback"
+    assert routes[2]["direct_response"]["status"] == 400
 
 
 def test_every_answer_names_its_version(policy):
@@ -64,6 +75,7 @@ def test_a_mirror_route_answers_as_primary_and_copies_its_share_to_the_canary():
     mirror = MirrorRoute.from_argo("mirror-route", 35, [{"method": {"exact": "POST"}, "path": {"prefix": "/v2"},
                                                          "headers": {"x-user": {"regex": "qa-.*"}}}, {}])
     routes = envoy.routes(envoy.Routing("v1", "v2", 10, [], [mirror]), mesh.read(ROOT / "k8s"))["virtual_hosts"][0]["routes"]
+    routes = [r for r in routes if not r["name"].startswith("feedback-")]
     assert [r["name"] for r in routes] == ["mirror-route-0", "mirror-route-1", "primary"]
     first = routes[0]
     assert first["match"] == {"prefix": "/v2", "headers": [{"name": ":method", "string_match": {"exact": "POST"}},

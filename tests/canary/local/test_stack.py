@@ -126,6 +126,31 @@ def test_a_mirror_route_copies_requests_to_the_canary_while_stable_answers(harne
     assert v2_requests() == before  # no mirror, no copies
 
 
+def test_feedback_reaches_the_version_that_answered(harness, with_canary):
+    from tests.promtext import total
+
+    def feedback_counts() -> dict[str, float]:
+        ports = {"v1": harness.settings.stable_port + 2, "v2": harness.settings.canary_port + 2}
+        return {v: total(httpx.get(f"http://127.0.0.1:{p}/metrics").text, "mlcanary_feedback_total", model_version=v)
+                for v, p in ports.items()}
+
+    with_canary.set_routing(50)
+    before, sent = feedback_counts(), {"v1": 0, "v2": 0}
+    for _ in range(40):
+        answer = infer(harness)
+        version = answer.headers["x-model-version"]
+        body = {"prediction": answer.json()["outputs"][0]["data"], "truth": ["class_0"]}
+        response = httpx.post(f"{harness.gateway}/ml-canary/v1/feedback", json=body,
+                              headers={"x-model-version": version}, timeout=10)
+        assert response.status_code == 200 and response.json()["model_version"] == version, response.text
+        sent[version] += 1
+    after = feedback_counts()
+    assert {v: after[v] - before[v] for v in sent} == sent and min(sent.values()) > 0
+    unrouted = httpx.post(f"{harness.gateway}/ml-canary/v1/feedback", json=body, timeout=10)
+    assert unrouted.status_code == 400 and "x-model-version" in unrouted.text
+    assert feedback_counts() == after
+
+
 def test_recording_rules_yield_per_version_series(harness, with_canary):
     with_canary.set_routing(50)
     for _ in range(40):
