@@ -56,6 +56,7 @@ def _http_route(name: str, route: dict) -> list[str]:
     """validateHTTPRouteDestinations and validateDestination: weights, hosts, subset names."""
     problems, dests = [], route.get("route", [])
     label = f"VirtualService {name} route {route.get('name', '?')}"
+    problems += [f"{label}: {p}" for p in _route_conflict(route)]
     if len(dests) > 1 and sum(d.get("weight", 0) for d in dests) == 0:
         problems.append(f"{label}: total destination weight = 0")
     for d in dests:
@@ -66,6 +67,20 @@ def _http_route(name: str, route: dict) -> list[str]:
             problems.append(f"{label}: invalid destination host *")
         if "subset" in dest and not _label(dest["subset"]):
             problems.append(f"{label}: subset name {dest['subset']!r} is not a DNS-1123 label")
+    return problems
+
+
+def _route_conflict(route: dict) -> list[str]:
+    """virtualservice.go validateHTTPRouteConflict (a non-delegate route) and validation.go validateHTTPDirectResponse."""
+    problems, direct = [], route.get("directResponse")
+    if route.get("redirect") is not None and route.get("route"):
+        problems.append("HTTP route cannot contain both route and redirect")
+    elif route.get("redirect") is None and direct is not None and route.get("route"):
+        problems.append("HTTP route cannot contain both route and direct_response")
+    elif route.get("redirect") is None and direct is None and not route.get("route"):
+        problems.append("HTTP route, redirect or direct_response is required")
+    if direct is not None and not 200 <= direct.get("status", 0) <= 600:  # validateHTTPStatus, 600 included upstream
+        problems.append(f"HTTP status {direct.get('status', 0)} is not in range 200-599")
     return problems
 
 

@@ -23,6 +23,10 @@ def _edit(kind, name, change):
     return mutate
 
 
+def _route(spec, name):
+    return next(r for r in spec["http"] if r["name"] == name)
+
+
 def _servers(spec, *servers):
     spec["servers"] = list(servers)
 
@@ -39,9 +43,14 @@ REFUSED = [
     (_edit("VirtualService", "wine", lambda s: s.update(hosts=["*.ml-canary.svc.cluster.local", "wine.ml-canary.svc.cluster.local"])),
      "duplicate hosts"),
     (_edit("VirtualService", "wine", lambda s: s.update(gateways=["Wine_Gateway", "mesh"])), "invalid gateway name 'Wine_Gateway'"),
-    (_edit("VirtualService", "wine", lambda s: [d.update(weight=0) for d in s["http"][0]["route"]]), "total destination weight = 0"),
-    (_edit("VirtualService", "wine", lambda s: s["http"][0]["route"][0]["destination"].update(host="*")), "invalid destination host *"),
-    (_edit("VirtualService", "wine", lambda s: s["http"][0]["route"][1]["destination"].update(subset="Canary")), "subset name 'Canary'"),
+    (_edit("VirtualService", "wine", lambda s: [d.update(weight=0) for d in _route(s, "grpc")["route"]]), "total destination weight = 0"),
+    (_edit("VirtualService", "wine", lambda s: _route(s, "grpc")["route"][0]["destination"].update(host="*")), "invalid destination host *"),
+    (_edit("VirtualService", "wine", lambda s: _route(s, "grpc")["route"][1]["destination"].update(subset="Canary")), "subset name 'Canary'"),
+    (_edit("VirtualService", "wine", lambda s: _route(s, "feedback-unrouted").update(route=_route(s, "feedback-v1")["route"])),
+     "HTTP route cannot contain both route and direct_response"),
+    (_edit("VirtualService", "wine", lambda s: _route(s, "feedback-unrouted")["directResponse"].update(status=700)),
+     "HTTP status 700 is not in range 200-599"),
+    (_edit("VirtualService", "wine", lambda s: _route(s, "feedback-v1").pop("route")), "HTTP route, redirect or direct_response is required"),
     (_edit("Gateway", "wine-gateway", lambda s: _servers(s)), "gateway must have at least one server"),
     (_edit("Gateway", "wine-gateway", lambda s: _servers(s, HTTP, {**HTTP, "port": {**HTTP["port"], "number": 8080}})),
      "port names in servers must be unique: duplicate name http"),
@@ -53,7 +62,7 @@ REFUSED = [
     (_edit("Gateway", "wine-gateway", lambda s: _servers(s, {**HTTP, "hosts": ["other.example.com"]})),
      "none of its hosts is served by Gateway wine-gateway"),
     (_edit("DestinationRule", "wine", lambda s: s["subsets"].append(dict(s["subsets"][0]))), "duplicate subset names: stable"),
-    (_edit("VirtualService", "wine", lambda s: s["http"].pop(0)),  # one route for all ports, as first shipped
+    (_edit("VirtualService", "wine", lambda s: s["http"].remove(_route(s, "grpc"))),  # one route for all ports, as first shipped
      "Service wine port 8081 (grpc) is routed to port [8080]"),
     (_edit("PeerAuthentication", "wine-metrics", lambda s: s.update(portLevelMtls={"8083": {"mode": "PERMISSIVE"}})),
      "PeerAuthentication wine-metrics: port 8083 is not a port of the pods it selects"),

@@ -92,6 +92,17 @@ def _set(kind, name, path, value):
     return mutate
 
 
+def _edit_route(name, change):
+    def mutate(docs):
+        vs = next(d for d in docs if d["kind"] == "VirtualService" and d["metadata"]["name"] == "wine")
+        change(next(r for r in vs["spec"]["http"] if r["name"] == name))
+    return mutate
+
+
+def _rename_route(old, new):
+    return _edit_route(old, lambda r: r.update(name=new))
+
+
 DRIFT = [
     (_rename("VirtualService", "wine", "wine-vs"), "VirtualService wine does not exist"),
     (_rename("DestinationRule", "wine", "wine-dr"), "DestinationRule wine does not exist"),
@@ -99,7 +110,13 @@ DRIFT = [
     (_rename("Gateway", "wine-gateway", "gw"), "Gateway wine-gateway does not exist"),
     (_rename("ServiceAccount", "loadgen", "lg"), "principal cluster.local/ns/ml-canary/sa/loadgen"),
     (_rename("Role", "rollout-operator", "ops"), "Role rollout-operator does not exist"),
-    (_set("VirtualService", "wine", ["spec", "http", 1, "name"], "main"), "has no http route named primary"),
+    (_rename_route("primary", "main"), "has no http route named primary"),
+    (_edit_route("feedback-v2", lambda r: r["route"][0]["destination"].update(subset="v1")),
+     "no route sends feedback for version v2 to its subset"),
+    (_edit_route("feedback-v1", lambda r: r["match"][0]["headers"]["x-model-version"].update(exact="V1")),
+     "no route sends feedback for version v1 to its subset"),
+    (_set("DestinationRule", "wine", ["spec", "subsets", 3, "labels", "version"], "v3"),
+     "no route sends feedback for version v2 to its subset"),
     (_set("DestinationRule", "wine", ["spec", "subsets", 1, "name"], "preview"), "has no subset canary"),
     (_set("Service", "wine", ["spec", "selector"], {"app": "wine-model"}), "no Service selects its pods"),
     (_set("Service", "ml-canary-judge", ["spec", "selector"], {"app": "judge"}), "does not select any pods"),

@@ -17,9 +17,10 @@ DNS = reach.Peer("kube-system", {"k8s-app": "kube-dns"})
 COLLECTOR = reach.Peer("observability", {"app.kubernetes.io/name": "opentelemetry-collector"})
 ISTIOD = reach.Peer("istio-system", {"app": "istiod"})
 
-PATHS = {  # each overlay's protocol: inference, metadata, gRPC inference
-    "overlays/mlserver": ("/v2/models/wine/infer", "/v2/models/wine", "/inference.GRPCInferenceService/ModelInfer"),
-    "overlays/seldon": ("/api/v1.0/predictions", None, "/seldon.protos.Seldon/Predict"),
+PATHS = {  # each overlay's protocol: inference, metadata, gRPC inference, feedback
+    "overlays/mlserver": ("/v2/models/wine/infer", "/v2/models/wine", "/inference.GRPCInferenceService/ModelInfer",
+                          "/ml-canary/v1/feedback"),
+    "overlays/seldon": ("/api/v1.0/predictions", None, "/seldon.protos.Seldon/Predict", "/api/v1.0/feedback"),
 }
 
 
@@ -35,7 +36,7 @@ def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
     """(call, intended, actual) for every call that matters on this overlay."""
     wine, judge = _workload(docs, "Rollout", "wine"), _workload(docs, "Deployment", "ml-canary-judge")
     loadgen = _workload(docs, "Job", "loadgen")
-    infer, metadata, grpc = PATHS[overlay]
+    infer, metadata, grpc, feedback = PATHS[overlay]
     http, admin = wine.ports["http"], wine.ports.get("http-admin", wine.ports["http"])
     calls = [
         ("public -> inference", GATEWAY, wine, http, "POST", infer, "allow"),
@@ -44,6 +45,9 @@ def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
         ("public -> gRPC repository API", GATEWAY, wine, wine.ports["grpc"], "POST",
          "/inference.model_repository.ModelRepositoryService/RepositoryModelUnload", "deny"),
         ("load generator -> inference", loadgen, wine, http, "POST", infer, "allow"),
+        ("public -> feedback", GATEWAY, wine, http, "POST", feedback, "allow"),
+        ("load generator -> feedback", loadgen, wine, http, "POST", feedback, "allow"),
+        ("Prometheus -> feedback", PROMETHEUS, wine, http, "POST", feedback, "deny"),
         ("public -> repository API (unload)", GATEWAY, wine, http, "POST", "/v2/repository/models/wine/unload", "deny"),
         ("load generator -> repository API", loadgen, wine, http, "POST", "/v2/repository/index", "deny"),
         ("public -> fault admin (change)", GATEWAY, wine, admin, "POST", "/ml-canary/v1/faults", "deny"),
