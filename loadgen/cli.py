@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from canary.cli import unexpected
 from canary.rollout.durations import format_s, seconds
 from loadgen import report, shapes
+from loadgen.feedback import FeedbackSender
 from loadgen.payloads import PROTOCOLS, PayloadPool, path_for
 from loadgen.runner import Plan, Runner
 from loadgen.settings import DEFAULT_TARGET, LoadgenSettings
@@ -48,6 +49,11 @@ def build_parser(defaults: LoadgenSettings) -> argparse.ArgumentParser:
     p.add_argument("--invalid-ratio", type=float, default=defaults.invalid_ratio,
                    help="share of deliberately malformed payloads, 0..1 (default %(default)s)")
     p.add_argument("--batch-rows", type=int, default=defaults.batch_rows, help="rows per request (default %(default)s)")
+    p.add_argument("--feedback-ratio", type=float, default=defaults.feedback_ratio,
+                   help="share of answers whose true class is sent back to the version that answered, 0..1 "
+                   "(default %(default)s)")
+    p.add_argument("--feedback-delay", default=defaults.feedback_delay,
+                   help="how long after its answer each feedback is sent, e.g. 30s (default %(default)s)")
     p.add_argument("--json", type=Path, default=Path(defaults.json_path) if defaults.json_path else None,
                    help="write the summary as JSON to this path")
     p.add_argument("--fail-below", type=float, default=defaults.fail_below,
@@ -93,7 +99,9 @@ def make_runner(args, stats: Stats, on_result=None) -> Runner:
         late_threshold_s=args.late_threshold_ms / 1000,
     )
     pool = PayloadPool(args.protocol, random.Random(args.seed), args.invalid_ratio, args.batch_rows)
-    return Runner(plan, shape.schedule(), pool, stats, on_result)
+    feedback = FeedbackSender(args.target, args.protocol, args.feedback_ratio, seconds(args.feedback_delay),
+                              random.Random(f"{args.seed}-feedback"))
+    return Runner(plan, shape.schedule(), pool, stats, on_result, feedback)
 
 
 async def _progress(runner: Runner, quiet: bool, stop: asyncio.Event) -> None:
@@ -169,6 +177,7 @@ def _run_main(args) -> int:
     # A varying shape has no single target: report what the schedule offered on average.
     offered = args.rps if args.shape == "constant" or not elapsed else stats.scheduled / elapsed
     doc = report.summary(stats, elapsed, offered, {"interrupted": interrupted, "url": runner.plan.url, "shape": args.shape})
+    report.add_feedback(doc, runner.feedback, runner.feedback_unsent)
     print(report.table(doc))
     if args.json:
         report.write_json(args.json, doc)

@@ -15,6 +15,7 @@ class Payload:
 
     body: bytes
     valid: bool
+    truth: tuple[str, ...] = ()
 
 
 def path_for(protocol: str, model: str) -> str:
@@ -70,7 +71,9 @@ class PayloadPool:
         encode = (lambda rs: _encode(_v2(rs))) if protocol == "v2" else (lambda rs: _encode(_seldon(rs, names)))
         if protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {protocol!r}; use v2 or seldon")
-        self._valid = [encode(rows[i:i + batch_rows]) for i in range(0, len(rows) - batch_rows + 1)]
+        truth = data.truth()
+        self._valid = [Payload(encode(rows[i:i + batch_rows]), True, tuple(truth[i:i + batch_rows]))
+                       for i in range(0, len(rows) - batch_rows + 1)]
         self._invalid = _invalid(protocol, rows[0], names)
         self._rng = rng
         self._invalid_ratio = invalid_ratio
@@ -79,4 +82,4 @@ class PayloadPool:
         """The next payload: a real row, or a malformed one at --invalid-ratio."""
         if self._invalid_ratio and self._rng.random() < self._invalid_ratio:
             return Payload(self._rng.choice(self._invalid), valid=False)
-        return Payload(self._rng.choice(self._valid), valid=True)
+        return self._rng.choice(self._valid)

@@ -41,6 +41,13 @@ def summary(stats: Stats, elapsed_s: float, target_rps: float, extra: dict) -> d
     }
 
 
+def add_feedback(doc: dict, feedback, unsent: int) -> None:
+    """Each version's accuracy and feedback counts into its ``by_version`` entry; the feedback settings beside."""
+    for version, part in doc["by_version"].items():
+        part.update(feedback.summary(version))
+    doc["feedback"] = {"ratio": feedback.ratio, "delay_s": feedback.delay_s, "url": feedback.url, "unsent": unsent}
+
+
 def table(doc: dict) -> str:
     """The summary as a fixed-width table, overall first, then each version."""
     head = f"{'version':<10} {'requests':>9} {'rps':>9} {'success':>8} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}  status codes"
@@ -55,6 +62,9 @@ def table(doc: dict) -> str:
     rows.append(row("all", doc))
     for version, part in doc["by_version"].items():
         rows.append(row(version, part))
+    rows += [f"{v:<10} accuracy {p['accuracy'] * 100:.2f}% on {p['scored_rows']} rows; feedback sent "
+             f"{p['feedback']['sent']}, accepted {p['feedback']['accepted']}, failed {p['feedback']['failed']}"
+             for v, p in doc["by_version"].items() if p.get("accuracy") is not None]
     svc = doc["service_time_ms"]
     rows.append("")
     rows.append(

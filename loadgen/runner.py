@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from loadgen.feedback import FeedbackSender
 from loadgen.payloads import PayloadPool
 from loadgen.stats import CAPPED, CONNECT_ERROR, TIMEOUT, UNKNOWN, Stats
 from servers.admin import VERSION_HEADER
@@ -31,16 +32,20 @@ class Plan:
     late_threshold_s: float
 
 
-def version_of(headers, body: bytes) -> str:
+def parse(body: bytes):
+    """The answer's JSON document, or None."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def version_of(headers, doc) -> str:
     """Which version answered: the response header, else ``model_version`` in a V2 body,
     else ``meta.tags.model_version`` in a Seldon body."""
     version = headers.get(VERSION_HEADER)
     if version:
         return version
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return UNKNOWN
     if not isinstance(doc, dict):
         return UNKNOWN
     if isinstance(doc.get("model_version"), str):
@@ -53,8 +58,10 @@ class Runner:
     """Sends ``pool`` payloads to ``plan.url`` on ``schedule``; everything lands in ``stats``."""
 
     def __init__(self, plan: Plan, schedule, pool: PayloadPool, stats: Stats,
-                 on_result: Callable[[str, object, float, bool], None] | None = None):
+                 on_result: Callable[[str, object, float, bool], None] | None = None,
+                 feedback: FeedbackSender | None = None):
         self.plan = plan
+        self.feedback = feedback
         self.stats = stats
         self._schedule = schedule
         self._pool = pool
@@ -62,6 +69,7 @@ class Runner:
         self._in_flight: set[asyncio.Task] = set()
         self.started = 0.0
         self.elapsed_s = 0.0
+        self.feedback_unsent = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send on schedule until the plan ends or stop is set; True when interrupted."""
@@ -79,6 +87,8 @@ class Runner:
             if self._in_flight:  # let in-flight requests finish, within their timeout
                 await asyncio.wait(self._in_flight, timeout=self.plan.timeout_s + 1)
             self.elapsed_s = end_of_schedule - self.started
+            if self.feedback:  # labels still due are sent unless the run was interrupted
+                self.feedback_unsent = await self.feedback.finish(None if stop.is_set() else self.plan.timeout_s)
 
     async def _send_all(self, session, loop, stop: asyncio.Event) -> None:
         duration = self.plan.duration_s
@@ -131,9 +141,11 @@ class Runner:
         try:
             async with session.post(self.plan.url, data=payload.body,
                                     headers={"Content-Type": "application/json"}) as response:
-                body = await response.read()
+                doc = parse(await response.read())
                 status = response.status
-                version = version_of(response.headers, body)
+                version = version_of(response.headers, doc)
+                if status == 200 and payload.truth and self.feedback:
+                    self.feedback.answered(session, version, doc, payload.truth)
         except TimeoutError:
             status = TIMEOUT
         except aiohttp.ClientError:

@@ -50,5 +50,9 @@ class LoadgenSettings(BaseSettings):
     """No live progress."""
     metrics_port: int | None = None
     """Serve the generator's own Prometheus metrics on this port."""
+    feedback_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of answers whose true class is sent back as feedback."""
+    feedback_delay: str = "0s"
+    """How long after its answer a feedback is sent (labels arrive late)."""
     late_threshold_ms: float = Field(5.0, gt=0)
     """A send this far behind its intended time counts as late."""

@@ -36,7 +36,8 @@ def test_each_response_is_attributed_to_its_version(stub, run_loadgen, flags):
     assert set(by) == {"v1", "v2"}
     assert by["v1"]["requests"] + by["v2"]["requests"] == doc["requests"] == 800
     assert by["v2"]["requests"] / 800 == pytest.approx(0.3, abs=0.05)
-    per_version = {"requests", "achieved_rps", "success_ratio", "status_codes", "latency_ms", "service_time_ms"}
+    per_version = {"requests", "achieved_rps", "success_ratio", "status_codes", "latency_ms", "service_time_ms",
+                   "accuracy", "scored_rows", "feedback"}
     assert by["v1"].keys() == by["v2"].keys() == per_version
 
 

@@ -6,7 +6,7 @@ import pytest
 from loadgen import shapes
 from loadgen.cli import parse_headers
 from loadgen.payloads import PayloadPool, path_for
-from loadgen.runner import version_of
+from loadgen.runner import parse, version_of
 from loadgen.stats import Stats, is_success
 
 
@@ -58,7 +58,7 @@ def test_headers_parse_and_refuse_garbage():
     ],
 )
 def test_version_attribution(headers, body, version):
-    assert version_of(headers, body) == version
+    assert version_of(headers, parse(body)) == version
 
 
 @pytest.mark.parametrize(
