@@ -6,12 +6,16 @@ import re
 import threading
 from dataclasses import dataclass
 
-from canary.judge import verdict
+from canary.judge import quality, verdict
 from canary.judge.counters import CounterTracker
 from canary.judge.settings import JudgeSettings
 from canary.judge.source import REVISION_LABEL, JudgeError, PrometheusReader, Source
+from servers import metrics as metric_names
 
-TESTS = ("errors", "latency")
+TESTS = ("errors", "latency")  # the default family: HTTP outcomes, from the proxy
+QUALITY_TESTS = ("accuracy", "class_mix")  # model quality, from the runtimes' own counters
+ALL_TESTS = TESTS + QUALITY_TESTS
+FEEDBACK_TOTAL, PREDICTIONS_TOTAL = f"{metric_names.FEEDBACK}_total", f"{metric_names.PREDICTIONS}_total"
 FAIL, PASS, CONTINUE = "fail", "pass", "continue"
 
 
@@ -66,7 +70,8 @@ class Analysis:
         """One line a person can follow: each test's verdict and the counts behind it."""
         parts = []
         for r in results:
-            what = "5xx" if r["name"] == "errors" else f"over {self.bound_ms:g} ms" if self.bound_ms else "slow"
+            what = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions"}.get(
+                r["name"], f"over {self.bound_ms:g} ms" if self.bound_ms else "slow")
             c, st = r["canary"], r["stable"]
             parts.append(f"{r['name']} {r['verdict']} (e-value {r['e_value']:.3g} vs {r['threshold']:.3g}): canary "
                          f"{c['events']}/{c['requests']} {what}, stable {st['events']}/{st['requests']}")
@@ -77,6 +82,10 @@ class Analysis:
         samples = reader.counters(s.requests, s.selector, revisions, at) if "errors" in self.q.tests else {}
         if "latency" in self.q.tests:
             samples.update(reader.counters(s.bucket, s.selector, revisions, at))
+        if "accuracy" in self.q.tests:
+            samples.update(reader.counters(FEEDBACK_TOTAL, "", revisions, at))
+        if "class_mix" in self.q.tests:
+            samples.update(reader.counters(PREDICTIONS_TOTAL, "", revisions, at))
         return samples
 
     def _sum(self, metric: str, revision: str, where=lambda labels: True) -> int:
@@ -98,7 +107,17 @@ class Analysis:
                 fast = (self._sum(s.bucket, rev, lambda labels: float(labels["le"]) == self.bound_ms)
                         if self.bound_ms else trials)
                 out["latency", role] = (trials - fast, trials)
+            if "accuracy" in self.q.tests:
+                out["accuracy", role] = (self._sum(FEEDBACK_TOTAL, rev, lambda labels: labels.get("outcome") == "incorrect"),
+                                         self._sum(FEEDBACK_TOTAL, rev))
+            if "class_mix" in self.q.tests:
+                out["class_mix", role] = self._by_class(rev)
         return out
+
+    def _by_class(self, revision: str) -> dict:
+        classes = {dict(k[1]).get("predicted_class") for k in self.tracker.keys() if k[0] == PREDICTIONS_TOTAL}
+        return {c: self._sum(PREDICTIONS_TOTAL, revision, lambda labels, c=c: labels.get("predicted_class") == c)
+                for c in sorted(classes - {None})}
 
     def _bound(self, now: float) -> float | None:
         """The smallest histogram bucket at or above the slow threshold; fixed once found.
@@ -135,7 +154,7 @@ class Analysis:
 
     def _check_traffic(self, reader: PrometheusReader, totals: dict, now: float) -> None:
         if now - self.started_at < self.settings.no_traffic_grace_s or any(
-                totals[t, "canary"][1] for t in self.q.tests):
+                _trials(totals[t, "canary"]) for t in self.q.tests):
             return
         for rev in (self.q.canary, self.q.stable):
             if not reader.known(rev):
@@ -143,11 +162,20 @@ class Analysis:
         raise JudgeError(409, f"canary revision {self.q.canary} has had no requests in "
                               f"{now - self.started_at:.0f}s: give it traffic (a weight or a header route)")
 
-    def _test(self, name: str, alpha: float, now: float) -> dict:
+    def _evaluate(self, name: str, alpha: float) -> dict:
         s = self.settings
+        if name == "accuracy":
+            return quality.accuracy(_delta_all(self.windows, name, "canary"), _delta_all(self.windows, name, "stable"),
+                                    s.accuracy_absolute, alpha)
+        if name == "class_mix":
+            windows = [(w["rho"], _delta(w, name, "canary"), _delta(w, name, "stable")) for w in self.windows]
+            return quality.class_mix(windows, s.class_mix_relative, alpha, s.concentration)
         tolerance = verdict.Tolerance(getattr(s, f"{name}_relative"), getattr(s, f"{name}_absolute"))
         windows = [verdict.Window(w["rho"], *_delta(w, name, "canary"), *_delta(w, name, "stable")) for w in self.windows]
-        result = verdict.evaluate(name, windows, tolerance, alpha, s.concentration)
+        return verdict.evaluate(name, windows, tolerance, alpha, s.concentration)
+
+    def _test(self, name: str, alpha: float, now: float) -> dict:
+        result = self._evaluate(name, alpha)
         if name == "latency" and self.bound_ms is None:
             result["verdict"], result["reason"] = verdict.INCONCLUSIVE, "no latency histogram yet"
         if result["verdict"] == FAIL and name not in self.failed:
@@ -158,7 +186,20 @@ class Analysis:
         return result
 
 
-def _delta(window: dict, test: str, role: str) -> tuple[int, int]:
-    (e1, t1), (e0, t0) = window["end"][test, role], window["start"][test, role]
-    return e1 - e0, t1 - t0
+def _delta(window: dict, test: str, role: str):
+    """What one window added: (events, trials), or counts by class for the class mix."""
+    end, start = window["end"][test, role], window["start"][test, role]
+    if isinstance(end, dict):
+        return {c: n - start.get(c, 0) for c, n in end.items()}
+    return end[0] - start[0], end[1] - start[1]
+
+
+def _delta_all(windows: list[dict], test: str, role: str) -> tuple[int, int]:
+    """(events, trials) over every window: for a test that uses no traffic share."""
+    deltas = [_delta(w, test, role) for w in windows]
+    return sum(d[0] for d in deltas), sum(d[1] for d in deltas)
+
+
+def _trials(total) -> int:
+    return sum(total.values()) if isinstance(total, dict) else total[1]
 

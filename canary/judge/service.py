@@ -11,7 +11,7 @@ from collections import OrderedDict
 from fastapi import HTTPException, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
-from canary.judge.analysis import TESTS, Analysis, Question
+from canary.judge.analysis import ALL_TESTS, TESTS, Analysis, Question
 from canary.judge.settings import JudgeSettings
 from canary.judge.source import REVISION_PATTERN, JudgeError, PrometheusReader, source_for
 from canary.webapi import create_app
@@ -47,9 +47,9 @@ class Analyses:
 def _question(canary: str, stable: str, weight: float, tests: str, since: float | None,
               latency_ms: float | None) -> Question:
     names = tuple(dict.fromkeys(t.strip() for t in tests.split(",") if t.strip()))
-    unknown = [t for t in names if t not in TESTS]
+    unknown = [t for t in names if t not in ALL_TESTS]
     if unknown or not names:
-        raise HTTPException(422, f"bad request: tests: {', '.join(unknown) or 'none given'}; choose from {', '.join(TESTS)}")
+        raise HTTPException(422, f"bad request: tests: {', '.join(unknown) or 'none given'}; choose from {', '.join(ALL_TESTS)}")
     if canary == stable:
         raise HTTPException(422, f"bad request: canary and stable are the same revision ({canary})")
     return Question(canary, stable, weight, names, since, latency_ms)

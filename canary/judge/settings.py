@@ -37,6 +37,10 @@ class JudgeSettings(BaseSettings):
     """Slow means above stable's latency at this quantile, rounded up to a histogram bucket."""
     latency_slo_ms: float = Field(250.0, gt=0)
     """The slow bound when stable has no latency data to take it from."""
+    accuracy_absolute: float = Field(0.02, ge=0, le=1)
+    """The canary's accuracy (from feedback) may be this much below stable's (0.02: two points)."""
+    class_mix_relative: float = Field(0.1, ge=0)
+    """Each class's share of the canary's predictions may differ from stable's by this factor (0.1: 10%)."""
     no_traffic_grace_s: float = Field(60.0, ge=0)
     """How long an analysis may see no canary request before the judge answers an error."""
     query_timeout_s: float = Field(5.0, gt=0)

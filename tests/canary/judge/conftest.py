@@ -17,6 +17,7 @@ from tests.canary.local.support import wait_until
 from tests.k8s.support import require_binary
 
 RQ, BUCKET = "envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket"
+FEEDBACK, PREDICTIONS = "mlcanary_feedback_total", "mlcanary_predictions_total"
 BUCKETS = (5.0, 10.0, 25.0, float("inf"))
 
 
@@ -44,6 +45,14 @@ class Exporter:
         for le in BUCKETS:
             text = "+Inf" if le == float("inf") else f"{le:g}"
             values[BUCKET, (("le", text),)] = requests if le == float("inf") else requests - slow
+
+    def set_quality(self, revision: str, incorrect: int, feedback: int, classes: dict[str, int]) -> None:
+        """A runtime's counters: feedback by outcome, predictions by class."""
+        values = self.values.setdefault(revision, {})
+        values[FEEDBACK, (("outcome", "correct"),)] = feedback - incorrect
+        values[FEEDBACK, (("outcome", "incorrect"),)] = incorrect
+        for name, n in classes.items():
+            values[PREDICTIONS, (("predicted_class", name),)] = n
 
     def targets(self, revisions: list[str]) -> list[dict]:
         """Prometheus file_sd groups: one target per revision, labelled with it."""
@@ -88,15 +97,21 @@ class Prometheus:
         self.revisions([revision])
         self.wait_scraped(revision, requests)
 
-    def wait_scraped(self, revision: str, requests: int) -> None:
-        """Until Prometheus holds this request count for the revision."""
-        query = f'sum({RQ}{{revision="{revision}"}})'
+    def serve_quality(self, revision: str, incorrect: int, feedback: int, classes: dict[str, int]) -> None:
+        """Set a revision's feedback and prediction counters and wait until Prometheus has scraped them."""
+        self.exporter.set_quality(revision, incorrect, feedback, classes)
+        self.revisions([revision])
+        self.wait_scraped(revision, feedback + sum(classes.values()), f"{FEEDBACK}|{PREDICTIONS}")
+
+    def wait_scraped(self, revision: str, requests: int, metric: str = RQ) -> None:
+        """Until Prometheus holds this count (summed over ``metric``, a name pattern) for the revision."""
+        query = f'sum({{__name__=~"{metric}",revision="{revision}"}})'
 
         def seen():
             result = httpx.get(f"{self.url}/api/v1/query", params={"query": query}).json()["data"]["result"]
             return result and float(result[0]["value"][1]) == requests
 
-        wait_until(seen, 30, f"Prometheus to scrape {requests} requests of {revision}")
+        wait_until(seen, 30, f"Prometheus to scrape {requests} of {metric} of {revision}")
 
 
 @pytest.fixture(scope="module")

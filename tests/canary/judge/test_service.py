@@ -120,7 +120,7 @@ def test_prometheus_down_is_a_502_never_a_pass(judge):
     ({"canary": "abc", "stable": "abc", "weight": 10}, "canary and stable are the same revision"),
     ({"canary": 'a"} or vector(1)', "stable": "b", "weight": 10}, "canary: String should match pattern"),
     ({"canary": "a", "stable": "b", "weight": 150}, "weight: Input should be less than or equal to 100"),
-    ({"canary": "a", "stable": "b", "weight": 10, "tests": "errors,accuracy"}, "tests: accuracy"),
+    ({"canary": "a", "stable": "b", "weight": 10, "tests": "errors,accuracies"}, "tests: accuracies"),
     ({"canary": "a", "stable": "b", "weight": 10, "latency_ms": -1}, "latency_ms: Input should be greater than 0"),
     ({"canary": "a", "weight": 10}, "stable: Field required"),
 ])

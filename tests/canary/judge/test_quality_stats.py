@@ -1,0 +1,81 @@
+"""The quality tests' statistics: against numerical integration and a brute-force search, against savvi, and
+their false-fail rates in seeded simulations."""
+
+import math
+
+import numpy as np
+import pytest
+from savvi.multinomial import Multinomial
+from scipy import integrate
+from scipy.special import xlog1py, xlogy
+
+from canary.judge import quality
+
+FEEDBACK = [(30, 100, 5, 400, 0.02), (3, 10, 1, 90, 0.02), (10, 200, 8, 1800, 0.0), (0, 50, 0, 450, 0.02),
+            (60, 200, 20, 1800, 0.05)]
+
+
+def _log_marginal(x: int, n: int) -> float:
+    """The Jeffreys mixture's probability of the sequence, integrated numerically (p = sin(u)^2 takes the
+    prior's poles away: Beta(1/2, 1/2) is then uniform in u)."""
+    value, _ = integrate.quad(lambda u: math.sin(u) ** (2 * x) * math.cos(u) ** (2 * (n - x)) * 2 / math.pi,
+                              0, math.pi / 2, limit=400, epsabs=0, epsrel=1e-10)
+    return math.log(value)
+
+
+@pytest.mark.parametrize("xc, nc, xs, ns, tol", FEEDBACK)
+def test_the_accuracy_e_value_is_the_mixtures_over_the_null_s_best_fit(xc, nc, xs, ns, tol):
+    grid = np.linspace(0.0, 1 - tol, 200001)  # stable's rate; the canary's is at the boundary or its own best
+    pc = np.where(xc / max(nc, 1) <= grid + tol, xc / max(nc, 1), grid + tol)
+    loglik = xlogy(xc, pc) + xlog1py(nc - xc, -pc) + xlogy(xs, grid) + xlog1py(ns - xs, -grid)
+    expected = _log_marginal(xc, nc) + _log_marginal(xs, ns) - loglik.max()
+    assert quality.log_e_worse(xc, nc, xs, ns, tol) == pytest.approx(expected, abs=1e-4)
+
+
+@pytest.mark.parametrize("counts, rho", [((70, 430), 0.1), ((5, 995), 0.02), ((30, 40), 0.5)])
+def test_the_class_mix_at_zero_tolerance_is_savvis_per_class_test(counts, rho):
+    """One class, no tolerance: the test is Lindon & Malek's, which savvi implements."""
+    reference = Multinomial(0.01, np.array([rho, 1 - rho]), k=100)
+    reference.update(np.array(counts))
+    doc = quality.class_mix([(rho, {"c": counts[0]}, {"c": counts[1]})], 0.0, 0.01, 100)
+    assert doc["e_value"] == pytest.approx(reference.odds, rel=1e-9)
+
+
+def test_the_class_mix_multiplies_classes_and_windows():
+    one = quality.class_mix([(0.1, {"a": 30}, {"a": 200})], 0.1, 0.01, 1)["log_e_value"]
+    two = quality.class_mix([(0.5, {"b": 80}, {"b": 40})], 0.1, 0.01, 1)["log_e_value"]
+    both = quality.class_mix([(0.1, {"a": 30}, {"a": 200}), (0.5, {"b": 80}, {"b": 40})], 0.1, 0.01, 1)
+    assert both["log_e_value"] == pytest.approx(one + two)
+
+
+def test_accuracy_a_a_false_fails_stay_under_alpha_looking_every_second():
+    rng, runs, fails = np.random.default_rng(11), 2000, 0
+    for _ in range(runs):  # 5 feedbacks a second, a tenth from the canary, both 5% incorrect, 300 looks
+        c, s = rng.binomial(1, 0.05, size=(300, 1)).cumsum(), rng.binomial(1, 0.05, size=(300, 9)).sum(1).cumsum()
+        n = np.arange(1, 301)
+        fails += any(quality.log_e_worse(int(c[t]), int(n[t]), int(s[t]), int(9 * n[t]), 0.0) >= math.log(100)
+                     for t in range(0, 300, 10))
+    assert fails / runs <= 0.01
+
+
+def test_class_mix_a_a_false_fails_stay_under_alpha_looking_every_second():
+    rng, runs = np.random.default_rng(12), 10000
+    shares = [0.33, 0.40, 0.27]  # 50 predictions a second at weight 10, for 300 s, every run at once
+    canary = rng.multinomial(5, shares, size=(runs, 300)).cumsum(axis=1)
+    stable = rng.multinomial(45, shares, size=(runs, 300)).cumsum(axis=1)
+    log_e = quality.log_e_mix(canary, stable, 0.1, 0.0, 1.0)
+    assert ((log_e >= math.log(100)).any(axis=1)).mean() <= 0.01
+
+
+def test_the_vectorised_class_mix_e_value_is_the_tests():
+    doc = quality.class_mix([(0.1, {"a": 30, "b": 50}, {"a": 200, "b": 500})], 0.1, 0.01, 1)
+    assert float(quality.log_e_mix([30, 50], [200, 500], 0.1, 0.1, 1)) == pytest.approx(doc["log_e_value"])
+
+
+def test_a_thirty_percent_wrong_canary_fails_accuracy_on_a_few_dozen_feedbacks():
+    rng = np.random.default_rng(13)
+    c = rng.binomial(1, 0.3, size=200).cumsum()
+    s = rng.binomial(1, 0.01, size=(200, 9)).sum(1).cumsum()
+    first = next(t for t in range(200) if quality.accuracy((int(c[t]), t + 1), (int(s[t]), 9 * (t + 1)), 0.02,
+                                                           0.005)["verdict"] == "fail")
+    assert first < 60
