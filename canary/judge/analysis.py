@@ -168,8 +168,8 @@ class Analysis:
             return quality.accuracy(_delta_all(self.windows, name, "canary"), _delta_all(self.windows, name, "stable"),
                                     s.accuracy_absolute, alpha)
         if name == "class_mix":
-            windows = [(w["rho"], _delta(w, name, "canary"), _delta(w, name, "stable")) for w in self.windows]
-            return quality.class_mix(windows, s.class_mix_relative, alpha, s.concentration)
+            return quality.class_mix(_delta_all(self.windows, name, "canary"), _delta_all(self.windows, name, "stable"),
+                                     s.class_mix_relative, alpha)
         tolerance = verdict.Tolerance(getattr(s, f"{name}_relative"), getattr(s, f"{name}_absolute"))
         windows = [verdict.Window(w["rho"], *_delta(w, name, "canary"), *_delta(w, name, "stable")) for w in self.windows]
         return verdict.evaluate(name, windows, tolerance, alpha, s.concentration)
@@ -194,9 +194,11 @@ def _delta(window: dict, test: str, role: str):
     return end[0] - start[0], end[1] - start[1]
 
 
-def _delta_all(windows: list[dict], test: str, role: str) -> tuple[int, int]:
-    """(events, trials) over every window: for a test that uses no traffic share."""
+def _delta_all(windows: list[dict], test: str, role: str):
+    """What every window added together: for a test that uses no traffic share."""
     deltas = [_delta(w, test, role) for w in windows]
+    if deltas and isinstance(deltas[0], dict):
+        return {c: sum(d.get(c, 0) for d in deltas) for c in sorted({c for d in deltas for c in d})}
     return sum(d[0] for d in deltas), sum(d[1] for d in deltas)
 
 

@@ -7,12 +7,10 @@ its own incorrect-rate), at the least favourable pair of rates allowed by the
 null "canary's incorrect rate <= stable's + tolerance": the infimum over a
 composite null of e-values valid for each member is itself an e-process.
 
-Class mix: given a class-k prediction, it came from the canary with probability
-theta_k = rho r_k / (rho r_k + 1 - rho), r_k the ratio of the versions' shares of
-class k. The null "every r_k within [1/(1 + tolerance), 1 + tolerance]" bounds each
-theta_k to an interval; per window and class the e-value is the mixture's ratio at
-the interval's most likely point, and their product over windows and classes is
-an e-value (each factor is at most the ratio at the true theta_k).
+Class mix: per class, the same construction on "this prediction is of class k",
+two-sided, with the null "the canary's share of class k is within a factor
+1 + tolerance of stable's". Neither test uses the traffic weight: the runtimes are
+scraped at different moments, so their counts at one instant are not split by it.
 """
 
 import math
@@ -65,40 +63,63 @@ def accuracy(canary: tuple[int, int], stable: tuple[int, int], tolerance: float,
             "canary": side(xc, nc, lc, uc), "stable": side(xs, ns, ls, us)}
 
 
-def log_e_mix(canary, stable, rho: float, tolerance: float, k: float):
-    """log e-value of one window's class counts (arrays, classes on the last axis) against "every class's
-    ratio within the tolerance": per class, the mixture's ratio at the null interval's most likely theta."""
-    canary, stable = np.asarray(canary, float), np.asarray(stable, float)
-    d0 = math.log1p(tolerance)
-    lo, hi = float(stats.theta(rho, -d0)), float(stats.theta(rho, d0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.clip(np.where(canary + stable > 0, canary / (canary + stable), rho), lo, hi)
-    per_class = stats.log_mixture_lr(canary, stable, k * rho, k * (1 - rho), p)
-    return np.where(canary + stable > 0, per_class, 0.0).sum(axis=-1)
+def _log_marginal(x, n, prior):
+    a, b = prior
+    return betaln(a + x, b + n - x) - betaln(a, b)
 
 
-def class_mix(windows: list[tuple[float, dict, dict]], tolerance: float, alpha: float, k: float) -> dict:
-    """The class-mix test over windows of (rho, canary counts by class, stable counts by class)."""
-    classes = sorted({c for _, can, st in windows for c in (*can, *st)})
-    log_e = float(sum(log_e_mix([can.get(c, 0) for c in classes], [st.get(c, 0) for c in classes], rho, tolerance, k)
-                      for rho, can, st in windows if 0 < rho < 1 and classes))
-    ratios = {c: stats.ratio_sequence([stats.Segment(rho, can.get(c, 0), st.get(c, 0)) for rho, can, st in windows],
-                                      alpha / max(len(classes), 1), k) for c in classes}
-    inside = bool(classes) and all(lo is not None and up is not None and lo >= 1 / (1 + tolerance)
-                                   and up <= 1 + tolerance for _, lo, up in ratios.values())
-    if log_e >= math.log(1 / alpha):
-        worst = max(ratios, key=lambda c: abs(math.log(ratios[c][0] or 1.0)))
-        verdict, reason = FAIL, (f"the canary's class mix differs from stable's beyond {tolerance:g} "
-                                 f"(e-value {_e(log_e):.3g}; {worst} ratio {ratios[worst][0] or float('nan'):.3g})")
-    elif inside:
+def log_e_ratio(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS):
+    """log e-value against "the canary's rate is within a factor 1 + tolerance of stable's, either way".
+
+    At tolerance 0 the null's best fit is the pooled rate, in closed form and over arrays
+    (the simulation's need); otherwise a one-dimensional search on the boundary nearer the data.
+    """
+    log_marginal = _log_marginal(xc, nc, prior) + _log_marginal(xs, ns, prior)
+    if tolerance == 0:
+        pooled = np.divide(np.add(xc, xs), np.add(nc, ns), out=np.zeros(np.broadcast(xc, xs).shape),
+                           where=np.add(nc, ns) > 0)
+        return log_marginal - (xlogy(np.add(xc, xs), pooled) + xlog1py(np.add(nc, ns) - np.add(xc, xs), -pooled))
+    pc, ps = (xc / nc if nc else None), (xs / ns if ns else None)
+    hi = 1 + tolerance
+    if pc is None or ps is None or ps * (1 / hi) <= pc <= ps * hi:  # the most likely rates fit the null
+        return float(log_marginal - _loglik(xc, nc, pc or 0.0) - _loglik(xs, ns, ps or 0.0))
+    r = hi if pc > ps * hi else 1 / hi
+    f = lambda p: -(_loglik(xc, nc, r * p) + _loglik(xs, ns, p))  # noqa: E731
+    best = -minimize_scalar(f, bounds=(0.0, min(1.0, 1 / r)), method="bounded", options={"xatol": 1e-12}).fun
+    return float(log_marginal - best)
+
+
+def class_mix(canary: dict, stable: dict, tolerance: float, alpha: float) -> dict:
+    """The class-mix test from each version's predictions by class: fail when a class's share differs beyond the factor.
+
+    Each class is its own two-sample test of "prediction is of this class" (rho-free like
+    the accuracy test, so runtimes scraped at different moments do not bias it), at
+    alpha / K: a union bound over the K classes, whose indicators are not independent.
+    """
+    classes = sorted({*canary, *stable})
+    nc, ns = sum(canary.values()), sum(stable.values())
+    level = alpha / max(len(classes), 1)
+    per_class, ratios = {}, {}
+    for c in classes:
+        xc, xs = canary.get(c, 0), stable.get(c, 0)
+        per_class[c] = log_e_ratio(xc, nc, xs, ns, tolerance)
+        (lc, uc), (ls, us) = stats.rate_sequence(xc, nc, level / 2), stats.rate_sequence(xs, ns, level / 2)
+        ratios[c] = {"estimate": (xc / nc) / (xs / ns) if nc and xs else None,
+                     "lower": lc / us if us else None, "upper": uc / ls if ls else None}
+    worst = max(per_class, key=per_class.get) if classes else None
+    log_e = per_class[worst] if worst else 0.0
+    if log_e >= math.log(1 / level):
+        verdict, reason = FAIL, (f"the canary's share of {worst} differs from stable's beyond a factor {1 + tolerance:g} "
+                                 f"(e-value {_e(log_e):.3g}, ratio {ratios[worst]['estimate'] or float('nan'):.3g})")
+    elif classes and nc and ns and all(r["lower"] is not None and r["upper"] is not None
+                                       and r["lower"] >= 1 / (1 + tolerance) and r["upper"] <= 1 + tolerance
+                                       for r in ratios.values()):
         verdict, reason = PASS, "a class-mix shift beyond the tolerance is ruled out"
     else:
-        verdict, reason = INCONCLUSIVE, f"e-value {_e(log_e):.3g} < {1 / alpha:.3g}: not enough predictions either way"
-    totals = [{c: sum(w[i].get(c, 0) for w in windows) for c in classes} for i in (1, 2)]
+        verdict, reason = INCONCLUSIVE, f"e-value {_e(log_e):.3g} < {1 / level:.3g}: not enough predictions either way"
     return {"name": "class_mix", "verdict": verdict, "reason": reason, "alpha": alpha, "e_value": _e(log_e),
-            "log_e_value": log_e, "threshold": 1 / alpha, "tolerance": {"relative": tolerance},
-            "ratio": {c: dict(zip(("estimate", "lower", "upper"), r, strict=True)) for c, r in ratios.items()},
-            "canary": _mix(totals[0]), "stable": _mix(totals[1])}
+            "log_e_value": log_e, "threshold": 1 / level, "tolerance": {"relative": tolerance},
+            "by_class_log_e": per_class, "ratio": ratios, "canary": _mix(canary), "stable": _mix(stable)}
 
 
 def _mix(counts: dict) -> dict:

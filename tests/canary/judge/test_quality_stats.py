@@ -1,11 +1,10 @@
-"""The quality tests' statistics: against numerical integration and a brute-force search, against savvi, and
+"""The quality tests' statistics: against numerical integration and a brute-force search of the null, and
 their false-fail rates in seeded simulations."""
 
 import math
 
 import numpy as np
 import pytest
-from savvi.multinomial import Multinomial
 from scipy import integrate
 from scipy.special import xlog1py, xlogy
 
@@ -32,20 +31,16 @@ def test_the_accuracy_e_value_is_the_mixtures_over_the_null_s_best_fit(xc, nc, x
     assert quality.log_e_worse(xc, nc, xs, ns, tol) == pytest.approx(expected, abs=1e-4)
 
 
-@pytest.mark.parametrize("counts, rho", [((70, 430), 0.1), ((5, 995), 0.02), ((30, 40), 0.5)])
-def test_the_class_mix_at_zero_tolerance_is_savvis_per_class_test(counts, rho):
-    """One class, no tolerance: the test is Lindon & Malek's, which savvi implements."""
-    reference = Multinomial(0.01, np.array([rho, 1 - rho]), k=100)
-    reference.update(np.array(counts))
-    doc = quality.class_mix([(rho, {"c": counts[0]}, {"c": counts[1]})], 0.0, 0.01, 100)
-    assert doc["e_value"] == pytest.approx(reference.odds, rel=1e-9)
-
-
-def test_the_class_mix_multiplies_classes_and_windows():
-    one = quality.class_mix([(0.1, {"a": 30}, {"a": 200})], 0.1, 0.01, 1)["log_e_value"]
-    two = quality.class_mix([(0.5, {"b": 80}, {"b": 40})], 0.1, 0.01, 1)["log_e_value"]
-    both = quality.class_mix([(0.1, {"a": 30}, {"a": 200}), (0.5, {"b": 80}, {"b": 40})], 0.1, 0.01, 1)
-    assert both["log_e_value"] == pytest.approx(one + two)
+@pytest.mark.parametrize("xc, nc, xs, ns, tol", FEEDBACK + [(80, 100, 300, 900, 0.1), (2, 100, 90, 900, 0.1)])
+def test_the_class_share_e_value_is_the_mixtures_over_the_null_s_best_fit(xc, nc, xs, ns, tol):
+    grid = np.linspace(0.0, 1.0, 200001)  # stable's share; the canary's at its own best inside the factor, or the edge
+    pc = np.clip(xc / nc, grid / (1 + tol), np.minimum(grid * (1 + tol), 1.0))
+    loglik = xlogy(xc, pc) + xlog1py(nc - xc, -pc) + xlogy(xs, grid) + xlog1py(ns - xs, -grid)
+    expected = _log_marginal(xc, nc) + _log_marginal(xs, ns) - loglik.max()
+    assert float(quality.log_e_ratio(xc, nc, xs, ns, tol)) == pytest.approx(expected, abs=1e-4)
+    if tol == 0:
+        assert float(quality.log_e_ratio(np.array([xc]), np.array([nc]), np.array([xs]), np.array([ns]), 0.0)[0]) == \
+            pytest.approx(expected, abs=1e-4)
 
 
 def test_accuracy_a_a_false_fails_stay_under_alpha_looking_every_second():
@@ -63,13 +58,16 @@ def test_class_mix_a_a_false_fails_stay_under_alpha_looking_every_second():
     shares = [0.33, 0.40, 0.27]  # 50 predictions a second at weight 10, for 300 s, every run at once
     canary = rng.multinomial(5, shares, size=(runs, 300)).cumsum(axis=1)
     stable = rng.multinomial(45, shares, size=(runs, 300)).cumsum(axis=1)
-    log_e = quality.log_e_mix(canary, stable, 0.1, 0.0, 1.0)
-    assert ((log_e >= math.log(100)).any(axis=1)).mean() <= 0.01
+    n_c, n_s = canary.sum(-1, keepdims=True), stable.sum(-1, keepdims=True)
+    log_e = quality.log_e_ratio(canary, n_c, stable, n_s, 0.0)  # by class, at the union bound's level
+    assert ((log_e >= math.log(3 / 0.01)).any(axis=(1, 2))).mean() <= 0.01
 
 
-def test_the_vectorised_class_mix_e_value_is_the_tests():
-    doc = quality.class_mix([(0.1, {"a": 30, "b": 50}, {"a": 200, "b": 500})], 0.1, 0.01, 1)
-    assert float(quality.log_e_mix([30, 50], [200, 500], 0.1, 0.1, 1)) == pytest.approx(doc["log_e_value"])
+def test_the_class_mix_fails_on_its_worst_class_at_the_union_bounds_level():
+    doc = quality.class_mix({"a": 300, "b": 700}, {"a": 1800, "b": 7200}, 0.1, 0.01)
+    assert doc["verdict"] == "fail" and doc["threshold"] == 200 and "share of a" in doc["reason"]
+    assert doc["log_e_value"] == max(doc["by_class_log_e"].values())
+    assert quality.class_mix({"a": 0}, {"a": 90}, 0.1, 0.01)["verdict"] == "inconclusive"  # the canary not yet scraped
 
 
 def test_a_thirty_percent_wrong_canary_fails_accuracy_on_a_few_dozen_feedbacks():

@@ -1,0 +1,31 @@
+"""A v2 that answers HTTP 200 but wrongly, on the real stack with the real controller: the quality guard aborts it."""
+
+import pytest
+
+from canary.local import procs
+from canary.local.harness import wait_for
+from tests.canary.local.test_rollout_e2e import ENDED, rig, versions_answering  # noqa: F401 - rig is a fixture
+
+pytestmark = pytest.mark.integration
+
+
+def feedback_load(rig, tmp_path, seed: str):
+    """A second load generator beside the rig's, sending the truth of every answer (its own metrics port)."""
+    return rig.start_loadgen(50, tmp_path / "feedback.json", "--duration", "300s", "--feedback-ratio", "1",
+                             "--seed", seed, "--metrics-port", str(procs.free_port()))
+
+
+def test_a_silently_wrong_v2_is_aborted_by_the_accuracy_test_with_feedback(rig, tmp_path):  # noqa: F811
+    feedback_load(rig, tmp_path, "2")
+    rig.client.post("/rollout", {"version": "v2", "faults": {"wrong_ratio": 0.3}})
+    doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
+    assert doc["phase"] == "Degraded", doc["message"]
+    assert "RolloutAborted: analysis quality failed: 'fail': accuracy fail" in doc["message"], doc["message"]
+    assert versions_answering(rig) == {"v1"}
+
+
+def test_a_healthy_v2_with_feedback_is_promoted_past_the_quality_guard(rig, tmp_path):  # noqa: F811
+    feedback_load(rig, tmp_path, "3")
+    rig.client.post("/rollout", {"version": "v2"})
+    doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
+    assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
