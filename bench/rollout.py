@@ -8,7 +8,8 @@ seconds, the canary's failed requests
 (Envoy's 5xx count for its cluster) and the analysis metric that aborted it. Two
 designs: the shipped Rollout (the gates plus the judge), and the gates alone (a copy
 of k8s/ whose analysis steps do not name the judge). Then healthy rollouts, counting
-false aborts.
+false aborts, with the truth of every answer sent back (``--feedback-ratio``) so the
+model-quality tests judge them too.
 """
 
 import argparse
@@ -44,12 +45,12 @@ def gates_only_k8s(folder: Path) -> Path:
 class Rig:
     """A stack with its controller and 50 rps of load, through the harness."""
 
-    def __init__(self, work: Path, k8s: Path, scale: float, name: str):
+    def __init__(self, work: Path, k8s: Path, scale: float, name: str, feedback_ratio: float = 0.0):
         env = {**free_port_env(), "CANARY_K8S_DIR": str(k8s), "CANARY_ARTIFACTS": str(work / "artifacts")}
         self.harness = Harness(work / name, env, user="bench")
         self.harness.start_stack()
         self.client = self.harness.start_controller(scale)
-        self.harness.start_loadgen(50, work / f"{name}-lg.json")
+        self.harness.start_loadgen(50, work / f"{name}-lg.json", "--feedback-ratio", f"{feedback_ratio:g}")
         self.harness.wait_traffic()
         self.admin = f"http://127.0.0.1:{self.harness.settings.envoy_admin_port}"
 
@@ -102,7 +103,7 @@ def healthy_runs(work: Path, args) -> tuple[int, int]:
     """Healthy rollouts of v2: (promoted, aborted)."""
     aborts, promoted = 0, 0
     for i in range(args.healthy_runs):
-        rig = Rig(work, ROOT / "k8s", args.healthy_scale, f"healthy-{i}")
+        rig = Rig(work, ROOT / "k8s", args.healthy_scale, f"healthy-{i}", args.feedback_ratio)
         try:
             rig.client.post("/rollout", {"version": "v2"})
             doc = wait_for(rig.client, lambda d: d["phase"] in ("Healthy", "Degraded"), 900, events=0)
@@ -123,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--compare", action="store_true", help="also run the gates without the judge")
     p.add_argument("--healthy-runs", type=int, default=20)
     p.add_argument("--healthy-scale", type=float, default=1.0)
+    p.add_argument("--feedback-ratio", type=float, default=1.0,
+                   help="share of answers whose truth the load generator sends back in the healthy runs (default 1: "
+                   "the accuracy test at its most sensitive)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:
         work = Path(tmp)
