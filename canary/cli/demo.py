@@ -1,9 +1,12 @@
-"""``make demo``: a real canary rollout that promotes, then a faulty one that is rolled back automatically.
+"""``make demo``: a real canary rollout that promotes, then two faulty ones that are rolled back automatically.
 
 Starts the stack (Prometheus, Envoy, MLServer), the controller (time-scaled) and
 the load generator at 50 rps through the harness; rolls v1 -> v2 through every
 step; then, on a fresh stack, rolls out a v2 with FAULT_ERROR_RATIO and watches
-the abort. Exits 0 only if the healthy rollout promoted and the faulty one aborted.
+the abort; then a v2 that answers every request HTTP 200 but 30% of them wrongly,
+with the load generator sending back the truth of half the answers: the judge's
+quality test catches it. Exits 0 only if the healthy rollout promoted and both
+faulty ones aborted with traffic back on v1.
 """
 
 import argparse
@@ -51,11 +54,11 @@ def _answered_by(harness: Harness, runtime: str, n: int = 50) -> list[str]:
             for _ in range(n)]
 
 
-def _act(args, harness: Harness, faults: dict, lg_json: Path) -> tuple[dict, list[str]]:
+def _act(args, harness: Harness, faults: dict, lg_json: Path, *flags: str) -> tuple[dict, list[str]]:
     """A fresh stack, controller and load, one rollout to its end; the final state and the step table."""
     harness.start_stack(args.runtime)
     client = harness.start_controller(args.time_scale)
-    harness.start_loadgen(args.rps, lg_json, *(["--protocol", "seldon"] if args.runtime == "seldon" else []))
+    harness.start_loadgen(args.rps, lg_json, *(["--protocol", "seldon"] if args.runtime == "seldon" else []), *flags)
     harness.wait_traffic()
     client.post("/rollout", {"version": "v2", "faults": faults})
     done = wait_for(client, lambda d: d["phase"] in ("Healthy", "Degraded"), 60 + 600 / args.time_scale)
@@ -64,56 +67,72 @@ def _act(args, harness: Harness, faults: dict, lg_json: Path) -> tuple[dict, lis
 
 def _loadgen_lines(run_dir: Path) -> list[str]:
     lines = []
-    for n in (1, 2):
+    for n in (1, 2, 3):
         path = run_dir / f"loadgen-{n}.json"
         if path.exists():
             lg = json.loads(path.read_text())
-            per = ", ".join(f"{v}: {d['requests']} requests, success {d['success_ratio']:.4f}"
+            per = ", ".join(f"{v}: {d['requests']} requests, success {d['success_ratio']:.4f}, "
+                            f"accuracy {d['accuracy'] if d.get('accuracy') is None else round(d['accuracy'], 4)}"
                             for v, d in lg["by_version"].items())
             lines.append(f"load generator, part {n}: {lg['requests']} requests at {lg['achieved_rps']:.1f} rps, "
                          f"late sends {lg['late_sends']} ({per})")
     return lines
 
 
+ACTS = (
+    ("healthy", "roll out v2 on {runtime} (10% -> analysis -> 50% -> analysis -> 100%, time-scale {scale}) "
+                "under {rps} rps", {}, ()),
+    ("faulty", "a fresh stack; roll out a v2 that fails 30% of its requests", {"error_ratio": 0.3}, ()),
+    ("wrong", "a fresh stack; roll out a v2 that answers every request HTTP 200, 30% of them wrongly "
+              "(the load generator sends back the truth of half the answers)",
+     {"wrong_ratio": 0.3}, ("--feedback-ratio", "0.5")),
+)
+
+
 def run(args) -> int:
-    """Both acts and the summary; 0 only if v2 promoted and the faulty v2 aborted with traffic back on v1."""
+    """The three acts and the summary; 0 only if v2 promoted and both faulty v2s aborted with traffic back on v1."""
     started, run_dir = time.monotonic(), Path(args.run_dir).resolve()
-    print(f"== 1. roll out v2 on {args.runtime} (10% -> analysis -> 50% -> analysis -> 100%, time-scale "
-          f"{args.time_scale:g}) under {args.rps:g} rps; logs in {run_dir}", flush=True)
-    first = Harness(run_dir / "healthy", user="make-demo")
-    try:
-        healthy, healthy_rows = _act(args, first, {}, run_dir / "loadgen-1.json")
-    finally:
-        first.stop()
-    # A fresh stack gives the faulty v2 a clean history in Prometheus.
-    print("\n== 2. a fresh stack; roll out a v2 that fails 30% of its requests", flush=True)
-    second = Harness(run_dir / "faulty", user="make-demo")
-    try:
-        faulty, faulty_rows = _act(args, second, {"error_ratio": 0.3}, run_dir / "loadgen-2.json")
-        answered = _answered_by(second, args.runtime)
-    finally:
-        second.stop()
-    ok = _summary(healthy, healthy_rows, faulty, faulty_rows, answered, run_dir)
+    results = []
+    for n, (name, title, faults, flags) in enumerate(ACTS, 1):
+        # A fresh stack per act gives each v2 a clean history in Prometheus.
+        print(("\n" if n > 1 else "") + f"== {n}. " + title.format(runtime=args.runtime, scale=f"{args.time_scale:g}",
+                                                                 rps=f"{args.rps:g}")
+              + (f"; logs in {run_dir}" if n == 1 else ""), flush=True)
+        harness = Harness(run_dir / name, user="make-demo")
+        try:
+            done, rows = _act(args, harness, faults, run_dir / f"loadgen-{n}.json", *flags)
+            results.append((done, rows, _answered_by(harness, args.runtime) if faults else []))
+        finally:
+            harness.stop()
+    ok = _summary(results, run_dir)
     print(f"\ndemo {'passed' if ok else 'FAILED'} in {format_s(time.monotonic() - started)}"
-          + (": a rollout promoted and a faulty one rolled back" if ok else ""))
+          + (": a rollout promoted and two faulty ones rolled back" if ok else ""))
     return 0 if ok else 1
 
 
-def _summary(healthy, healthy_rows, faulty, faulty_rows, answered, run_dir: Path) -> bool:
-    """Print what happened in both acts; True when both went as they must."""
+def _aborted(label: str, doc: dict, rows: list[str], answered: list[str]) -> bool:
+    """Print one faulty act: which analysis caught it, on what evidence, how fast; True when it was rolled back."""
+    aborted = doc["phase"] == "Degraded" and "RolloutAborted" in doc["message"]
+    print(f"{label}: {'ABORTED automatically' if aborted else 'NOT ABORTED'}: {doc['message']}")
+    weight_at = next((e["at"] for e in doc["history"] if e.get("kind") == "setWeight"), None)
+    verdict_at = next((e["at"] for e in reversed(doc["history"]) if e.get("verdicts")), None)
+    if weight_at and verdict_at:
+        print(f"  aborted {verdict_at - weight_at:.1f}s after the canary got 10% of traffic")
+    print("\n".join(rows + [f"after the abort: {answered.count('v1')}/50 requests through the gateway answered by v1"]))
+    return aborted and answered.count("v1") == 50
+
+
+def _summary(results: list[tuple[dict, list[str], list[str]]], run_dir: Path) -> bool:
+    """Print what happened in every act; True when each went as it must."""
+    (healthy, healthy_rows, _), faulty, wrong = results
     promoted = healthy["phase"] == "Healthy" and healthy["stable"] == "v2"
-    aborted = faulty["phase"] == "Degraded" and "RolloutAborted" in faulty["message"]
     print("\n== summary", flush=True)
     print(f"healthy v2: {'PROMOTED' if promoted else 'NOT PROMOTED: ' + healthy['message']}")
     print("\n".join(healthy_rows))
-    print(f"faulty v2:  {'ABORTED automatically' if aborted else 'NOT ABORTED'}: {faulty['message']}")
-    weight_at = next((e["at"] for e in faulty["history"] if e.get("kind") == "setWeight"), None)
-    verdict_at = next((e["at"] for e in reversed(faulty["history"]) if e.get("verdicts")), None)
-    if weight_at and verdict_at:
-        print(f"  aborted {verdict_at - weight_at:.1f}s after the canary got 10% of traffic")
-    print("\n".join(faulty_rows + [f"after the abort: {answered.count('v1')}/50 requests through the gateway "
-                                   "answered by v1"] + _loadgen_lines(run_dir)))
-    return promoted and aborted and answered.count("v1") == 50
+    caught_errors = _aborted("faulty v2 (30% errors)", *faulty)
+    caught_wrong = _aborted("silently wrong v2 (30% wrong answers, all HTTP 200)", *wrong)
+    print("\n".join(_loadgen_lines(run_dir)))
+    return promoted and caught_errors and caught_wrong
 
 
 def main(argv: list[str] | None = None) -> int:

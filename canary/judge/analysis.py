@@ -73,8 +73,9 @@ class Analysis:
             what = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions"}.get(
                 r["name"], f"over {self.bound_ms:g} ms" if self.bound_ms else "slow")
             c, st = r["canary"], r["stable"]
-            parts.append(f"{r['name']} {r['verdict']} (e-value {r['e_value']:.3g} vs {r['threshold']:.3g}): canary "
-                         f"{c['events']}/{c['requests']} {what}, stable {st['events']}/{st['requests']}")
+            counts = (f"canary {c['events']} {what}, stable {st['events']}" if r["name"] == "class_mix" else
+                      f"canary {c['events']}/{c['requests']} {what}, stable {st['events']}/{st['requests']}")
+            parts.append(f"{r['name']} {r['verdict']} (e-value {r['e_value']:.3g} vs {r['threshold']:.3g}): {counts}")
         return "; ".join(parts)
 
     def _read(self, reader: PrometheusReader, at: float | None) -> dict:
