@@ -15,6 +15,8 @@ _HEADER = ("TEST", "VERDICT", "E-VALUE", "NEEDS", "CANARY", "STABLE", "RATE RATI
 
 
 def _rate(side: dict) -> str:
+    if "shares" in side:  # the class mix: each class's share of the predictions
+        return f"{side['events']} " + "/".join(f"{v:.2f}" for v in side["shares"].values())
     rate = "-" if side["rate"] is None else f"{side['rate']:.2%}"
     return f"{side['events']}/{side['requests']} {rate}"
 
@@ -61,5 +63,11 @@ def judge(settings: StackSettings, args) -> int:
         print(f"canary judge: the judge has not been asked about {status['canary']} ({status['canary_revision']}) "
               "yet; it is, once the rollout reaches an analysis step", file=sys.stderr)
         return EXIT_FAIL
-    print(json.dumps(docs["analyses"][0], indent=2) if args.json else "\n".join(table(docs["analyses"][0])))
+    # The last answer per question (the HTTP tests first, then the model-quality tests).
+    latest = {}
+    for doc in docs["analyses"]:
+        latest.setdefault(tuple(t["name"] for t in doc["tests"]), doc)
+    shown = sorted(latest.values(), key=lambda d: d["tests"][0]["name"] not in ("errors", "latency"))
+    print(json.dumps(shown, indent=2) if args.json
+          else "\n\n".join("\n".join(table(doc)) for doc in shown))
     return EXIT_OK

@@ -74,10 +74,11 @@ def accuracy(canary: tuple[int, int], stable: tuple[int, int], tolerance: float,
     else:
         verdict, reason = INCONCLUSIVE, ("no feedback yet" if not nc or not ns
                                          else f"e-value {_e(log_e):.3g} < {1 / alpha:.3g}: not enough feedback either way")
-    side = lambda x, n, lo, hi: {"events": x, "requests": n, "accuracy": 1 - x / n if n else None,  # noqa: E731
-                                 "lower": 1 - hi, "upper": 1 - lo}
+    side = lambda x, n, lo, hi: {"events": x, "requests": n, "rate": x / n if n else None,  # noqa: E731
+                                 "accuracy": 1 - x / n if n else None, "lower": 1 - hi, "upper": 1 - lo}
     return {"name": "accuracy", "verdict": verdict, "reason": reason, "alpha": alpha, "e_value": _e(log_e),
             "log_e_value": log_e, "threshold": 1 / alpha, "tolerance": {"absolute": tolerance},
+            "ratio": {"estimate": None, "lower": None, "upper": None},
             "difference": {"lower": (ls - uc), "upper": (us - lc)},  # canary's accuracy minus stable's
             "canary": side(xc, nc, lc, uc), "stable": side(xs, ns, ls, us)}
 
@@ -133,12 +134,14 @@ def class_mix(canary: dict, stable: dict, tolerance: float, alpha: float) -> dic
         verdict, reason = INCONCLUSIVE, f"e-value {_e(log_e):.3g} < {1 / level:.3g}: not enough predictions either way"
     return {"name": "class_mix", "verdict": verdict, "reason": reason, "alpha": alpha, "e_value": _e(log_e),
             "log_e_value": log_e, "threshold": 1 / level, "tolerance": {"relative": tolerance},
-            "by_class_log_e": per_class, "ratio": ratios, "canary": _mix(canary), "stable": _mix(stable)}
+            "by_class_log_e": per_class, "ratio": ratios.get(worst) or {"estimate": None, "lower": None, "upper": None},
+            "worst_class": worst, "ratio_by_class": ratios, "difference": {"lower": None, "upper": None},
+            "canary": _mix(canary), "stable": _mix(stable)}
 
 
 def _mix(counts: dict) -> dict:
     n = sum(counts.values())
-    return {"events": n, "requests": n, "by_class": counts,
+    return {"events": n, "requests": n, "rate": None, "by_class": counts,
             "shares": {c: v / n for c, v in counts.items()} if n else {}}
 
 

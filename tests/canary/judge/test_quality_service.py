@@ -50,7 +50,7 @@ def test_a_shifted_class_mix_fails_without_any_feedback(prometheus, judge):
     test = doc["tests"][0]
     assert doc["decision"] == "fail", doc["summary"]
     assert test["canary"]["by_class"] == {"class_0": 400, "class_1": 800, "class_2": 800}
-    assert test["ratio"]["class_2"]["lower"] > 1.1 and "share of class_0 differs" in test["reason"]
+    assert test["ratio_by_class"]["class_2"]["lower"] > 1.1 and "share of class_0 differs" in test["reason"]
 
 
 def test_a_mix_within_the_tolerance_never_fails(prometheus, judge):
