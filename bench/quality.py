@@ -102,8 +102,7 @@ def real(args) -> None:
             rig = Rig(work, ROOT / "k8s", 1.0, f"wrong-{wrong}-{feedback}", feedback)
             try:
                 seconds, _, why = time_to_zero(rig, {"wrong_ratio": wrong}, 420)
-                answered = rig.canary_count("upstream_rq_200")
-                wrong_seen = rig.canary_wrong()
+                answered, wrong_seen = rig.canary_answers()  # Envoy's 200s would count the feedback too
             finally:
                 rig.close()
             print(f"| {wrong:g} | {feedback:g} | {seconds:.1f} | {why} | {answered} | {wrong_seen} |", flush=True)

@@ -60,12 +60,13 @@ class Rig:
                           timeout=5).text
         return sum(int(line.rsplit(":", 1)[1]) for line in stats.splitlines() if ":" in line)
 
-    def canary_wrong(self) -> int:
-        """Wrong answers the canary's runtime gave on purpose (its own fault counter)."""
+    def canary_answers(self) -> tuple[int, int]:
+        """(rows the canary's runtime answered, of them wrong on purpose), from its own counters."""
         from tests.promtext import total
 
         text = httpx.get(f"http://127.0.0.1:{self.harness.settings.canary_port + 2}/metrics", timeout=5).text
-        return round(total(text, "mlcanary_faults_injected_total", kind="wrong_prediction"))
+        return (round(total(text, "mlcanary_predictions_total")),
+                round(total(text, "mlcanary_faults_injected_total", kind="wrong_prediction")))
 
     def close(self):
         """Stop load, controller and stack."""
