@@ -62,11 +62,13 @@ class Rig:
 
     def canary_answers(self) -> tuple[int, int]:
         """(rows the canary's runtime answered, of them wrong on purpose), from its own counters."""
-        from tests.promtext import total
+        from prometheus_client.parser import text_string_to_metric_families
 
         text = httpx.get(f"http://127.0.0.1:{self.harness.settings.canary_port + 2}/metrics", timeout=5).text
-        return (round(total(text, "mlcanary_predictions_total")),
-                round(total(text, "mlcanary_faults_injected_total", kind="wrong_prediction")))
+        samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
+        return (round(sum(s.value for s in samples if s.name == "mlcanary_predictions_total")),
+                round(sum(s.value for s in samples if s.name == "mlcanary_faults_injected_total"
+                          and s.labels.get("kind") == "wrong_prediction")))
 
     def close(self):
         """Stop load, controller and stack."""

@@ -49,11 +49,7 @@ def build_parser(defaults: LoadgenSettings) -> argparse.ArgumentParser:
     p.add_argument("--invalid-ratio", type=float, default=defaults.invalid_ratio,
                    help="share of deliberately malformed payloads, 0..1 (default %(default)s)")
     p.add_argument("--batch-rows", type=int, default=defaults.batch_rows, help="rows per request (default %(default)s)")
-    p.add_argument("--feedback-ratio", type=float, default=defaults.feedback_ratio,
-                   help="share of answers whose true class is sent back to the version that answered, 0..1 "
-                   "(default %(default)s)")
-    p.add_argument("--feedback-delay", default=defaults.feedback_delay,
-                   help="how long after its answer each feedback is sent, e.g. 30s (default %(default)s)")
+    _feedback_flags(p, defaults)
     p.add_argument("--json", type=Path, default=Path(defaults.json_path) if defaults.json_path else None,
                    help="write the summary as JSON to this path")
     p.add_argument("--fail-below", type=float, default=defaults.fail_below,
@@ -65,6 +61,14 @@ def build_parser(defaults: LoadgenSettings) -> argparse.ArgumentParser:
     p.add_argument("--late-threshold-ms", type=float, default=defaults.late_threshold_ms,
                    help="a send this far behind schedule counts as late (default %(default)s)")
     return p
+
+
+def _feedback_flags(p: argparse.ArgumentParser, defaults: LoadgenSettings) -> None:
+    p.add_argument("--feedback-ratio", type=float, default=defaults.feedback_ratio,
+                   help="share of answers whose true class is sent back to the version that answered, 0..1 "
+                   "(default %(default)s)")
+    p.add_argument("--feedback-delay", default=defaults.feedback_delay,
+                   help="how long after its answer each feedback is sent, e.g. 30s (default %(default)s)")
 
 
 def parse_headers(values: list[str]) -> dict[str, str]:

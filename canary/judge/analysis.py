@@ -9,13 +9,11 @@ from dataclasses import dataclass
 from canary.judge import quality, verdict
 from canary.judge.counters import CounterTracker
 from canary.judge.settings import JudgeSettings
-from canary.judge.source import REVISION_LABEL, JudgeError, PrometheusReader, Source
-from servers import metrics as metric_names
+from canary.judge.source import FEEDBACK_TOTAL, PREDICTIONS_TOTAL, REVISION_LABEL, JudgeError, PrometheusReader, Source
 
 TESTS = ("errors", "latency")  # the default family: HTTP outcomes, from the proxy
 QUALITY_TESTS = ("accuracy", "class_mix")  # model quality, from the runtimes' own counters
 ALL_TESTS = TESTS + QUALITY_TESTS
-FEEDBACK_TOTAL, PREDICTIONS_TOTAL = f"{metric_names.FEEDBACK}_total", f"{metric_names.PREDICTIONS}_total"
 FAIL, PASS, CONTINUE = "fail", "pass", "continue"
 
 

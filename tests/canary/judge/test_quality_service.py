@@ -65,3 +65,10 @@ def test_a_mix_within_the_tolerance_never_fails(prometheus, judge):
 def test_unknown_tests_are_named_with_the_choices(judge):
     response = ask(judge, "a1", "b1", tests="accuracy,vibes")
     assert response.status_code == 422 and "vibes" in response.text and "class_mix" in response.text
+
+
+def test_the_judge_reads_the_runtimes_counter_names():
+    from canary.judge import source
+    from servers import metrics
+
+    assert (source.FEEDBACK_TOTAL, source.PREDICTIONS_TOTAL) == (f"{metrics.FEEDBACK}_total", f"{metrics.PREDICTIONS}_total")
