@@ -6,14 +6,16 @@ import re
 import threading
 from dataclasses import dataclass
 
-from canary.judge import quality, verdict
+from canary.judge import quality, verdict, windows
 from canary.judge.counters import CounterTracker
+from canary.judge.pairs import PairCounts
 from canary.judge.settings import JudgeSettings
 from canary.judge.source import FEEDBACK_TOTAL, PREDICTIONS_TOTAL, REVISION_LABEL, JudgeError, PrometheusReader, Source
 
 TESTS = ("errors", "latency")  # the default family: HTTP outcomes, from the proxy
 QUALITY_TESTS = ("accuracy", "class_mix")  # model quality, from the runtimes' own counters
-ALL_TESTS = TESTS + QUALITY_TESTS
+SHADOW_TESTS = ("disagreement",)  # under mirroring, from answers the runtimes report (canary.judge.pairs)
+ALL_TESTS = TESTS + QUALITY_TESTS + SHADOW_TESTS
 FAIL, PASS, CONTINUE = "fail", "pass", "continue"
 
 
@@ -36,8 +38,8 @@ class Question:
 class Analysis:
     """The state behind one key; ``answer`` is called once per measurement."""
 
-    def __init__(self, question: Question, settings: JudgeSettings, source: Source, now: float):
-        self.q, self.settings, self.source, self.started_at = question, settings, source, now
+    def __init__(self, question: Question, settings: JudgeSettings, source: Source, now: float, pairs: PairCounts):
+        self.q, self.settings, self.source, self.started_at, self.pairs = question, settings, source, now, pairs
         self.tracker, self.windows, self.failed = CounterTracker(), [], {}
         self.bound_ms: float | None = None
         self.bound_origin = ""
@@ -68,7 +70,8 @@ class Analysis:
         """One line a person can follow: each test's verdict and the counts behind it."""
         parts = []
         for r in results:
-            what = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions"}.get(
+            what = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions",
+                    "disagreement": "pairs disagree"}.get(
                 r["name"], f"over {self.bound_ms:g} ms" if self.bound_ms else "slow")
             c, st = r["canary"], r["stable"]
             counts = (f"canary {c['events']} {what}, stable {st['events']}" if r["name"] == "class_mix" else
@@ -111,6 +114,9 @@ class Analysis:
                                          self._sum(FEEDBACK_TOTAL, rev))
             if "class_mix" in self.q.tests:
                 out["class_mix", role] = self._by_class(rev)
+        if "disagreement" in self.q.tests:  # one count for the pair, kept on the canary's side
+            out["disagreement", "canary"] = self.pairs.counts(self.q.canary, self.q.stable)
+            out["disagreement", "stable"] = (0, 0)
         return out
 
     def _by_class(self, revision: str) -> dict:
@@ -153,7 +159,7 @@ class Analysis:
 
     def _check_traffic(self, reader: PrometheusReader, totals: dict, now: float) -> None:
         if now - self.started_at < self.settings.no_traffic_grace_s or any(
-                _trials(totals[t, "canary"]) for t in self.q.tests):
+                windows.trials(totals[t, "canary"]) for t in self.q.tests):
             return
         for rev in (self.q.canary, self.q.stable):
             if not reader.known(rev):
@@ -163,15 +169,17 @@ class Analysis:
 
     def _evaluate(self, name: str, alpha: float) -> dict:
         s = self.settings
-        if name == "accuracy":
-            return quality.accuracy(_delta_all(self.windows, name, "canary"), _delta_all(self.windows, name, "stable"),
-                                    s.accuracy_absolute, alpha)
-        if name == "class_mix":
-            return quality.class_mix(_delta_all(self.windows, name, "canary"), _delta_all(self.windows, name, "stable"),
-                                     s.class_mix_relative, alpha)
+        if name == "disagreement":
+            return quality.disagreement(*windows.total(self.windows, name, "canary"), s.disagreement_absolute, alpha)
+        if name in QUALITY_TESTS:  # weight-free: every window's counts together
+            canary, stable = (windows.total(self.windows, name, role) for role in ("canary", "stable"))
+            if name == "accuracy":
+                return quality.accuracy(canary, stable, s.accuracy_absolute, alpha)
+            return quality.class_mix(canary, stable, s.class_mix_relative, alpha)
         tolerance = verdict.Tolerance(getattr(s, f"{name}_relative"), getattr(s, f"{name}_absolute"))
-        windows = [verdict.Window(w["rho"], *_delta(w, name, "canary"), *_delta(w, name, "stable")) for w in self.windows]
-        return verdict.evaluate(name, windows, tolerance, alpha, s.concentration)
+        segments = [verdict.Window(w["rho"], *windows.delta(w, name, "canary"), *windows.delta(w, name, "stable"))
+                    for w in self.windows]
+        return verdict.evaluate(name, segments, tolerance, alpha, s.concentration)
 
     def _test(self, name: str, alpha: float, now: float) -> dict:
         result = self._evaluate(name, alpha)
@@ -183,24 +191,3 @@ class Analysis:
             result["verdict"], result["failed_at"] = FAIL, self.failed[name]["at"]
             result["reason"] = self.failed[name]["reason"]
         return result
-
-
-def _delta(window: dict, test: str, role: str):
-    """What one window added: (events, trials), or counts by class for the class mix."""
-    end, start = window["end"][test, role], window["start"][test, role]
-    if isinstance(end, dict):
-        return {c: n - start.get(c, 0) for c, n in end.items()}
-    return end[0] - start[0], end[1] - start[1]
-
-
-def _delta_all(windows: list[dict], test: str, role: str):
-    """What every window added together: for a test that uses no traffic share."""
-    deltas = [_delta(w, test, role) for w in windows]
-    if deltas and isinstance(deltas[0], dict):
-        return {c: sum(d.get(c, 0) for d in deltas) for c in sorted({c for d in deltas for c in d})}
-    return sum(d[0] for d in deltas), sum(d[1] for d in deltas)
-
-
-def _trials(total) -> int:
-    return sum(total.values()) if isinstance(total, dict) else total[1]
-

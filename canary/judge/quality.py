@@ -147,3 +147,28 @@ def _mix(counts: dict) -> dict:
 
 def _e(log_e: float) -> float:
     return float(np.exp(min(log_e, 700)))
+
+
+def disagreement(disagreements: int, pairs: int, tolerance: float, alpha: float) -> dict:
+    """The shadow test: do canary and stable answer the same requests differently more often than the tolerance?
+
+    One-sided, on the pairs the mirror joined: the Beta mixture truncated above the
+    tolerance against the rate at it, a supermartingale for any rate at or below it.
+    """
+    log_e = float(stats.log_truncated_lr(disagreements, pairs - disagreements, *stats.JEFFREYS, tolerance))
+    lower, upper = stats.rate_sequence(disagreements, pairs, alpha)
+    if log_e >= math.log(1 / alpha):
+        verdict = FAIL
+        reason = f"the canary disagrees with stable on more than {tolerance:g} of the requests (e-value {_e(log_e):.3g})"
+    elif pairs and upper <= tolerance:
+        verdict, reason = PASS, "disagreement beyond the tolerance is ruled out"
+    else:
+        verdict, reason = INCONCLUSIVE, ("no joined pairs yet" if not pairs
+                                         else f"e-value {_e(log_e):.3g} < {1 / alpha:.3g}: not enough pairs either way")
+    side = {"events": disagreements, "requests": pairs, "rate": disagreements / pairs if pairs else None,
+            "lower": lower, "upper": upper}
+    return {"name": "disagreement", "verdict": verdict, "reason": reason, "alpha": alpha, "e_value": _e(log_e),
+            "log_e_value": log_e, "threshold": 1 / alpha, "tolerance": {"absolute": tolerance},
+            "ratio": {"estimate": None, "lower": None, "upper": None},
+            "difference": {"lower": lower, "upper": upper}, "canary": side,
+            "stable": {"events": pairs, "requests": pairs, "rate": None, "lower": None, "upper": None}}

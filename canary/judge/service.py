@@ -9,9 +9,11 @@ import time
 from collections import OrderedDict
 
 from fastapi import HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from canary.judge.analysis import ALL_TESTS, TESTS, Analysis, Question
+from canary.judge.pairs import PairCounts
 from canary.judge.settings import JudgeSettings
 from canary.judge.source import REVISION_PATTERN, JudgeError, PrometheusReader, source_for
 from canary.webapi import create_app
@@ -20,11 +22,20 @@ DECISIONS = "mlcanary_judge_decisions"
 DURATION = "mlcanary_judge_request_duration_seconds"
 
 
+class Answers(BaseModel):
+    """One revision's answers, as its runtime reports them: (request id, answer) pairs."""
+
+    model_config = ConfigDict(extra="forbid")
+    revision: str = Field(pattern=REVISION_PATTERN)
+    answers: list[tuple[str, str]] = Field(max_length=10_000)
+
+
 class Analyses:
     """The analyses in memory, least recently asked forgotten first."""
 
     def __init__(self, settings: JudgeSettings):
         self.settings, self.source = settings, source_for(settings.source, settings.selector)
+        self.pairs = PairCounts()
         self._items: OrderedDict[tuple, Analysis] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -37,7 +48,8 @@ class Analyses:
     def get(self, question: Question, now: float) -> Analysis:
         """The analysis for this question, new at its first call."""
         with self._lock:
-            analysis = self._items.pop(question.key(), None) or Analysis(question, self.settings, self.source, now)
+            analysis = self._items.pop(question.key(), None) or Analysis(question, self.settings, self.source, now,
+                                                                                 self.pairs)
             self._items[question.key()] = analysis
             while len(self._items) > self.settings.max_analyses:
                 self._items.popitem(last=False)
@@ -78,6 +90,11 @@ def create(settings: JudgeSettings, clock=time.time):
                 raise HTTPException(exc.status, str(exc)) from None
             decisions.labels(doc["decision"]).inc()
             return doc
+
+    @app.post("/v1/answers")
+    def answers(report: Answers) -> dict:
+        """A runtime's answers under mirroring, joined with the other revision's on the request id."""
+        return {"joined": analyses.pairs.add(report.revision, report.answers)}
 
     @app.get("/v1/analyses")
     def last(canary: str | None = Query(None, pattern=REVISION_PATTERN),

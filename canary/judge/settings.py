@@ -41,6 +41,8 @@ class JudgeSettings(BaseSettings):
     """The canary's accuracy (from feedback) may be this much below stable's (0.02: two points)."""
     class_mix_relative: float = Field(0.1, ge=0)
     """Each class's share of the canary's predictions may differ from stable's by this factor (0.1: 10%)."""
+    disagreement_absolute: float = Field(0.1, ge=0, lt=1)
+    """Under mirroring, the canary may answer this share of requests differently from stable (v1 and v2: 0.062)."""
     no_traffic_grace_s: float = Field(60.0, ge=0)
     """How long an analysis may see no canary request before the judge answers an error."""
     query_timeout_s: float = Field(5.0, gt=0)

@@ -1,0 +1,60 @@
+"""Answers of two revisions to the same request, joined on the request id: the shadow phase's evidence.
+
+Under mirroring the gateway sends each request to stable and a copy to the canary,
+both with the original ``x-request-id``. Each runtime reports (request id, answer)
+to the judge; the first answer of a request waits here, bounded in number and age,
+until the other revision's answer to it arrives, and the pair is counted once.
+Counts only grow, so an analysis takes its baseline at its first question, like
+the Prometheus counters.
+"""
+
+import threading
+import time
+from collections import OrderedDict
+
+MAX_WAITING = 100_000  # answers waiting for their pair, per revision: 30 minutes at 50 rps
+MAX_AGE_S = 60.0  # a copy answered later than this is not joined (the canary was down, or not mirrored)
+
+
+class PairCounts:
+    """Joined pairs and disagreements per (revision, revision), from reported answers."""
+
+    def __init__(self, clock=time.monotonic, max_waiting: int = MAX_WAITING, max_age_s: float = MAX_AGE_S):
+        self._clock, self._max_waiting, self._max_age_s = clock, max_waiting, max_age_s
+        self._waiting: dict[str, OrderedDict] = {}
+        self._pairs: dict[tuple[str, str], list[int]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, revision: str, answers: list[tuple[str, str]]) -> int:
+        """Fold in one revision's answers (request id, answer); the number of new pairs they made."""
+        now, joined = self._clock(), 0
+        with self._lock:
+            mine = self._waiting.setdefault(revision, OrderedDict())
+            for request_id, answer in answers:
+                found = self._join(revision, request_id, answer, now)
+                joined += found
+                if not found and request_id not in mine:
+                    mine[request_id] = (answer, now)
+                    if len(mine) > self._max_waiting:
+                        mine.popitem(last=False)
+            for waiting in self._waiting.values():
+                while waiting and now - next(iter(waiting.values()))[1] > self._max_age_s:
+                    waiting.popitem(last=False)
+        return joined
+
+    def _join(self, revision: str, request_id: str, answer: str, now: float) -> int:
+        joined = 0
+        for other, waiting in self._waiting.items():
+            found = waiting.pop(request_id, None) if other != revision else None
+            if found is not None and now - found[1] <= self._max_age_s:
+                counts = self._pairs.setdefault(tuple(sorted((revision, other))), [0, 0])
+                counts[0] += 1
+                counts[1] += found[0] != answer
+                joined += 1
+        return joined
+
+    def counts(self, a: str, b: str) -> tuple[int, int]:
+        """(disagreements, pairs) of these two revisions so far."""
+        with self._lock:
+            pairs, disagreements = self._pairs.get(tuple(sorted((a, b))), (0, 0))
+        return disagreements, pairs
