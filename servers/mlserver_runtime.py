@@ -18,6 +18,7 @@ from mlserver.utils import get_model_uri
 from prometheus_client import REGISTRY
 
 from servers import admin, faults, feedback, metrics
+from servers.answers import REQUEST_ID_HEADER, AnswerReporter, AnswerSettings
 from servers.errors import InvalidInput, ServingError
 from servers.predictor import Predictor
 from servers.settings import FaultSettings
@@ -51,6 +52,7 @@ class CanaryModel(MLModel):
         )
         store.initialise(faults.FaultConfig.from_settings(fault_settings))
         self._admin_token = fault_settings.resolved_admin_token()
+        self._answers = AnswerReporter(AnswerSettings())
         self._predictor = Predictor(
             artifact_dir,
             metrics.for_registry(REGISTRY).bind(self.name, self.version or ""),
@@ -77,6 +79,8 @@ class CanaryModel(MLModel):
             await asyncio.sleep(delay_s)
         with as_mlserver_error():
             labels = self._predictor.finish(call, X)
+        headers = (payload.parameters.headers if payload.parameters else None) or {}
+        self._answers.record(headers.get(REQUEST_ID_HEADER), labels)
         return InferenceResponse(
             id=payload.id,
             model_name=self.name,

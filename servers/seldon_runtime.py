@@ -12,12 +12,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from flask import has_request_context, request
 from google.protobuf import json_format
 from seldon_core.flask_utils import SeldonMicroserviceException
 from seldon_core.utils import json_to_seldon_message
 from seldon_core.user_model import SeldonNotImplementedError
 
 from servers import admin_http, faults, feedback
+from servers.answers import REQUEST_ID_HEADER, AnswerReporter, AnswerSettings
 from servers.errors import InvalidInput, ServingError
 from servers.predictor import Predictor
 from servers.seldon_metrics import BufferedMetrics
@@ -83,6 +85,7 @@ class SeldonModel:
         self._admin_token = fault_settings.resolved_admin_token()
         self._seed = fault_settings.seed
         self._metrics = BufferedMetrics()
+        self._answers = AnswerReporter(AnswerSettings())
         self._predictor: Predictor | None = None
 
     def load(self) -> None:
@@ -123,6 +126,7 @@ class SeldonModel:
         except ServingError as exc:
             self._metrics.export_now()
             raise _http_error(exc) from None
+        self._answers.record(request.headers.get(REQUEST_ID_HEADER) if has_request_context() else None, labels)
         return np.array(labels, dtype=object).reshape(-1, 1)
 
     def _rows(self, X, features_names) -> np.ndarray:

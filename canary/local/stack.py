@@ -182,7 +182,10 @@ class Stack(StatusMixin):
             raise StackError("both runtime port slots are taken: retire the previous version first")
         folder = self.run_dir / f"runtime-{version}"
         folder.mkdir(parents=True, exist_ok=True)
-        env = {"FAULT_ADMIN_TOKEN": self.fault_token, **fault_env}
+        revision = runtimes.revision(version, s.runtime, fault_env)
+        # Answers go to the judge, which joins stable's and the canary's under a mirror route.
+        env = {"FAULT_ADMIN_TOKEN": self.fault_token, **fault_env, "ANSWERS_REVISION": revision,
+               "ANSWERS_URL": f"http://127.0.0.1:{s.judge_port}/v1/answers"}
         try:
             if s.runtime == "seldon":
                 spec = runtimes.seldon(version, base, folder, s.artifacts, s.seldon_bin, env)
@@ -192,7 +195,7 @@ class Stack(StatusMixin):
             raise StackError(f"runtime-{version}: {exc}") from None
         managed = self._start(f"runtime-{version}", spec.cmd, spec.env, spec.ready_url, role, base, version)
         managed.admin_url, managed.metrics_port = spec.admin_url, spec.metrics_port
-        managed.revision = runtimes.revision(version, s.runtime, fault_env)
+        managed.revision = revision
         self._write_targets()
         return managed
 

@@ -151,6 +151,27 @@ def test_feedback_reaches_the_version_that_answered(harness, with_canary):
     assert feedback_counts() == after
 
 
+def test_under_a_mirror_route_the_judge_joins_both_answers_to_each_request(harness, with_canary):
+    """Envoy sends the copy with the original x-request-id: each request becomes one pair at the judge."""
+    mirror = {"name": "mirror-route", "percentage": 100, "match": [{"method": {"exact": "POST"}}]}
+    with_canary.set_routing(0, [], [mirror])
+    wait_until(lambda: with_canary.status()["mirror_routes"] == ["mirror-route"], 10, "the mirror route")
+    status = with_canary.status()
+    params = {"canary": status["canary_revision"], "stable": status["stable_revision"], "weight": 0,
+              "tests": "disagreement"}
+
+    def pairs() -> int:
+        return httpx.get(f"{status['judge']}/v1/judge", params=params, timeout=5).json()["tests"][0]["canary"]["requests"]
+
+    assert pairs() == 0  # the analysis starts here
+    for _ in range(40):
+        assert infer(harness).headers["x-model-version"] == "v1"
+    wait_until(lambda: pairs() >= 40, 20, "both answers of 40 requests at the judge")
+    doc = httpx.get(f"{status['judge']}/v1/judge", params=params, timeout=5).json()["tests"][0]
+    assert doc["canary"]["requests"] == 40 and doc["canary"]["events"] == 0  # v1 and v2 agree on this row
+    with_canary.set_routing(0, [])
+
+
 def test_recording_rules_yield_per_version_series(harness, with_canary):
     with_canary.set_routing(50)
     for _ in range(40):

@@ -1,0 +1,82 @@
+"""Each answer's request id and classes, reported to the judge in batches: how a shadow phase compares versions.
+
+Under mirroring the gateway sends stable a request and the canary a copy with the
+same ``x-request-id``; neither sees the other's answer, so each reports its own and
+the judge joins them (``canary.judge.pairs``). Off unless ``ANSWERS_URL`` is set.
+A background thread posts every ``ANSWERS_FLUSH_S``; answers beyond
+``ANSWERS_MAX_PENDING`` (a judge that is down) are dropped and counted, never block
+an inference. Standard library HTTP: the Seldon venv and the MLServer venv share it.
+"""
+
+import json
+import logging
+import threading
+import time
+import urllib.request
+from collections import deque
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REQUEST_ID_HEADER = "x-request-id"
+logger = logging.getLogger("ml_canary.answers")
+
+
+class AnswerSettings(BaseSettings):
+    """Where answers are reported, as which revision, how often."""
+
+    model_config = SettingsConfigDict(env_prefix="ANSWERS_", extra="ignore")
+
+    url: str = ""
+    """The judge's POST /v1/answers; empty: answers are not reported."""
+    revision: str = ""
+    """This runtime's revision (the pod-template hash), as the judge's questions name it."""
+    flush_s: float = 0.25
+    """How often a batch is posted."""
+    max_pending: int = 10_000
+    """Answers kept while the judge does not take them; older ones are dropped."""
+
+
+class AnswerReporter:
+    """Collects (request id, answer) and posts them from a daemon thread."""
+
+    def __init__(self, settings: AnswerSettings):
+        self.settings = settings
+        self._pending: deque = deque(maxlen=settings.max_pending)
+        self._lock = threading.Lock()
+        self.dropped = 0
+        self._thread: threading.Thread | None = None
+
+    @property
+    def enabled(self) -> bool:
+        """Whether answers are reported at all."""
+        return bool(self.settings.url and self.settings.revision)
+
+    def record(self, request_id: str | None, labels: list[str]) -> None:
+        """One answered request; nothing without a request id or a judge to report to."""
+        if not request_id or not self.enabled:
+            return
+        with self._lock:
+            self.dropped += len(self._pending) == self._pending.maxlen
+            self._pending.append((request_id, ",".join(labels)))
+            if self._thread is None:  # started here, not at load: MLServer forks its workers after loading
+                self._thread = threading.Thread(target=self._run, name="answers", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.settings.flush_s)
+            with self._lock:
+                batch = list(self._pending)
+                self._pending.clear()
+            if batch:
+                self._post(batch)
+
+    def _post(self, batch: list[tuple[str, str]]) -> None:
+        body = json.dumps({"revision": self.settings.revision, "answers": batch}).encode()
+        request = urllib.request.Request(self.settings.url, body, {"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=5):
+                pass
+        except OSError as exc:  # the judge away: these answers are lost to the shadow test, not to users
+            self.dropped += len(batch)
+            logger.warning("could not report %d answers to %s: %s", len(batch), self.settings.url, exc)
