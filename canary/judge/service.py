@@ -67,15 +67,20 @@ def _question(canary: str, stable: str, weight: float, tests: str, since: float 
     return Question(canary, stable, weight, names, since, latency_ms)
 
 
-def create(settings: JudgeSettings, clock=time.time):
-    """The app; its Prometheus metrics on /metrics, liveness on /healthz."""
-    app = create_app("ml-canary judge")
-    analyses, reader = Analyses(settings), PrometheusReader(settings.prometheus_url, settings.query_timeout_s)
+def _own_metrics() -> tuple[CollectorRegistry, Counter, Histogram]:
     registry = CollectorRegistry()
     decisions = Counter(DECISIONS, "Judge answers, by decision (fail, pass, continue, error).", ["decision"],
                         registry=registry)
     duration = Histogram(DURATION, "Time to answer GET /v1/judge.", registry=registry,
                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+    return registry, decisions, duration
+
+
+def create(settings: JudgeSettings, clock=time.time):
+    """The app; its Prometheus metrics on /metrics, liveness on /healthz."""
+    app = create_app("ml-canary judge")
+    analyses, reader = Analyses(settings), PrometheusReader(settings.prometheus_url, settings.query_timeout_s)
+    registry, decisions, duration = _own_metrics()
 
     @app.get("/v1/judge")
     def judge(canary: str = Query(pattern=REVISION_PATTERN), stable: str = Query(pattern=REVISION_PATTERN),
