@@ -80,9 +80,13 @@ def ratio_sequence(segments: list[Segment], alpha: float, k: float) -> tuple[flo
     level = math.log(1 / alpha)
     f = lambda d: _log_lr_at(segs, d, k) - level  # noqa: E731 - a closure for the root finder
     best = minimize_scalar(f, bounds=(-_D_RANGE, _D_RANGE), method="bounded").x
+    estimate = None if abs(best) > _D_RANGE - 1e-3 else best
+    if f(best) >= 0:
+        # Empty: no single ratio fits every segment at this level (the windows' ratios differ, e.g. a
+        # canary slow only at a higher share). Nothing is bounded; the e-value still decides.
+        return None if estimate is None else math.exp(estimate), None, None
     lower = None if f(-_D_RANGE) < 0 else brentq(f, -_D_RANGE, best)
     upper = None if f(_D_RANGE) < 0 else brentq(f, best, _D_RANGE)
-    estimate = None if abs(best) > _D_RANGE - 1e-3 else best
     return tuple(None if v is None else math.exp(v) for v in (estimate, lower, upper))
 
 

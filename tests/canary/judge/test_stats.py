@@ -148,3 +148,14 @@ def test_the_vectorised_ratio_bound_is_the_confidence_sequences_lower_end(canary
     _, lower, _ = stats.ratio_sequence([stats.Segment(0.1, canary, stable)], 0.004, 1.0)
     fast = stats.ratio_lower_bounds(np.array([canary], float), np.array([stable], float), 0.1, 0.004, 1.0)[0]
     assert fast == pytest.approx(lower, rel=1e-5)
+
+
+def test_segments_no_single_ratio_fits_give_an_unbounded_sequence_not_an_error():
+    """A canary clean at 10% and failing everything at 50%: the sequence is empty at this level, and a
+    judge answer (the e-value decides) rather than a crash that aborts the rollout as an Error."""
+    segments = [stats.Segment(0.1, 0, 400), stats.Segment(0.5, 300, 0)]
+    estimate, lower, upper = stats.ratio_sequence(segments, 0.0033, 1.0)
+    assert lower is None and upper is None
+    doc = verdict.evaluate("errors", [verdict.Window(0.1, 0, 4000, 400, 36000), verdict.Window(0.5, 300, 300, 0, 300)],
+                           verdict.Tolerance(0.5, 0.005), 0.005, 1.0)
+    assert doc["verdict"] in ("fail", "inconclusive")
