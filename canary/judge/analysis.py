@@ -74,8 +74,9 @@ class Analysis:
                     "disagreement": "pairs disagree"}.get(
                 r["name"], f"over {self.bound_ms:g} ms" if self.bound_ms else "slow")
             c, st = r["canary"], r["stable"]
-            counts = (f"canary {c['events']} {what}, stable {st['events']}" if r["name"] == "class_mix" else
-                      f"canary {c['events']}/{c['requests']} {what}, stable {st['events']}/{st['requests']}")
+            counts = {"class_mix": f"canary {c['events']} {what}, stable {st['events']}",
+                      "disagreement": f"{c['events']}/{c['requests']} {what}"}.get(
+                r["name"], f"canary {c['events']}/{c['requests']} {what}, stable {st['events']}/{st['requests']}")
             parts.append(f"{r['name']} {r['verdict']} (e-value {r['e_value']:.3g} vs {r['threshold']:.3g}): {counts}")
         return "; ".join(parts)
 

@@ -70,6 +70,13 @@ class SetHeaderRoute:
 
 
 @dataclass(frozen=True)
+class SetCanaryScale:
+    """How many canary pods, apart from the weight (a mirror phase needs one before any weight)."""
+
+    scale: str  # "replicas 1", "weight 10" or "matchTrafficWeight": the local canary is one process either way
+
+
+@dataclass(frozen=True)
 class SetMirrorRoute:
     """Copy a share of the matching requests to the canary, answered as usual (or remove the route)."""
 
@@ -152,6 +159,10 @@ def _step(i: int, raw: dict, managed: list[str], templates: dict):
         return SetHeaderRoute(body["name"], tuple(body.get("match", [])))
     if kind == "setMirrorRoute":
         return _mirror_step(where, body, managed)
+    if kind == "setCanaryScale":  # utils/replicaset/canary.go GetCanaryReplicasOrWeight: replicas, then weight
+        given = [f"{k} {body[k]}" if k != "matchTrafficWeight" else k for k in ("replicas", "weight", "matchTrafficWeight")
+                 if body.get(k) not in (None, False)]
+        return SetCanaryScale(given[0] if given else "matchTrafficWeight")
     raise SpecError(f"{where}: {kind} is valid Argo but not run by the local controller; use it on a cluster")
 
 

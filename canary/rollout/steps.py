@@ -38,6 +38,9 @@ class StepsMixin:
             self._set_header_route(step, n)
         elif isinstance(step, spec.SetMirrorRoute):
             self._set_mirror_route(step, n)
+        elif isinstance(step, spec.SetCanaryScale):  # the local canary is one process from the rollout's start
+            self._event(f"{n}: canary scale {step.scale} (one process here)")
+            self._advance({"kind": "setCanaryScale", "scale": step.scale})
         elif isinstance(step, spec.Pause):
             return self._pause_step(step, now, n)
         elif isinstance(step, spec.Analysis):

@@ -156,8 +156,12 @@ def test_the_judge_is_asked_at_the_weight_in_force(rig):
     ctrl = make()
     ctrl.start("v2")
     run_until(ctrl, clock, lambda: ctrl.state.phase == HEALTHY)
-    weights = {url.rsplit("weight=", 1)[1] for url in make.judge.urls}
-    assert weights == {"10", "50"} and len(make.judge.urls) >= 2 * 170
+    from urllib.parse import parse_qs, urlsplit
+
+    asked = [parse_qs(urlsplit(url).query) for url in make.judge.urls]
+    assert {q["weight"][0] for q in asked} == {"10", "50"}
+    http = [q for q in asked if "tests" not in q]  # the judge metric; the quality metric names its tests
+    assert len(http) >= 2 * 700 and {q["tests"][0] for q in asked if "tests" in q} == {"accuracy,class_mix"}
 
 
 def test_a_judge_that_cannot_answer_aborts_after_five_errors(rig):

@@ -70,7 +70,7 @@ TEMPLATES = {"gate": spec.Template("gate", (), ())}
         ([{"setHeaderRoute": {"name": "other", "match": []}}], "step 1: setHeaderRoute.name 'other' is not in trafficRouting.managedRoutes"),
         ([{"setHeaderRoute": {"name": "canary-header", "match": [{"headerName": "x", "headerValue": {"suffix": "a"}}]}}],
          "headerValue needs one of exact, prefix, regex"),
-        ([{"setCanaryScale": {"replicas": 1}}], "step 1: setCanaryScale is valid Argo but not run by the local controller"),
+        ([{"experiment": {"templates": []}}], "step 1: experiment is valid Argo but not run by the local controller"),
         ([{"analysis": {"templates": [{"templateName": "gate"}], "args": [{"name": "h", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}}],
          "is not available on one machine"),
         ([{"analysis": {"templates": [{"templateName": "gate"}], "args": [{"name": "h", "valueFrom": {"podTemplateHashValue": "Newest"}}]}}],
@@ -108,3 +108,11 @@ def test_the_shipped_rollout_loads():
     assert (metric.interval_s, metric.count, metric.initial_delay_s, metric.failure_limit) == (30, 6, 30, 1)
     assert metric.consecutive_error_limit == 4
     assert yaml.safe_load((ROOT / "k8s/base/rollout.yaml").read_text())["metadata"]["name"] == rollout_spec.name
+
+
+@pytest.mark.parametrize("body, scale", [({"replicas": 1}, "replicas 1"), ({"weight": 20}, "weight 20"),
+                                         ({"matchTrafficWeight": True}, "matchTrafficWeight")])
+def test_set_canary_scale_is_read_as_argo_reads_it(body, scale):
+    from canary.rollout import spec
+
+    assert spec._step(0, {"setCanaryScale": body}, [], {}) == spec.SetCanaryScale(scale)
