@@ -2,35 +2,21 @@
 disagreement test before any user request reaches it."""
 
 import json
-import shutil
 import signal
 
 import pytest
-import yaml
 
+from bench.quality import shadow_k8s
 from canary.local.harness import Harness, wait_for
 from tests.canary.conftest import ROOT
 
 pytestmark = pytest.mark.integration
-SHADOW_STEPS = [  # as AnalysisTemplate shadow's comment gives them
-    {"setCanaryScale": {"replicas": 1}},
-    {"setMirrorRoute": {"name": "mirror-route", "percentage": 100, "match": [{"method": {"exact": "POST"}}]}},
-    {"analysis": {"templates": [{"templateName": "shadow"}],
-                  "args": [{"name": "canary-revision", "valueFrom": {"podTemplateHashValue": "Latest"}},
-                           {"name": "stable-revision", "valueFrom": {"podTemplateHashValue": "Stable"}}]}},
-    {"setMirrorRoute": {"name": "mirror-route"}},
-    {"setCanaryScale": {"matchTrafficWeight": True}},
-]
 
 
 @pytest.fixture
 def shadow_rig(stack_env, tmp_path):
     """k8s/ with the shadow phase before the 10% step; stack, controller (time-scale 6) and 50 rps of load."""
-    shutil.copytree(ROOT / "k8s", tmp_path / "k8s")
-    path = tmp_path / "k8s" / "base" / "rollout.yaml"
-    doc = yaml.safe_load(path.read_text())
-    doc["spec"]["strategy"]["canary"]["steps"][:0] = SHADOW_STEPS
-    path.write_text(yaml.safe_dump(doc))
+    shadow_k8s(ROOT, tmp_path / "k8s")
     harness = Harness(tmp_path / "run", {**stack_env, "CANARY_K8S_DIR": str(tmp_path / "k8s")}, user="e2e")
     try:
         harness.start_stack()
@@ -47,7 +33,7 @@ def test_a_silently_wrong_v2_is_aborted_in_the_mirror_phase_and_no_user_saw_it(s
     doc = wait_for(shadow_rig.client, lambda d: d["phase"] in ("Healthy", "Degraded"), 120)
     assert doc["phase"] == "Degraded", doc["message"]
     assert "RolloutAborted: analysis disagreement failed: 'fail': disagreement fail" in doc["message"], doc["message"]
-    assert [h["kind"] for h in doc["history"]][:2] == ["setCanaryScale", "setMirrorRoute"]
+    assert [h["kind"] for h in doc["history"]][:3] == ["start", "setCanaryScale", "setMirrorRoute"]
     assert all(h["kind"] != "setWeight" for h in doc["history"])  # never a weight: never a user's request
     assert shadow_rig.stop_process("loadgen", signal.SIGINT) == 0
     assert set(json.loads((tmp_path / "lg.json").read_text())["by_version"]) == {"v1"}
