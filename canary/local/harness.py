@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from canary.local import ports
+from canary.local import ports, procs
 from canary.local.client import ControlClient, StackClient
 from canary.local.settings import StackSettings
 
@@ -97,9 +97,12 @@ class Harness:
         return ControlClient(self.run_dir, user=self.user)
 
     def start_loadgen(self, rps: float, json_path: Path | None = None, *flags: str) -> subprocess.Popen:
-        """``python -m loadgen`` at ``rps`` through the gateway, exporting its metrics for Prometheus."""
+        """``python -m loadgen`` at ``rps`` through the gateway; the first one exports its metrics for Prometheus,
+        a second one beside it on a free port of its own."""
+        running = any(name == "loadgen" and proc.poll() is None for name, proc in self.procs)
+        port = procs.free_port() if running else self.settings.loadgen_metrics_port
         args = ["-m", "loadgen", "--target", self.gateway, "--rps", f"{rps:g}", "--quiet",
-                "--metrics-port", str(self.settings.loadgen_metrics_port), *flags]
+                "--metrics-port", str(port), *flags]
         return self._spawn("loadgen", args + (["--json", str(json_path)] if json_path else []),
                            self.run_dir / "loadgen.log")
 

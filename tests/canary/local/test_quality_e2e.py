@@ -2,7 +2,6 @@
 
 import pytest
 
-from canary.local import procs
 from canary.local.harness import wait_for
 from tests.canary.local.test_rollout_e2e import ENDED, rig, versions_answering  # noqa: F401 - rig is a fixture
 
@@ -10,9 +9,9 @@ pytestmark = pytest.mark.integration
 
 
 def feedback_load(rig, tmp_path, seed: str):
-    """A second load generator beside the rig's, sending the truth of every answer (its own metrics port)."""
+    """A second load generator beside the rig's, sending the truth of every answer."""
     return rig.start_loadgen(50, tmp_path / "feedback.json", "--duration", "300s", "--feedback-ratio", "1",
-                             "--seed", seed, "--metrics-port", str(procs.free_port()))
+                             "--seed", seed)
 
 
 def test_a_silently_wrong_v2_is_aborted_by_the_accuracy_test_with_feedback(rig, tmp_path):  # noqa: F811
