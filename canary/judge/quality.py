@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import betaln, xlog1py, xlogy
+from scipy.special import xlog1py, xlogy
 
 from canary.judge import stats
 
@@ -25,8 +25,7 @@ FAIL, PASS, INCONCLUSIVE = "fail", "pass", "inconclusive"
 
 
 def _log_marginal(x, n, prior):
-    a, b = prior
-    return betaln(a + x, b + np.subtract(n, x)) - betaln(a, b)
+    return stats.log_marginal(x, np.subtract(n, x), *prior)
 
 
 def _loglik(x, n, p):
@@ -68,15 +67,15 @@ def accuracy(canary: tuple[int, int], stable: tuple[int, int], tolerance: float,
     ls, us = stats.rate_sequence(xs, ns, alpha / 2)
     if log_e >= math.log(1 / alpha):
         verdict = FAIL
-        reason = f"canary's accuracy is worse than stable's by more than {tolerance:g} (e-value {_e(log_e):.3g})"
+        reason = f"canary's accuracy is worse than stable's by more than {tolerance:g} (e-value {stats.e_value(log_e):.3g})"
     elif nc and ns and uc - ls <= tolerance:
         verdict, reason = PASS, "an accuracy drop beyond the tolerance is ruled out"
     else:
         verdict, reason = INCONCLUSIVE, ("no feedback yet" if not nc or not ns
-                                         else f"e-value {_e(log_e):.3g} < {1 / alpha:.3g}: not enough feedback either way")
+                                         else f"e-value {stats.e_value(log_e):.3g} < {1 / alpha:.3g}: not enough feedback either way")
     side = lambda x, n, lo, hi: {"events": x, "requests": n, "rate": x / n if n else None,  # noqa: E731
                                  "accuracy": 1 - x / n if n else None, "lower": 1 - hi, "upper": 1 - lo}
-    return {"name": "accuracy", "verdict": verdict, "reason": reason, "alpha": alpha, "e_value": _e(log_e),
+    return {"name": "accuracy", "verdict": verdict, "reason": reason, "alpha": alpha, "e_value": stats.e_value(log_e),
             "log_e_value": log_e, "threshold": 1 / alpha, "tolerance": {"absolute": tolerance},
             "ratio": {"estimate": None, "lower": None, "upper": None},
             "difference": {"lower": (ls - uc), "upper": (us - lc)},  # canary's accuracy minus stable's
@@ -125,14 +124,14 @@ def class_mix(canary: dict, stable: dict, tolerance: float, alpha: float) -> dic
     log_e = per_class[worst] if worst else 0.0
     if log_e >= math.log(1 / level):
         verdict, reason = FAIL, (f"the canary's share of {worst} differs from stable's beyond a factor {1 + tolerance:g} "
-                                 f"(e-value {_e(log_e):.3g}, ratio {ratios[worst]['estimate'] or float('nan'):.3g})")
+                                 f"(e-value {stats.e_value(log_e):.3g}, ratio {ratios[worst]['estimate'] or float('nan'):.3g})")
     elif classes and nc and ns and all(r["lower"] is not None and r["upper"] is not None
                                        and r["lower"] >= 1 / (1 + tolerance) and r["upper"] <= 1 + tolerance
                                        for r in ratios.values()):
         verdict, reason = PASS, "a class-mix shift beyond the tolerance is ruled out"
     else:
-        verdict, reason = INCONCLUSIVE, f"e-value {_e(log_e):.3g} < {1 / level:.3g}: not enough predictions either way"
-    return {"name": "class_mix", "verdict": verdict, "reason": reason, "alpha": alpha, "e_value": _e(log_e),
+        verdict, reason = INCONCLUSIVE, f"e-value {stats.e_value(log_e):.3g} < {1 / level:.3g}: not enough predictions either way"
+    return {"name": "class_mix", "verdict": verdict, "reason": reason, "alpha": alpha, "e_value": stats.e_value(log_e),
             "log_e_value": log_e, "threshold": 1 / level, "tolerance": {"relative": tolerance},
             "by_class_log_e": per_class, "ratio": ratios.get(worst) or {"estimate": None, "lower": None, "upper": None},
             "worst_class": worst, "ratio_by_class": ratios, "difference": {"lower": None, "upper": None},
@@ -145,8 +144,6 @@ def _mix(counts: dict) -> dict:
             "shares": {c: v / n for c, v in counts.items()} if n else {}}
 
 
-def _e(log_e: float) -> float:
-    return float(np.exp(min(log_e, 700)))
 
 
 def disagreement(disagreements: int, pairs: int, tolerance: float, alpha: float) -> dict:
@@ -159,15 +156,15 @@ def disagreement(disagreements: int, pairs: int, tolerance: float, alpha: float)
     lower, upper = stats.rate_sequence(disagreements, pairs, alpha)
     if log_e >= math.log(1 / alpha):
         verdict = FAIL
-        reason = f"the canary disagrees with stable on more than {tolerance:g} of the requests (e-value {_e(log_e):.3g})"
+        reason = f"the canary disagrees with stable on more than {tolerance:g} of the requests (e-value {stats.e_value(log_e):.3g})"
     elif pairs and upper <= tolerance:
         verdict, reason = PASS, "disagreement beyond the tolerance is ruled out"
     else:
         verdict, reason = INCONCLUSIVE, ("no joined pairs yet" if not pairs
-                                         else f"e-value {_e(log_e):.3g} < {1 / alpha:.3g}: not enough pairs either way")
+                                         else f"e-value {stats.e_value(log_e):.3g} < {1 / alpha:.3g}: not enough pairs either way")
     side = {"events": disagreements, "requests": pairs, "rate": disagreements / pairs if pairs else None,
             "lower": lower, "upper": upper}
-    return {"name": "disagreement", "verdict": verdict, "reason": reason, "alpha": alpha, "e_value": _e(log_e),
+    return {"name": "disagreement", "verdict": verdict, "reason": reason, "alpha": alpha, "e_value": stats.e_value(log_e),
             "log_e_value": log_e, "threshold": 1 / alpha, "tolerance": {"absolute": tolerance},
             "ratio": {"estimate": None, "lower": None, "upper": None},
             "difference": {"lower": lower, "upper": upper}, "canary": side,

@@ -24,9 +24,19 @@ JEFFREYS = (0.5, 0.5)  # the prior of the per-version rate sequences
 _D_RANGE = 30.0  # |log rate ratio| beyond e^30 is reported as unbounded
 
 
+def log_marginal(x, y, a: float, b: float):
+    """log of the Beta(a, b) mixture's probability of a sequence with x hits and y misses."""
+    return betaln(a + x, b + y) - betaln(a, b)
+
+
 def log_mixture_lr(x, y, a: float, b: float, p):
     """log of the Beta(a, b) mixture's likelihood ratio against the point p, for x hits and y misses."""
-    return betaln(a + x, b + y) - betaln(a, b) - xlogy(x, p) - xlog1py(y, -p)
+    return log_marginal(x, y, a, b) - xlogy(x, p) - xlog1py(y, -p)
+
+
+def e_value(log_e: float) -> float:
+    """exp(log_e), capped where a float would overflow (reported, never compared)."""
+    return math.exp(min(log_e, 700))
 
 
 def log_truncated_lr(x, y, a: float, b: float, p0):

@@ -57,14 +57,14 @@ def evaluate(name: str, windows: list[Window], tolerance: Tolerance, alpha: floa
     relative_harm = log_e >= math.log(1 / alpha)
     absolute_harm = gap_lower > tolerance.absolute
     if relative_harm and absolute_harm:
-        verdict, reason = FAIL, (f"e-value {math.exp(min(log_e, 700)):.3g} >= {1 / alpha:.3g} and the canary's rate is "
+        verdict, reason = FAIL, (f"e-value {stats.e_value(log_e):.3g} >= {1 / alpha:.3g} and the canary's rate is "
                                  f"at least {gap_lower:.4f} above stable's (> {tolerance.absolute:g})")
     elif (upper is not None and upper <= 1 + tolerance.relative) or gap_upper <= tolerance.absolute:
         verdict, reason = PASS, "harm beyond the tolerance is ruled out"
     else:
         verdict, reason = INCONCLUSIVE, _why_not(relative_harm, absolute_harm, log_e, alpha)
     return {"name": name, "verdict": verdict, "reason": reason, "alpha": alpha,
-            "e_value": math.exp(min(log_e, 700)), "log_e_value": log_e, "threshold": 1 / alpha,
+            "e_value": stats.e_value(log_e), "log_e_value": log_e, "threshold": 1 / alpha,
             "ratio": {"estimate": estimate, "lower": lower, "upper": upper},
             "difference": {"lower": gap_lower, "upper": gap_upper},
             "tolerance": {"relative": tolerance.relative, "absolute": tolerance.absolute},
@@ -76,4 +76,4 @@ def _why_not(relative_harm: bool, absolute_harm: bool, log_e: float, alpha: floa
         return "worse by the factor, not yet by the absolute tolerance"
     if absolute_harm:
         return "worse by the absolute tolerance, not yet by the factor"
-    return f"e-value {math.exp(min(log_e, 700)):.3g} < {1 / alpha:.3g}: not enough evidence either way"
+    return f"e-value {stats.e_value(log_e):.3g} < {1 / alpha:.3g}: not enough evidence either way"
