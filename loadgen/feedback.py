@@ -13,9 +13,7 @@ from collections import Counter
 import aiohttp
 
 from servers.admin import VERSION_HEADER
-from servers.feedback import FEEDBACK_PATH
-
-SELDON_FEEDBACK_PATH = "/api/v1.0/feedback"
+from servers.feedback import FEEDBACK_PATH, SELDON_FEEDBACK_PATH
 
 
 def feedback_path(protocol: str) -> str:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from servers.errors import InvalidInput, ServingError
 
 FEEDBACK_PATH = "/ml-canary/v1/feedback"
+SELDON_FEEDBACK_PATH = "/api/v1.0/feedback"  # the Seldon wrapper's own
 MAX_ROWS = 1000  # as many rows as a batch the load generator or a labelling job sends at once
 
 

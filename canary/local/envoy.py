@@ -15,10 +15,10 @@ from canary.local.mesh import MeshPolicy
 from canary.rollout.durations import seconds
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 from servers.admin import VERSION_HEADER
-from servers.feedback import FEEDBACK_PATH
+from servers.feedback import FEEDBACK_PATH, SELDON_FEEDBACK_PATH
 
 ROUTE_CONFIG = "primary"
-FEEDBACK_PATHS = (FEEDBACK_PATH, "/api/v1.0/feedback")  # MLServer's, then the Seldon wrapper's own
+FEEDBACK_PATHS = (FEEDBACK_PATH, SELDON_FEEDBACK_PATH)  # MLServer's, then the Seldon wrapper's own
 LATENCY_BUCKETS_MS = [0.5, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100, 150, 250, 500, 1000,
                       2500, 5000, 10000, 30000, 60000]
 _HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
