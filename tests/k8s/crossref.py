@@ -6,7 +6,7 @@ not exist; every name one object uses for another is checked here.
 
 import re
 
-from tests.k8s import feedback_routes
+from tests.k8s import feedback_routes, mirror_routes
 from tests.k8s.support import by_kind
 
 
@@ -53,7 +53,7 @@ def check(docs: list[dict]) -> list[str]:
     gateways = by_kind(docs, "Gateway")
     accounts = by_kind(docs, "ServiceAccount")
     ns = {d["metadata"].get("namespace") for d in docs} - {None}
-    problems += feedback_routes.check(docs)
+    problems += feedback_routes.check(docs) + mirror_routes.check(docs)
 
     for name, ro in by_kind(docs, "Rollout").items():
         pod = ro["spec"]["template"]

@@ -22,16 +22,21 @@ def _steps(spec):
     return spec["strategy"]["canary"]["steps"]
 
 
+def _first(spec, kind):
+    """The first step of that kind: the mutations outlast a reordering of the steps."""
+    return next(s for s in _steps(spec) if kind in s)
+
+
 def _routing(spec):
     return spec["strategy"]["canary"]["trafficRouting"]
 
 
 REFUSED = [
-    (_rollout(lambda s: _steps(s)[0].update(pause={})), "Step must have one of the following set"),
+    (_rollout(lambda s: _first(s, "setWeight").update(pause={})), "Step must have one of the following set"),
     (_rollout(lambda s: _steps(s).append({})), "Step must have one of the following set"),
-    (_rollout(lambda s: _steps(s)[0].update(setWeight=110)), "SetWeight needs to be between 0 and 100"),
-    (_rollout(lambda s: _steps(s)[1]["setHeaderRoute"].update(name="testers")), "Steps define a route that does not exist"),
-    (_rollout(lambda s: _steps(s)[1]["setHeaderRoute"]["match"][0]["headerValue"].update(prefix="al")),
+    (_rollout(lambda s: _first(s, "setWeight").update(setWeight=110)), "SetWeight needs to be between 0 and 100"),
+    (_rollout(lambda s: _first(s, "setHeaderRoute")["setHeaderRoute"].update(name="testers")), "Steps define a route that does not exist"),
+    (_rollout(lambda s: _first(s, "setHeaderRoute")["setHeaderRoute"]["match"][0]["headerValue"].update(prefix="al")),
      "StringMatch match value must have exactly one of the following"),
     (_rollout(lambda s: _routing(s).pop("istio")), "setHeaderRoute requires Istio traffic routing"),
     (_rollout(lambda s: _routing(s)["istio"]["virtualService"].update(routes=["main"])),

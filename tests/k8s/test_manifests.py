@@ -45,7 +45,10 @@ def test_every_check_holds_on_each_overlay(path):
 def test_the_steps_are_the_plan(mlserver):
     steps = by_kind(mlserver, "Rollout")["wine"]["spec"]["strategy"]["canary"]["steps"]
     plan = [next(iter(step)) for step in steps]
-    assert plan == ["setWeight", "setHeaderRoute", "analysis", "setWeight", "analysis", "setWeight"]
+    assert plan == ["setCanaryScale", "setMirrorRoute", "analysis", "setMirrorRoute",  # the shadow phase
+                    "setWeight", "setCanaryScale", "setHeaderRoute", "analysis", "setWeight", "analysis", "setWeight"]
+    assert [t["templateName"] for t in steps[2]["analysis"]["templates"]] == ["shadow"]
+    assert "match" in steps[1]["setMirrorRoute"] and "match" not in steps[3]["setMirrorRoute"]
     assert [s["setWeight"] for s in steps if "setWeight" in s] == [10, 50, 100]
 
 
@@ -122,9 +125,16 @@ DRIFT = [
     (_set("Service", "ml-canary-judge", ["spec", "selector"], {"app": "judge"}), "does not select any pods"),
     (_set("Service", "ml-canary-judge", ["spec", "ports", 0, "targetPort"], "web"), "targetPort web is not a container port of Deployment ml-canary-judge"),
     (_set("PodMonitor", "wine-sidecar", ["spec", "podMetricsEndpoints", 0, "port"], "envoy-prom"), "port envoy-prom is not a container port"),
-    (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 2, "analysis", "args", 2, "value"], "20"), "passes canary-weight 20, but the weight in force is 10"),
-    (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 2, "analysis", "args", 1, "valueFrom"], {"podTemplateHashValue": "Canary"}), "podTemplateHashValue Canary is not Stable or Latest"),
+    (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 7, "analysis", "args", 2, "value"], "20"), "passes canary-weight 20, but the weight in force is 10"),
+    (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 7, "analysis", "args", 1, "valueFrom"], {"podTemplateHashValue": "Canary"}), "podTemplateHashValue Canary is not Stable or Latest"),
     (_rename("AnalysisTemplate", "judge", "judge-v2"), "AnalysisTemplate judge does not exist"),
+    (_rename("AnalysisTemplate", "shadow", "mirror"), "AnalysisTemplate shadow does not exist"),
+    (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 1, "setMirrorRoute", "match"], [{"method": {"exact": "POST"}}]),
+     "also copies POST /ml-canary/v1/feedback"),
+    (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 1, "setMirrorRoute", "match", 0, "path"], {"prefix": "/"}),
+     "also copies POST /inference.GRPCInferenceService/ModelInfer"),
+    (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 1, "setMirrorRoute", "match", 1, "path"], {"exact": "/api/v1.0/prediction"}),
+     "does not copy predictions to /api/v1.0/predictions"),
     (_set("Service", "wine", ["spec", "ports", 1, "targetPort"], "metrics"), "targetPort metrics"),
     (_set("Rollout", "wine", ["spec", "strategy", "canary", "trafficRouting", "managedRoutes"], []), "not in managedRoutes"),
     (_set("PodMonitor", "wine-runtime", ["spec", "podMetricsEndpoints", 0, "port"], "metrics"), "port metrics is not a container port"),

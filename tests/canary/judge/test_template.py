@@ -36,8 +36,10 @@ def test_the_templates_url_jsonpath_and_condition_work_against_the_judge(prometh
 
 def test_the_rollouts_args_fill_every_placeholder_of_the_url():
     rollout = spec.load(ROOT / "k8s")
-    step = next(s for s in rollout.steps if isinstance(s, spec.Analysis))
-    metrics = args.metrics_for(rollout, step, "v2", {"judge-address": "http://judge", "prometheus-address": "http://p"},
-                               {"Stable": "aaaa000000", "Latest": "bbbb111111"})
-    url = next(m for m in metrics if m.web).web.url
-    assert url == "http://judge/v1/judge?canary=bbbb111111&stable=aaaa000000&weight=10"
+    shadow, first = [s for s in rollout.steps if isinstance(s, spec.Analysis)][:2]
+    urls = [[m.web.url for m in args.metrics_for(rollout, step, "v2", {"judge-address": "http://judge"},
+                                                 {"Stable": "aaaa000000", "Latest": "bbbb111111"}) if m.web]
+            for step in (shadow, first)]
+    question = "http://judge/v1/judge?canary=bbbb111111&stable=aaaa000000"
+    assert urls[0] == [f"{question}&weight=50&tests=errors,latency", f"{question}&weight=0&tests=disagreement"]
+    assert urls[1][0] == f"{question}&weight=10"

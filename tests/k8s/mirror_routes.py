@@ -1,0 +1,51 @@
+"""A mirror route copies predictions to the canary, and nothing else.
+
+Argo Rollouts puts its managed routes before every route of the VirtualService
+(rollout/trafficrouting/istio/istio.go, orderRoutes and getOrderedVirtualServiceRoutes),
+and builds the mirror route from the first setWeight route's destinations, HTTP port
+included (createMirrorRoute). So a setMirrorRoute match that also takes feedback
+would copy stable's labels to the canary and skip the feedback routes; one that takes
+gRPC would send it to the HTTP port. Istio matches a uri regex against the whole path
+(pilot/pkg/networking/core/route/route.go, translateRouteMatch: RE2 full match).
+"""
+
+import re
+
+from loadgen.payloads import PROTOCOLS, path_for
+from servers.feedback import FEEDBACK_PATH, SELDON_FEEDBACK_PATH
+from tests.k8s.support import by_kind
+
+PREDICTIONS = [path_for(p, "wine") for p in PROTOCOLS] + ["/v2/models/wine/versions/1/infer"]
+# gRPC methods (MLServer's V2 service, the Seldon wrapper's): POSTs too, on the grpc route's port.
+OTHERS = [FEEDBACK_PATH, SELDON_FEEDBACK_PATH, "/inference.GRPCInferenceService/ModelInfer", "/seldon.protos.Seldon/Predict",
+          "/v2/models/wine", "/v2/health/ready"]
+
+
+def _takes(match: dict, path: str) -> bool:
+    """Whether one alternative of a setMirrorRoute match takes a POST to this path."""
+    method, uri = match.get("method"), match.get("path")
+    if method and method.get("exact", "POST") != "POST":
+        return False
+    if not uri:
+        return True
+    if "regex" in uri:
+        return re.fullmatch(uri["regex"], path) is not None
+    return path == uri["exact"] if "exact" in uri else path.startswith(uri.get("prefix", ""))
+
+
+def check(docs: list[dict]) -> list[str]:
+    """Each setMirrorRoute that adds a route takes every prediction path and no other request."""
+    problems = []
+    for name, ro in by_kind(docs, "Rollout").items():
+        for i, step in enumerate(ro["spec"]["strategy"].get("canary", {}).get("steps", [])):
+            matches = (step.get("setMirrorRoute") or {}).get("match") or []
+            where = f"Rollout {name}: step {i + 1} setMirrorRoute"
+            if not matches:
+                continue  # no match removes the route
+            for path in PREDICTIONS:
+                if not any(_takes(m, path) for m in matches):
+                    problems.append(f"{where} does not copy predictions to {path}")
+            for path in OTHERS:
+                if any(_takes(m, path) for m in matches):
+                    problems.append(f"{where} also copies POST {path}, ahead of the VirtualService's own routes")
+    return problems
