@@ -15,41 +15,20 @@
 
 import argparse
 import math
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from canary.judge import quality
 from canary.judge.settings import JudgeSettings
 
-SHADOW_STEPS = [  # as AnalysisTemplate shadow's comment gives them: a mirror phase before the 10% step
-    {"setCanaryScale": {"replicas": 1}},
-    {"setMirrorRoute": {"name": "mirror-route", "percentage": 100, "match": [{"method": {"exact": "POST"}}]}},
-    {"analysis": {"templates": [{"templateName": "shadow"}],
-                  "args": [{"name": "canary-revision", "valueFrom": {"podTemplateHashValue": "Latest"}},
-                           {"name": "stable-revision", "valueFrom": {"podTemplateHashValue": "Stable"}}]}},
-    {"setMirrorRoute": {"name": "mirror-route"}},
-    {"setCanaryScale": {"matchTrafficWeight": True}},
-]
 CANARY_RPS, STABLE_RPS = 5, 45  # 50 rps at weight 10
 STEP_S, LATER_CANARY_RPS, LATER_STABLE_RPS = 180, 25, 25  # the Rollout's 10% analysis, then its 50% analysis
 INCORRECT = {"v1": 0.056, "v2": 0.006}  # measured on the wine rows: v1 94.4% and v2 99.4% accurate
 WRONG_RATIOS = (0.05, 0.1, 0.3, 1.0)
-
-
-def shadow_k8s(root: Path, folder: Path) -> Path:
-    """A copy of k8s/ whose Rollout starts with the shadow phase."""
-    shutil.copytree(root / "k8s", folder)
-    path = folder / "base" / "rollout.yaml"
-    doc = yaml.safe_load(path.read_text())
-    doc["spec"]["strategy"]["canary"]["steps"][:0] = SHADOW_STEPS
-    path.write_text(yaml.safe_dump(doc))
-    return folder
 
 
 def _cumulative(rng, rates: tuple[float, float], p: float, runs: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +89,8 @@ def simulate(args, settings: JudgeSettings) -> None:
 
 def real(args) -> None:
     """Roll out silently wrong v2s on the real stack; print one row each."""
-    from bench.rollout import ROOT, Rig, time_to_zero
+    from bench.designs import variant
+    from bench.rollout import Rig, time_to_zero
     from models import train
 
     print("\n| v2 wrong-answer ratio | feedback | seconds from its first request to weight 0 | aborted by | "
@@ -119,10 +99,11 @@ def real(args) -> None:
         work = Path(tmp)
         for version in ("v1", "v2"):
             train.train(version, work / "artifacts")
+        no_shadow = variant(work / "k8s-no-shadow", shadow=False)  # the weighted steps' quality tests alone
         for wrong, feedback in () if args.shadow_only else ((0.3, 1.0), (0.3, 0.1), (0.05, 1.0)):
-            rig = Rig(work, ROOT / "k8s", 1.0, f"wrong-{wrong}-{feedback}", feedback)
+            rig = Rig(work, no_shadow, 1.0, f"wrong-{wrong}-{feedback}", feedback)
             try:
-                seconds, _, why = time_to_zero(rig, {"wrong_ratio": wrong}, 420)
+                seconds, _, _, why = time_to_zero(rig, {"wrong_ratio": wrong}, 420)
                 answered, wrong_seen = rig.canary_answers()  # Envoy's 200s would count the feedback too
             finally:
                 rig.close()
@@ -131,13 +112,14 @@ def real(args) -> None:
 
 
 def shadow_run(work: Path) -> str:
-    """A 30%-wrong v2 under a Rollout that starts with the shadow phase: one row."""
+    """A 30%-wrong v2 under the shipped Rollout, which starts with the shadow phase: one row."""
     import json
 
-    from bench.rollout import ROOT, Rig
+    from bench.designs import ROOT
+    from bench.rollout import Rig
     from canary.local.harness import wait_for
 
-    rig = Rig(work, shadow_k8s(ROOT, work / "k8s-shadow"), 1.0, "shadow", 0.0)
+    rig = Rig(work, ROOT / "k8s", 1.0, "shadow", 0.0)
     try:
         rig.client.post("/rollout", {"version": "v2", "faults": {"wrong_ratio": 0.3}})
         while rig.canary_count("upstream_rq_total") == 0:  # the first copy
@@ -161,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="simulated seconds: the 10%% analysis, then the 50%% one (default %(default)s)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--real", action="store_true", help="also roll out silently wrong v2s on the real stack")
-    p.add_argument("--shadow-only", action="store_true", help="with --real: only the Rollout with a shadow phase")
+    p.add_argument("--shadow-only", action="store_true", help="with --real: only the shipped Rollout's shadow phase")
     args = p.parse_args(argv)
     started = time.monotonic()
     simulate(args, JudgeSettings())

@@ -3,43 +3,33 @@
 ``python -m bench.rollout``. A real stack (Prometheus, Envoy, MLServer), the real
 controller and the load generator at 50 rps. Each scenario rolls out a v2 that is
 faulty from its start; measured from its first request (Envoy's count for its
-cluster, polled every 20 ms) until the controller sets its weight back to 0: the
-seconds, the canary's failed requests
-(Envoy's 5xx count for its cluster) and the analysis metric that aborted it. Two
-designs: the shipped Rollout (the gates plus the judge), and the gates alone (a copy
-of k8s/ whose analysis steps do not name the judge). Then healthy rollouts, counting
-false aborts, with the truth of every answer sent back (``--feedback-ratio``) so the
-model-quality tests judge them too.
+cluster, polled every 20 ms: a mirrored copy under the shadow phase) until the
+controller aborts it or sets its weight back to 0: the seconds, the failed requests
+users got from it and its failed copies (Envoy's 5xx count for its cluster, before
+and after the first weight), and the analysis metric that aborted it. Designs: the
+shipped Rollout (the shadow phase, then the gates and the judge), the same without
+the shadow phase, and the gates alone (``--designs``). Then healthy rollouts of
+the shipped Rollout, counting false aborts, with the truth of every answer sent back
+(``--feedback-ratio``) so the model-quality tests judge them too.
 """
 
 import argparse
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-import yaml
 
+from bench.designs import ROOT, variant
 from canary.local.harness import Harness, free_port_env, wait_for
 from models import train
 
-ROOT = Path(__file__).resolve().parent.parent
+ENDED = ("Healthy", "Degraded")
+DESIGNS = {"shipped": "shipped: shadow phase, gates, judge", "no-shadow": "no shadow phase: gates, judge",
+           "gates-only": "gates only"}
 SCENARIOS = {"100% errors": {"error_ratio": 1.0}, "10% errors": {"error_ratio": 0.1},
              "3% errors": {"error_ratio": 0.03}, "3x slower (+3 ms)": {"latency_ms": 3}}
-
-
-def gates_only_k8s(folder: Path) -> Path:
-    """A copy of k8s/ whose analysis steps run the success-rate and latency gates without the judge."""
-    shutil.copytree(ROOT / "k8s", folder)
-    path = folder / "base" / "rollout.yaml"
-    doc = yaml.safe_load(path.read_text())
-    for step in doc["spec"]["strategy"]["canary"]["steps"]:
-        if "analysis" in step:
-            step["analysis"]["templates"] = [t for t in step["analysis"]["templates"] if t["templateName"] != "judge"]
-    path.write_text(yaml.safe_dump(doc))
-    return folder
 
 
 class Rig:
@@ -75,27 +65,34 @@ class Rig:
         self.harness.stop()
 
 
-def time_to_zero(rig: Rig, faults: dict, limit_s: float) -> tuple[float, int, str]:
-    """Roll out a faulty v2; seconds from its first request to weight 0, its failed requests, and why it was aborted."""
+def time_to_zero(rig: Rig, faults: dict, limit_s: float) -> tuple[float, int, int, str]:
+    """Roll out a faulty v2: seconds from its first request (a copy, under a shadow phase) to its abort or
+    to weight 0; the failed requests users got from it and its failed copies; why it was aborted."""
     rig.client.post("/rollout", {"version": "v2", "faults": faults})
     while rig.canary_count("upstream_rq_total") == 0:  # Envoy's own count: the first request it sent the canary
         time.sleep(0.02)
-    t0 = time.monotonic()
+    t0, copies_failed = time.monotonic(), None
     doc = rig.client.get(events=0)
-    while doc["weight"] != 0 and doc["phase"] != "Healthy" and time.monotonic() - t0 < limit_s:
+    while doc["phase"] not in ENDED and not (copies_failed is not None and doc["weight"] == 0) \
+            and time.monotonic() - t0 < limit_s:
+        if doc["weight"] > 0 and copies_failed is None:  # the mirror is removed before the first weight
+            copies_failed = rig.canary_count()
         time.sleep(0.02)
         doc = rig.client.get(events=0)
     seconds = time.monotonic() - t0
     time.sleep(1)  # requests already in flight when the weight dropped
+    failed = rig.canary_count()
+    copies_failed = failed if copies_failed is None else copies_failed
     why = doc["message"].split(":")[1].strip() if doc["phase"] == "Degraded" else f"not aborted ({doc['phase']})"
-    return seconds, rig.canary_count(), why
+    return seconds, failed - copies_failed, copies_failed, why
 
 
 def scenario_runs(work: Path, args) -> list[tuple]:
-    """(scenario, design, seconds, failed requests, why) of every run."""
-    rows, designs = [], {"gates + judge (shipped)": ROOT / "k8s"}
-    if args.compare:
-        designs["gates only"] = gates_only_k8s(work / "k8s-gates-only")
+    """(scenario, design, seconds, failed user requests, failed copies, why) of every run."""
+    rows, designs = [], {}
+    for design in (d.strip() for d in args.designs.split(",") if d.strip()):
+        designs[DESIGNS[design]] = ROOT / "k8s" if design == "shipped" else variant(
+            work / f"k8s-{design}", shadow=False, judge=design != "gates-only")
     for name in (s.strip() for s in args.scenarios.split(",") if s.strip()):
         for design, k8s in designs.items():
             for i in range(args.runs):
@@ -104,8 +101,8 @@ def scenario_runs(work: Path, args) -> list[tuple]:
                     rows.append((name, design, *time_to_zero(rig, SCENARIOS[name], 420 / args.scale)))
                 finally:
                     rig.close()
-                print(f"{name}, {design}: {rows[-1][2]:.1f} s to weight 0, {rows[-1][3]} failed requests, "
-                      f"{rows[-1][4]}", flush=True)
+                print(f"{name}, {design}: {rows[-1][2]:.1f} s, {rows[-1][3]} failed user requests, "
+                      f"{rows[-1][4]} failed copies, {rows[-1][5]}", flush=True)
     return rows
 
 
@@ -116,7 +113,7 @@ def healthy_runs(work: Path, args) -> tuple[int, int]:
         rig = Rig(work, ROOT / "k8s", args.healthy_scale, f"healthy-{i}", args.feedback_ratio)
         try:
             rig.client.post("/rollout", {"version": "v2"})
-            doc = wait_for(rig.client, lambda d: d["phase"] in ("Healthy", "Degraded"), 900, events=0)
+            doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 900, events=0)
             aborts += doc["phase"] == "Degraded"
             promoted += doc["phase"] == "Healthy"
             print(f"healthy run {i + 1}/{args.healthy_runs}: {doc['phase']} {doc['message']}", flush=True)
@@ -125,13 +122,21 @@ def healthy_runs(work: Path, args) -> tuple[int, int]:
     return promoted, aborts
 
 
+def _designs(text: str) -> str:
+    unknown = {d.strip() for d in text.split(",") if d.strip()} - set(DESIGNS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown design {', '.join(sorted(unknown))}: use {', '.join(DESIGNS)}")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     """The scenarios, then the healthy rollouts; a Markdown table."""
     p = argparse.ArgumentParser(prog="python -m bench.rollout", description=__doc__.splitlines()[0])
     p.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated, of: " + ", ".join(SCENARIOS).replace("%", "%%"))
     p.add_argument("--runs", type=int, default=1, help="runs per scenario and design")
     p.add_argument("--scale", type=float, default=1.0, help="the controller's time-scale for the scenarios")
-    p.add_argument("--compare", action="store_true", help="also run the gates without the judge")
+    p.add_argument("--designs", default="shipped,no-shadow", type=_designs,
+                   help="comma-separated, of: " + ", ".join(DESIGNS) + " (default %(default)s)")
     p.add_argument("--healthy-runs", type=int, default=20)
     p.add_argument("--healthy-scale", type=float, default=1.0)
     p.add_argument("--feedback-ratio", type=float, default=1.0,
@@ -144,10 +149,11 @@ def main(argv: list[str] | None = None) -> int:
             train.train(version, work / "artifacts")
         rows = scenario_runs(work, args)
         promoted, aborts = healthy_runs(work, args)
-    print(f"\n| v2 (time-scale {args.scale:g}, 50 rps) | design | seconds from its first request to weight 0 | failed requests | aborted by |")
-    print("|---|---|---|---|---|")
-    for name, design, seconds, failed, why in rows:
-        print(f"| {name} | {design} | {seconds:.1f} | {failed} | {why} |")
+    print(f"\n| v2 (time-scale {args.scale:g}, 50 rps) | design | seconds from its first request to the abort | "
+          "failed user requests | failed copies | aborted by |")
+    print("|---|---|---|---|---|---|")
+    for name, design, seconds, failed, copies, why in rows:
+        print(f"| {name} | {design} | {seconds:.1f} | {failed} | {copies} | {why} |")
     print(f"\nhealthy v2 at time-scale {args.healthy_scale:g}: {promoted} promoted, {aborts} aborted "
           f"out of {args.healthy_runs}")
     return 0

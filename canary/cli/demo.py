@@ -40,7 +40,8 @@ def step_table(history: list[dict], harness: Harness) -> list[str]:
             totals[1] += n if r["metric"]["envoy_response_code_class"] == "5" else 0
         traffic = ", ".join(f"{v}: {t} requests, {e} 5xx" for v, (t, e) in sorted(counts.items()))
         verdicts = ", ".join(f"{k} {v}" for k, v in entry.get("verdicts", {}).items())
-        rows.append(f"  step {entry['step']} analysis at weight {entry['weight']:>3}: {verdicts} | {traffic}")
+        where = "shadow, v2 answering copies" if entry["weight"] == 0 else f"at weight {entry['weight']:>3}"
+        rows.append(f"  step {entry['step']} analysis {where}: {verdicts} | {traffic}")
     return rows
 
 
@@ -80,8 +81,8 @@ def _loadgen_lines(run_dir: Path) -> list[str]:
 
 
 ACTS = (
-    ("healthy", "roll out v2 on {runtime} (10% -> analysis -> 50% -> analysis -> 100%, time-scale {scale}) "
-                "under {rps} rps", {}, ()),
+    ("healthy", "roll out v2 on {runtime} (shadow -> analysis -> 10% -> analysis -> 50% -> analysis -> 100%, "
+                "time-scale {scale}) under {rps} rps", {}, ()),
     ("faulty", "a fresh stack; roll out a v2 that fails 30% of its requests", {"error_ratio": 0.3}, ()),
     ("wrong", "a fresh stack; roll out a v2 that answers every request HTTP 200, 30% of them wrongly "
               "(the load generator sends back the truth of half the answers)",
@@ -114,10 +115,13 @@ def _aborted(label: str, doc: dict, rows: list[str], answered: list[str]) -> boo
     """Print one faulty act: which analysis caught it, on what evidence, how fast; True when it was rolled back."""
     aborted = doc["phase"] == "Degraded" and "RolloutAborted" in doc["message"]
     print(f"{label}: {'ABORTED automatically' if aborted else 'NOT ABORTED'}: {doc['message']}")
-    weight_at = next((e["at"] for e in doc["history"] if e.get("kind") == "setWeight"), None)
+    first = {e.get("kind"): e["at"] for e in reversed(doc["history"])}  # each kind's first entry
     verdict_at = next((e["at"] for e in reversed(doc["history"]) if e.get("verdicts")), None)
-    if weight_at and verdict_at:
-        print(f"  aborted {verdict_at - weight_at:.1f}s after the canary got 10% of traffic")
+    if verdict_at and "setWeight" in first:
+        print(f"  aborted {verdict_at - first['setWeight']:.1f}s after the canary got 10% of traffic")
+    elif verdict_at and "setMirrorRoute" in first:
+        print(f"  aborted in the shadow phase, {verdict_at - first['setMirrorRoute']:.1f}s after the copies began: "
+              "no user request reached v2")
     print("\n".join(rows + [f"after the abort: {answered.count('v1')}/50 requests through the gateway answered by v1"]))
     return aborted and answered.count("v1") == 50
 

@@ -31,3 +31,14 @@ def child_pids(harness: Harness) -> list[int]:
     from canary.local.client import StackClient
 
     return [p["pid"] for p in StackClient(harness.run_dir).status()["processes"]]
+
+
+def weighted_steps(rollout):
+    """The shipped Rollout from its first weight on: no shadow phase, for tests of the weighted steps alone."""
+    import dataclasses
+
+    from canary.rollout import spec
+
+    first = next(i for i, s in enumerate(rollout.steps) if isinstance(s, spec.SetWeight))
+    steps = [s for s in rollout.steps[first:] if not isinstance(s, spec.SetCanaryScale)]
+    return dataclasses.replace(rollout, steps=steps)

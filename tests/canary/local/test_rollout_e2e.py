@@ -1,5 +1,6 @@
 """End to end on the real stack (Prometheus, Envoy, MLServer) with the real controller, time-scaled."""
 
+import json
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import sys
 import httpx
 import pytest
 
+from bench.designs import variant
 from canary.local.client import ApiError, StackClient
 from canary.local.harness import Harness, wait_for
 from tests.canary.local.support import wait_until
@@ -20,21 +22,33 @@ BODY = {"inputs": [{"name": "x", "shape": [1, 13], "datatype": "FP64",
 ENDED = ("Healthy", "Degraded")
 
 
-@pytest.fixture
-def rig(stack_env, tmp_path, request):
-    """Stack + controller + 100 rps of load, all real processes, through the harness as make demo runs them.
-
-    Time-scaled by SCALE, or by the test's indirect parameter."""
-    harness = Harness(tmp_path / "run", stack_env, user="e2e")
+def _rig(env: dict, tmp_path, scale: float):
+    """Stack + controller + 100 rps of load, all real processes, through the harness as make demo runs them."""
+    harness = Harness(tmp_path / "run", env, user="e2e")
     try:
         harness.start_stack()
-        harness.client = harness.start_controller(getattr(request, "param", SCALE))
+        harness.client = harness.start_controller(scale)
         harness.stack = StackClient(harness.run_dir)
         harness.start_loadgen(100, tmp_path / "lg.json", "--duration", "300s")
         harness.wait_traffic()
         yield harness
     finally:
         harness.stop()
+
+
+@pytest.fixture
+def rig(stack_env, tmp_path, request):
+    """The Rollout's weighted steps alone (no shadow phase): the canary's users meet each fault.
+
+    Time-scaled by SCALE, or by the test's indirect parameter."""
+    k8s = variant(tmp_path / "k8s", shadow=False)
+    yield from _rig({**stack_env, "CANARY_K8S_DIR": str(k8s)}, tmp_path, getattr(request, "param", SCALE))
+
+
+@pytest.fixture
+def shipped(stack_env, tmp_path):
+    """The shipped Rollout, shadow phase first."""
+    yield from _rig(stack_env, tmp_path, SCALE)
 
 
 def versions_answering(rig, n=40) -> set:
@@ -46,9 +60,10 @@ def judged(doc: dict) -> bool:
     return "judge" in metrics and metrics["judge"]["count"] >= 3
 
 
-def test_healthy_v2_promotes_and_canary_judge_shows_the_tests_on_the_way(rig):
+def test_healthy_v2_promotes_and_canary_judge_shows_the_tests_on_the_way(shipped):
+    rig = shipped
     rig.client.post("/rollout", {"version": "v2"})
-    wait_for(rig.client, judged, 60)
+    wait_for(rig.client, judged, 90)
     status = rig.stack.status()
     shown = subprocess.run([sys.executable, "-m", "canary", "judge"], env=rig.env, capture_output=True, text=True)
     assert shown.returncode == 0, shown.stderr
@@ -57,8 +72,20 @@ def test_healthy_v2_promotes_and_canary_judge_shows_the_tests_on_the_way(rig):
     assert errors.split()[0] == "errors" and latency.split()[0] == "latency"
     doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
     assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
+    assert [h["kind"] for h in doc["history"]][1:5] == ["setCanaryScale", "setMirrorRoute", "analysis", "setMirrorRoute"]
     assert [h["weight"] for h in doc["history"] if h["kind"] == "setWeight"] == [10, 50, 100]
     assert versions_answering(rig) == {"v2"}
+
+
+def test_v2_with_30_percent_errors_is_aborted_in_the_shadow_phase_and_no_user_got_an_error(shipped, tmp_path):
+    shipped.client.post("/rollout", {"version": "v2", "faults": {"error_ratio": 0.3}})
+    doc = wait_for(shipped.client, lambda d: d["phase"] in ENDED, 60)
+    assert doc["phase"] == "Degraded" and "RolloutAborted: analysis shadow failed: 'fail': errors fail" in doc["message"], \
+        doc["message"]
+    assert all(h["kind"] != "setWeight" for h in doc["history"]) and doc["mirror_routes"] == []
+    assert shipped.stop_process("loadgen", signal.SIGINT) == 0
+    by_version = json.loads((tmp_path / "lg.json").read_text())["by_version"]
+    assert set(by_version) == {"v1"}, by_version  # every user request answered by v1, none failed by v2
 
 
 def test_v2_with_30_percent_errors_aborts_and_traffic_returns_to_v1(rig):

@@ -1,4 +1,4 @@
-"""A Rollout that starts with a mirror phase, on the real stack: a silently wrong v2 is aborted by the judge's
+"""The shipped Rollout's mirror phase, on the real stack: a silently wrong v2 is aborted by the judge's
 disagreement test before any user request reaches it."""
 
 import json
@@ -6,18 +6,15 @@ import signal
 
 import pytest
 
-from bench.quality import shadow_k8s
 from canary.local.harness import Harness, wait_for
-from tests.canary.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def shadow_rig(stack_env, tmp_path):
-    """k8s/ with the shadow phase before the 10% step; stack, controller (time-scale 6) and 50 rps of load."""
-    shadow_k8s(ROOT, tmp_path / "k8s")
-    harness = Harness(tmp_path / "run", {**stack_env, "CANARY_K8S_DIR": str(tmp_path / "k8s")}, user="e2e")
+    """The shipped Rollout (its shadow phase before the 10% step); stack, controller (time-scale 6), 50 rps of load."""
+    harness = Harness(tmp_path / "run", stack_env, user="e2e")
     try:
         harness.start_stack()
         harness.client = harness.start_controller(6)

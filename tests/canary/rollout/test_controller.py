@@ -5,7 +5,7 @@ import pytest
 from canary.rollout import analysis, spec
 from canary.rollout.controller import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, Controller, Platform
 from canary.rollout.state import Store
-from tests.canary.conftest import ROOT
+from tests.canary.conftest import ROOT, weighted_steps
 
 
 class Clock:
@@ -78,8 +78,9 @@ def rig(tmp_path):
     clock, router, provider, judge = Clock(), Router(), Provider(), Judge()
     lines, alerts = [], []
 
-    def make(time_scale=1.0):
-        return Controller(spec.load(ROOT / "k8s"), Store(tmp_path / "c.db", clock),
+    def make(time_scale=1.0, shadow=False):
+        rollout = spec.load(ROOT / "k8s")
+        return Controller(rollout if shadow else weighted_steps(rollout), Store(tmp_path / "c.db", clock),
                           Platform(router, router, provider, judge), prometheus_address="http://prom",
                           judge_address="http://judge", time_scale=time_scale, clock=clock,
                           notify=alerts.append, emit=lines.append)
@@ -263,3 +264,32 @@ def test_starting_twice_or_to_the_stable_version_is_refused(rig):
     ctrl.start("v2")
     with pytest.raises(ControlError, match="a rollout to v2 is progressing"):
         ctrl.start("v2")
+
+
+def test_the_shipped_shadow_phase_copies_predictions_before_any_weight_then_walks_on(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make(shadow=True)
+    ctrl.start("v2")
+    ctrl.reconcile()
+    assert router.weight == 0 and [m.name for m in router.mirrors] == ["mirror-route"]
+    assert {("method", "exact", "POST"), ("path", "exact", "/api/v1.0/predictions")} == set(router.mirrors[0].matches[1])
+    asked = set(make.judge.urls)
+    question = "http://judge/v1/judge?canary=v2-rev&stable=v1-rev"
+    assert asked == {f"{question}&weight=50&tests=errors,latency", f"{question}&weight=0&tests=disagreement"}
+    run_until(ctrl, clock, lambda: router.weight == 10, step_s=0.25)
+    assert router.mirrors == [] and 59 <= clock.now - 1000 <= 61  # a minute of copies, then the first weight
+    run_until(ctrl, clock, lambda: ctrl.state.phase == HEALTHY)
+
+
+def test_a_shadow_fail_aborts_before_any_user_request_reaches_the_canary(rig):
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make(shadow=True)
+    make.judge.decision = "fail"
+    ctrl.start("v2")
+    weights = []
+    for _ in range(8):
+        ctrl.reconcile()
+        weights.append(router.weight)
+        clock.now += 0.25
+    assert ctrl.state.phase == DEGRADED and set(weights) == {0} and router.mirrors == []
+    assert ctrl.state.message.startswith("RolloutAborted: analysis shadow failed: 'fail'")

@@ -103,7 +103,9 @@ def test_a_broken_condition_is_refused_at_load():
 def test_the_shipped_rollout_loads():
     rollout_spec = spec.load(ROOT / "k8s")
     assert [type(s).__name__ for s in rollout_spec.steps] == [
-        "SetWeight", "SetHeaderRoute", "Analysis", "SetWeight", "Analysis", "SetWeight"]
+        "SetCanaryScale", "SetMirrorRoute", "Analysis", "SetMirrorRoute",
+        "SetWeight", "SetCanaryScale", "SetHeaderRoute", "Analysis", "SetWeight", "Analysis", "SetWeight"]
+    assert [m.name for m in rollout_spec.templates["shadow"].metrics] == ["shadow", "disagreement"]
     metric = {m.name: m for m in rollout_spec.templates["success-rate"].metrics}["success-rate"]
     assert (metric.interval_s, metric.count, metric.initial_delay_s, metric.failure_limit) == (30, 6, 30, 1)
     assert metric.consecutive_error_limit == 4

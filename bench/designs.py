@@ -1,0 +1,26 @@
+"""Copies of k8s/ with parts of the shipped Rollout taken out, to measure what each part adds."""
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def variant(folder: Path, shadow: bool = True, judge: bool = True) -> Path:
+    """k8s/ copied to ``folder``, without the shadow phase (the steps before the first weight, and the
+    canary-scale steps) and/or without the judge in the weighted analysis steps."""
+    shutil.copytree(ROOT / "k8s", folder)
+    path = folder / "base" / "rollout.yaml"
+    doc = yaml.safe_load(path.read_text())
+    canary = doc["spec"]["strategy"]["canary"]
+    if not shadow:
+        first = next(i for i, s in enumerate(canary["steps"]) if "setWeight" in s)
+        canary["steps"] = [s for s in canary["steps"][first:] if "setCanaryScale" not in s]
+    if not judge:
+        for step in canary["steps"]:
+            if "analysis" in step and step["analysis"]["templates"][0]["templateName"] != "shadow":
+                step["analysis"]["templates"] = [t for t in step["analysis"]["templates"] if t["templateName"] != "judge"]
+    path.write_text(yaml.safe_dump(doc))
+    return folder
