@@ -24,6 +24,7 @@ import numpy as np
 
 from canary.judge import quality
 from canary.judge.settings import JudgeSettings
+from canary.local.harness import exit_on_sigterm
 
 CANARY_RPS, STABLE_RPS = 5, 45  # 50 rps at weight 10
 STEP_S, LATER_CANARY_RPS, LATER_STABLE_RPS = 180, 25, 25  # the Rollout's 10% analysis, then its 50% analysis
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--real", action="store_true", help="also roll out silently wrong v2s on the real stack")
     p.add_argument("--shadow-only", action="store_true", help="with --real: only the shipped Rollout's shadow phase")
     args = p.parse_args(argv)
+    exit_on_sigterm()
     started = time.monotonic()
     simulate(args, JudgeSettings())
     if args.real:

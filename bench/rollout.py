@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from bench.designs import ROOT, variant
-from canary.local.harness import Harness, free_port_env, wait_for
+from canary.local.harness import Harness, exit_on_sigterm, free_port_env, wait_for
 from models import train
 
 ENDED = ("Healthy", "Degraded")
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="share of answers whose truth the load generator sends back in the healthy runs (default 1: "
                    "the accuracy test at its most sensitive)")
     args = p.parse_args(argv)
+    exit_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:
         work = Path(tmp)
         for version in ("v1", "v2"):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from canary.local.harness import Harness, wait_for
+from canary.local.harness import Harness, exit_on_sigterm, wait_for
 from canary.local.settings import ControllerSettings
 from canary.rollout.durations import format_s
 
@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runtime", choices=("mlserver", "seldon"), default="mlserver",
                    help="the runtime serving both versions (default %(default)s)")
     args = p.parse_args(argv)
+    exit_on_sigterm()
     ControllerSettings()  # refuse bad CANARY_* variables before starting anything
     try:
         return run(args)

@@ -139,6 +139,12 @@ class Harness:
             _stop(proc, signal.SIGINT, 60)
 
 
+def exit_on_sigterm() -> None:
+    """Make SIGTERM raise SystemExit, so the ``finally`` that stops a harness runs: a killed benchmark or
+    demo leaves no stack behind (Python's default for SIGTERM skips every ``finally``)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def wait_for(client: ControlClient, done: Callable[[dict], bool], timeout_s: float, events: int = 50) -> dict:
     """Poll the rollout until ``done(doc)``; TimeoutError with the last state otherwise."""
     deadline = time.monotonic() + timeout_s

@@ -10,7 +10,9 @@ import pytest
 
 from canary.cli import main as canary_main
 from canary.local import procs
-from tests.canary.conftest import ROOT
+from canary.local.harness import Harness
+from tests.canary.conftest import ROOT, child_pids
+from tests.canary.local.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -113,3 +115,20 @@ def test_make_serve_with_its_port_in_use(artifact_root):
             holder.close()
     assert out.returncode != 0 and "Traceback" not in out.stderr + out.stdout
     assert "port 8081 is in use" in out.stderr
+
+
+def test_a_benchmark_killed_with_sigterm_leaves_no_stack_behind(stack_env, tmp_path):
+    """What bench.rollout, bench.quality and the demo do: exit_on_sigterm, then a harness stopped in finally."""
+    script = ("import sys, time\nfrom canary.local.harness import Harness, exit_on_sigterm\nexit_on_sigterm()\n"
+              f"h = Harness({str(tmp_path / 'run')!r}, user='tests')\ntry:\n    h.start_stack()\n"
+              "    print('up', flush=True)\n    time.sleep(600)\nfinally:\n    h.stop()\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env={**os.environ, **stack_env},
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "up"
+        pids = child_pids(Harness(tmp_path / "run", stack_env))
+        proc.send_signal(15)
+        assert proc.wait(90) == 143
+        wait_until(lambda: not any(procs.alive(pid) for pid in pids), 30, "the stack's processes to stop")
+    finally:
+        proc.kill()
