@@ -20,7 +20,9 @@ def render(doc: dict) -> str:
         lines.append(f"Step:     {doc['step'] + 1 if doc['step'] < doc['steps'] else doc['steps']}/{doc['steps']}"
                      + (f" ({doc['current_step']})" if doc["current_step"] else ""))
         lines.append(f"Weights:  {doc['stable']} {100 - doc['weight']}%, {doc['target']} {doc['weight']}%"
-                     + (f"; header routes {doc['header_routes']}" if doc["header_routes"] else ""))
+                     + (f"; header routes {doc['header_routes']}" if doc["header_routes"] else "")
+                     + (f"; mirror routes {doc['mirror_routes']} (copies to {doc['target']})"
+                        if doc.get("mirror_routes") else ""))
         if doc["faults"]:
             lines.append(f"Faults:   {doc['target']}: {doc['faults']}")
     else:

@@ -2,7 +2,9 @@
 
 import pytest
 
+from canary.cli.render import render
 from canary.rollout import analysis, spec
+from canary.rollout.view import view
 from canary.rollout.controller import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, Controller, Platform
 from canary.rollout.state import Store
 from tests.canary.conftest import ROOT, weighted_steps
@@ -273,6 +275,8 @@ def test_the_shipped_shadow_phase_copies_predictions_before_any_weight_then_walk
     ctrl.reconcile()
     assert router.weight == 0 and [m.name for m in router.mirrors] == ["mirror-route"]
     assert {("method", "exact", "POST"), ("path", "exact", "/api/v1.0/predictions")} == set(router.mirrors[0].matches[1])
+    shown = render(view(ctrl))
+    assert "Weights:  v1 100%, v2 0%; mirror routes ['mirror-route'] (copies to v2)" in shown, shown
     asked = set(make.judge.urls)
     question = "http://judge/v1/judge?canary=v2-rev&stable=v1-rev"
     assert asked == {f"{question}&weight=50&tests=errors,latency", f"{question}&weight=0&tests=disagreement"}
