@@ -71,18 +71,18 @@ def time_to_zero(rig: Rig, faults: dict, limit_s: float) -> tuple[float, int, in
     rig.client.post("/rollout", {"version": "v2", "faults": faults})
     while rig.canary_count("upstream_rq_total") == 0:  # Envoy's own count: the first request it sent the canary
         time.sleep(0.02)
-    t0, copies_failed = time.monotonic(), None
+    t0, copies_failed, weighted = time.monotonic(), 0, False
     doc = rig.client.get(events=0)
-    while doc["phase"] not in ENDED and not (copies_failed is not None and doc["weight"] == 0) \
-            and time.monotonic() - t0 < limit_s:
-        if doc["weight"] > 0 and copies_failed is None:  # the mirror is removed before the first weight
+    while doc["phase"] not in ENDED and not (weighted and doc["weight"] == 0) and time.monotonic() - t0 < limit_s:
+        if doc["mirror_routes"]:  # the last count under the mirror: a late copy's failure counts as a user's
             copies_failed = rig.canary_count()
+        weighted = weighted or doc["weight"] > 0
         time.sleep(0.02)
         doc = rig.client.get(events=0)
     seconds = time.monotonic() - t0
     time.sleep(1)  # requests already in flight when the weight dropped
     failed = rig.canary_count()
-    copies_failed = failed if copies_failed is None else copies_failed
+    copies_failed = copies_failed if weighted else failed  # never weighted: no user request reached it
     why = doc["message"].split(":")[1].strip() if doc["phase"] == "Degraded" else f"not aborted ({doc['phase']})"
     return seconds, failed - copies_failed, copies_failed, why
 
