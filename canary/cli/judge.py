@@ -27,13 +27,15 @@ def _interval(lower, upper, fmt: str) -> str:
     return f"[{low}, {high}]"
 
 
-def table(doc: dict) -> list[str]:
-    """One analysis as aligned rows a person reads."""
+def table(doc: dict, mirrored: bool = False) -> list[str]:
+    """One analysis as aligned rows a person reads; ``mirrored``: asked in the shadow phase, on copies."""
     rows = [_HEADER] + [(t["name"], t["verdict"], f"{t['e_value']:.3g}", f"{t['threshold']:.3g}", _rate(t["canary"]),
                          _rate(t["stable"]), _interval(t["ratio"]["lower"], t["ratio"]["upper"], ".3g"),
                          _interval(t["difference"]["lower"], t["difference"]["upper"], "+.4f")) for t in doc["tests"]]
     widths = [max(len(r[i]) for r in rows) for i in range(len(_HEADER))]
-    head = (f"canary {doc['canary']} against stable {doc['stable']} at weight {doc['weight']:g}: {doc['decision']} "
+    where = ("in the shadow phase, on copies (each side sees every request)" if mirrored
+             else f"at weight {doc['weight']:g}")
+    head = (f"canary {doc['canary']} against stable {doc['stable']} {where}: {doc['decision']} "
             f"({doc['seconds']:.0f} s of evidence, alpha {doc['alpha']:g}; slow = {_bound(doc)}; "
             f"asked {time.time() - doc['at']:.0f} s ago)")
     return [head] + ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
@@ -69,5 +71,5 @@ def judge(settings: StackSettings, args) -> int:
         latest.setdefault(tuple(t["name"] for t in doc["tests"]), doc)
     shown = sorted(latest.values(), key=lambda d: d["tests"][0]["name"] not in ("errors", "latency"))
     print(json.dumps(shown, indent=2) if args.json
-          else "\n\n".join("\n".join(table(doc)) for doc in shown))
+          else "\n\n".join("\n".join(table(doc, mirrored=bool(status["mirror_routes"]))) for doc in shown))
     return EXIT_OK

@@ -55,19 +55,26 @@ def versions_answering(rig, n=40) -> set:
     return {httpx.post(f"{rig.gateway}/v2/models/wine/infer", json=BODY).headers["x-model-version"] for _ in range(n)}
 
 
-def judged(doc: dict) -> bool:
+def judged(doc: dict, metric: str = "judge", count: int = 3) -> bool:
     metrics = {m["name"]: m for m in (doc["analysis"] or {}).get("metrics", [])}
-    return "judge" in metrics and metrics["judge"]["count"] >= 3
+    return metric in metrics and metrics[metric]["count"] >= count
+
+
+def canary_judge(rig) -> list[str]:
+    shown = subprocess.run([sys.executable, "-m", "canary", "judge"], env=rig.env, capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    return shown.stdout.splitlines()
 
 
 def test_healthy_v2_promotes_and_canary_judge_shows_the_tests_on_the_way(shipped):
     rig = shipped
     rig.client.post("/rollout", {"version": "v2"})
+    wait_for(rig.client, lambda d: judged(d, "disagreement", 2), 60)  # the shadow phase: 10 s at SCALE
+    shown = canary_judge(rig)
+    assert "in the shadow phase, on copies" in shown[0] and any(r.split()[:1] == ["disagreement"] for r in shown), shown
     wait_for(rig.client, judged, 90)
     status = rig.stack.status()
-    shown = subprocess.run([sys.executable, "-m", "canary", "judge"], env=rig.env, capture_output=True, text=True)
-    assert shown.returncode == 0, shown.stderr
-    head, _, errors, latency = shown.stdout.splitlines()[:4]
+    head, _, errors, latency = canary_judge(rig)[:4]
     assert f"canary {status['canary_revision']} against stable {status['stable_revision']} at weight 10" in head
     assert errors.split()[0] == "errors" and latency.split()[0] == "latency"
     doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
