@@ -129,6 +129,8 @@ DRIFT = [
     (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 7, "analysis", "args", 1, "valueFrom"], {"podTemplateHashValue": "Canary"}), "podTemplateHashValue Canary is not Stable or Latest"),
     (_rename("AnalysisTemplate", "judge", "judge-v2"), "AnalysisTemplate judge does not exist"),
     (_rename("AnalysisTemplate", "shadow", "mirror"), "AnalysisTemplate shadow does not exist"),
+    (_set("Rollout", "wine", ["spec", "strategy", "canary", "trafficRouting", "istio", "virtualService", "routes"], ["grpc", "primary"]),
+     "its first route grpc sends to port(s) [8081]"),
     (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 1, "setMirrorRoute", "match"], [{"method": {"exact": "POST"}}]),
      "also copies POST /ml-canary/v1/feedback"),
     (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 1, "setMirrorRoute", "match", 0, "path"], {"prefix": "/"}),
