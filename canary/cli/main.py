@@ -65,7 +65,9 @@ def _rollout_commands(sub) -> None:
     add_fault_flags(ro.add_argument_group("faults the new version starts with (its FAULT_* variables)"))
     ro.set_defaults(func=cli_rollout.command)
     gt = sub.add_parser("get", help="phase, step, weights, the current analysis and recent events")
-    gt.add_argument("--watch", action="store_true", help="follow the event log until Ctrl-C")
+    gt.add_argument("--watch", action="store_true",
+                    help="on a terminal, redraw the rollout live (plan, weights, analysis, events); "
+                         "into a pipe, follow the event log; until Ctrl-C")
     gt.add_argument("--json", action="store_true")
     gt.set_defaults(func=cli_rollout.get)
     for name, text in (("pause", "pause the rollout"), ("resume", "resume a rollout paused by request"),

@@ -4,7 +4,8 @@ import math
 import time
 
 
-def _value(v) -> str:
+def value_text(v) -> str:
+    """A measurement's value as 'canary get' prints it: three decimals, 'no data', 'NaN' or the text."""
     if isinstance(v, list):
         v = v[0] if v else None
     if v is None:
@@ -32,7 +33,7 @@ def render(doc: dict) -> str:
     if doc["analysis"]:
         lines.append(f"Analysis: {doc['analysis']['name']} {doc['analysis']['phase']}")
         for m in doc["analysis"]["metrics"]:
-            values = " ".join(f"{_value(x['value'])}:{x['phase'][0]}" for x in m["measurements"])
+            values = " ".join(f"{value_text(x['value'])}:{x['phase'][0]}" for x in m["measurements"])
             lines.append(f"  {m['name']:<14} {m['phase']:<12} count {m['count']}, failed {m['failed']}, "
                          f"errors {m['errors']}  [{values}]")
     if doc["events"]:

@@ -7,6 +7,7 @@ import secrets
 import sys
 import time
 
+from canary.cli import live
 from canary.cli.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, one_line_errors
 from canary.cli.render import render
 from canary.local import controlapi, procs
@@ -117,7 +118,7 @@ def command(settings: StackSettings, args) -> int:
 
 @one_line_errors(lambda args: "get")
 def get(settings: StackSettings, args) -> int:
-    """The rollout once, as JSON, or followed event by event with --watch."""
+    """The rollout once, as JSON; with --watch redrawn live on a terminal, else followed event by event."""
     client = _client(settings)
     if args.json or not args.watch:
         doc = client.get()
@@ -125,7 +126,9 @@ def get(settings: StackSettings, args) -> int:
         return EXIT_OK
     last = 0
     try:
-        while True:  # --watch: new event lines as they come
+        if sys.stdout.isatty():
+            live.watch(client)
+        while True:  # --watch into a pipe or a file: new event lines as they come
             for event in client.events(after=last):
                 print(f"{time.strftime('%H:%M:%S', time.localtime(event['at']))} {event['line']}", flush=True)
                 last = event["id"]

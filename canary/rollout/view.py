@@ -1,12 +1,14 @@
 """The rollout as people and the API see it: phase, step, weights, the analysis, recent events."""
 
+from canary.rollout.wording import label
+
 
 def view(ctrl, events: int = 20) -> dict:
     """What 'canary get' shows, read under the controller's lock."""
     with ctrl.lock:
         s, steps, run = ctrl.state, ctrl.spec.steps, ctrl.run
-        out = {**s.summary(), "message": s.message, "paused": s.paused, "pause_reason": s.pause_reason,
-               "steps": len(steps), "header_routes": sorted(s.header_routes),
+        out = {**s.summary(), "name": ctrl.spec.name, "message": s.message, "paused": s.paused, "pause_reason": s.pause_reason,
+               "steps": len(steps), "plan": [label(step) for step in steps], "header_routes": sorted(s.header_routes),
                "mirror_routes": sorted(s.mirror_routes), "faults": s.faults,
                "time_scale": ctrl.time_scale, "history": list(s.history),
                "current_step": type(steps[s.step]).__name__ if s.target and s.step < len(steps) else None,

@@ -35,3 +35,20 @@ def describe(metric: spec.Metric, m: Measurement) -> str:
     op, threshold = found[-1]
     negate = m.phase == FAILED and cond == metric.success_condition
     return f"{shown} {'not ' if negate else ''}{op} {threshold}"
+
+
+def label(step) -> str:
+    """A step of the plan in a few words, as 'canary get' and the live view list them."""
+    if isinstance(step, spec.SetWeight):
+        return f"set weight {step.weight}"
+    if isinstance(step, spec.Pause):
+        return "pause until promoted" if step.duration_s is None else f"pause {_span(step.duration_s)}"
+    if isinstance(step, spec.Analysis):
+        return f"analysis {', '.join(step.templates)}"
+    if isinstance(step, spec.SetHeaderRoute):
+        return f"header route {step.name}" + ("" if step.match else " removed")
+    if isinstance(step, spec.SetMirrorRoute):
+        return f"mirror route {step.name}" + (f" ({step.percentage}% copied)" if step.match else " removed")
+    if isinstance(step, spec.SetCanaryScale):
+        return f"canary scale {step.scale}"
+    return type(step).__name__

@@ -297,3 +297,28 @@ def test_a_shadow_fail_aborts_before_any_user_request_reaches_the_canary(rig):
         clock.now += 0.25
     assert ctrl.state.phase == DEGRADED and set(weights) == {0} and router.mirrors == []
     assert ctrl.state.message.startswith("RolloutAborted: analysis shadow failed: 'fail'")
+
+
+def test_the_live_view_marks_the_current_step_and_shows_the_mirror(rig):
+    from rich.console import Console
+
+    from canary.cli import live
+
+    def frame(ctrl) -> str:
+        console = Console(record=True, width=140, color_system=None)
+        console.print(live.view(view(ctrl)))
+        return " ".join(console.export_text().split())  # the words, whatever the column widths
+
+    make, clock, router, provider, lines, _ = rig
+    ctrl = make(shadow=True)
+    ctrl.start("v2")
+    for _ in range(3):
+        ctrl.reconcile()
+        clock.now += 0.25
+    shown = frame(ctrl)
+    assert "Rollout wine Progressing" in shown and "v1 100% v2 0% mirror routes mirror-route" in shown, shown
+    assert "✔ 1/11 canary scale replicas 1 ✔ 2/11 mirror route" in shown and "▶ 3/11 analysis shadow 4/11" in shown, shown
+    assert "analysis wine-v2-step3: Running" in shown and "shadow Running 3 0 0 continue" in shown, shown
+    make.judge.decision = "fail"
+    run_until(ctrl, clock, lambda: ctrl.state.aborted, step_s=0.25)
+    assert "✖ 3/11 analysis shadow" in frame(ctrl) and "Rollout wine Degraded" in frame(ctrl)
