@@ -145,10 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--real", action="store_true", help="also roll out silently wrong v2s on the real stack")
     p.add_argument("--shadow-only", action="store_true", help="with --real: only the shipped Rollout's shadow phase")
+    p.add_argument("--no-simulation", action="store_true", help="with --real: skip the simulation")
     args = p.parse_args(argv)
     exit_on_sigterm()
     started = time.monotonic()
-    simulate(args, JudgeSettings())
+    if not (args.real and args.no_simulation):
+        simulate(args, JudgeSettings())
     if args.real:
         real(args)
     print(f"\n{time.monotonic() - started:.0f} s")
