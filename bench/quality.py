@@ -101,7 +101,7 @@ def real(args) -> None:
         for version in ("v1", "v2"):
             train.train(version, work / "artifacts")
         no_shadow = variant(work / "k8s-no-shadow", shadow=False)  # the weighted steps' quality tests alone
-        for wrong, feedback in () if args.shadow_only else ((0.3, 1.0), (0.3, 0.1), (0.05, 1.0)):
+        for wrong, feedback in () if args.shadow_only else args.cases:
             rig = Rig(work, no_shadow, 1.0, f"wrong-{wrong}-{feedback}", feedback)
             try:
                 seconds, _, _, why = time_to_zero(rig, {"wrong_ratio": wrong}, 420)
@@ -136,6 +136,16 @@ def shadow_run(work: Path) -> str:
             f"{0 if users == 0 else 'some'} |")
 
 
+def _cases(text: str) -> list[tuple[float, float]]:
+    try:
+        cases = [tuple(float(x) for x in case.split(":")) for case in text.split(",") if case.strip()]
+    except ValueError:
+        cases = []
+    if not cases or any(len(c) != 2 or not all(0 <= x <= 1 for x in c) for c in cases):
+        raise argparse.ArgumentTypeError(f"{text!r}: want WRONG_RATIO:FEEDBACK_RATIO pairs in 0..1, e.g. 0.3:0.1")
+    return cases
+
+
 def main(argv: list[str] | None = None) -> int:
     """The simulation, then (with --real) the real stack."""
     p = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__.splitlines()[0])
@@ -146,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--real", action="store_true", help="also roll out silently wrong v2s on the real stack")
     p.add_argument("--shadow-only", action="store_true", help="with --real: only the shipped Rollout's shadow phase")
     p.add_argument("--no-simulation", action="store_true", help="with --real: skip the simulation")
+    p.add_argument("--cases", type=_cases, default=_cases("0.3:1,0.3:0.1,0.05:1"),
+                   help="with --real: the feedback runs, as WRONG_RATIO:FEEDBACK_RATIO,... (default 0.3:1,0.3:0.1,0.05:1)")
     args = p.parse_args(argv)
     exit_on_sigterm()
     started = time.monotonic()
