@@ -33,12 +33,10 @@ def child_pids(harness: Harness) -> list[int]:
     return [p["pid"] for p in StackClient(harness.run_dir).status()["processes"]]
 
 
-def weighted_steps(rollout):
-    """The shipped Rollout from its first weight on: no shadow phase, for tests of the weighted steps alone."""
-    import dataclasses
 
+def weighted_steps(folder: Path):
+    """The shipped Rollout from its first weight on (no shadow phase), parsed: bench.designs' copy of k8s/."""
+    from bench.designs import variant
     from canary.rollout import spec
 
-    first = next(i for i, s in enumerate(rollout.steps) if isinstance(s, spec.SetWeight))
-    steps = [s for s in rollout.steps[first:] if not isinstance(s, spec.SetCanaryScale)]
-    return dataclasses.replace(rollout, steps=steps)
+    return spec.load(variant(folder, shadow=False))

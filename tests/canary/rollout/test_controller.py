@@ -1,5 +1,7 @@
 """The controller's step machine, with a fake clock, router and provider (the edges) and a real store."""
 
+import itertools
+
 import pytest
 
 from canary.cli.render import render
@@ -78,11 +80,12 @@ class Judge:
 @pytest.fixture
 def rig(tmp_path):
     clock, router, provider, judge = Clock(), Router(), Provider(), Judge()
+    copies = itertools.count()  # a test may make several controllers
     lines, alerts = [], []
 
     def make(time_scale=1.0, shadow=False):
-        rollout = spec.load(ROOT / "k8s")
-        return Controller(rollout if shadow else weighted_steps(rollout), Store(tmp_path / "c.db", clock),
+        rollout = spec.load(ROOT / "k8s") if shadow else weighted_steps(tmp_path / f"k8s-{next(copies)}")
+        return Controller(rollout, Store(tmp_path / "c.db", clock),
                           Platform(router, router, provider, judge), prometheus_address="http://prom",
                           judge_address="http://judge", time_scale=time_scale, clock=clock,
                           notify=alerts.append, emit=lines.append)

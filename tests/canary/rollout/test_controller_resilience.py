@@ -11,7 +11,7 @@ from canary.rollout.prometheus import PrometheusProvider
 from canary.rollout.state import Store
 from canary.rollout.view import view
 from canary.rollout.web import WebProvider
-from tests.canary.conftest import ROOT, weighted_steps
+from tests.canary.conftest import weighted_steps
 from tests.canary.rollout.test_controller import Clock, Judge, Provider, Router, run_until
 
 
@@ -27,7 +27,7 @@ class Raising:
 
 def make(tmp_path, provider, address="http://prom", web=None, judge_address="http://judge"):
     clock, router = Clock(), Router()
-    ctrl = Controller(weighted_steps(spec.load(ROOT / "k8s")), Store(tmp_path / "c.db", clock),
+    ctrl = Controller(weighted_steps(tmp_path / "k8s"), Store(tmp_path / "c.db", clock),
                       Platform(router, router, provider, web or Judge()), prometheus_address=address,
                       judge_address=judge_address, clock=clock, emit=lambda line: None)
     return ctrl, clock, router
