@@ -23,16 +23,18 @@ OTHERS = [FEEDBACK_PATH, SELDON_FEEDBACK_PATH, "/inference.GRPCInferenceService/
           "/v2/models/wine", "/v2/health/ready"]
 
 
+def _matches(rule: dict | None, value: str) -> bool:
+    """Argo's StringMatch (exact, prefix or regex; regex against the whole value, as Istio does); none: any."""
+    if not rule:
+        return True
+    if "regex" in rule:
+        return re.fullmatch(rule["regex"], value) is not None
+    return value == rule["exact"] if "exact" in rule else value.startswith(rule.get("prefix", ""))
+
+
 def _takes(match: dict, path: str) -> bool:
     """Whether one alternative of a setMirrorRoute match takes a POST to this path."""
-    method, uri = match.get("method"), match.get("path")
-    if method and method.get("exact", "POST") != "POST":
-        return False
-    if not uri:
-        return True
-    if "regex" in uri:
-        return re.fullmatch(uri["regex"], path) is not None
-    return path == uri["exact"] if "exact" in uri else path.startswith(uri.get("prefix", ""))
+    return _matches(match.get("method"), "POST") and _matches(match.get("path"), path)
 
 
 def _managed_port(ro: dict, docs: list[dict]) -> list[str]:
