@@ -3,7 +3,8 @@
 ``estimator.predict`` on one row spends most of its ~180 µs validating input; the
 servers validate once themselves, so for the linear models we ship the class is
 ``argmax(X @ W.T + b)`` with W and b folded from the fitted estimator at load.
-Anything else falls back to ``estimator.predict``.
+Anything else, or a server started with ``MODEL_FAST_PATH=false``, calls
+``estimator.predict``.
 """
 
 from collections.abc import Callable
@@ -31,9 +32,9 @@ def _linear_parts(estimator) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
-def compile_predict(estimator) -> Predict:
-    """A function from validated float rows to class indices, as fast as the model allows."""
-    parts = _linear_parts(estimator)
+def compile_predict(estimator, fast: bool = True) -> Predict:
+    """A function from validated float rows to class indices; ``fast=False`` always calls ``estimator.predict``."""
+    parts = _linear_parts(estimator) if fast else None
     if parts is None:
         classes = list(estimator.classes_)
         return lambda X: np.searchsorted(classes, estimator.predict(X))

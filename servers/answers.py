@@ -45,11 +45,9 @@ class AnswerReporter:
         self._lock = threading.Lock()
         self.dropped = 0
         self._thread: threading.Thread | None = None
-
-    @property
-    def enabled(self) -> bool:
+        # Asked on every inference: an attribute, not a property over the settings.
+        self.enabled = bool(settings.url and settings.revision)
         """Whether answers are reported at all."""
-        return bool(self.settings.url and self.settings.revision)
 
     def record(self, request_id: str | None, labels: list[str]) -> None:
         """One answered request; nothing without a request id or a judge to report to."""

@@ -4,8 +4,8 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,9 +17,8 @@ from servers.metrics import OUTCOME_INJECTED, OUTCOME_INVALID, OUTCOME_OK, Model
 logger = logging.getLogger("ml_canary.predictor")
 
 
-@dataclass(frozen=True)
-class Call:
-    """One inference call in flight: when it started and which faults it drew."""
+class Call(NamedTuple):
+    """One inference call in flight: when it started and which faults it drew (a tuple: built on every request)."""
 
     started: float
     decision: faults.FaultDecision
@@ -36,9 +35,10 @@ class Predictor:
         rng: random.Random,
         runtime: str,
         clock: Callable[[], float] = time.perf_counter,
+        fast_path: bool = True,
     ):
         estimator, self.metadata = artifacts.load(artifact_dir)
-        self._predict = fastpath.compile_predict(estimator)
+        self._predict = fastpath.compile_predict(estimator, fast_path)
         self._metrics = metrics
         self._faults = fault_store
         self._rng = rng

@@ -49,10 +49,17 @@ class FaultSettings(BaseSettings, FaultFields):
         return self.admin_token
 
 
-class SeldonSettings(BaseSettings):
-    """Which model the Seldon runtime serves, and where its admin endpoint listens."""
+class ModelSettings(BaseSettings):
+    """How either runtime evaluates the model, from MODEL_* variables."""
 
     model_config = SettingsConfigDict(env_prefix="MODEL_", extra="ignore", protected_namespaces=())
+
+    fast_path: bool = True
+    """Evaluate a linear model as one matrix product; false: scikit-learn's estimator.predict, as for any other model."""
+
+
+class SeldonSettings(ModelSettings):
+    """Which model the Seldon runtime serves, and where its admin endpoint listens."""
 
     name: str = "wine"
     """Model name, reported in metrics and answers."""

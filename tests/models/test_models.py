@@ -97,6 +97,18 @@ def test_fast_path_matches_scikit_learn_on_every_row(artifact_root, wine, versio
     np.testing.assert_array_equal(predict(wine.X), estimator.predict(wine.X))
 
 
+def test_fast_path_off_calls_scikit_learn_on_a_linear_model(artifact_root, wine):
+    estimator, _ = artifacts.load(artifact_root / "v2")
+    calls = []
+    original = estimator.predict
+    estimator.predict = lambda X: calls.append(len(X)) or original(X)
+    labels = fastpath.compile_predict(estimator, fast=False)(wine.X)
+    np.testing.assert_array_equal(np.asarray(estimator.classes_)[labels], original(wine.X))
+    assert calls == [len(wine.X)]
+    fastpath.compile_predict(estimator)(wine.X)
+    assert calls == [len(wine.X)], "the fast path must not call estimator.predict"
+
+
 def test_fast_path_falls_back_for_other_estimators(wine):
     tree = DecisionTreeClassifier(max_depth=3, random_state=0).fit(wine.X_train, wine.y_train)
     np.testing.assert_array_equal(fastpath.compile_predict(tree)(wine.X), tree.predict(wine.X))

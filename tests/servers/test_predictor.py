@@ -3,9 +3,11 @@ import random
 import pytest
 from prometheus_client import CollectorRegistry
 
+from models import artifacts
 from servers import faults, metrics
 from servers.errors import InjectedFault, NotReady
 from servers.predictor import Predictor
+from servers.settings import ModelSettings
 
 
 class FakeClock:
@@ -41,6 +43,28 @@ def test_predictions_are_counted_by_class(artifact_root, registry, tmp_path, win
         assert sample(registry, "mlcanary_predictions_total", predicted_class=name) == labels.count(name)
     assert sample(registry, "mlcanary_inference_requests_total", outcome="ok") == 1
     assert sample(registry, "mlcanary_inference_duration_seconds_sum") == pytest.approx(0.002)
+
+
+def test_the_fast_path_switch_changes_the_path_not_the_answers(artifact_root, registry, tmp_path, wine, monkeypatch):
+    calls = []
+    load = artifacts.load
+
+    def counting_load(folder):
+        estimator, meta = load(folder)
+        original = estimator.predict
+        estimator.predict = lambda X: calls.append(len(X)) or original(X)
+        return estimator, meta
+
+    monkeypatch.setattr(artifacts, "load", counting_load)
+    fast = make(artifact_root, registry, tmp_path)
+    expected = fast.finish(fast.begin(), wine.X)
+    assert calls == []
+    monkeypatch.setenv("MODEL_FAST_PATH", "false")
+    assert ModelSettings().fast_path is False
+    bound = metrics.RuntimeMetrics(CollectorRegistry()).bind("wine", "v2")
+    slow = Predictor(artifact_root / "v2", bound, fast._faults, random.Random(0), "test", fast_path=ModelSettings().fast_path)
+    assert slow.finish(slow.begin(), wine.X) == expected
+    assert calls == [len(wine.X)]
 
 
 def test_model_info_names_the_artifact(artifact_root, registry, tmp_path):
