@@ -84,14 +84,15 @@ class SeldonModel:
         self._store.initialise(faults.FaultConfig.from_settings(fault_settings))
         self._admin_token = fault_settings.resolved_admin_token()
         self._seed = fault_settings.seed
-        self._metrics = BufferedMetrics()
+        self._metrics = BufferedMetrics(self._settings.metrics_flush_s)
         self._answers = AnswerReporter(AnswerSettings())
         self._predictor: Predictor | None = None
 
     def load(self) -> None:
         """Load the artifact, checked, with metrics and the fault switch wired in."""
         folder = Path(self._settings.artifacts) / self._settings.version
-        self._predictor = Predictor(folder, self._metrics, self._store, random.Random(self._seed), RUNTIME)
+        self._predictor = Predictor(folder, self._metrics, self._store, random.Random(self._seed), RUNTIME,
+                                    fast_path=self._settings.fast_path)
         logger.info("serving %s version %s from %s", self._settings.name, self._predictor.version, folder)
 
     def predict_raw(self, request):
@@ -112,6 +113,7 @@ class SeldonModel:
     def predict(self, X, features_names=None, meta=None):
         """Validate, apply the drawn faults, score: the wrapper's predict."""
         predictor = self._predictor
+        self._metrics.attach()
         call = predictor.begin()
         try:
             rows = self._rows(X, features_names)
@@ -162,12 +164,9 @@ class SeldonModel:
         """Which version answered, in meta.tags."""
         return {"model_version": self._predictor.version, "model_name": self._settings.name}
 
-    def metrics(self) -> list[dict]:
-        """Buffered metrics, handed to the wrapper after each successful call."""
-        return self._metrics.drain()
-
     def health_status(self) -> dict:
         """Readiness that honours the unready fault."""
+        self._metrics.attach()
         try:
             self._predictor.check_ready()
         except ServingError as exc:

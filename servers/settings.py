@@ -69,3 +69,6 @@ class SeldonSettings(ModelSettings):
     """Artifact root written by 'python -m models.train'; the version's folder is below it."""
     admin_port: int = 9500
     """Port of the fault admin endpoint (the wrapper has no custom routes of its own)."""
+    metrics_flush_s: float = Field(0.1, gt=0.0, le=10.0)
+    """How often, in seconds, our metrics reach the wrapper's metrics endpoint, in batches."""
+

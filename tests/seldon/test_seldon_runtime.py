@@ -9,6 +9,7 @@ from seldon_core.utils import json_to_seldon_message, seldon_message_to_json
 from servers.admin import FAULTS_PATH, READY_PATH
 from tests.conftest import TOKEN
 from tests.promtext import total
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -103,8 +104,13 @@ def test_custom_metrics_on_the_wrappers_endpoint(v2, wine):
     for _ in range(3):
         predict(v2, {"data": {"ndarray": wine.X[:4].tolist()}})
     predict(v2, {"data": {"ndarray": [[1, 2]]}})
-    text = scrape(v2)
-    assert total(text, "mlcanary_predictions_total", model_version="v2", model_name="wine") >= 13
+
+    def exported() -> str | None:
+        # Handed to the wrapper in batches (MODEL_METRICS_FLUSH_S, 0.1 s), not with the answer.
+        text = scrape(v2)
+        return text if total(text, "mlcanary_predictions_total", model_version="v2", model_name="wine") >= 13 else None
+
+    text = wait_until(exported, 5, "the 13 answered rows on the metrics endpoint")
     assert total(text, "mlcanary_inference_requests_total", outcome="invalid_input") >= 1
     assert total(text, "mlcanary_inference_duration_seconds_count", model_version="v2") >= 5
     assert 'mlcanary_model_info{artifact_sha256="' in text and 'runtime="seldon"' in text

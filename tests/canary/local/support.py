@@ -3,10 +3,10 @@
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.canary.conftest import ROOT
+from tests.waiting import wait_until  # noqa: F401  (the local tests import it from here)
 
 
 def loadgen(target: str, *flags: str, out: Path) -> subprocess.Popen:
@@ -20,12 +20,3 @@ def summary(proc: subprocess.Popen, out: Path) -> dict:
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
     return json.loads(out.read_text())
-
-
-def wait_until(condition, timeout_s: float, what: str):
-    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while not (value := condition()):
-        assert time.monotonic() < deadline, f"timed out after {timeout_s:.0f}s waiting for {what}"
-        time.sleep(0.1)
-    return value
