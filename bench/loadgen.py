@@ -5,15 +5,19 @@ figures beside ``hey`` against the same server.
 """
 
 import argparse
+import csv
+import io
 import json
-import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench import envoy_static
+import numpy as np
+
+from bench import envoy_static, paired
 from canary.local import procs
 from models import train
 from servers import repository
@@ -65,16 +69,30 @@ def start_mlserver(work: Path) -> tuple[procs.Process, str]:
 
 
 def hey(url: str, body: str, rps: int, seconds: int) -> dict:
-    """hey with 4 workers at rps/4 each; its latency percentiles in ms."""
+    """hey with 4 workers at rps/4 each; achieved rps and latency percentiles in ms from its CSV (``-o csv``)."""
     if not shutil.which("hey"):
         raise SystemExit("hey is missing: 'apt-get install hey'")
-    cmd = pinned("1", ["hey", "-z", f"{seconds}s", "-c", "4", "-q", str(rps / 4), "-m", "POST",
+    cmd = pinned("1", ["hey", "-z", f"{seconds}s", "-c", "4", "-q", str(rps / 4), "-m", "POST", "-o", "csv",
                        "-T", "application/json", "-d", body, url])
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
-    for pct in ("50", "90", "99"):
-        result[f"p{pct}"] = float(re.search(rf"{pct}%% in ([\d.]+) secs".replace("%%", "%"), out).group(1)) * 1000
-    return result
+    rows = list(csv.DictReader(io.StringIO(out)))
+    ok = np.array([float(r["response-time"]) for r in rows if r["status-code"] == "200"]) * 1000
+    p50, p90, p99 = np.percentile(ok, [50, 90, 99]) if ok.size else (float("nan"),) * 3
+    return {"achieved_rps": len(rows) / seconds, "p50": p50, "p90": p90, "p99": p99, "errors": len(rows) - len(ok)}
+
+
+def beside_hey(url: str, work: Path, seconds: int, rounds: int) -> dict[str, list[dict]]:
+    """loadgen and hey at 200 rps against the same server, alternating for ``rounds``."""
+    body = json.dumps({"inputs": [{"name": "features", "shape": [1, 13], "datatype": "FP64",
+                                   "data": [13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]}]})
+
+    def once(tool: str) -> dict:
+        if tool == "hey":
+            return hey(f"{url}/v2/models/wine/infer", body, 200, seconds)
+        doc = loadgen(url, 200, seconds, work)
+        return {"achieved_rps": float(doc["achieved_rps"]), **{k: float(doc["latency_ms"][k]) for k in ("p50", "p90", "p99")}}
+
+    return paired.run_rounds(["loadgen", "hey"], rounds, once)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,18 +101,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=30, help="length of each rate run (default %(default)s)")
     parser.add_argument("--rates", default="50,500,2000")
     parser.add_argument("--ceiling", default="2000,3000,4000,5000,6000,8000")
+    parser.add_argument("--tool-rounds", type=int, default=5, help="alternating rounds of loadgen and hey (default 5)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-loadgen-") as tmp:
         work = Path(tmp)
         envoy, target = start_static_envoy(work)
         try:
             print("## rate accuracy (static Envoy server)\n\n| target rps | achieved rps | max error per 10 s window | late sends | max send lag ms |\n|---|---|---|---|---|")
-            for rps in (float(r) for r in args.rates.split(",")):
+            for rps in (float(r) for r in args.rates.split(",") if r):
                 doc = loadgen(target, rps, args.seconds, work)
                 errs = window_errors(doc, rps)
                 print(f"| {rps:.0f} | {doc['achieved_rps']:.1f} | {max(errs) * 100:.2f}% | {doc['late_sends']} | {doc['max_send_lag_ms']:.1f} |", flush=True)
             print("\n## one core's ceiling (10 s each)\n\n| target rps | achieved rps | max window error | late sends | p99 ms |\n|---|---|---|---|---|")
-            for rps in (float(r) for r in args.ceiling.split(",")):
+            for rps in (float(r) for r in args.ceiling.split(",") if r):
                 doc = loadgen(target, rps, 10, work)
                 errs = window_errors(doc, rps)
                 print(f"| {rps:.0f} | {doc['achieved_rps']:.1f} | {max(errs) * 100:.2f}% | {doc['late_sends']} | {doc['latency_ms']['p99']:.2f} |", flush=True)
@@ -102,16 +121,17 @@ def main(argv: list[str] | None = None) -> int:
             envoy.stop()
         server, url = start_mlserver(work)
         try:
-            body = json.dumps({"inputs": [{"name": "features", "shape": [1, 13], "datatype": "FP64",
-                                           "data": [13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]}]})
-            ours = loadgen(url, 200, args.seconds, work)
-            theirs = hey(f"{url}/v2/models/wine/infer", body, 200, args.seconds)
+            runs = beside_hey(url, work, args.seconds, args.tool_rounds)
         finally:
             server.stop()
-        lat = ours["latency_ms"]
-        print("\n## latency beside hey (MLServer v2 runtime, 200 rps)\n\n| tool | achieved rps | p50 ms | p90 ms | p99 ms |\n|---|---|---|---|---|")
-        print(f"| loadgen | {ours['achieved_rps']:.1f} | {lat['p50']:.2f} | {lat['p90']:.2f} | {lat['p99']:.2f} |")
-        print(f"| hey | {theirs['rps']:.1f} | {theirs['p50']:.2f} | {theirs['p90']:.2f} | {theirs['p99']:.2f} |")
+    print("\n## latency beside hey (MLServer v2 runtime, 200 rps)\n\n| tool | achieved rps | p50 ms | p90 ms | p99 ms |\n|---|---|---|---|---|")
+    for tool, rs in runs.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in ("achieved_rps", "p50", "p90", "p99")}
+        print(f"| {tool} | {med['achieved_rps']:.1f} | {med['p50']:.2f} | {med['p90']:.2f} | {med['p99']:.2f} |")
+    print(f"\n{paired.HEADER}")
+    for pct in ("p50", "p90", "p99"):
+        diffs = [h[pct] - o[pct] for o, h in zip(runs["loadgen"], runs["hey"], strict=True)]
+        print(paired.row(f"hey minus loadgen, {pct} ms", diffs, "{:+.2f}"))
     return 0
 
 

@@ -1,41 +1,57 @@
-"""Our MLServer runtime against MLServer's stock ``mlserver_sklearn.SKLearnModel``, same model.
+"""Our MLServer runtime against MLServer's stock ``mlserver_sklearn.SKLearnModel`` and a bare runtime, same model.
 
 ``python -m bench.runtime`` (or ``make bench``). Each variant serves the v2 model
-with ``parallel_workers: 0`` pinned to CPU 0 while wrk loads it from CPU 1; the
-variants alternate for several rounds and the medians are compared as ratios.
+with ``parallel_workers: 0``; all four run at once, pinned to CPU 0, loaded by wrk
+from CPU 1. "Alone" rounds load one variant at a time (the others idle), in an order
+rotated round by round: throughput and latency. "Together" rounds load every variant
+in the same seconds, so a noisy machine slows all alike: server CPU per request.
+Figures are ratios within a round (paired), summarised by their median over rounds.
 """
 
 import argparse
+import contextlib
 import json
-import shutil
 import statistics
 import sys
 import tempfile
-import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import joblib
+import psutil
 
-from bench import wrk
+from bench import paired, wrk
+from bench.loadgen import pinned
 from canary.local import procs
 from models import artifacts, dataset, train
 from servers import repository
 
-VARIANTS = {
-    "stock": "mlserver_sklearn.SKLearnModel",
-    "ours": repository.IMPLEMENTATION,
-    "ours-bare": "bench.bare_runtime.BareModel",
-}
 ROOT = Path(__file__).resolve().parent.parent
+# name: (implementation, environment)
+VARIANTS = {
+    "stock": ("mlserver_sklearn.SKLearnModel", {}),
+    "ours-predict": (repository.IMPLEMENTATION, {"MODEL_FAST_PATH": "false"}),
+    "ours-fast": (repository.IMPLEMENTATION, {"MODEL_FAST_PATH": "true"}),
+    "bare-predict": ("bench.bare_runtime.BareModel", {"MODEL_FAST_PATH": "false"}),
+}
+# figure: (numerator, denominator, what it says)
+RATIOS = {
+    "cost of metrics + fault switch": ("ours-predict", "bare-predict", "1 - ours/bare, goal under 3%"),
+    "gain of the fast path": ("ours-fast", "ours-predict", "linear models only"),
+    "ours vs stock, no fast path": ("ours-predict", "stock", "any scikit-learn model"),
+    "ours vs stock, fast path": ("ours-fast", "stock", "linear models"),
+}
 
 
-def prepare(work: Path) -> dict[str, Path]:
-    """Train v2 and write one MLServer repository per variant."""
+def prepare(work: Path, names: list[str]) -> dict[str, Path]:
+    """Train v2 and write one MLServer repository per variant named."""
     train.train("v2", work / "artifacts")
     estimator, _ = artifacts.load(work / "artifacts" / "v2")
     joblib.dump(estimator, work / "artifacts" / "v2" / "model.joblib")
     repos = {}
-    for name, implementation in VARIANTS.items():
+    for name in names:
+        implementation = VARIANTS[name][0]
         repo = repository.write(work / name, "v2", work / "artifacts")
         settings_path = repo / repository.MODEL_NAME / "model-settings.json"
         settings = json.loads(settings_path.read_text())
@@ -47,53 +63,94 @@ def prepare(work: Path) -> dict[str, Path]:
     return repos
 
 
-def measure(repo: Path, body: str, seconds: int, connections: int) -> dict:
-    """One wrk run against one runtime; requests per second and latency."""
+def start(repo: Path, env: dict) -> tuple[procs.Process, str]:
+    """``mlserver start`` on fresh ports, pinned to CPU 0; the process and its inference URL once ready."""
     port = procs.free_port()
     settings = json.loads((repo / "settings.json").read_text())
     settings.update(http_port=port, grpc_port=procs.free_port(), metrics_port=procs.free_port())
     (repo / "settings.json").write_text(json.dumps(settings))
-    mlserver = str(Path(sys.executable).with_name("mlserver"))
-    cmd = ["taskset", "-c", "0", mlserver, "start", str(repo)] if shutil.which("taskset") else [mlserver, "start", str(repo)]
-    proc = procs.start(cmd, repo / "log", env={"PYTHONPATH": str(ROOT)}, cwd=repo)
-    try:
-        url = f"http://127.0.0.1:{port}/v2/models/wine/infer"
-        procs.wait_http_ok(proc, f"http://127.0.0.1:{port}/v2/models/wine/ready")
-        wrk.run(url, body, seconds=2, connections=connections, cpu="1")  # warm-up
-        return wrk.run(url, body, seconds=seconds, connections=connections, cpu="1")
-    finally:
-        proc.stop()
+    cmd = pinned("0", [str(Path(sys.executable).with_name("mlserver")), "start", str(repo)])
+    proc = procs.start(cmd, repo / "log", env={"PYTHONPATH": str(ROOT), **env}, cwd=repo)
+    procs.wait_http_ok(proc, f"http://127.0.0.1:{port}/v2/models/wine/ready")
+    return proc, f"http://127.0.0.1:{port}/v2/models/wine/infer"
+
+
+def loaded(server: psutil.Process, url: str, body: str, args: argparse.Namespace) -> dict:
+    """One wrk run, plus the server's CPU time per answered request."""
+    before = sum(server.cpu_times()[:2])
+    result = wrk.run(url, body, seconds=args.seconds, connections=args.connections, cpu="1")
+    result["cpu_us"] = (sum(server.cpu_times()[:2]) - before) / max(result["requests"], 1) * 1e6
+    return result
+
+
+def together(servers: dict, urls: dict, body: str, args: argparse.Namespace) -> Callable[[str], dict]:
+    """A round that loads every variant at once; each server's CPU per request in the same seconds."""
+    cache: dict[str, dict] = {}
+
+    def once(name: str) -> dict:
+        if not cache:  # the first variant of a round runs them all
+            with ThreadPoolExecutor(len(servers)) as pool:
+                futures = {n: pool.submit(loaded, servers[n], urls[n], body, args) for n in servers}
+                cache.update({n: f.result() for n, f in futures.items()})
+        return cache.pop(name)
+
+    return once
+
+
+def figures(runs: dict[str, list[dict]], key: str) -> dict[str, list[float]]:
+    """Each figure's per-round values on ``key`` (``rps`` alone, ``cpu_us`` together)."""
+    out = {}
+    for figure, (num, den, _) in RATIOS.items():
+        if num in runs and den in runs:
+            speed = paired.ratios(runs, num, den, key, lower_is_better=key == "cpu_us")
+            out[figure] = [1 - r for r in speed] if figure.startswith("cost") else speed
+    return out
+
+
+def report(alone: dict[str, list[dict]], joint: dict[str, list[dict]]) -> dict:
+    """Print the tables; return the figures."""
+    print("\n| runtime | req/s alone, median (range) | p50 ms | p99 ms | non-2xx | CPU µs/request together |\n|---|---|---|---|---|---|")
+    for name, rs in alone.items():
+        med = {k: statistics.median(r[k] for r in rs) for k in ("p50_ms", "p99_ms")}
+        print(f"| {name} | {paired.spread([r['rps'] for r in rs], '{:.0f}')} | {med['p50_ms']:.2f} | {med['p99_ms']:.2f} | "
+              f"{sum(r['non_2xx'] for r in rs)} | {paired.spread([r['cpu_us'] for r in joint[name]], '{:.0f}')} |")
+    out = {"alone, by throughput": figures(alone, "rps"), "together, by CPU per request": figures(joint, "cpu_us")}
+    for title, values in out.items():
+        print(f"\n{title}\n\n{paired.HEADER}")
+        for figure, per_round in values.items():
+            print(paired.row(figure, per_round, "{:.1%}" if figure.startswith("cost") else "{:.2f}x", RATIOS[figure][2]))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Alternate the runtimes over rounds; print medians and ratios."""
-    parser = argparse.ArgumentParser(prog="python -m bench.runtime", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=10)
+    """Alternate the runtimes over rounds; print medians and paired ratios."""
+    parser = argparse.ArgumentParser(prog="python -m bench.runtime", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of each kind, alone and together (default 5)")
+    parser.add_argument("--seconds", type=int, default=5, help="seconds of load per variant and round (default 5)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {', '.join(VARIANTS)}")
+    parser.add_argument("--json", type=Path, help="also write every run and figure here")
     args = parser.parse_args(argv)
+    if args.rounds < 1 or args.seconds < 1:
+        parser.error("--rounds and --seconds must be at least 1")
+    names = [n.strip() for n in args.variants.split(",") if n.strip()]
+    if unknown := sorted(set(names) - set(VARIANTS)):
+        parser.error(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
     wrk.require()
     row = dataset.load().X[:1]
     body = json.dumps({"inputs": [{"name": "features", "shape": [1, 13], "datatype": "FP64", "data": row.ravel().tolist()}]})
-    results: dict[str, list[dict]] = {name: [] for name in VARIANTS}
-    with tempfile.TemporaryDirectory(prefix="bench-runtime-") as tmp:
-        repos = prepare(Path(tmp))
-        for round_no in range(args.rounds):
-            for name, repo in repos.items():
-                result = measure(repo, body, args.seconds, args.connections)
-                results[name].append(result)
-                print(f"round {round_no + 1}/{args.rounds} {name:10s} {result}", flush=True)
-                time.sleep(1)
-    med = {name: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for name, runs in results.items()}
-    print("\n| runtime | req/s (median) | p50 ms | p99 ms | non-2xx | vs stock |")
-    print("|---|---|---|---|---|---|")
-    for name, m in med.items():
-        print(f"| {name} | {m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | {m['non_2xx']:.0f} | {m['rps'] / med['stock']['rps']:.2f}x |")
-    overhead = 1 - med["ours"]["rps"] / med["ours-bare"]["rps"]
-    print(f"\nmetrics + fault switch (off) cost: {overhead * 100:.1f}% of throughput")
+    with tempfile.TemporaryDirectory(prefix="bench-runtime-") as tmp, contextlib.ExitStack() as stack:
+        urls, servers = {}, {}
+        for name, repo in prepare(Path(tmp), names).items():
+            proc, urls[name] = start(repo, VARIANTS[name][1])
+            stack.callback(proc.stop)
+            servers[name] = psutil.Process(proc.pid)
+            wrk.run(urls[name], body, seconds=2, connections=args.connections, cpu="1")  # warm-up
+        alone = paired.run_rounds(names, args.rounds, lambda n: loaded(servers[n], urls[n], body, args), "alone ")
+        joint = paired.run_rounds(names, args.rounds, together(servers, urls, body, args), "together ")
+    results = report(alone, joint)
     if args.json:
-        args.json.write_text(json.dumps({"runs": results, "median": med}, indent=2))
+        args.json.write_text(json.dumps({"alone": alone, "together": joint, "figures": results}, indent=2))
     return 0
 
 

@@ -1,6 +1,10 @@
-"""Drive ``wrk`` (Debian's package) with a JSON POST body and parse its report."""
+"""Drive ``wrk`` (Debian's package) with a JSON POST body; its figures come from its Lua ``done()`` hook.
 
-import re
+The hook writes JSON (wrk's own counters and latency percentiles, in µs) to a file,
+so nothing here parses wrk's text report.
+"""
+
+import json
 import shutil
 import subprocess
 import tempfile
@@ -10,8 +14,18 @@ from pathlib import Path
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [===[{body}]===]
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  local out = io.open([===[{out}]===], "w")
+  out:write(string.format(
+    '{{"requests": %d, "duration_us": %d, "bytes": %d, "non_2xx": %d, "connect_errors": %d, ' ..
+    '"read_errors": %d, "write_errors": %d, "timeouts": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d}}',
+    summary.requests, summary.duration, summary.bytes, e.status, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99)))
+  out:close()
+end
 """
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def require() -> str:
@@ -22,25 +36,25 @@ def require() -> str:
     return found
 
 
-def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * _UNITS[unit]
+def summarise(report: dict) -> dict:
+    """Requests per second, latency percentiles in ms and error counts from the hook's JSON."""
+    result = {"requests": report["requests"], "rps": report["requests"] / (report["duration_us"] / 1e6)}
+    for pct in ("50", "90", "99"):
+        result[f"p{pct}_ms"] = report[f"p{pct}_us"] / 1000
+    result["non_2xx"] = report["non_2xx"]
+    result["socket_errors"] = sum(report[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    return result
 
 
 def run(url: str, body: str, *, seconds: int, connections: int, cpu: str | None = None) -> dict:
-    """Closed-loop load for ``seconds``; returns rps and latency percentiles in ms."""
+    """Closed-loop load for ``seconds`` on one thread; see ``summarise`` for what it returns."""
     if "]===]" in body:
         raise ValueError("the body contains ]===], which would end the Lua string early")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(LUA.format(body=body))
-    cmd = [require(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url]
-    if cpu is not None and shutil.which("taskset"):
-        cmd = ["taskset", "-c", cpu, *cmd]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    Path(script.name).unlink()
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
-    for pct in ("50", "90", "99"):
-        result[f"p{pct}_ms"] = _ms(re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M).group(1))
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    result["non_2xx"] = int(non2xx.group(1)) if non2xx else 0
-    return result
+    with tempfile.TemporaryDirectory(prefix="wrk-") as tmp:
+        script, out = Path(tmp) / "post.lua", Path(tmp) / "done.json"
+        script.write_text(LUA.format(body=body, out=out))
+        cmd = [require(), "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url]
+        if cpu is not None and shutil.which("taskset"):
+            cmd = ["taskset", "-c", cpu, *cmd]
+        subprocess.run(cmd, capture_output=True, text=True, check=True)
+        return summarise(json.loads(out.read_text()))

@@ -1,0 +1,67 @@
+"""The benchmarks read wrk's and hey's structured output (wrk's Lua done() hook, hey -o csv): real tools, a real server."""
+
+import http.server
+import threading
+
+import pytest
+
+from bench import loadgen, paired, wrk
+
+
+class Answer(http.server.BaseHTTPRequestHandler):
+    """200 with a small body, or 500 under /fail; every body is read, as a real server does."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        status = 500 if self.path.startswith("/fail") else 200
+        self.send_response(status)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def test_wrk_figures_come_from_its_done_hook(server):
+    ok = wrk.run(f"{server}/ok", '{"data": {"ndarray": [[1, 2]]}}', seconds=1, connections=2)
+    assert ok["requests"] > 10 and ok["non_2xx"] == 0 and ok["socket_errors"] == 0
+    assert ok["rps"] == pytest.approx(ok["requests"], rel=0.2)
+    assert 0 < ok["p50_ms"] <= ok["p90_ms"] <= ok["p99_ms"]
+    failing = wrk.run(f"{server}/fail", "{}", seconds=1, connections=2)
+    assert failing["non_2xx"] == failing["requests"] > 10
+
+
+def test_a_body_that_would_end_the_lua_string_is_refused():
+    with pytest.raises(ValueError, match=r"\]===\]"):
+        wrk.run("http://127.0.0.1:9/", '{"a": "]===]"}', seconds=1, connections=1)
+
+
+def test_hey_figures_come_from_its_csv(server):
+    out = loadgen.hey(f"{server}/ok", "{}", rps=40, seconds=1)
+    assert out["achieved_rps"] == pytest.approx(40, rel=0.3) and out["errors"] == 0
+    assert 0 < out["p50"] <= out["p90"] <= out["p99"]
+    assert loadgen.hey(f"{server}/fail", "{}", rps=40, seconds=1)["errors"] > 10
+
+
+def test_rounds_rotate_so_each_variant_takes_each_place():
+    orders = [paired.rotated(["a", "b", "c"], r) for r in range(3)]
+    assert orders == [["a", "b", "c"], ["b", "c", "a"], ["c", "a", "b"]]
+    assert {order.index("a") for order in orders} == {0, 1, 2}
+
+
+def test_ratios_pair_the_same_round():
+    runs = {"x": [{"rps": 200.0, "us": 5.0}, {"rps": 90.0, "us": 10.0}], "y": [{"rps": 100.0, "us": 10.0}, {"rps": 100.0, "us": 5.0}]}
+    assert paired.ratios(runs, "x", "y", "rps") == [2.0, 0.9]
+    assert paired.ratios(runs, "x", "y", "us", lower_is_better=True) == [2.0, 0.5]
