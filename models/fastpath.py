@@ -1,7 +1,8 @@
 """A linear model's predict without scikit-learn's per-call validation.
 
-``estimator.predict`` on one row spends most of its ~180 µs validating input; the
-servers validate once themselves, so for the linear models we ship the class is
+``estimator.predict`` on one row spends most of its time validating input
+(``python -m bench.percall`` measures both paths); the servers validate once
+themselves, so for the linear models we ship the class is
 ``argmax(X @ W.T + b)`` with W and b folded from the fitted estimator at load.
 Anything else, or a server started with ``MODEL_FAST_PATH=false``, calls
 ``estimator.predict``.

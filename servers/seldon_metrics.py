@@ -2,11 +2,12 @@
 
 The wrapper asks a model that has ``metrics()`` for custom metrics after every
 successful call and files them in its metrics object through a multiprocessing
-manager: six round trips, about half a millisecond, on every request, even for an
-empty list. So the model has no ``metrics()``: events are buffered and a thread of
-each worker hands them to the wrapper's object every ``flush_s``; a failed call
-hands its events over at once (``export_now``), so errors show even when no call
-succeeds. Every key always carries the same tag keys.
+manager: six round trips on every request, even for an empty list
+(``python -m bench.seldon`` measures batches against that). So the model has no
+``metrics()``: events are buffered and a thread of each worker hands them to the
+wrapper's object every ``flush_s``; a failed call hands its events over at once
+(``export_now``), so errors show even when no call succeeds. Every key always
+carries the same tag keys.
 """
 
 import os
