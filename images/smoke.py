@@ -1,6 +1,7 @@
 """What each image is for, checked on a running container: inference, metrics, fault variables, uid 10001."""
 
 import socket
+import time
 from collections.abc import Callable
 
 import docker
@@ -24,6 +25,16 @@ def expect(ok: bool, what: str) -> None:
     """Fail the smoke test with ``what`` unless ``ok``."""
     if not ok:
         raise EngineError(f"smoke test failed: {what}")
+
+
+def scrape(url: str, needle: str, timeout_s: float = 10) -> str:
+    """The metrics page once it shows ``needle`` (the Seldon runtime hands metrics over every 0.1 s), or as last read."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = httpx.get(url, timeout=10).text
+        if needle in text or time.monotonic() > deadline:
+            return text
+        time.sleep(0.1)
 
 
 def uid(container) -> str:
@@ -58,7 +69,7 @@ def seldon(box: Containers, ref: str) -> list[str]:
     answer = httpx.post(f"http://127.0.0.1:{http}/api/v1.0/predictions", json={"data": {"ndarray": [ROW]}}, timeout=10)
     expect(answer.status_code == 200 and answer.json()["meta"]["tags"]["model_version"] == "v2", f"{ref}: {answer.text}")
     expect(answer.json()["data"]["ndarray"] == [["class_1"]], f"{ref} with FAULT_WRONG_RATIO=1 answered right")
-    text = httpx.get(f"http://127.0.0.1:{metrics}/metrics", timeout=10).text
+    text = scrape(f"http://127.0.0.1:{metrics}/metrics", "mlcanary_faults_injected_total{")
     expect("mlcanary_faults_injected_total{" in text, f"{ref} custom metrics")
     expect(uid(container) == "10001", f"{ref} runs as uid {uid(container)}, not 10001")
     return [f"healthy ({health})", "v2 inference", "FAULT_WRONG_RATIO", "custom metrics", "uid 10001"]

@@ -8,7 +8,7 @@ import pytest
 
 from images.containers import Containers, wait_exit, wait_healthy
 from images.engine import connect, reference
-from images.smoke import ROW, V2_BODY, free_port, uid
+from images.smoke import ROW, V2_BODY, free_port, scrape, uid
 
 TAG = os.environ.get("ML_CANARY_IMAGE_TAG", "test")
 
@@ -49,7 +49,7 @@ def test_seldon_image_serves_with_metrics_and_faults(box):
     response = httpx.post(f"http://127.0.0.1:{http}/api/v1.0/predictions", json={"data": {"ndarray": [ROW]}})
     assert response.status_code == 200 and response.json()["meta"]["tags"]["model_version"] == "v2"
     assert response.json()["data"]["ndarray"] == [["class_1"]]  # a wrong class, on purpose
-    text = httpx.get(f"http://127.0.0.1:{metrics}/metrics").text
+    text = scrape(f"http://127.0.0.1:{metrics}/metrics", "mlcanary_faults_injected_total{")
     assert "mlcanary_faults_injected_total{" in text and 'model_version="v2"' in text
     assert uid(container) == "10001"
 
