@@ -46,6 +46,7 @@ class BufferedMetrics:
         wrapper = _wrapper_metrics(sys._getframe(1))
         if wrapper is not None:
             self._flusher_pid = os.getpid()
+            _serialise_updates(wrapper)
             threading.Thread(target=self._flush_forever, args=(wrapper,), name="metrics", daemon=True).start()
 
     def _flush_forever(self, wrapper) -> None:
@@ -107,3 +108,23 @@ def _wrapper_metrics(frame):
             return candidate
         frame = frame.f_back
     return None
+
+
+def _serialise_updates(wrapper) -> None:
+    """Make the wrapper's ``update`` one call at a time in this process.
+
+    NOTE: seldon-core 1.18's SeldonMetrics.update (seldon_core/metrics.py) reads the
+    worker's data under its lock and writes it back under a second acquisition, so
+    two threads of one worker (our flusher and a request) would lose one's counts.
+    The wrapper has no hook for this; its object's ``update`` is wrapped in place.
+    """
+    if getattr(wrapper, "_mlcanary_serialised", False):
+        return
+    update, lock = wrapper.update, threading.Lock()
+
+    def serialised(custom_metrics, method):
+        with lock:
+            return update(custom_metrics, method)
+
+    wrapper.update = serialised
+    wrapper._mlcanary_serialised = True

@@ -1,6 +1,7 @@
 """The Seldon runtime's metric buffer: handed to the wrapper's metrics object in batches, from one thread per worker."""
 
 import threading
+import time
 
 from servers.seldon_metrics import BufferedMetrics
 from tests.waiting import wait_until
@@ -45,3 +46,25 @@ def test_a_failed_call_hands_its_events_over_at_once():
 
     assert failing_call(wrapper) is True
     assert [m["tags"].get("outcome") for m in wrapper.batches[0][0] if m["key"] == "mlcanary_inference_requests"] == ["injected_error"]
+
+
+class RacyWrapperMetrics:
+    """seldon-core's update: read the worker's data, change it, write it back in a second step."""
+
+    def __init__(self):
+        self.total = 0
+
+    def update(self, metrics: list[dict], method: str) -> None:
+        seen = self.total
+        time.sleep(0.001)  # the manager round trips between the read and the write
+        self.total = seen + sum(m["value"] for m in metrics if m["key"] == "mlcanary_inference_requests")
+
+
+def test_the_flusher_and_the_requests_never_lose_each_others_counts():
+    buffer, wrapper = BufferedMetrics(flush_s=0.001), RacyWrapperMetrics()
+    wrapper_calls(buffer, wrapper)
+    one = [{"type": "COUNTER", "key": "mlcanary_inference_requests", "value": 1, "tags": {}}]
+    for _ in range(200):  # the request thread's own updates, while the flusher hands over ours
+        buffer.observe("ok", 0.001)
+        wrapper.update(one, "predict")
+    wait_until(lambda: wrapper.total == 400, 5, "all 400 counts in the wrapper's data")
