@@ -19,7 +19,8 @@ import numpy as np
 
 from bench import envoy_static, paired
 from canary.local import procs
-from models import train
+from loadgen import payloads
+from models import dataset, train
 from servers import repository
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,8 +84,7 @@ def hey(url: str, body: str, rps: int, seconds: int) -> dict:
 
 def beside_hey(url: str, work: Path, seconds: int, rounds: int) -> dict[str, list[dict]]:
     """loadgen and hey at 200 rps against the same server, alternating for ``rounds``."""
-    body = json.dumps({"inputs": [{"name": "features", "shape": [1, 13], "datatype": "FP64",
-                                   "data": [13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]}]})
+    body = payloads.encode_rows("v2", dataset.load().X[:1].tolist()).decode()
 
     def once(tool: str) -> dict:
         if tool == "hey":

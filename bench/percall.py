@@ -18,6 +18,7 @@ from mlserver.types import InferenceRequest
 
 from bench import paired
 from bench.bare_runtime import BareModel
+from loadgen import payloads
 from models import artifacts, dataset, fastpath, train
 from servers.mlserver_runtime import CanaryModel
 
@@ -33,8 +34,7 @@ async def variants(folder: Path) -> dict:
     estimator, _ = artifacts.load(folder)
     fast = fastpath.compile_predict(estimator)
     row = dataset.load().X[:1]
-    payload = InferenceRequest.model_validate(
-        {"inputs": [{"name": "features", "shape": [1, 13], "datatype": "FP64", "data": row.ravel().tolist()}]})
+    payload = InferenceRequest.model_validate_json(payloads.encode_rows("v2", row.tolist()))
     ours, bare = await _runtime(CanaryModel, "wine", folder), await _runtime(BareModel, "bare", folder)
 
     async def call(f):

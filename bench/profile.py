@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 
 from bench import runtime, wrk
+from bench.loadgen import pinned
+from loadgen import payloads
 from models import dataset
 
 # part: frame names (py-spy's "function" name) whose samples belong to it
@@ -50,14 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     spy = Path(sys.executable).with_name("py-spy")
     if not spy.exists():
         raise SystemExit(f"{spy} is missing: pip install -e '.[bench]'")
-    body = json.dumps({"inputs": [{"name": "f", "shape": [1, 13], "datatype": "FP64", "data": dataset.load().X[0].tolist()}]})
+    body = payloads.encode_rows("v2", dataset.load().X[:1].tolist()).decode()
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as tmp:
         repo = runtime.prepare(Path(tmp), [args.variant])[args.variant]
         proc, url = runtime.start(repo, runtime.VARIANTS[args.variant][1])
         try:
             wrk.run(url, body, seconds=2, connections=16, cpu="1")
             out = Path(tmp) / "profile.json"
-            sampler = subprocess.Popen([*runtime.pinned("1", [str(spy)]), "record", "--nonblocking", "-p", str(proc.pid),
+            sampler = subprocess.Popen([*pinned("1", [str(spy)]), "record", "--nonblocking", "-p", str(proc.pid),
                                         "-d", str(args.seconds), "-r", str(args.rate), "-f", "speedscope", "-o", str(out)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             load = wrk.run(url, body, seconds=args.seconds, connections=16, cpu="1")

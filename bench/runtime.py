@@ -14,7 +14,6 @@ import json
 import statistics
 import sys
 import tempfile
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import psutil
 from bench import paired, wrk
 from bench.loadgen import pinned
 from canary.local import procs
+from loadgen import payloads
 from models import artifacts, dataset, train
 from servers import repository
 
@@ -63,13 +63,13 @@ def prepare(work: Path, names: list[str]) -> dict[str, Path]:
     return repos
 
 
-def start(repo: Path, env: dict) -> tuple[procs.Process, str]:
-    """``mlserver start`` on fresh ports, pinned to CPU 0; the process and its inference URL once ready."""
+def start(repo: Path, env: dict, cpus: str = "0") -> tuple[procs.Process, str]:
+    """``mlserver start`` on fresh ports, pinned to ``cpus``; the process and its inference URL once ready."""
     port = procs.free_port()
     settings = json.loads((repo / "settings.json").read_text())
     settings.update(http_port=port, grpc_port=procs.free_port(), metrics_port=procs.free_port())
     (repo / "settings.json").write_text(json.dumps(settings))
-    cmd = pinned("0", [str(Path(sys.executable).with_name("mlserver")), "start", str(repo)])
+    cmd = pinned(cpus, [str(Path(sys.executable).with_name("mlserver")), "start", str(repo)])
     proc = procs.start(cmd, repo / "log", env={"PYTHONPATH": str(ROOT), **env}, cwd=repo)
     procs.wait_http_ok(proc, f"http://127.0.0.1:{port}/v2/models/wine/ready")
     return proc, f"http://127.0.0.1:{port}/v2/models/wine/infer"
@@ -83,18 +83,17 @@ def loaded(server: psutil.Process, url: str, body: str, args: argparse.Namespace
     return result
 
 
-def together(servers: dict, urls: dict, body: str, args: argparse.Namespace) -> Callable[[str], dict]:
-    """A round that loads every variant at once; each server's CPU per request in the same seconds."""
-    cache: dict[str, dict] = {}
-
-    def once(name: str) -> dict:
-        if not cache:  # the first variant of a round runs them all
-            with ThreadPoolExecutor(len(servers)) as pool:
-                futures = {n: pool.submit(loaded, servers[n], urls[n], body, args) for n in servers}
-                cache.update({n: f.result() for n, f in futures.items()})
-        return cache.pop(name)
-
-    return once
+def together(servers: dict, urls: dict, body: str, args: argparse.Namespace) -> dict[str, list[dict]]:
+    """Rounds that load every variant at once: each server's CPU per request in the same seconds."""
+    runs: dict[str, list[dict]] = {name: [] for name in servers}
+    with ThreadPoolExecutor(len(servers)) as pool:
+        for round_no in range(args.rounds):
+            futures = {n: pool.submit(loaded, servers[n], urls[n], body, args) for n in servers}
+            for name, future in futures.items():
+                runs[name].append(future.result())
+            print(f"together round {round_no + 1}/{args.rounds}: "
+                  + ", ".join(f"{n} {r[-1]['cpu_us']:.0f} µs" for n, r in runs.items()), flush=True)
+    return runs
 
 
 def figures(runs: dict[str, list[dict]], key: str) -> dict[str, list[float]]:
@@ -137,8 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := sorted(set(names) - set(VARIANTS)):
         parser.error(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
     wrk.require()
-    row = dataset.load().X[:1]
-    body = json.dumps({"inputs": [{"name": "features", "shape": [1, 13], "datatype": "FP64", "data": row.ravel().tolist()}]})
+    body = payloads.encode_rows("v2", dataset.load().X[:1].tolist()).decode()
     with tempfile.TemporaryDirectory(prefix="bench-runtime-") as tmp, contextlib.ExitStack() as stack:
         urls, servers = {}, {}
         for name, repo in prepare(Path(tmp), names).items():
@@ -147,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             servers[name] = psutil.Process(proc.pid)
             wrk.run(urls[name], body, seconds=2, connections=args.connections, cpu="1")  # warm-up
         alone = paired.run_rounds(names, args.rounds, lambda n: loaded(servers[n], urls[n], body, args), "alone ")
-        joint = paired.run_rounds(names, args.rounds, together(servers, urls, body, args), "together ")
+        joint = together(servers, urls, body, args)
     results = report(alone, joint)
     if args.json:
         args.json.write_text(json.dumps({"alone": alone, "together": joint, "figures": results}, indent=2))

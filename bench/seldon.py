@@ -11,15 +11,16 @@ metrics handed over in batches.
 
 import argparse
 import contextlib
-import json
+import statistics
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench import paired, wrk
+from bench import paired, runtime, wrk
 from bench.loadgen import pinned
 from canary.local import procs
+from loadgen import payloads
 from models import dataset, train
 from servers import repository
 
@@ -30,12 +31,13 @@ OURS, BARE = "servers.seldon_runtime.SeldonModel", "bench.bare_seldon.BareSeldon
 
 @dataclass(frozen=True)
 class Config:
-    """One server configuration: which server, model class, environment, and the CPUs it may use."""
+    """One server configuration: which server, model class, environment, MLServer's parallel workers, CPUs."""
 
     server: str
     model_class: str | None = OURS
     env: dict = field(default_factory=dict)
     cpus: str = "0"
+    workers: int = 0
 
 
 CONFIGS = {
@@ -50,10 +52,10 @@ CONFIGS = {
     "seldon, bare model class": Config("seldon", BARE),
     "seldon 1 worker, both cores": Config("seldon", cpus="0,1"),
     "seldon 2 workers, both cores": Config("seldon", env={"GUNICORN_WORKERS": "2"}, cpus="0,1"),
-    "mlserver (parallel_workers 0)": Config("mlserver", None, {"workers": "0"}),
-    "mlserver (parallel_workers 2)": Config("mlserver", None, {"workers": "2"}),
-    "mlserver (parallel_workers 0), both cores": Config("mlserver", None, {"workers": "0"}, "0,1"),
-    "mlserver (parallel_workers 2), both cores": Config("mlserver", None, {"workers": "2"}, "0,1"),
+    "mlserver (parallel_workers 0)": Config("mlserver", None),
+    "mlserver (parallel_workers 2)": Config("mlserver", None, workers=2),
+    "mlserver (parallel_workers 0), both cores": Config("mlserver", None, cpus="0,1"),
+    "mlserver (parallel_workers 2), both cores": Config("mlserver", None, cpus="0,1", workers=2),
 }
 BASELINE = "seldon defaults (1 worker, 1 thread)"
 FIGURES = {
@@ -67,28 +69,23 @@ FIGURES = {
 
 
 def start(name: str, work: Path) -> tuple[procs.Process, str, str]:
-    """One configuration's server, pinned to CPU 0; its process, URL and body once ready."""
+    """One configuration's server, pinned to its CPUs; its process, URL and body once ready."""
     config = CONFIGS[name]
-    server, model_class, env = config.server, config.model_class, config.env
     folder = work / str(list(CONFIGS).index(name))
     folder.mkdir()
-    port, row = procs.free_port(), dataset.load().X[:1].ravel().tolist()
-    if server == "mlserver":
-        ports = {"http_port": port, "grpc_port": procs.free_port(), "metrics_port": procs.free_port()}
-        repo = repository.write(folder / "repo", "v2", work / "artifacts", ports=ports, workers=int(env["workers"]))
-        proc = procs.start(pinned(config.cpus, [str(Path(sys.executable).with_name("mlserver")), "start", str(repo)]), folder / "log")
-        body = {"inputs": [{"name": "x", "shape": [1, 13], "datatype": "FP64", "data": row}]}
-        url, ready = f"http://127.0.0.1:{port}/v2/models/wine/infer", f"http://127.0.0.1:{port}/v2/models/wine/ready"
-    else:
-        env = {**env, "MODEL_ARTIFACTS": str(work / "artifacts"), "MODEL_VERSION": "v2",
-               "MODEL_ADMIN_PORT": str(procs.free_port()), "PYTHONPATH": str(ROOT), **env}
-        cmd = [str(SELDON), model_class, "--http-port", str(port), "--grpc-port", str(procs.free_port()),
-               "--metrics-port", str(procs.free_port())]
-        proc = procs.start(pinned(config.cpus, cmd), folder / "log", env, cwd=folder)
-        body = {"data": {"ndarray": [row]}}
-        url, ready = f"http://127.0.0.1:{port}/api/v1.0/predictions", f"http://127.0.0.1:{port}/health/ping"
-    procs.wait_http_ok(proc, ready)
-    return proc, url, json.dumps(body)
+    rows = dataset.load().X[:1].tolist()
+    if config.server == "mlserver":
+        repo = repository.write(folder / "repo", "v2", work / "artifacts", workers=config.workers)
+        proc, url = runtime.start(repo, config.env, config.cpus)
+        return proc, url, payloads.encode_rows("v2", rows).decode()
+    port = procs.free_port()
+    env = {"MODEL_ARTIFACTS": str(work / "artifacts"), "MODEL_VERSION": "v2", "MODEL_ADMIN_PORT": str(procs.free_port()),
+           "PYTHONPATH": str(ROOT), **config.env}
+    cmd = [str(SELDON), config.model_class, "--http-port", str(port), "--grpc-port", str(procs.free_port()),
+           "--metrics-port", str(procs.free_port())]
+    proc = procs.start(pinned(config.cpus, cmd), folder / "log", env, cwd=folder)
+    procs.wait_http_ok(proc, f"http://127.0.0.1:{port}/health/ping")
+    return proc, f"http://127.0.0.1:{port}/api/v1.0/predictions", payloads.encode_rows("seldon", rows).decode()
 
 
 def report(runs: dict[str, list[dict]]) -> None:
@@ -96,7 +93,7 @@ def report(runs: dict[str, list[dict]]) -> None:
     print("\n| configuration | req/s median (range) | p50 ms | p99 ms | non-2xx + socket errors | vs defaults, paired |")
     print("|---|---|---|---|---|---|")
     for name, rs in runs.items():
-        p50, p99 = (sorted(r[k] for r in rs)[len(rs) // 2] for k in ("p50_ms", "p99_ms"))
+        p50, p99 = (statistics.median(r[k] for r in rs) for k in ("p50_ms", "p99_ms"))
         errors = sum(r["non_2xx"] + r["socket_errors"] for r in rs)
         speed = paired.spread(paired.ratios(runs, name, BASELINE, "rps"), "{:.2f}x")
         print(f"| {name} | {paired.spread([r['rps'] for r in rs], '{:.0f}')} | {p50:.2f} | {p99:.2f} | {errors} | {speed} |")

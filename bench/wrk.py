@@ -10,6 +10,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from bench.loadgen import pinned
+
 # A level-3 long bracket: a JSON body such as {"ndarray": [[...]]} contains "]]".
 LUA = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -54,7 +56,7 @@ def run(url: str, body: str, *, seconds: int, connections: int, cpu: str | None 
         script, out = Path(tmp) / "post.lua", Path(tmp) / "done.json"
         script.write_text(LUA.format(body=body, out=out))
         cmd = [require(), "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url]
-        if cpu is not None and shutil.which("taskset"):
-            cmd = ["taskset", "-c", cpu, *cmd]
+        if cpu is not None:
+            cmd = pinned(cpu, cmd)
         subprocess.run(cmd, capture_output=True, text=True, check=True)
         return summarise(json.loads(out.read_text()))

@@ -32,12 +32,21 @@ def _v2(rows: list[list[float]], datatype: str = "FP64") -> dict:
     return {"inputs": [{"name": "features", "shape": [len(rows), len(rows[0]) if rows else 13], "datatype": datatype, "data": flat}]}
 
 
-def _seldon(rows: list[list[float]], names: list[str]) -> dict:
-    return {"data": {"names": names, "ndarray": rows}}
+def _seldon(rows: list[list[float]], names: list[str] | None) -> dict:
+    return {"data": {"ndarray": rows} if names is None else {"names": names, "ndarray": rows}}
 
 
 def _encode(obj) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def encode_rows(protocol: str, rows: list[list[float]], names: list[str] | None = None) -> bytes:
+    """A valid request body for these rows in ``protocol`` (v2 or seldon; feature names only when given)."""
+    if protocol == "v2":
+        return _encode(_v2(rows))
+    if protocol == "seldon":
+        return _encode(_seldon(rows, names))
+    raise ValueError(f"unknown protocol {protocol!r}; use v2 or seldon")
 
 
 def _invalid(protocol: str, row: list[float], names: list[str]) -> list[bytes]:
@@ -68,11 +77,10 @@ class PayloadPool:
         data = dataset.load()
         rows = [[float(v) for v in row] for row in data.X]
         names = data.feature_names
-        encode = (lambda rs: _encode(_v2(rs))) if protocol == "v2" else (lambda rs: _encode(_seldon(rs, names)))
         if protocol not in PROTOCOLS:
             raise ValueError(f"unknown protocol {protocol!r}; use v2 or seldon")
         truth = data.truth()
-        self._valid = [Payload(encode(rows[i:i + batch_rows]), True, tuple(truth[i:i + batch_rows]))
+        self._valid = [Payload(encode_rows(protocol, rows[i:i + batch_rows], names), True, tuple(truth[i:i + batch_rows]))
                        for i in range(0, len(rows) - batch_rows + 1)]
         self._invalid = _invalid(protocol, rows[0], names)
         self._rng = rng

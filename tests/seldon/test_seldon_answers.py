@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from tests.answer_sink import AnswerSink
-from tests.canary.local.support import wait_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -3,7 +3,7 @@
 import pytest
 
 from tests.answer_sink import AnswerSink
-from tests.canary.local.support import wait_until
+from tests.waiting import wait_until
 from tests.servers.test_mlserver_runtime import infer
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from canary.judge import service
 from canary.judge.settings import JudgeSettings
 from canary.local import procs, prometheus_config
 from canary.webapi import ServerThread, create_app
-from tests.canary.local.support import wait_until
+from tests.waiting import wait_until
 from tests.k8s.support import require_binary
 
 RQ, BUCKET = "envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket"

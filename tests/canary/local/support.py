@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 from tests.canary.conftest import ROOT
-from tests.waiting import wait_until  # noqa: F401  (the local tests import it from here)
 
 
 def loadgen(target: str, *flags: str, out: Path) -> subprocess.Popen:

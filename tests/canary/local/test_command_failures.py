@@ -12,7 +12,7 @@ from canary.cli import main as canary_main
 from canary.local import procs
 from canary.local.harness import Harness
 from tests.canary.conftest import ROOT, child_pids
-from tests.canary.local.support import wait_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 from bench.designs import variant
 from canary.local.client import ApiError, StackClient
 from canary.local.harness import Harness, wait_for
-from tests.canary.local.support import wait_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 SCALE = 6  # a 3-minute analysis in 30 s; the Prometheus windows stay real

@@ -11,7 +11,8 @@ import pytest
 from canary.local import procs
 from canary.local.client import StackClient
 from tests.canary.conftest import ROOT, child_pids, start_stack
-from tests.canary.local.support import loadgen, summary, wait_until
+from tests.canary.local.support import loadgen, summary
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 ROW = [13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]
