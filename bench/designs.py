@@ -1,6 +1,9 @@
 """Copies of k8s/ with parts of the shipped Rollout taken out, to measure what each part adds."""
 
+import contextlib
 import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -24,3 +27,15 @@ def variant(folder: Path, shadow: bool = True, judge: bool = True) -> Path:
                 step["analysis"]["templates"] = [t for t in step["analysis"]["templates"] if t["templateName"] != "judge"]
     path.write_text(yaml.safe_dump(doc))
     return folder
+
+
+@contextlib.contextmanager
+def trained_work(prefix: str) -> Iterator[Path]:
+    """A temporary folder with both versions trained into its artifacts/, removed afterwards."""
+    from models import train
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(tmp)
+        for version in ("v1", "v2"):
+            train.train(version, work / "artifacts")
+        yield work

@@ -29,6 +29,7 @@ from canary.local.harness import exit_on_sigterm
 CANARY_RPS, STABLE_RPS = 5, 45  # 50 rps at weight 10
 STEP_S, LATER_CANARY_RPS, LATER_STABLE_RPS = 180, 25, 25  # the Rollout's 10% analysis, then its 50% analysis
 INCORRECT = {"v1": 0.056, "v2": 0.006}  # measured on the wine rows: v1 94.4% and v2 99.4% accurate
+BEFORE_S = 60  # stable served alone this long, with the same feedback, before the analysis: its informed prior
 WRONG_RATIOS = (0.05, 0.1, 0.3, 1.0)
 
 
@@ -40,12 +41,22 @@ def _cumulative(rng, rates: tuple[float, float], p: float, runs: int, horizon: i
     return rng.binomial(trials, p).cumsum(axis=1), trials.cumsum(axis=1)
 
 
+def _stable_prior(rng, runs: int, feedback: float, past_p: float, settings: JudgeSettings) -> tuple:
+    """Each run's informed prior from BEFORE_S seconds of stable alone at 50 rps with incorrect rate past_p."""
+    n0 = rng.poisson((CANARY_RPS + STABLE_RPS) * feedback * BEFORE_S, size=(runs, 1))
+    x0 = rng.binomial(n0, past_p)
+    weight = np.minimum(1.0, np.divide(settings.accuracy_prior_answers, n0, out=np.zeros(n0.shape), where=n0 > 0))
+    return 0.5 + weight * x0, 0.5 + weight * (n0 - x0)
+
+
 def accuracy_fail_times(rng, runs: int, horizon: int, feedback: float, canary_p: float, stable_p: float,
-                        settings: JudgeSettings) -> np.ndarray:
-    """Seconds until the accuracy test fails in each run (inf when it never does)."""
+                        settings: JudgeSettings, past_p: float | None = None) -> np.ndarray:
+    """Seconds until the accuracy test fails in each run (inf when it never does); stable's incorrect rate
+    before the analysis is ``past_p`` (default: the same as during it)."""
     xc, nc = _cumulative(rng, (CANARY_RPS * feedback, LATER_CANARY_RPS * feedback), canary_p, runs, horizon)
     xs, ns = _cumulative(rng, (STABLE_RPS * feedback, LATER_STABLE_RPS * feedback), stable_p, runs, horizon)
-    log_e = quality.log_e_worse(xc, nc, xs, ns, settings.accuracy_absolute)
+    prior = _stable_prior(rng, runs, feedback, stable_p if past_p is None else past_p, settings)
+    log_e = quality.log_e_worse(xc, nc, xs, ns, settings.accuracy_absolute, stable_prior=prior)
     failed = log_e >= math.log(2 / settings.alpha)  # two tests in the quality question
     return np.where(failed.any(axis=1), failed.argmax(axis=1) + 1.0, np.inf)
 
@@ -77,6 +88,11 @@ def simulate(args, settings: JudgeSettings) -> None:
             times = accuracy_fail_times(rng, args.runs, args.horizon, feedback, 0.056, 0.056, s)
             print(f"| accuracy, feedback {feedback:g}, tolerance {tol:g}, both 94.4% | "
                   f"{np.isfinite(times).mean():.4f} ({settings.alpha / 2:g}) |")
+        # A stable whose past misleads its prior: 99.4% accurate before the analysis, 94.4% during it.
+        times = accuracy_fail_times(rng, args.runs, args.horizon, feedback, 0.056 + settings.accuracy_absolute, 0.056,
+                                    settings, past_p=0.006)
+        print(f"| accuracy, feedback {feedback:g}, at the null's edge (canary 2 points worse), stable's past 99.4% | "
+              f"{np.isfinite(times).mean():.4f} ({settings.alpha / 2:g}) |")
     print(f"| class mix, tolerance 0, v2's mix | {class_mix_false_fails(rng, args.runs, args.horizon, settings.alpha):.4f} "
           f"({settings.alpha / 2:g}) |")
     print("\n| stable | canary wrong-answer ratio | feedback | median s to fail | p90 s | share failed |\n|---|---|---|---|---|---|")
@@ -104,6 +120,7 @@ def real(args) -> None:
         for wrong, feedback in () if args.shadow_only else args.cases:
             rig = Rig(work, no_shadow, 1.0, f"wrong-{wrong}-{feedback}", feedback)
             try:
+                time.sleep(args.before)  # stable serves alone first, as it has before any real rollout
                 seconds, _, _, why = time_to_zero(rig, {"wrong_ratio": wrong}, 420)
                 answered, wrong_seen = rig.canary_answers()  # Envoy's 200s would count the feedback too
             finally:
@@ -154,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="simulated seconds: the 10%% analysis, then the 50%% one (default %(default)s)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--real", action="store_true", help="also roll out silently wrong v2s on the real stack")
+    p.add_argument("--before", type=float, default=BEFORE_S,
+                   help="with --real: seconds stable serves alone, with feedback, before each rollout (default %(default)s)")
     p.add_argument("--shadow-only", action="store_true", help="with --real: only the shipped Rollout's shadow phase")
     p.add_argument("--no-simulation", action="store_true", help="with --real: skip the simulation")
     p.add_argument("--cases", type=_cases, default=_cases("0.3:1,0.3:0.1,0.05:1"),

@@ -15,15 +15,13 @@ the shipped Rollout, counting false aborts, with the truth of every answer sent 
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from bench.designs import ROOT, variant
+from bench.designs import ROOT, trained_work, variant
 from canary.local.harness import Harness, exit_on_sigterm, free_port_env, wait_for
-from models import train
 
 ENDED = ("Healthy", "Degraded")
 DESIGNS = {"shipped": "shipped: shadow phase, gates, judge", "no-shadow": "no shadow phase: gates, judge",
@@ -144,10 +142,7 @@ def main(argv: list[str] | None = None) -> int:
                    "the accuracy test at its most sensitive)")
     args = p.parse_args(argv)
     exit_on_sigterm()
-    with tempfile.TemporaryDirectory(prefix="bench-rollout-") as tmp:
-        work = Path(tmp)
-        for version in ("v1", "v2"):
-            train.train(version, work / "artifacts")
+    with trained_work("bench-rollout-") as work:
         rows = scenario_runs(work, args)
         promoted, aborts = healthy_runs(work, args)
     print(f"\n| v2 (time-scale {args.scale:g}, 50 rps) | design | seconds from its first request to the abort | "

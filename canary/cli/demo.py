@@ -59,6 +59,8 @@ def _act(args, harness: Harness, faults: dict, lg_json: Path, *flags: str) -> tu
     """A fresh stack, controller and load, one rollout to its end; the final state and the step table."""
     harness.start_stack(args.runtime)
     client = harness.start_controller(args.time_scale)
+    print(f"dashboard: {client.state['api']}/ (watch live; to steer, in another terminal: "
+          f"CANARY_RUN_DIR={harness.run_dir} canary dashboard --open)", flush=True)
     harness.start_loadgen(args.rps, lg_json, *(["--protocol", "seldon"] if args.runtime == "seldon" else []), *flags)
     harness.wait_traffic()
     client.post("/rollout", {"version": "v2", "faults": faults})

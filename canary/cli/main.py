@@ -5,6 +5,7 @@ import sys
 
 from pydantic import ValidationError
 
+from canary.cli import dashboard as cli_dashboard
 from canary.cli import judge as cli_judge
 from canary.cli import rollout as cli_rollout
 from canary.cli import stack as cli_stack
@@ -85,6 +86,11 @@ def _rollout_commands(sub) -> None:
     add_fault_flags(ft)
     ft.add_argument("--clear", action="store_true", default=None, help="all faults off (applied first)")
     ft.set_defaults(func=cli_rollout.command)
+    db = sub.add_parser("dashboard", help="the rollout dashboard's URL (served by the controller)")
+    how = db.add_mutually_exclusive_group()
+    how.add_argument("--open", action="store_true", help="open it in a browser, logged in with a one-time link")
+    how.add_argument("--login-url", action="store_true", help="print a one-time login link (valid for a minute)")
+    db.set_defaults(func=cli_dashboard.dashboard)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,8 +54,9 @@ def controller(settings: StackSettings, args) -> int:
     try:
         ctrl = _build(settings, csettings, scale)
         token = secrets.token_hex(16)
-        server = ServerThread(controlapi.create(ctrl, token, StackClient(settings.run_dir)), csettings.control_port,
-                              "control-api").start()
+        app = controlapi.create(ctrl, token, StackClient(settings.run_dir),
+                                f"http://127.0.0.1:{settings.prometheus_port}", f"http://127.0.0.1:{settings.judge_port}")
+        server = ServerThread(app, csettings.control_port, "control-api").start()
     except (NotRunning, ApiError, spec.SpecError, OSError) as exc:
         print(f"canary controller: {exc}", file=sys.stderr)
         return EXIT_FAIL

@@ -4,6 +4,7 @@ traffic share, and the tests' verdicts, a failed test staying failed."""
 import math
 import re
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 from canary.judge import quality, verdict, windows
@@ -44,6 +45,8 @@ class Analysis:
         self.bound_ms: float | None = None
         self.bound_origin = ""
         self.last: dict | None = None  # the last answer, for GET /v1/analyses
+        # Each answer's evidence in brief, so a dashboard opened late still draws the whole analysis.
+        self.trace: deque = deque(maxlen=settings.trace_points)
         self.lock = threading.Lock()
 
     def answer(self, reader: PrometheusReader, weight: float, now: float) -> dict:
@@ -64,6 +67,8 @@ class Analysis:
                      "stable": self.q.stable, "weight": weight, "at": now, "started_at": self.started_at,
                      "seconds": now - self.started_at, "alpha": self.settings.alpha, "latency_bound_ms": self.bound_ms,
                      "latency_bound_origin": self.bound_origin, "counter_resets": self.tracker.resets, "tests": results}
+        self.trace.append({"at": now, "tests": {r["name"]: [r["log_e_value"], r["difference"]["lower"],
+                                                              r["difference"]["upper"]] for r in results}})
         return self.last
 
     def _summary(self, results: list[dict]) -> str:
@@ -120,6 +125,14 @@ class Analysis:
             out["disagreement", "stable"] = (0, 0)
         return out
 
+    def _stable_history(self) -> tuple[int, int]:
+        """Stable's (incorrect, feedback) counts before this analysis began, from the counters' baseline."""
+        def keep(key, outcome=None) -> bool:
+            labels = dict(key[1])
+            return (key[0] == FEEDBACK_TOTAL and labels.get(REVISION_LABEL) == self.q.stable
+                    and outcome in (None, labels.get("outcome")))
+        return self.tracker.before(lambda k: keep(k, "incorrect")), self.tracker.before(keep)
+
     def _by_class(self, revision: str) -> dict:
         classes = {dict(k[1]).get("predicted_class") for k in self.tracker.keys() if k[0] == PREDICTIONS_TOTAL}
         return {c: self._sum(PREDICTIONS_TOTAL, revision, lambda labels, c=c: labels.get("predicted_class") == c)
@@ -175,7 +188,8 @@ class Analysis:
         if name in QUALITY_TESTS:  # weight-free: every window's counts together
             canary, stable = (windows.total(self.windows, name, role) for role in ("canary", "stable"))
             if name == "accuracy":
-                return quality.accuracy(canary, stable, s.accuracy_absolute, alpha)
+                return quality.accuracy(canary, stable, s.accuracy_absolute, alpha,
+                                        quality.informed_prior(self._stable_history(), s.accuracy_prior_answers))
             return quality.class_mix(canary, stable, s.class_mix_relative, alpha)
         tolerance = verdict.Tolerance(getattr(s, f"{name}_relative"), getattr(s, f"{name}_absolute"))
         segments = [verdict.Window(w["rho"], *windows.delta(w, name, "canary"), *windows.delta(w, name, "stable"))

@@ -16,6 +16,7 @@ class CounterTracker:
     def __init__(self) -> None:
         self._last: dict[Hashable, float] = {}
         self._total: dict[Hashable, float] = {}
+        self._before: dict[Hashable, float] = {}  # each series' value at the baseline: what came before
         self._baselined = False
         self.resets = 0
 
@@ -25,6 +26,8 @@ class CounterTracker:
             last = self._last.get(key)
             if last is None:
                 increment = value if self._baselined else 0.0
+                if not self._baselined:
+                    self._before[key] = value
             elif value >= last:
                 increment = value - last
             else:
@@ -36,6 +39,10 @@ class CounterTracker:
     def keys(self) -> list[Hashable]:
         """Every series seen so far."""
         return list(self._last)
+
+    def before(self, keep: Callable[[Hashable], bool]) -> int:
+        """The summed values at the baseline of the series ``keep`` selects: their counts before the first observe."""
+        return round(sum(v for k, v in self._before.items() if keep(k)))
 
     def total(self, keep: Callable[[Hashable], bool]) -> int:
         """The summed increments of the series ``keep`` selects."""

@@ -32,15 +32,30 @@ def _loglik(x, n, p):
     return xlogy(x, p) + xlog1py(np.subtract(n, x), -p)
 
 
-def log_e_worse(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS):
+def informed_prior(history: tuple[int, int], most: int) -> tuple[float, float]:
+    """Stable's Beta prior from its feedback before the analysis: (incorrect, feedback), at most ``most`` answers' worth.
+
+    Any prior fixed before the analysis's data keeps the mixture a martingale under every
+    null member, so the e-value stays valid; one centred where stable has been saves most
+    of the ~0.5 ln(n) a flat prior costs on stable's side, the larger one, and a cap keeps a
+    stable whose rate has drifted since from pulling too hard.
+    """
+    x0, n0 = history
+    weight = min(1.0, most / n0) if n0 else 0.0
+    return stats.JEFFREYS[0] + weight * x0, stats.JEFFREYS[1] + weight * (n0 - x0)
+
+
+def log_e_worse(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS, stable_prior=None):
     """log e-value against "canary's rate <= stable's + tolerance", from xc of nc and xs of ns events; over arrays.
+
+    ``prior`` mixes the canary's rate, ``stable_prior`` (default: the same) stable's.
 
     Where the most likely rates break the null, its best fit lies on the boundary
     pc = ps + tolerance, where the log-likelihood is concave in ps: bisection on its
     derivative, vectorised by hand because the benchmark solves millions at once.
     """
     xc, nc, xs, ns = (np.asarray(v, float) for v in (xc, nc, xs, ns))
-    log_marginal = _log_marginal(xc, nc, prior) + _log_marginal(xs, ns, prior)
+    log_marginal = _log_marginal(xc, nc, prior) + _log_marginal(xs, ns, stable_prior or prior)
     pc = np.divide(xc, nc, out=np.zeros_like(xc), where=nc > 0)
     ps = np.divide(xs, ns, out=np.ones_like(xs), where=ns > 0)
     inside = pc - ps <= tolerance
@@ -59,10 +74,11 @@ def log_e_worse(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS):
     return float(out) if out.ndim == 0 else out
 
 
-def accuracy(canary: tuple[int, int], stable: tuple[int, int], tolerance: float, alpha: float) -> dict:
+def accuracy(canary: tuple[int, int], stable: tuple[int, int], tolerance: float, alpha: float,
+             stable_prior: tuple[float, float] = stats.JEFFREYS) -> dict:
     """The accuracy test from (incorrect, feedback) counts: fail when the canary is worse beyond the tolerance."""
     (xc, nc), (xs, ns) = canary, stable
-    log_e = log_e_worse(xc, nc, xs, ns, tolerance)
+    log_e = log_e_worse(xc, nc, xs, ns, tolerance, stable_prior=stable_prior)
     lc, uc = stats.rate_sequence(xc, nc, alpha / 2)
     ls, us = stats.rate_sequence(xs, ns, alpha / 2)
     if log_e >= math.log(1 / alpha):

@@ -43,7 +43,8 @@ class Analyses:
         """The last answer of every analysis (of these revisions), the most recently asked first."""
         with self._lock:
             items = list(reversed(self._items.values()))
-        return [a.last for a in items if a.last and (canary in (None, a.q.canary)) and (stable in (None, a.q.stable))]
+        return [{**a.last, "trace": list(a.trace)} for a in items
+                if a.last and (canary in (None, a.q.canary)) and (stable in (None, a.q.stable))]
 
     def get(self, question: Question, now: float) -> Analysis:
         """The analysis for this question, new at its first call."""

@@ -39,6 +39,9 @@ class JudgeSettings(BaseSettings):
     """The slow bound when stable has no latency data to take it from."""
     accuracy_absolute: float = Field(0.02, ge=0, le=1)
     """The canary's accuracy (from feedback) may be this much below stable's (0.02: two points)."""
+    accuracy_prior_answers: int = Field(1000, ge=0)
+    """Stable's feedback from before the analysis, up to this many answers' worth, is the prior of its
+    incorrect rate in the accuracy test (0: Jeffreys' prior, as for the canary)."""
     class_mix_relative: float = Field(0.1, ge=0)
     """Each class's share of the canary's predictions may differ from stable's by this factor (0.1: 10%)."""
     disagreement_absolute: float = Field(0.1, ge=0, lt=1)
@@ -49,3 +52,5 @@ class JudgeSettings(BaseSettings):
     """Timeout of one Prometheus query."""
     max_analyses: int = Field(256, ge=1)
     """Analyses kept in memory; the least recently asked is forgotten first."""
+    trace_points: int = Field(900, ge=1)
+    """Answers per analysis kept in brief for GET /v1/analyses (15 minutes at one a second)."""

@@ -1,11 +1,16 @@
-"""The controller's control API: reads are open on localhost, every change needs the token and is audited."""
+"""The controller's control API and dashboard: reads are open on localhost, every change needs the token
+(or a dashboard session with its CSRF token) and is audited with who made it."""
 
 import contextlib
+import threading
+import time
 
 import httpx
-from fastapi import Depends, FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from canary.dashboard import pages, proxy
+from canary.dashboard.sessions import Sessions, control_user
 from canary.local.client import ApiError, NotRunning, StackClient
 from canary.webapi import create_app, token_check
 from canary.rollout import spec
@@ -36,36 +41,66 @@ class FaultBody(FaultUpdate):
     version: str = Field(min_length=1)
 
 
-def create(ctrl: Controller, token: str, stack: StackClient) -> FastAPI:
-    """The app: GET /rollout, /events, /audit; POST the controls."""
+HINT = "'canary' reads it from the run directory's controller.json"
+
+
+def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str, judge_url: str) -> FastAPI:
+    """The app: GET /rollout, /events, /audit, /runtimes; POST the controls; the dashboard on /."""
     app = create_app("ml-canary controller")
-    auth = Depends(token_check(token, "'canary' reads it from the run directory's controller.json"))
-    _reads(app, ctrl)
+    sessions = Sessions(token)
+    user = Depends(control_user(sessions, HINT))
+    app.include_router(pages.router(sessions, token_check(token, HINT)))
+    app.include_router(proxy.router(prometheus_url, judge_url))
+    runtimes = Recent(2.0, lambda: _runtimes(stack))
+    _reads(app, ctrl, runtimes)
     control = _auditor(ctrl)
 
-    @app.post("/rollout", dependencies=[auth])
-    def start(body: RolloutBody, x_canary_user: str = Header("unknown")) -> dict:
-        return control("rollout", body.model_dump(exclude_none=True), x_canary_user,
+    @app.post("/rollout")
+    def start(body: RolloutBody, who: str = user) -> dict:
+        return control("rollout", body.model_dump(exclude_none=True), who,
                        lambda: ctrl.start(body.version, body.faults.to_env()))
 
-    @app.post("/promote", dependencies=[auth])
-    def promote(body: PromoteBody = PromoteBody(), x_canary_user: str = Header("unknown")) -> dict:
-        return control("promote", body.model_dump(), x_canary_user, lambda: ctrl.promote(body.full))
+    @app.post("/promote")
+    def promote(body: PromoteBody = PromoteBody(), who: str = user) -> dict:
+        return control("promote", body.model_dump(), who, lambda: ctrl.promote(body.full))
 
     for name, method in (("pause", ctrl.pause), ("resume", ctrl.resume), ("retry", ctrl.retry),
                          ("abort", lambda: ctrl.abort("aborted by request"))):
-        _simple(app, auth, control, name, method)
+        _simple(app, user, control, name, method)
 
-    @app.post("/fault", dependencies=[auth])
-    def fault(body: FaultBody, x_canary_user: str = Header("unknown")) -> dict:
+    @app.post("/fault")
+    def fault(body: FaultBody, who: str = user) -> dict:
         detail = body.model_dump(exclude_none=True)
-        return control("fault", detail, x_canary_user, lambda: _fault(stack, body), locked=False)
+        try:
+            return control("fault", detail, who, lambda: _fault(stack, body), locked=False)
+        finally:
+            runtimes.forget()  # the next read shows the new switch
 
     return app
 
 
-def _reads(app: FastAPI, ctrl: Controller) -> None:
-    """The open reads: the rollout, its events, the audit log."""
+class Recent:
+    """A value recomputed at most every ``ttl_s``: pages polling /runtimes together cost one round of calls."""
+
+    def __init__(self, ttl_s: float, compute):
+        self._ttl, self._compute, self._lock = ttl_s, compute, threading.Lock()
+        self._value, self._at = None, -float("inf")
+
+    def get(self):
+        """The value, computed anew when older than the TTL."""
+        with self._lock:
+            if time.monotonic() - self._at > self._ttl:
+                self._value, self._at = self._compute(), time.monotonic()
+            return self._value
+
+    def forget(self) -> None:
+        """Compute anew on the next get."""
+        with self._lock:
+            self._at = -float("inf")
+
+
+def _reads(app: FastAPI, ctrl: Controller, runtimes: Recent) -> None:
+    """The open reads: the rollout, its events, the audit log, the running runtimes."""
 
     @app.get("/rollout")
     def rollout(events: int = 20) -> dict:
@@ -76,8 +111,15 @@ def _reads(app: FastAPI, ctrl: Controller) -> None:
         return ctrl.store.events(after_id=after)
 
     @app.get("/audit")
-    def audit() -> list:
-        return ctrl.store.audit_log()
+    def audit(limit: int = Query(100, ge=1, le=1000)) -> list:
+        return ctrl.store.audit_log(limit)
+
+    @app.get("/runtimes")
+    def running() -> list:
+        try:
+            return runtimes.get()
+        except (ApiError, NotRunning) as exc:
+            raise HTTPException(502, str(exc)) from None
 
 
 def _auditor(ctrl: Controller):
@@ -103,12 +145,27 @@ def _auditor(ctrl: Controller):
     return control
 
 
-def _simple(app: FastAPI, auth, control, name: str, method) -> None:
+def _simple(app: FastAPI, user, control, name: str, method) -> None:
     """A control with no body: pause, resume, retry, abort."""
 
-    @app.post(f"/{name}", dependencies=[auth], name=name)
-    def handler(x_canary_user: str = Header("unknown")) -> dict:
-        return control(name, {}, x_canary_user, method)
+    @app.post(f"/{name}", name=name)
+    def handler(who: str = user) -> dict:
+        return control(name, {}, who, method)
+
+
+def _runtimes(stack: StackClient) -> list[dict]:
+    """Each running version with its live fault switch (a runtime's admin GET is open; None when it does not answer)."""
+    out = []
+    with httpx.Client(timeout=2) as admin:
+        for p in stack.status()["processes"]:
+            if p["version"]:
+                try:
+                    answer = admin.get(f"{p['admin_url']}{FAULTS_PATH}")
+                    faults = answer.json() if answer.status_code == 200 else None
+                except (httpx.HTTPError, ValueError):
+                    faults = None
+                out.append({**{k: p[k] for k in ("version", "revision", "state", "healthy")}, "faults": faults})
+    return out
 
 
 def _fault(stack: StackClient, body: FaultBody) -> dict:

@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-from canary.rollout import spec
+from canary.rollout import guards, spec
 from canary.rollout.analysis import AnalysisRun
 from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, MirrorRoute, TrafficRouter
 from canary.rollout.status import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, RolloutState
@@ -90,8 +90,7 @@ class Controller(StepsMixin, MeasureMixin):
         """Begin a rollout to ``version``; ``faults`` are FAULT_* variables for its runtime."""
         with self.lock:
             s, deployer = self.state, self.platform.deployer
-            if s.target and not s.aborted:
-                raise ControlError(f"a rollout to {s.target} is {s.phase.lower()}; abort or promote it first")
+            self._require("rollout")
             if version == s.stable:
                 raise ControlError(f"{version} is already the stable version")
             self._check_args(version)
@@ -112,7 +111,7 @@ class Controller(StepsMixin, MeasureMixin):
     def pause(self) -> None:
         """Hold the rollout where it is (Argo's spec.paused)."""
         with self.lock:
-            self._require_active()
+            self._require("pause")
             self.state.paused, self.state.phase = True, PAUSED
             self._event("paused by request")
             self._save()
@@ -120,9 +119,7 @@ class Controller(StepsMixin, MeasureMixin):
     def resume(self) -> None:
         """Undo a pause by request."""
         with self.lock:
-            self._require_active()
-            if not self.state.paused:
-                raise ControlError("not paused by request (a pause step or an inconclusive analysis needs promote)")
+            self._require("resume")
             self.state.paused = False
             self.state.phase = PAUSED if self.state.pause_reason else PROGRESSING
             self._event("resumed")
@@ -131,9 +128,7 @@ class Controller(StepsMixin, MeasureMixin):
     def promote(self, full: bool = False) -> None:
         """Skip the current pause or analysis; ``full`` skips every remaining step."""
         with self.lock:
-            s = self._require_active()
-            if not (full or s.pause_reason or isinstance(self.spec.steps[s.step], (spec.Analysis, spec.Pause))):
-                raise ControlError("nothing to promote: the rollout is not at a pause or an analysis")
+            s = self._require("promote_full" if full else "promote")
             self._end_run()
             if full:
                 self._event(f"promote --full: skipping steps {s.step + 1}..{len(self.spec.steps)}")
@@ -147,13 +142,14 @@ class Controller(StepsMixin, MeasureMixin):
     def abort(self, reason: str = "aborted by request") -> None:
         """Canary weight 0 at once; the canary is scaled down after abortScaleDownDelaySeconds."""
         with self.lock:
-            s = self._require_active()
+            s = self._require("abort")
             self._end_run()
             s.weight, s.header_routes, s.mirror_routes = 0, {}, {}  # Argo removes the managed routes
             self._apply_routing()
             s.aborted, s.phase, s.paused, s.pause_reason = True, DEGRADED, False, ""
             s.message = f"RolloutAborted: {reason}"
             s.canary_down_at = self.clock() + self._scaled(self.spec.abort_scale_down_delay_s)
+            self.store.finished(self._ended("aborted", s.message))
             self._event(f"{reason}: aborting, canary weight 0; {s.target} scaled down in "
                         f"{fmt_s(self.spec.abort_scale_down_delay_s, self.time_scale)}")
             self._save()
@@ -163,9 +159,7 @@ class Controller(StepsMixin, MeasureMixin):
     def retry(self) -> None:
         """Restart an aborted rollout from step 1."""
         with self.lock:
-            s = self.state
-            if not s.aborted:
-                raise ControlError("retry applies to an aborted rollout; this one is not aborted")
+            s = self._require("retry")
             if s.canary_down_at is None:  # already scaled down: bring the canary back
                 self.platform.deployer.add_canary(s.target, s.faults)
             self.state = RolloutState(stable=s.stable, phase=PROGRESSING, target=s.target, faults=s.faults, retire=s.retire,
@@ -173,9 +167,17 @@ class Controller(StepsMixin, MeasureMixin):
             self._event(f"retry: rollout to {s.target} restarts at step 1")
             self._save()
 
-    def _require_active(self) -> RolloutState:
-        if not self.state.target or self.state.aborted or self.state.phase == HEALTHY:
-            raise ControlError(f"no rollout in progress (phase {self.state.phase})")
+    def _ended(self, outcome: str, message: str) -> dict:
+        """A rollout's line in the history: from what to what, when it began, how it ended."""
+        s = self.state
+        return {"from": s.stable, "to": s.target, "outcome": outcome, "message": message, "step": s.step,
+                "started": s.history[0]["at"] if s.history else None, "revision": s.revisions.get("Latest")}
+
+    def _require(self, control: str) -> RolloutState:
+        """The state, or ControlError saying why ``control`` does not apply now (canary.rollout.guards)."""
+        reason = guards.refusal(control, self.state, self.spec.steps)
+        if reason:
+            raise ControlError(reason)
         return self.state
 
     def _end_run(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, line TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rollouts (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, who TEXT NOT NULL,
                                   action TEXT NOT NULL, detail TEXT NOT NULL, before TEXT NOT NULL, after TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS events_append_only_u BEFORE UPDATE ON events BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
@@ -55,6 +56,16 @@ class Store:
         rows = self._db.execute("SELECT id, at, line FROM events WHERE id > ? ORDER BY id DESC LIMIT ?",
                                 (after_id, limit)).fetchall()
         return [{"id": i, "at": at, "line": line} for i, at, line in reversed(rows)]
+
+    def finished(self, record: dict) -> None:
+        """Append a rollout that ended (promoted or aborted), for the history of earlier rollouts."""
+        with self._lock:
+            self._db.execute("INSERT INTO rollouts (at, doc) VALUES (?, ?)", (self._clock(), json.dumps(record)))
+
+    def rollouts(self, limit: int = 20) -> list[dict]:
+        """The latest ended rollouts, newest first."""
+        rows = self._db.execute("SELECT at, doc FROM rollouts ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [{"ended": at, **json.loads(doc)} for at, doc in rows]
 
     def audit(self, who: str, action: str, detail: dict, before: dict, after: dict) -> None:
         """Append who changed what, with the state before and after."""

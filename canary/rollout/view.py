@@ -1,5 +1,6 @@
 """The rollout as people and the API see it: phase, step, weights, the analysis, recent events."""
 
+from canary.rollout.guards import refusals
 from canary.rollout.wording import label
 
 
@@ -9,17 +10,20 @@ def view(ctrl, events: int = 20) -> dict:
         s, steps, run = ctrl.state, ctrl.spec.steps, ctrl.run
         out = {**s.summary(), "name": ctrl.spec.name, "message": s.message, "paused": s.paused, "pause_reason": s.pause_reason,
                "steps": len(steps), "plan": [label(step) for step in steps], "header_routes": sorted(s.header_routes),
-               "mirror_routes": sorted(s.mirror_routes), "faults": s.faults,
+               "mirror_routes": sorted(s.mirror_routes), "faults": s.faults, "revisions": dict(s.revisions),
                "time_scale": ctrl.time_scale, "history": list(s.history),
                "current_step": type(steps[s.step]).__name__ if s.target and s.step < len(steps) else None,
-               "analysis": _analysis(run) if run else None}
+               "analysis": _analysis(run) if run else None,
+               "controls": refusals(s, steps)}  # why each control does not apply now (None: it does)
     out["events"] = ctrl.store.events(limit=events)
+    out["rollouts"] = ctrl.store.rollouts(10)
     return out
 
 
 def _analysis(run) -> dict:
     return {"name": run.name, "phase": run.phase, "metrics": [
         {"name": n, "phase": st.phase, "count": st.count, "failed": st.failed, "inconclusive": st.inconclusive,
-         "errors": st.error, "measurements": [{"phase": m.phase, "value": m.value, "message": m.message, "at": m.at}
+         "errors": st.error, "success_condition": run.metrics[n].success_condition,
+         "failure_condition": run.metrics[n].failure_condition, "failure_limit": run.metrics[n].failure_limit, "measurements": [{"phase": m.phase, "value": m.value, "message": m.message, "at": m.at}
                                               for m in st.measurements[-6:]]}
         for n, st in run.states.items()]}

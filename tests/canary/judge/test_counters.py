@@ -20,3 +20,11 @@ def test_a_series_missing_from_one_reading_resumes_without_double_counting():
     tracker.observe({})
     tracker.observe({"a": 15.0})
     assert tracker.total(lambda k: True) == 5
+
+
+def test_what_came_before_the_baseline_is_kept_apart():
+    tracker = CounterTracker()
+    tracker.observe({"a": 100.0, "b": 7.0})
+    tracker.observe({"a": 130.0, "c": 5.0})  # c born later: nothing of it came before
+    assert tracker.before(lambda k: k == "a") == 100 and tracker.before(lambda k: k in "bc") == 7
+    assert tracker.total(lambda k: k == "a") == 30

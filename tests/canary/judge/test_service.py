@@ -150,3 +150,19 @@ def test_since_counts_from_a_moment_in_the_past(prometheus, judge):
     doc = ask(judge, canary, stable, since=start).json()
     assert (doc["tests"][0]["canary"]["events"], doc["tests"][0]["canary"]["requests"]) == (3, 60)
     assert doc["tests"][0]["stable"]["requests"] == 540
+
+
+def test_the_analyses_keep_a_trace_of_their_evidence_for_the_dashboard(prometheus, judge):
+    canary, stable = prometheus.fresh()
+    prometheus.serve(canary, 100)
+    prometheus.serve(stable, 900)
+    ask(judge, canary, stable)
+    prometheus.serve(canary, 300, errors=30)
+    prometheus.serve(stable, 2700)
+    last = ask(judge, canary, stable).json()
+    (analysis,) = judge.get("/v1/analyses", params={"canary": canary, "stable": stable}).json()["analyses"]
+    assert [sorted(point["tests"]) for point in analysis["trace"]] == [["errors", "latency"]] * 2
+    log_e, lower, upper = analysis["trace"][-1]["tests"]["errors"]
+    errors = last["tests"][0]
+    assert (log_e, lower, upper) == (errors["log_e_value"], errors["difference"]["lower"], errors["difference"]["upper"])
+    assert analysis["trace"][0]["tests"]["errors"][0] == 0.0  # no evidence before any request

@@ -40,6 +40,7 @@ def one_line(out: subprocess.CompletedProcess) -> str:
         (["controller"], 1, "no stack supervisor runs"),
         (["down"], 3, "no stack supervisor runs"),
         (["judge"], 3, "no stack supervisor runs"),
+        (["dashboard", "--open"], 3, "start one with 'canary controller'"),
     ],
 )
 def test_nothing_running(tmp_path, args, exit_code, says):
