@@ -3,9 +3,11 @@
 ``python -m bench.dashboard``. A real stack, controller (time-scale 1) and 50 rps; a rollout to
 v2 in progress. Latency: changes through the control API (pause and resume, alternating), each
 timed from just before the POST to the moment the page redraws the new phase (a MutationObserver
-in the page stamps Date.now(), the same machine's clock). Cost: CPU seconds per second of the
-controller, which serves the page, its reads and the proxies, and of Prometheus, which answers the
-charts' queries, in windows with 0 and with 3 pages open, alternating rounds in the same run.
+in the page stamps Date.now(), the same machine's clock). Cost, once the rollout is aborted and its
+canary scaled down (so the controller's own analysis calls do not drown the pages' share), the
+load still flowing: CPU seconds per second of the controller, which serves the page, its reads and
+the proxies, and of Prometheus, which answers the charts' queries, in windows with 0 and with 3
+pages open, alternating rounds in the same run.
 """
 
 import argparse

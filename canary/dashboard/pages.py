@@ -27,7 +27,7 @@ class Login(BaseModel):
 
 def _with_cookie(response: Response, sessions: Sessions, user: str) -> Response:
     response.set_cookie(COOKIE, sessions.open(user), httponly=True, samesite="strict", path="/",
-                        max_age=12 * 3600)
+                        max_age=int(sessions.ttl_s))
     return response
 
 

@@ -34,7 +34,7 @@ class Sessions:
     """Sessions and one-time login codes in memory: a restarted controller logs everyone out."""
 
     def __init__(self, token: str, ttl_s: float = 12 * 3600, code_ttl_s: float = 60, clock=time.monotonic):
-        self._token, self._ttl, self._code_ttl, self._clock = token, ttl_s, code_ttl_s, clock
+        self._token, self.ttl_s, self._code_ttl, self._clock = token, ttl_s, code_ttl_s, clock
         self._sessions: dict[str, Session] = {}
         self._codes: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
@@ -47,7 +47,7 @@ class Sessions:
         """A new session for ``user``; its id, the cookie's value."""
         sid = secrets.token_urlsafe(32)
         with self._lock:
-            self._sessions[sid] = Session(user, secrets.token_urlsafe(32), self._clock() + self._ttl)
+            self._sessions[sid] = Session(user, secrets.token_urlsafe(32), self._clock() + self.ttl_s)
         return sid
 
     def get(self, sid: str | None) -> Session | None:
@@ -78,15 +78,15 @@ class Sessions:
         return user if user and expires >= self._clock() else None
 
 
-def control_user(sessions: Sessions, hint: str):
-    """A dependency for every change: the Bearer token (the CLI) or a session with its CSRF header
-    (a browser). It returns who is acting, for the audit log; 401 without either, 403 on a bad CSRF token."""
+def control_user(sessions: Sessions, bearer, hint: str):
+    """A dependency for every change: ``bearer`` (canary.webapi.token_check, the CLI's way) when the request
+    carries an Authorization header, else a session with its CSRF header (a browser's). It returns who is
+    acting, for the audit log; 401 without either, 403 on a bad CSRF token."""
 
     def check(request: Request, authorization: str = Header(default=""),
               x_canary_user: str = Header(default="unknown")) -> str:
         if authorization:
-            if not sessions.token_ok(authorization.removeprefix("Bearer ")) or not authorization.startswith("Bearer "):
-                raise HTTPException(401, f"missing or wrong token: {hint}")
+            bearer(authorization)
             return x_canary_user
         session = sessions.get(request.cookies.get(COOKIE))
         if session is None:

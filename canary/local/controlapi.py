@@ -47,9 +47,9 @@ HINT = "'canary' reads it from the run directory's controller.json"
 def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str, judge_url: str) -> FastAPI:
     """The app: GET /rollout, /events, /audit, /runtimes; POST the controls; the dashboard on /."""
     app = create_app("ml-canary controller")
-    sessions = Sessions(token)
-    user = Depends(control_user(sessions, HINT))
-    app.include_router(pages.router(sessions, token_check(token, HINT)))
+    sessions, bearer = Sessions(token), token_check(token, HINT)
+    user = Depends(control_user(sessions, bearer, HINT))
+    app.include_router(pages.router(sessions, bearer))
     app.include_router(proxy.router(prometheus_url, judge_url))
     runtimes = Recent(2.0, lambda: _runtimes(stack))
     _reads(app, ctrl, runtimes)
@@ -157,20 +157,24 @@ def _runtimes(stack: StackClient) -> list[dict]:
     """Each running version with its live fault switch (a runtime's admin GET is open; None when it does not answer)."""
     out = []
     with httpx.Client(timeout=2) as admin:
-        for p in stack.status()["processes"]:
-            if p["version"]:
-                try:
-                    answer = admin.get(f"{p['admin_url']}{FAULTS_PATH}")
-                    faults = answer.json() if answer.status_code == 200 else None
-                except (httpx.HTTPError, ValueError):
-                    faults = None
-                out.append({**{k: p[k] for k in ("version", "revision", "state", "healthy")}, "faults": faults})
+        for p in _running(stack):
+            try:
+                answer = admin.get(f"{p['admin_url']}{FAULTS_PATH}")
+                faults = answer.json() if answer.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                faults = None
+            out.append({**{k: p[k] for k in ("version", "revision", "state", "healthy")}, "faults": faults})
     return out
+
+
+def _running(stack: StackClient) -> list[dict]:
+    """The stack's processes that serve a version (its runtimes)."""
+    return [p for p in stack.status()["processes"] if p["version"]]
 
 
 def _fault(stack: StackClient, body: FaultBody) -> dict:
     """Flip a running runtime's fault switch, through its admin endpoint."""
-    running = [p for p in stack.status()["processes"] if p["version"]]
+    running = _running(stack)
     runtime = next((p for p in running if p["version"] == body.version), None)
     if runtime is None:
         raise ControlError(f"no runtime serves {body.version}; running: {[p['version'] for p in running]}")

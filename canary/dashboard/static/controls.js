@@ -114,9 +114,15 @@ const Controls = {
     try {
       const session = await getJSON("/session");  // a restarted controller has forgotten every session
       if (session.logged_in !== Dash.session.logged_in) { Dash.session = session; showSession(); }
-      Dash.runtimes = await getJSON("/runtimes");
+      const runtimes = await getJSON("/runtimes");
+      // Redrawn only when something changed (or who may press Apply), so what a person is typing stays put.
+      const drawn = JSON.stringify([runtimes, Dash.session.logged_in]);
       const focused = document.activeElement && document.activeElement.closest("#gameday");
-      if (!focused) document.querySelector("#gameday tbody").replaceChildren(...Dash.runtimes.map(gameDayRow));
+      if (drawn !== Dash.gameDay && !focused) {
+        Dash.runtimes = runtimes;
+        Dash.gameDay = drawn;
+        document.querySelector("#gameday tbody").replaceChildren(...runtimes.map(gameDayRow));
+      }
     } catch (err) {
       say(`runtimes: ${err.message}`, true);
     }

@@ -1,7 +1,7 @@
 "use strict";
 // The rollout, redrawn every second from the control API; charts every two (charts.js); controls in controls.js.
 
-const Dash = { rollout: null, session: { logged_in: false }, runtimes: [], audit: [] };
+const Dash = { rollout: null, session: { logged_in: false }, runtimes: [], audit: [], gameDay: "" };
 
 async function getJSON(path) {
   const response = await fetch(path, { cache: "no-store", credentials: "same-origin" });
