@@ -16,8 +16,15 @@ def test_every_line_is_one_json_object():
 
 def test_the_shipped_logging_config_loads(capsys):
     config = json.loads((Path(servers.__file__).parent / "logging-json.json").read_text())
-    logging.config.dictConfig(config)
-    logging.getLogger("ml_canary.test").info("hello")
-    line = capsys.readouterr().out.strip().splitlines()[-1]
-    assert json.loads(line)["message"] == "hello"
-    logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+    configured = [logging.getLogger(name) for name in config["loggers"]] + [logging.getLogger()]
+    saved = [(lg, lg.handlers[:], lg.propagate, lg.level) for lg in configured]
+    try:
+        logging.config.dictConfig(config)
+        logging.getLogger("ml_canary.test").info("hello")
+        line = capsys.readouterr().out.strip().splitlines()[-1]
+        assert json.loads(line)["message"] == "hello"
+    finally:
+        # A later dictConfig would leave these handlers on their loggers, writing to
+        # this test's captured stdout once pytest has closed it ("Logging error").
+        for lg, handlers, propagate, level in saved:
+            lg.handlers[:], lg.propagate, lg.level = handlers, propagate, level
