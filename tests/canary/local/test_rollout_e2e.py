@@ -221,9 +221,9 @@ def test_fault_flips_the_running_runtime_without_a_restart(rig):
 def test_a_rollout_on_the_seldon_runtime_as_documented(stack_env, tmp_path):
     """'canary up --runtime seldon' with its default CANARY_SELDON_BIN, the load in Seldon's protocol.
 
-    At the load generator's default 50 rps: each runtime is one sync gunicorn worker, and
-    at 100 rps, doubled by the shadow phase's copies, a stall on two shared cores once
-    queued 43 of the fresh canary's answers past stable's p99 and aborted a healthy v2."""
+    At the load generator's default 50 rps. Each runtime is one sync gunicorn worker; at
+    100 rps, doubled by the shadow phase's copies, 43 of a fresh canary's answers once took
+    longer than stable's p99 and the judge aborted a healthy v2 (cause not reproduced)."""
     harness = Harness(tmp_path / "run", stack_env, user="e2e")
     try:
         harness.start_stack("seldon")
