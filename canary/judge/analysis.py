@@ -158,12 +158,28 @@ class Analysis:
         below = {le: self._sum(self.source.bucket, self.q.stable, lambda labels, le=le: float(labels["le"]) == le)
                  for le in [*bounds, math.inf]}
         if below[math.inf] >= 10 / (1 - q):
-            self.bound_origin = f"stable p{q * 100:g}"
-            return next((b for b in bounds if below[b] >= q * below[math.inf]), bounds[-1])
+            return self._stable_bound(bounds, below, q)
         if now - self.started_at < self.settings.no_traffic_grace_s:
             return None
         self.bound_origin = "JUDGE_LATENCY_SLO_MS (stable has too few answers)"
         return next((b for b in bounds if b >= self.settings.latency_slo_ms), bounds[-1])
+
+    def _stable_bound(self, bounds: list[float], below: dict, q: float) -> float:
+        """Stable's quantile bucket, or a multiple of its median bucket where that is lower.
+
+        The quantile rests on the ten or so answers beyond it: a long tail, or one stall of a
+        fraction of a second as the analysis starts, lifts it to where a canary whose every
+        answer is several times slower is not "slow". The median rests on half the answers.
+        """
+        total, factor = below[math.inf], self.settings.latency_median_factor
+        quantile = next((b for b in bounds if below[b] >= q * total), bounds[-1])
+        median = next((b for b in bounds if below[b] >= total / 2), bounds[-1])
+        shifted = next((b for b in bounds if b >= factor * median), bounds[-1])
+        if shifted < quantile:
+            self.bound_origin = f"{factor:g} x stable's median"
+            return shifted
+        self.bound_origin = f"stable p{q * 100:g}"
+        return quantile
 
     def _extend(self, rho: float, totals: dict) -> None:
         if self.windows and self.windows[-1]["rho"] == rho:

@@ -34,7 +34,10 @@ class JudgeSettings(BaseSettings):
     latency_absolute: float = Field(0.01, ge=0, le=1)
     """...or this much above it as a difference of shares."""
     latency_quantile: float = Field(0.99, gt=0, lt=1)
-    """Slow means above stable's latency at this quantile, rounded up to a histogram bucket."""
+    """Slow means above stable's latency at this quantile, rounded up to a histogram bucket..."""
+    latency_median_factor: float = Field(4.0, ge=1)
+    """...or above this many times stable's median (its bucket's upper edge), where that is lower (a large
+    value leaves the quantile alone)."""
     latency_slo_ms: float = Field(250.0, gt=0)
     """The slow bound when stable has no latency data to take it from."""
     accuracy_absolute: float = Field(0.02, ge=0, le=1)

@@ -108,8 +108,12 @@ class Harness:
 
     def served(self) -> int:
         """Requests the gateway has passed to any runtime so far (Envoy's own counter)."""
+        return self.envoy_stat(r"^cluster\.wine-.+\.upstream_rq_total$")
+
+    def envoy_stat(self, pattern: str) -> int:
+        """The sum of the gateway's stats whose names match ``pattern`` (a regex), from Envoy's admin API."""
         stats = httpx.get(f"http://127.0.0.1:{self.settings.envoy_admin_port}/stats",
-                          params={"filter": r"^cluster\.wine-.+\.upstream_rq_total$"}, timeout=5).text
+                          params={"filter": pattern}, timeout=5).text
         return sum(int(line.rsplit(":", 1)[1]) for line in stats.splitlines() if ":" in line)
 
     def wait_traffic(self, requests: int = 20, timeout_s: float = 30) -> None:

@@ -18,7 +18,7 @@ from tests.k8s.support import require_binary
 
 RQ, BUCKET = "envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket"
 FEEDBACK, PREDICTIONS = "mlcanary_feedback_total", "mlcanary_predictions_total"
-BUCKETS = (5.0, 10.0, 25.0, float("inf"))
+BUCKETS = (5.0, 10.0, 20.0, 50.0, float("inf"))
 
 
 class Exporter:
@@ -37,14 +37,16 @@ class Exporter:
         self.port = procs.free_port()
         self.server = ServerThread(app, self.port, "exporter").start()
 
-    def set(self, revision: str, requests: int, errors: int = 0, slow: int = 0) -> None:
-        """Counters of one revision: requests (2xx + 5xx), 5xx, and answers slower than every finite bucket."""
+    def set(self, revision: str, requests: int, errors: int = 0, slow: int = 0, tail: int = 0) -> None:
+        """Counters of one revision: requests (2xx + 5xx), 5xx, answers slower than every finite bucket,
+        and ``tail`` answers between the 20 and 50 ms buckets (the rest under 5 ms)."""
         values = self.values.setdefault(revision, {})
         values[RQ, (("envoy_response_code_class", "2"),)] = requests - errors
         values[RQ, (("envoy_response_code_class", "5"),)] = errors
         for le in BUCKETS:
             text = "+Inf" if le == float("inf") else f"{le:g}"
-            values[BUCKET, (("le", text),)] = requests if le == float("inf") else requests - slow
+            values[BUCKET, (("le", text),)] = requests - slow - (tail if le < 50 else 0) if le < float("inf") \
+                else requests
 
     def set_quality(self, revision: str, incorrect: int, feedback: int, classes: dict[str, int]) -> None:
         """A runtime's counters: feedback by outcome, predictions by class."""
@@ -91,9 +93,9 @@ class Prometheus:
         """Two revisions nobody has used: a canary and a stable."""
         return self.pool.pop(), self.pool.pop()
 
-    def serve(self, revision: str, requests: int, errors: int = 0, slow: int = 0) -> None:
+    def serve(self, revision: str, requests: int, errors: int = 0, slow: int = 0, tail: int = 0) -> None:
         """Set a revision's counters and wait until Prometheus has scraped them."""
-        self.exporter.set(revision, requests, errors, slow)
+        self.exporter.set(revision, requests, errors, slow, tail)
         self.revisions([revision])
         self.wait_scraped(revision, requests)
 

@@ -85,6 +85,23 @@ def test_a_slow_start_before_the_analysis_does_not_set_the_latency_bound(prometh
     assert doc["latency_bound_origin"] == "stable p99" and doc["latency_bound_ms"] < 10, doc["latency_bound_ms"]
 
 
+@pytest.mark.parametrize("factor, bound, decision", [(None, 20, "fail"), (1000, 50, "continue")],
+                         ids=["four times the median (the default)", "the median cap off"])
+def test_a_long_tail_in_stable_does_not_hide_a_canary_slower_in_every_answer(prometheus, judge, factor, bound, decision):
+    """Stable: 2% of its answers between 20 and 50 ms (a stall as the analysis began), its median under 5.
+    The canary: every answer in that range. Over stable's p99 (50 ms) it has no slow answer."""
+    canary, stable = prometheus.fresh()
+    prometheus.serve(canary, 0)
+    prometheus.serve(stable, 0)
+    judge = judge.make(latency_median_factor=factor) if factor else judge
+    ask(judge, canary, stable)
+    prometheus.serve(stable, 2000, tail=40)
+    prometheus.serve(canary, 200, tail=200)
+    doc = ask(judge, canary, stable).json()
+    assert doc["latency_bound_ms"] == bound and doc["decision"] == decision, doc["summary"]
+    assert doc["latency_bound_origin"] == ("stable p99" if factor else "4 x stable's median")
+
+
 def test_a_new_weight_opens_a_window(prometheus, judge):
     canary, stable = prometheus.fresh()
     prometheus.serve(canary, 10)

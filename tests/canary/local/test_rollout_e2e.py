@@ -133,8 +133,24 @@ def test_v2_with_10_percent_errors_is_aborted_by_the_judge_before_the_gate(rig):
         doc["message"]  # the gate would fail it too, at its second measurement, 60 s in
 
 
-def test_v2_three_times_slower_but_under_the_slo_is_aborted_by_the_judge(rig):
-    rig.client.post("/rollout", {"version": "v2", "faults": {"latency_ms": 8}})
+def stall(rig, version: str, waiting: int) -> None:
+    """Stop a runtime's process until ``waiting`` requests wait on it at the gateway, then let it go on."""
+    pid = next(p["pid"] for p in rig.stack.status()["processes"] if p["version"] == version)
+    active = rf"^cluster\.wine-{version}-.+\.upstream_rq_active$"
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        wait_until(lambda: rig.envoy_stat(active) >= waiting, 10, f"{waiting} requests waiting on {version}")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def test_v2_15_ms_slower_but_under_the_slo_is_aborted_by_the_judge_after_a_stall_of_stable(rig):
+    """Stable is stalled as the analysis starts, as a busy node or a CPU throttle does: 40 of the
+    1000 or so answers its p99 rests on wait up to half a second, lifting the p99 far above the
+    canary's answers (stable's median is under 2 ms, the canary's over 15)."""
+    rig.client.post("/rollout", {"version": "v2", "faults": {"latency_ms": 15}})
+    wait_for(rig.client, lambda d: d["analysis"] is not None, 60)
+    stall(rig, "v1", 40)
     doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
     assert doc["phase"] == "Degraded" and "analysis judge failed" in doc["message"], doc["message"]
     bound_ms = float(re.search(r"latency fail \(.*?\): canary \d+/\d+ over ([\d.]+) ms", doc["message"]).group(1))
