@@ -40,13 +40,10 @@ class Rig:
         self.client = self.harness.start_controller(scale)
         self.harness.start_loadgen(50, work / f"{name}-lg.json", "--feedback-ratio", f"{feedback_ratio:g}")
         self.harness.wait_traffic()
-        self.admin = f"http://127.0.0.1:{self.harness.settings.envoy_admin_port}"
 
     def canary_count(self, stat: str = "upstream_rq_5xx") -> int:
         """An Envoy counter of the canary's cluster (its stats carry the revision: wine-v2-<revision>)."""
-        stats = httpx.get(f"{self.admin}/stats", params={"filter": rf"^cluster\.wine-v2-[0-9a-f]+\.{stat}$"},
-                          timeout=5).text
-        return sum(int(line.rsplit(":", 1)[1]) for line in stats.splitlines() if ":" in line)
+        return self.harness.envoy_stat(rf"^cluster\.wine-v2-[0-9a-f]+\.{stat}$")
 
     def canary_answers(self) -> tuple[int, int]:
         """(rows the canary's runtime answered, of them wrong on purpose), from its own counters."""

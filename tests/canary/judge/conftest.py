@@ -19,6 +19,7 @@ from tests.k8s.support import require_binary
 RQ, BUCKET = "envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket"
 FEEDBACK, PREDICTIONS = "mlcanary_feedback_total", "mlcanary_predictions_total"
 BUCKETS = (5.0, 10.0, 20.0, 50.0, float("inf"))
+TAIL_TOP = 50.0  # ``tail`` answers lie in the bucket below this edge, (20, 50]
 
 
 class Exporter:
@@ -45,8 +46,8 @@ class Exporter:
         values[RQ, (("envoy_response_code_class", "5"),)] = errors
         for le in BUCKETS:
             text = "+Inf" if le == float("inf") else f"{le:g}"
-            values[BUCKET, (("le", text),)] = requests - slow - (tail if le < 50 else 0) if le < float("inf") \
-                else requests
+            beyond = 0 if le == float("inf") else slow + (tail if le < TAIL_TOP else 0)
+            values[BUCKET, (("le", text),)] = requests - beyond
 
     def set_quality(self, revision: str, incorrect: int, feedback: int, classes: dict[str, int]) -> None:
         """A runtime's counters: feedback by outcome, predictions by class."""

@@ -238,9 +238,9 @@ def test_a_rollout_on_the_seldon_runtime_as_documented(stack_env, tmp_path):
     """'canary up --runtime seldon' with its default CANARY_SELDON_BIN, the load in Seldon's protocol.
 
     At the load generator's default 50 rps. Each runtime is one sync gunicorn worker, and a
-    freshly started one answers a little slower for its first seconds; at 100 rps, doubled by
-    the shadow phase's copies, 43 of a fresh canary's answers once took longer than stable's
-    p99 and the judge aborted a healthy v2."""
+    freshly started one answers a little slower than one that has been serving; at 100 rps,
+    doubled by the shadow phase's copies, 43 of a fresh canary's answers once took longer
+    than stable's p99 and the judge aborted a healthy v2."""
     harness = Harness(tmp_path / "run", stack_env, user="e2e")
     try:
         harness.start_stack("seldon")

@@ -108,9 +108,7 @@ def test_a_mirror_route_copies_requests_to_the_canary_while_stable_answers(harne
         return total(httpx.get(v2_metrics).text, "mlcanary_inference_requests_total", model_version="v2")
 
     def reloads() -> int:  # Envoy reads the route file on its own time: count its reloads
-        stats = httpx.get(f"http://127.0.0.1:{harness.settings.envoy_admin_port}/stats",
-                          params={"filter": r"^http\.gateway\.rds\.primary\.config_reload$"}).text
-        return int(stats.rsplit(":", 1)[1]) if ":" in stats else 0
+        return harness.envoy_stat(r"^http\.gateway\.rds\.primary\.config_reload$")
 
     mirror = {"name": "mirror-route", "percentage": 100, "match": [{"method": {"exact": "POST"}}]}
     seen = reloads()
