@@ -1,49 +1,83 @@
-"""Exact per-series increments of Prometheus counters, kept on the judge's side.
+"""Exact per-series increments of Prometheus counters, from their raw samples, in cells of fixed width.
 
 ``increase()`` extrapolates to the window's edges (non-integer, biased), and a
 difference of sums breaks when pods come and go, so neither may feed an e-value.
-Instead every raw series is read with instant queries and its increments are
-summed here: v >= last adds v - last; v < last is a reset and adds v; a series
-first seen after the baseline was born after it and adds v.
+Instead every raw sample of every series is read (a range selector in an instant
+query) and its increment is kept here: v >= last adds v - last; v < last is a reset
+and adds v, at the resolution of the scrapes. The increment lands in the cell of the
+sample's own timestamp, not of the moment the judge read it, so the cells are a
+function of what Prometheus holds: a judge that restarts and reads them again from
+the analysis's start rebuilds the same cells, and a scrape that arrives late lands
+where it happened.
+
+The baseline is the last sample of each series at or before the start, looked for
+over a history window: a series missing from one scrape at the start (a failed
+scrape marks it stale) is still found, and never counted from zero. The same window
+gives each series' history before the analysis (the latency test's bound, the
+stable prior).
 """
 
+import math
 from collections.abc import Callable, Hashable
 
+Samples = dict[Hashable, list[tuple[float, float]]]  # series key -> [(timestamp, value), ...] in time order
 
-class CounterTracker:
-    """Increments since the first ``observe`` of every series, across counter resets."""
 
-    def __init__(self) -> None:
-        self._last: dict[Hashable, float] = {}
-        self._total: dict[Hashable, float] = {}
-        self._before: dict[Hashable, float] = {}  # each series' value at the baseline: what came before
-        self._baselined = False
+def increments(samples: list[tuple[float, float]], last: float | None) -> list[tuple[float, float]]:
+    """(timestamp, increment) of each sample after the value ``last`` (None: the series starts at 0)."""
+    out, previous = [], 0.0 if last is None else last
+    for at, value in samples:
+        out.append((at, value - previous if value >= previous else value))
+        previous = value
+    return out
+
+
+class CellCounts:
+    """Increments since ``start`` of every series, summed per cell of ``cell_s`` seconds."""
+
+    def __init__(self, start: float, cell_s: float) -> None:
+        self.start, self.cell_s = start, cell_s
+        self._last: dict[Hashable, tuple[float, float]] = {}  # series -> (timestamp, value) of its last sample
+        self.cells: dict[int, dict[Hashable, float]] = {}
+        self.history: dict[Hashable, float] = {}  # each series' increments over the history window
         self.resets = 0
 
-    def observe(self, samples: dict[Hashable, float]) -> None:
-        """Fold in one reading of every series (a key per series, its current value)."""
-        for key, value in samples.items():
-            last = self._last.get(key)
-            if last is None:
-                increment = value if self._baselined else 0.0
-                if not self._baselined:
-                    self._before[key] = value
-            elif value >= last:
-                increment = value - last
-            else:
-                increment, self.resets = value, self.resets + 1
-            self._total[key] = self._total.get(key, 0.0) + increment
-            self._last[key] = value
-        self._baselined = True
+    def baseline(self, samples: Samples) -> None:
+        """Fold in the samples at or before the start: the last one is the baseline, the rest is history."""
+        for key, points in samples.items():
+            points = [p for p in points if p[0] <= self.start]
+            if points:
+                self.history[key] = sum(inc for _, inc in increments(points[1:], points[0][1]))
+                self._last[key] = points[-1]
+
+    def fold(self, samples: Samples) -> None:
+        """Fold in samples after the start; those already seen (by timestamp) are skipped."""
+        for key, points in samples.items():
+            seen = self._last.get(key)
+            fresh = [p for p in points if p[0] > (seen[0] if seen else self.start)]
+            if not fresh:
+                continue
+            previous = seen[1] if seen else None
+            for (at, inc), (_, value) in zip(increments(fresh, previous), fresh):
+                self.resets += previous is not None and value < previous
+                previous = value
+                cell = self.cells.setdefault(self.cell_of(at), {})
+                cell[key] = cell.get(key, 0.0) + inc
+            self._last[key] = fresh[-1]
+
+    def cell_of(self, at: float) -> int:
+        """The index of the cell holding a sample taken at ``at``."""
+        return max(0, math.ceil((at - self.start) / self.cell_s) - 1)
 
     def keys(self) -> list[Hashable]:
         """Every series seen so far."""
         return list(self._last)
 
-    def before(self, keep: Callable[[Hashable], bool]) -> int:
-        """The summed values at the baseline of the series ``keep`` selects: their counts before the first observe."""
-        return round(sum(v for k, v in self._before.items() if keep(k)))
+    def total(self, keep: Callable[[Hashable], bool], upto: int | None = None) -> int:
+        """The summed increments of the series ``keep`` selects, over the cells before ``upto``."""
+        return round(sum(v for i, cell in self.cells.items() if upto is None or i < upto
+                         for k, v in cell.items() if keep(k)))
 
-    def total(self, keep: Callable[[Hashable], bool]) -> int:
-        """The summed increments of the series ``keep`` selects."""
-        return round(sum(v for k, v in self._total.items() if keep(k)))
+    def before(self, keep: Callable[[Hashable], bool]) -> int:
+        """The summed history (the window before the start) of the series ``keep`` selects."""
+        return round(sum(v for k, v in self.history.items() if keep(k)))

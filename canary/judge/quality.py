@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import xlog1py, xlogy
+from scipy.special import logsumexp, xlog1py, xlogy
 
 from canary.judge import stats
 
@@ -45,17 +45,34 @@ def informed_prior(history: tuple[int, int], most: int) -> tuple[float, float]:
     return stats.JEFFREYS[0] + weight * x0, stats.JEFFREYS[1] + weight * (n0 - x0)
 
 
+def harm_grid(floor: float, points: int = 48) -> np.ndarray:
+    """Rates from ``floor`` to nearly 1, log-spaced: a log-uniform prior on a harmful rate.
+
+    Where harm starts is known before the data (stable's prior rate plus the tolerance), so
+    the canary's mixture needs no mass below it, and a log-uniform one weighs a 3% and a
+    30% rate alike; against Jeffreys' prior it reaches a 3% canary in about 0.6 of the time.
+    """
+    return np.geomspace(min(max(floor, 1e-6), 0.3), 0.95, points)
+
+
+def _grid_log_marginal(x, n, grid: np.ndarray):
+    x, n = np.asarray(x, float)[..., None], np.asarray(n, float)[..., None]
+    return logsumexp(_loglik(x, n, grid), axis=-1) - math.log(len(grid))
+
+
 def log_e_worse(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS, stable_prior=None):
     """log e-value against "canary's rate <= stable's + tolerance", from xc of nc and xs of ns events; over arrays.
 
-    ``prior`` mixes the canary's rate, ``stable_prior`` (default: the same) stable's.
+    ``prior`` mixes the canary's rate (a Beta's (a, b), or an array of rates weighed alike,
+    ``harm_grid``), ``stable_prior`` (default: Jeffreys') stable's.
 
     Where the most likely rates break the null, its best fit lies on the boundary
     pc = ps + tolerance, where the log-likelihood is concave in ps: bisection on its
     derivative, vectorised by hand because the benchmark solves millions at once.
     """
     xc, nc, xs, ns = (np.asarray(v, float) for v in (xc, nc, xs, ns))
-    log_marginal = _log_marginal(xc, nc, prior) + _log_marginal(xs, ns, stable_prior or prior)
+    canary = _grid_log_marginal(xc, nc, prior) if isinstance(prior, np.ndarray) else _log_marginal(xc, nc, prior)
+    log_marginal = canary + _log_marginal(xs, ns, stable_prior or stats.JEFFREYS)
     pc = np.divide(xc, nc, out=np.zeros_like(xc), where=nc > 0)
     ps = np.divide(xs, ns, out=np.ones_like(xs), where=ns > 0)
     inside = pc - ps <= tolerance
@@ -74,11 +91,13 @@ def log_e_worse(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS, stable_p
     return float(out) if out.ndim == 0 else out
 
 
-def accuracy(canary: tuple[int, int], stable: tuple[int, int], tolerance: float, alpha: float,
+def accuracy(windows: list[tuple[int, int, int, int]], tolerance: float, alpha: float,
              stable_prior: tuple[float, float] = stats.JEFFREYS) -> dict:
-    """The accuracy test from (incorrect, feedback) counts: fail when the canary is worse beyond the tolerance."""
-    (xc, nc), (xs, ns) = canary, stable
-    log_e = log_e_worse(xc, nc, xs, ns, tolerance, stable_prior=stable_prior)
+    """The accuracy test from (incorrect, feedback) counts of canary and stable per window: fail when the
+    canary is worse beyond the tolerance. Each window is its own two-sample test and their e-values
+    multiply, so a workload whose label mix shifts between steps never reads as a worse canary."""
+    log_e = float(sum(log_e_worse(xc, nc, xs, ns, tolerance, stable_prior=stable_prior) for xc, nc, xs, ns in windows))
+    xc, nc, xs, ns = (int(sum(w[i] for w in windows)) for i in range(4))
     lc, uc = stats.rate_sequence(xc, nc, alpha / 2)
     ls, us = stats.rate_sequence(xs, ns, alpha / 2)
     if log_e >= math.log(1 / alpha):
@@ -95,7 +114,7 @@ def accuracy(canary: tuple[int, int], stable: tuple[int, int], tolerance: float,
             "log_e_value": log_e, "threshold": 1 / alpha, "tolerance": {"absolute": tolerance},
             "ratio": {"estimate": None, "lower": None, "upper": None},
             "difference": {"lower": (ls - uc), "upper": (us - lc)},  # canary's accuracy minus stable's
-            "canary": side(xc, nc, lc, uc), "stable": side(xs, ns, ls, us)}
+            "canary": side(xc, nc, lc, uc), "stable": side(xs, ns, ls, us), "windows": len(windows)}
 
 
 def log_e_ratio(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS):
@@ -119,20 +138,25 @@ def log_e_ratio(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS):
     return float(log_marginal - best)
 
 
-def class_mix(canary: dict, stable: dict, tolerance: float, alpha: float) -> dict:
-    """The class-mix test from each version's predictions by class: fail when a class's share differs beyond the factor.
+def class_mix(windows: list[tuple[dict, dict]], tolerance: float, alpha: float) -> dict:
+    """The class-mix test from each version's predictions by class, per window: fail when a class's share
+    differs beyond the factor.
 
     Each class is its own two-sample test of "prediction is of this class" (rho-free like
-    the accuracy test, so runtimes scraped at different moments do not bias it), at
-    alpha / K: a union bound over the K classes, whose indicators are not independent.
+    the accuracy test, so runtimes scraped at different moments do not bias it), each
+    window's e-values multiplied (a workload shift between steps is never compared across
+    them), at alpha / K: a union bound over the K classes, whose indicators are not independent.
     """
+    canary, stable = ({c: sum(w[i].get(c, 0) for w in windows) for c in {c for w in windows for c in w[i]}}
+                      for i in (0, 1))
     classes = sorted({*canary, *stable})
     nc, ns = sum(canary.values()), sum(stable.values())
     level = alpha / max(len(classes), 1)
     per_class, ratios = {}, {}
     for c in classes:
+        per_class[c] = float(sum(log_e_ratio(wc.get(c, 0), sum(wc.values()), ws.get(c, 0), sum(ws.values()), tolerance)
+                                 for wc, ws in windows))
         xc, xs = canary.get(c, 0), stable.get(c, 0)
-        per_class[c] = log_e_ratio(xc, nc, xs, ns, tolerance)
         (lc, uc), (ls, us) = stats.rate_sequence(xc, nc, level / 2), stats.rate_sequence(xs, ns, level / 2)
         ratios[c] = {"estimate": (xc / nc) / (xs / ns) if nc and xs else None,
                      "lower": lc / us if us else None, "upper": uc / ls if ls else None}
@@ -151,7 +175,7 @@ def class_mix(canary: dict, stable: dict, tolerance: float, alpha: float) -> dic
             "log_e_value": log_e, "threshold": 1 / level, "tolerance": {"relative": tolerance},
             "by_class_log_e": per_class, "ratio": ratios.get(worst) or {"estimate": None, "lower": None, "upper": None},
             "worst_class": worst, "ratio_by_class": ratios, "difference": {"lower": None, "upper": None},
-            "canary": _mix(canary), "stable": _mix(stable)}
+            "canary": _mix(canary), "stable": _mix(stable), "windows": len(windows)}
 
 
 def _mix(counts: dict) -> dict:

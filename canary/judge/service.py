@@ -47,10 +47,16 @@ class Analyses:
                 if a.last and (canary in (None, a.q.canary)) and (stable in (None, a.q.stable))]
 
     def get(self, question: Question, now: float) -> Analysis:
-        """The analysis for this question, new at its first call."""
+        """The analysis for this question, new at its first call and at a retry of a failed one.
+
+        Argo's retry and ``canary retry`` ask about the same revisions again, and nothing in the
+        question tells the attempts apart (a template can pass only its args); Argo stops asking
+        once a run fails, so a failed analysis asked again after a pause is a new attempt.
+        """
         with self._lock:
-            analysis = self._items.pop(question.key(), None) or Analysis(question, self.settings, self.source, now,
-                                                                                 self.pairs)
+            analysis = self._items.pop(question.key(), None)
+            if analysis is None or (analysis.failed and now - analysis.asked_at > self.settings.retry_gap_s):
+                analysis = Analysis(question, self.settings, self.source, now, self.pairs)
             self._items[question.key()] = analysis
             while len(self._items) > self.settings.max_analyses:
                 self._items.popitem(last=False)
@@ -90,7 +96,8 @@ def create(settings: JudgeSettings, clock=time.time):
         with duration.time():
             question = _question(canary, stable, weight, tests, since, latency_ms)
             try:
-                doc = analyses.get(question, clock()).answer(reader, weight, clock())
+                now = clock()
+                doc = analyses.get(question, now).answer(reader, question, now)
             except JudgeError as exc:
                 decisions.labels("error").inc()
                 raise HTTPException(exc.status, str(exc)) from None

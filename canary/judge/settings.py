@@ -2,8 +2,12 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+# Errors fail a broken build fastest and weigh most; the slow model-quality tests share the rest.
+ALPHA_SHARES = {"errors": 0.4, "latency": 0.25, "accuracy": 0.1, "class_mix": 0.1, "disagreement": 0.15}
 
 
 class JudgeSettings(BaseSettings):
@@ -22,9 +26,9 @@ class JudgeSettings(BaseSettings):
     port: int = Field(8097, ge=1, le=65535)
     """Port of GET /v1/judge."""
     alpha: float = Field(0.01, gt=0, lt=1)
-    """Chance of a false fail for the whole family of tests, however often it is asked."""
-    concentration: float = Field(1.0, gt=0)
-    """k of the Beta(k rho, k (1 - rho)) mixture: small k finds large harms in fewer events."""
+    """Chance of a false fail of a healthy canary over its whole rollout, every test together, however often asked."""
+    alpha_shares: dict[str, float] = Field(default_factory=lambda: dict(ALPHA_SHARES))
+    """Each test's share of alpha (JSON); the shares sum to at most 1, so the union of the tests keeps alpha."""
     errors_relative: float = Field(0.5, ge=0)
     """The canary's error rate may be this much above stable's, as a fraction (0.5: 1.5 times)..."""
     errors_absolute: float = Field(0.005, ge=0, le=1)
@@ -42,6 +46,9 @@ class JudgeSettings(BaseSettings):
     """The slow bound when stable has no latency data to take it from."""
     accuracy_absolute: float = Field(0.02, ge=0, le=1)
     """The canary's accuracy (from feedback) may be this much below stable's (0.02: two points)."""
+    rate_prior_answers: int = Field(5000, ge=0)
+    """Stable's 5xx and slow answers over its history, up to this many answers' worth, are the prior of its
+    rates in the errors and latency tests' absolute part (0: Jeffreys' prior)."""
     accuracy_prior_answers: int = Field(1000, ge=0)
     """Stable's feedback from before the analysis, up to this many answers' worth, is the prior of its
     incorrect rate in the accuracy test (0: Jeffreys' prior, as for the canary)."""
@@ -49,6 +56,15 @@ class JudgeSettings(BaseSettings):
     """Each class's share of the canary's predictions may differ from stable's by this factor (0.1: 10%)."""
     disagreement_absolute: float = Field(0.1, ge=0, lt=1)
     """Under mirroring, the canary may answer this share of requests differently from stable (v1 and v2: 0.062)."""
+    cell_s: float = Field(1.0, gt=0)
+    """Width of the cells the counts are kept in; the measured share of traffic is taken per cell (a few scrapes)."""
+    settle_s: float = Field(1.5, ge=0)
+    """How far behind the question the evidence ends: every target's scrape has reached it (a scrape interval and
+    its duration; 1 s runtimes and 250 ms Envoy locally, 30 s with the cluster's 15 s scrapes)."""
+    history_s: float = Field(600.0, gt=0)
+    """Stable's history before the analysis that sets the latency bound and its prior rates."""
+    retry_gap_s: float = Field(10.0, gt=0)
+    """A question about a failed analysis after this long without one is a new attempt (a retried rollout)."""
     no_traffic_grace_s: float = Field(60.0, ge=0)
     """How long an analysis may see no canary request before the judge answers an error."""
     query_timeout_s: float = Field(5.0, gt=0)
@@ -57,3 +73,11 @@ class JudgeSettings(BaseSettings):
     """Analyses kept in memory; the least recently asked is forgotten first."""
     trace_points: int = Field(900, ge=1)
     """Answers per analysis kept in brief for GET /v1/analyses (15 minutes at one a second)."""
+
+    @model_validator(mode="after")
+    def _shares(self) -> "JudgeSettings":
+        missing = sorted(set(ALPHA_SHARES) - set(self.alpha_shares))
+        if missing or sum(self.alpha_shares.values()) > 1 + 1e-9 or min(self.alpha_shares.values()) <= 0:
+            raise ValueError(f"alpha_shares must give each of {', '.join(ALPHA_SHARES)} a share > 0, "
+                             f"summing to at most 1 (missing: {', '.join(missing) or 'none'})")
+        return self

@@ -1,5 +1,6 @@
 """Raw per-revision counters from Prometheus: what each proxy calls them, and instant queries that read them."""
 
+import math
 from dataclasses import dataclass
 
 import httpx
@@ -54,6 +55,9 @@ class PrometheusReader:
 
     def instant(self, query: str, at: float | None = None) -> list[tuple[dict, float]]:
         """(labels, value) of every series of an instant vector query, at ``at`` or now."""
+        return [(labels, points[-1][1]) for labels, points in self._query(query, at, "vector")]
+
+    def _query(self, query: str, at: float | None, kind: str) -> list[tuple[dict, list[tuple[float, float]]]]:
         params = {"query": query, **({"time": f"{at:.3f}"} if at is not None else {})}
         try:
             response = self._client.get(f"{self.url}/api/v1/query", params=params)
@@ -62,15 +66,21 @@ class PrometheusReader:
             raise JudgeError(502, f"Prometheus at {self.url} did not answer: {type(exc).__name__}") from None
         except ValueError:
             raise JudgeError(502, f"Prometheus at {self.url} answered HTTP {response.status_code}, not JSON") from None
-        if doc.get("status") != "success" or doc.get("data", {}).get("resultType") != "vector":
+        if doc.get("status") != "success" or doc.get("data", {}).get("resultType") != kind:
             raise JudgeError(502, f"Prometheus query failed: {doc.get('error', doc.get('data'))}")
-        return [(s["metric"], float(s["value"][1])) for s in doc["data"]["result"]]
+        return [(s["metric"], [(float(t), float(v)) for t, v in s.get("values") or [s["value"]]])
+                for s in doc["data"]["result"]]
 
-    def counters(self, metric: str, selector: str, revisions: tuple[str, ...], at: float | None = None) -> dict:
-        """Every raw series of ``metric`` for these revisions, keyed by its full label set."""
+    def samples(self, metric: str, selector: str, revisions: tuple[str, ...], end: float, window_s: float) -> dict:
+        """Every raw sample of every series of ``metric`` for these revisions in the ``window_s`` up to ``end``.
+
+        A range selector in an instant query returns the samples as scraped, with their own
+        timestamps: no extrapolation, and stale markers (a failed scrape) are left out.
+        """
         matchers = ",".join(filter(None, [selector, f'{REVISION_LABEL}=~"{"|".join(revisions)}"']))
-        return {(metric, tuple(sorted(labels.items()))): value
-                for labels, value in self.instant(f"{metric}{{{matchers}}}", at)}
+        query = f"{metric}{{{matchers}}}[{max(1, math.ceil(window_s * 1000))}ms]"
+        return {(metric, tuple(sorted(labels.items()))): points
+                for labels, points in self._query(query, end, "matrix")}
 
     def known(self, revision: str) -> bool:
         """Whether Prometheus scrapes any target of this revision (its runtime's ``up`` series)."""

@@ -1,21 +1,25 @@
 """One judged test: canary against stable on one kind of event, with a relative and an absolute tolerance.
 
 Harm is "the canary's rate is above stable's times (1 + relative) AND above stable's plus
-absolute". Its null is the union of two nulls, so `fail` needs both rejected, each at
-the test's level (an intersection-union test keeps that level): the count e-value
-crosses 1/level, and the canary's rate sequence lies above stable's by more than the
-absolute tolerance, a gap bounded from below by ``stats.gap_lower_bounds`` from three
-confidence sequences at level/3 each (the canary's rate, stable's rate, their ratio),
-which all hold together with probability 1 - level. The bound through the ratio needs
-no bound on stable's rate, slow to tighten when stable's errors are rare, so a canary
-far worse than stable fails on a handful of requests. `pass` is the mirror image: the
-sequences rule out harm on either side. Both are anytime-valid.
+absolute". Its null is the union of two nulls, so `fail` needs both rejected, each at the
+test's full level (an intersection-union test keeps that level):
+
+- relative: the count test with the share measured cell by cell (``shares``), exact under
+  any time trend the two versions share and whatever the real share of traffic;
+- absolute: a two-sample e-value on the rates (``quality.log_e_worse``: Beta mixtures over
+  the least favourable pair of rates in the null), one per window of the analysis (a
+  traffic weight) and multiplied, so a workload that changes between steps is never
+  compared across them; stable's rate before the analysis is its prior.
+
+`pass` rules harm out on either side. Both are anytime-valid.
 """
 
 import math
 from dataclasses import dataclass
 
-from canary.judge import stats
+import numpy as np
+
+from canary.judge import quality, shares, stats
 
 FAIL, PASS, INCONCLUSIVE = "fail", "pass", "inconclusive"
 
@@ -29,14 +33,22 @@ class Tolerance:
 
 
 @dataclass(frozen=True)
-class Window:
-    """Counts of one test while the canary's share of traffic was ``rho``."""
+class Cells:
+    """One test's counts per cell: events and trials of each side, and the window each cell lies in."""
 
-    rho: float
-    canary_events: int
-    canary_trials: int
-    stable_events: int
-    stable_trials: int
+    canary_events: np.ndarray
+    canary_trials: np.ndarray
+    stable_events: np.ndarray
+    stable_trials: np.ndarray
+    window: np.ndarray
+
+    def counts(self) -> tuple[np.ndarray, ...]:
+        """(canary events, canary trials, stable events, stable trials), per cell."""
+        return self.canary_events, self.canary_trials, self.stable_events, self.stable_trials
+
+    def by_window(self) -> list[tuple[int, int, int, int]]:
+        """The same four counts summed over each window, in order."""
+        return [tuple(int(v[self.window == w].sum()) for v in self.counts()) for w in np.unique(self.window)]
 
 
 def _side(events: int, trials: int, alpha: float) -> dict:
@@ -45,30 +57,51 @@ def _side(events: int, trials: int, alpha: float) -> dict:
             "lower": lower, "upper": upper}
 
 
-def evaluate(name: str, windows: list[Window], tolerance: Tolerance, alpha: float, k: float) -> dict:
-    """The test's e-value, estimates, confidence sequences, counts and verdict at level ``alpha``."""
-    segments = [stats.Segment(w.rho, w.canary_events, w.stable_events) for w in windows]
-    log_e = stats.log_e_harm(segments, tolerance.relative, k)
-    estimate, lower, upper = stats.ratio_sequence(segments, alpha / 3, k)
-    canary = _side(sum(w.canary_events for w in windows), sum(w.canary_trials for w in windows), alpha / 3)
-    stable = _side(sum(w.stable_events for w in windows), sum(w.stable_trials for w in windows), alpha / 3)
-    gap_lower = float(stats.gap_lower_bounds(canary["lower"], stable["upper"], lower or 0.0))
-    gap_upper = canary["upper"] - stable["lower"]
-    relative_harm = log_e >= math.log(1 / alpha)
-    absolute_harm = gap_lower > tolerance.absolute
-    if relative_harm and absolute_harm:
-        verdict, reason = FAIL, (f"e-value {stats.e_value(log_e):.3g} >= {1 / alpha:.3g} and the canary's rate is "
-                                 f"at least {gap_lower:.4f} above stable's (> {tolerance.absolute:g})")
+def log_e_absolute(cells: Cells, tolerance: Tolerance, stable_prior: tuple[float, float]) -> float:
+    """log e-value against "the canary's rate is at most stable's + absolute": windows multiplied.
+
+    The canary's rate is mixed over harmful rates only: above where harm starts at stable's
+    prior rate, a point fixed before the analysis's data.
+    """
+    grid = quality.harm_grid(harm_floor(stable_prior, tolerance))
+    return float(sum(quality.log_e_worse(xc, nc, xs, ns, tolerance.absolute, grid, stable_prior)
+                     for xc, nc, xs, ns in cells.by_window()))
+
+
+def harm_floor(stable_prior: tuple[float, float], tolerance: Tolerance) -> float:
+    """The rate beyond which a canary is harmful when stable's rate is its prior mean (with no history to
+    speak of, the absolute tolerance: harm is never below it)."""
+    a, b = stable_prior
+    if a + b < 100:
+        return tolerance.absolute
+    mean = a / (a + b)
+    return max(mean * (1 + tolerance.relative), mean + tolerance.absolute)
+
+
+def evaluate(name: str, cells: Cells, tolerance: Tolerance, alpha: float,
+             stable_prior: tuple[float, float] = stats.JEFFREYS) -> dict:
+    """The test's e-values, estimates, confidence sequences, counts and verdict at level ``alpha``."""
+    log_relative = shares.log_e_harm(*cells.counts(), tolerance.relative)
+    log_absolute = log_e_absolute(cells, tolerance, stable_prior)
+    log_e, level = min(log_relative, log_absolute), math.log(1 / alpha)
+    estimate, lower, upper = shares.ratio_sequence(*cells.counts(), alpha)
+    canary = _side(*(int(v.sum()) for v in cells.counts()[:2]), alpha / 2)
+    stable = _side(*(int(v.sum()) for v in cells.counts()[2:]), alpha / 2)
+    gap_lower, gap_upper = canary["lower"] - stable["upper"], canary["upper"] - stable["lower"]
+    if log_e >= level:
+        verdict, reason = FAIL, (f"e-values {stats.e_value(log_relative):.3g} (x{1 + tolerance.relative:g}) and "
+                                 f"{stats.e_value(log_absolute):.3g} (+{tolerance.absolute:g}) >= {1 / alpha:.3g}")
     elif (upper is not None and upper <= 1 + tolerance.relative) or gap_upper <= tolerance.absolute:
         verdict, reason = PASS, "harm beyond the tolerance is ruled out"
     else:
-        verdict, reason = INCONCLUSIVE, _why_not(relative_harm, absolute_harm, log_e, alpha)
+        verdict, reason = INCONCLUSIVE, _why_not(log_relative >= level, log_absolute >= level, log_e, alpha)
     return {"name": name, "verdict": verdict, "reason": reason, "alpha": alpha,
             "e_value": stats.e_value(log_e), "log_e_value": log_e, "threshold": 1 / alpha,
+            "log_e_values": {"relative": log_relative, "absolute": log_absolute},
             "ratio": {"estimate": estimate, "lower": lower, "upper": upper},
             "difference": {"lower": gap_lower, "upper": gap_upper},
             "tolerance": {"relative": tolerance.relative, "absolute": tolerance.absolute},
-            "canary": canary, "stable": stable, "windows": len(windows)}
+            "canary": canary, "stable": stable, "windows": len(np.unique(cells.window))}
 
 
 def _why_not(relative_harm: bool, absolute_harm: bool, log_e: float, alpha: float) -> str:

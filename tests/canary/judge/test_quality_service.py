@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.canary.judge.test_service import ask
+from tests.canary.judge.test_service import ask, settled
 
 pytestmark = pytest.mark.integration
 MIX = {"class_0": 0.33, "class_1": 0.40, "class_2": 0.27}  # the wine rows' mix
@@ -25,7 +25,7 @@ def test_a_canary_wrong_on_a_third_of_its_feedback_fails_accuracy(prometheus, ju
     assert first["decision"] == "continue" and first["tests"][0]["reason"] == "no feedback yet"
     prometheus.serve_quality(canary, 30, 100, mix(100))
     prometheus.serve_quality(stable, 9, 900, mix(900))
-    doc = ask(judge, canary, stable, tests="accuracy").json()
+    doc = settled(judge, canary, stable, (100, 900), tests="accuracy")
     test = doc["tests"][0]
     assert doc["decision"] == "fail" and test["name"] == "accuracy", doc["summary"]
     assert (test["canary"]["events"], test["canary"]["requests"], test["stable"]["events"]) == (30, 100, 9)
@@ -37,7 +37,7 @@ def test_a_better_canary_passes_accuracy_and_an_unchanged_mix_passes(prometheus,
     canary, stable, _ = start(prometheus, judge)
     prometheus.serve_quality(canary, 10, 4000, mix(40000))
     prometheus.serve_quality(stable, 200, 36000, mix(360000))
-    doc = ask(judge, canary, stable, tests="accuracy,class_mix").json()
+    doc = settled(judge, canary, stable, (4000, 36000, 40000, 360000), tests="accuracy,class_mix")
     assert [t["verdict"] for t in doc["tests"]] == ["pass", "pass"], doc["summary"]
     assert doc["decision"] == "pass"
 
@@ -46,7 +46,7 @@ def test_a_shifted_class_mix_fails_without_any_feedback(prometheus, judge):
     canary, stable, _ = start(prometheus, judge, "class_mix")
     prometheus.serve_quality(canary, 0, 0, mix(2000, {"class_0": 0.2, "class_1": 0.4, "class_2": 0.4}))
     prometheus.serve_quality(stable, 0, 0, mix(18000))
-    doc = ask(judge, canary, stable, tests="class_mix").json()
+    doc = settled(judge, canary, stable, (2000, 18000), tests="class_mix")
     test = doc["tests"][0]
     assert doc["decision"] == "fail", doc["summary"]
     assert test["canary"]["by_class"] == {"class_0": 400, "class_1": 800, "class_2": 800}
@@ -56,9 +56,10 @@ def test_a_shifted_class_mix_fails_without_any_feedback(prometheus, judge):
 def test_a_mix_within_the_tolerance_never_fails(prometheus, judge):
     canary, stable, _ = start(prometheus, judge, "class_mix")
     shifted = {"class_0": 0.3371, "class_1": 0.3933, "class_2": 0.2697}  # v2's mix on the wine rows, v1's beside it
-    prometheus.serve_quality(canary, 0, 0, mix(50000, shifted))
-    prometheus.serve_quality(stable, 0, 0, mix(450000, {"class_0": 0.3258, "class_1": 0.4101, "class_2": 0.2640}))
-    doc = ask(judge, canary, stable, tests="class_mix").json()
+    canary_mix, stable_mix = mix(50000, shifted), mix(450000, {"class_0": 0.3258, "class_1": 0.4101, "class_2": 0.2640})
+    prometheus.serve_quality(canary, 0, 0, canary_mix)
+    prometheus.serve_quality(stable, 0, 0, stable_mix)
+    doc = settled(judge, canary, stable, (sum(canary_mix.values()), sum(stable_mix.values())), tests="class_mix")
     assert doc["tests"][0]["verdict"] == "pass", doc["summary"]
 
 

@@ -64,17 +64,17 @@ def test_class_mix_a_a_false_fails_stay_under_alpha_looking_every_second():
 
 
 def test_the_class_mix_fails_on_its_worst_class_at_the_union_bounds_level():
-    doc = quality.class_mix({"a": 300, "b": 700}, {"a": 1800, "b": 7200}, 0.1, 0.01)
+    doc = quality.class_mix([({"a": 300, "b": 700}, {"a": 1800, "b": 7200})], 0.1, 0.01)
     assert doc["verdict"] == "fail" and doc["threshold"] == 200 and "share of a" in doc["reason"]
     assert doc["log_e_value"] == max(doc["by_class_log_e"].values())
-    assert quality.class_mix({"a": 0}, {"a": 90}, 0.1, 0.01)["verdict"] == "inconclusive"  # the canary not yet scraped
+    assert quality.class_mix([({"a": 0}, {"a": 90})], 0.1, 0.01)["verdict"] == "inconclusive"  # the canary not yet scraped
 
 
 def test_a_thirty_percent_wrong_canary_fails_accuracy_on_a_few_dozen_feedbacks():
     rng = np.random.default_rng(13)
     c = rng.binomial(1, 0.3, size=200).cumsum()
     s = rng.binomial(1, 0.01, size=(200, 9)).sum(1).cumsum()
-    first = next(t for t in range(200) if quality.accuracy((int(c[t]), t + 1), (int(s[t]), 9 * (t + 1)), 0.02,
+    first = next(t for t in range(200) if quality.accuracy([(int(c[t]), t + 1, int(s[t]), 9 * (t + 1))], 0.02,
                                                            0.005)["verdict"] == "fail")
     assert first < 60
 
@@ -105,3 +105,17 @@ def test_an_informed_stable_prior_is_stables_past_capped_and_catches_a_wrong_can
     flat = quality.log_e_worse(15, 50, 22, 450, 0.02)
     informed = quality.log_e_worse(15, 50, 22, 450, 0.02, stable_prior=quality.informed_prior((50, 1000), 1000))
     assert informed - flat > 1.5
+
+
+def test_a_workload_shift_between_windows_is_no_evidence_against_a_canary_as_good_as_stable():
+    """Both versions 5.6% wrong at the 10% step and 15% at the 50% step (the labels' mix moved): pooled, the
+    canary (more of its feedback in the harder window) reads 4 points worse; per window it is as good."""
+    windows = [(224, 4000, 2016, 36000), (6000, 40000, 6000, 40000)]
+    pooled = quality.log_e_worse(*(sum(w[i] for w in windows) for i in range(4)), 0.02)
+    assert pooled > math.log(100)  # what pooling every window's counts concluded
+    assert quality.accuracy(windows, 0.02, 0.01)["verdict"] != "fail"
+    assert quality.accuracy(windows, 0.02, 0.01)["windows"] == 2
+    mix = [({"a": 100, "b": 900}, {"a": 900, "b": 8100}), ({"a": 5000, "b": 5000}, {"a": 5000, "b": 5000})]
+    assert quality.class_mix(mix, 0.1, 0.01)["verdict"] != "fail"
+    pooled_mix = [({"a": 5100, "b": 5900}, {"a": 5900, "b": 13100})]
+    assert quality.class_mix(pooled_mix, 0.1, 0.01)["verdict"] == "fail"

@@ -1,16 +1,31 @@
-"""GET /v1/judge over a real Prometheus: verdicts from raw counters, windows, resets, and every bad input."""
+"""GET /v1/judge over a real Prometheus: verdicts from raw counters, windows, resets, and every bad input.
+
+The judge answers from evidence a settling time behind the question (every scrape has
+reached it), so each test asks until the counts it served are in the answer.
+"""
 
 import time
 
 import pytest
 
 from canary.local import procs
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 
 def ask(judge, canary, stable, weight=10, **params):
     return judge.get("/v1/judge", params={"canary": canary, "stable": stable, "weight": weight, **params})
+
+
+def settled(judge, canary, stable, requests: tuple[int, ...], **params) -> dict:
+    """Ask until the answer's tests count these canary and stable requests, test after test (what the test
+    served since the start)."""
+    def seen():
+        doc = ask(judge, canary, stable, **params).json()
+        counts = tuple(n for t in doc["tests"] for n in (t["canary"]["requests"], t["stable"]["requests"]))
+        return doc if counts[:len(requests)] == requests else None
+    return wait_until(seen, 20, f"the judge to count {requests} requests")
 
 
 def test_a_canary_failing_a_tenth_of_its_requests_fails_and_stays_failed(prometheus, judge):
@@ -21,14 +36,14 @@ def test_a_canary_failing_a_tenth_of_its_requests_fails_and_stays_failed(prometh
     assert first["decision"] == "continue" and first["tests"][0]["canary"]["requests"] == 0  # counts start here
     prometheus.serve(canary, 300, errors=30)
     prometheus.serve(stable, 2700)
-    doc = ask(judge, canary, stable).json()
+    doc = settled(judge, canary, stable, (200, 1800))
     errors = doc["tests"][0]
     assert doc["decision"] == "fail" and errors["verdict"] == "fail", doc["summary"]
     assert (errors["canary"]["events"], errors["canary"]["requests"], errors["stable"]["events"]) == (30, 200, 0)
     assert "errors fail" in doc["summary"] and "canary 30/200 5xx" in doc["summary"]
     prometheus.serve(canary, 5000, errors=30)
     prometheus.serve(stable, 45000)
-    assert ask(judge, canary, stable).json()["decision"] == "fail"  # a failed test stays failed
+    assert settled(judge, canary, stable, (4900, 44100))["decision"] == "fail"  # a failed test stays failed
 
 
 def test_a_counter_reset_keeps_the_counts_and_old_traffic_is_not_counted(prometheus, judge):
@@ -39,7 +54,7 @@ def test_a_counter_reset_keeps_the_counts_and_old_traffic_is_not_counted(prometh
     prometheus.serve(canary, 1040, errors=100)
     ask(judge, canary, stable)
     prometheus.serve(canary, 10, errors=1)  # the canary's pod restarted
-    doc = ask(judge, canary, stable).json()
+    doc = settled(judge, canary, stable, (50, 0))
     assert doc["tests"][0]["canary"]["events"] == 1 and doc["tests"][0]["canary"]["requests"] == 50
     assert doc["counter_resets"] >= 1
 
@@ -51,7 +66,7 @@ def test_a_healthy_canary_with_enough_traffic_passes(prometheus, judge):
     ask(judge, canary, stable)
     prometheus.serve(canary, 6000, errors=2, slow=10)
     prometheus.serve(stable, 54000, errors=20, slow=90)
-    doc = ask(judge, canary, stable).json()
+    doc = settled(judge, canary, stable, (6000, 54000))
     assert doc["decision"] == "pass", doc["summary"]
     assert [t["verdict"] for t in doc["tests"]] == ["pass", "pass"]
 
@@ -63,10 +78,10 @@ def test_slow_answers_fail_the_latency_test_against_stables_p99_bucket(prometheu
     prometheus.serve(stable, 900)
     ask(judge, canary, stable)
     prometheus.serve(canary, 100, slow=60)
-    prometheus.serve(stable, 1800)  # 900 answers since the analysis began: too few for a p99
-    assert ask(judge, canary, stable).json()["latency_bound_ms"] is None
+    prometheus.serve(stable, 1800)  # 900 answers since the analysis began, 900 before: too few for a p99
+    assert settled(judge, canary, stable, (100, 900))["latency_bound_ms"] is None
     prometheus.serve(stable, 2000)  # 1100: enough, and the 900 before the analysis never count
-    doc = ask(judge, canary, stable).json()
+    doc = settled(judge, canary, stable, (100, 1100))
     latency = doc["tests"][1]
     assert doc["decision"] == "fail" and latency["verdict"] == "fail", doc["summary"]
     assert doc["latency_bound_ms"] == 5 and doc["latency_bound_origin"] == "stable p99"
@@ -81,7 +96,7 @@ def test_a_slow_start_before_the_analysis_does_not_set_the_latency_bound(prometh
     ask(judge, canary, stable)
     prometheus.serve(stable, 2100, slow=300)
     prometheus.serve(canary, 100)
-    doc = ask(judge, canary, stable).json()
+    doc = settled(judge, canary, stable, (100, 1200))
     assert doc["latency_bound_origin"] == "stable p99" and doc["latency_bound_ms"] < 10, doc["latency_bound_ms"]
 
 
@@ -97,7 +112,7 @@ def test_a_long_tail_in_stable_does_not_hide_a_canary_slower_in_every_answer(pro
     ask(judge, canary, stable)
     prometheus.serve(stable, 2000, tail=40)
     prometheus.serve(canary, 200, tail=200)
-    doc = ask(judge, canary, stable).json()
+    doc = settled(judge, canary, stable, (200, 2000))
     assert doc["latency_bound_ms"] == bound and doc["decision"] == decision, doc["summary"]
     assert doc["latency_bound_origin"] == ("stable p99" if factor else "4 x stable's median")
 
@@ -107,8 +122,15 @@ def test_a_new_weight_opens_a_window(prometheus, judge):
     prometheus.serve(canary, 10)
     prometheus.serve(stable, 90)
     ask(judge, canary, stable, weight=10)
-    assert ask(judge, canary, stable, weight=10).json()["tests"][0]["windows"] == 1
-    assert ask(judge, canary, stable, weight=50).json()["tests"][0]["windows"] == 2
+    prometheus.serve(canary, 20)
+    prometheus.serve(stable, 180)
+    assert settled(judge, canary, stable, (10, 90), weight=10)["tests"][0]["windows"] == 1
+    ask(judge, canary, stable, weight=50)
+    prometheus.serve(canary, 70)
+    prometheus.serve(stable, 230)
+    assert settled(judge, canary, stable, (60, 140), weight=50)["decision"] == "continue"
+    wait_until(lambda: ask(judge, canary, stable, weight=50).json()["tests"][0]["windows"] == 2, 20,
+               "the cells after the question at weight 50 to settle in a second window")
 
 
 def test_an_unknown_revision_is_a_404_naming_it(prometheus, judge):
@@ -164,7 +186,7 @@ def test_since_counts_from_a_moment_in_the_past(prometheus, judge):
     start = time.time()
     prometheus.serve(canary, 160, errors=4)
     prometheus.serve(stable, 1440)
-    doc = ask(judge, canary, stable, since=start).json()
+    doc = settled(judge, canary, stable, (60, 540), since=start)
     assert (doc["tests"][0]["canary"]["events"], doc["tests"][0]["canary"]["requests"]) == (3, 60)
     assert doc["tests"][0]["stable"]["requests"] == 540
 
@@ -176,9 +198,9 @@ def test_the_analyses_keep_a_trace_of_their_evidence_for_the_dashboard(prometheu
     ask(judge, canary, stable)
     prometheus.serve(canary, 300, errors=30)
     prometheus.serve(stable, 2700)
-    last = ask(judge, canary, stable).json()
+    last = settled(judge, canary, stable, (200, 1800))
     (analysis,) = judge.get("/v1/analyses", params={"canary": canary, "stable": stable}).json()["analyses"]
-    assert [sorted(point["tests"]) for point in analysis["trace"]] == [["errors", "latency"]] * 2
+    assert {tuple(sorted(point["tests"])) for point in analysis["trace"]} == {("errors", "latency")}
     log_e, lower, upper = analysis["trace"][-1]["tests"]["errors"]
     errors = last["tests"][0]
     assert (log_e, lower, upper) == (errors["log_e_value"], errors["difference"]["lower"], errors["difference"]["upper"])

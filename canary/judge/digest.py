@@ -1,0 +1,75 @@
+"""What one cell of raw increments says for each test: events and trials per side, bucket counts, classes.
+
+The latency test's slow counts are not stored: each cell keeps its raw bucket counts,
+and "slow" is derived from them with the bound once the bound is known, so a bound
+chosen late changes no cell's share (a window opened before it is not left empty).
+"""
+
+import math
+import re
+
+from canary.judge.source import FEEDBACK_TOTAL, PREDICTIONS_TOTAL, REVISION_LABEL, Source
+
+ROLES = ("canary", "stable")
+
+
+def digest(cell: dict, source: Source, roles: dict[str, str]) -> dict:
+    """Per (test, role): (events, trials) for errors and accuracy, {le: count} for latency, {class: count}."""
+    out: dict = {}
+    for role in ROLES:
+        out["errors", role], out["accuracy", role] = [0, 0], [0, 0]
+        out["latency", role], out["class_mix", role] = {}, {}
+    for (metric, labels), value in cell.items():
+        labels = dict(labels)
+        role = roles.get(labels.get(REVISION_LABEL, ""))
+        if role is None:
+            continue
+        if metric == source.requests:
+            _add(out["errors", role], re.fullmatch(source.error_code, labels.get(source.code_label, "")), value)
+        elif metric == source.bucket:
+            le = float(labels["le"])
+            out["latency", role][le] = out["latency", role].get(le, 0) + value
+        elif metric == FEEDBACK_TOTAL:
+            _add(out["accuracy", role], labels.get("outcome") == "incorrect", value)
+        elif metric == PREDICTIONS_TOTAL and "predicted_class" in labels:
+            name = labels["predicted_class"]
+            out["class_mix", role][name] = out["class_mix", role].get(name, 0) + value
+    return out
+
+
+def _add(pair: list, is_event, value: float) -> None:
+    pair[0] += value if is_event else 0
+    pair[1] += value
+
+
+def slow(buckets: dict, bound_ms: float | None) -> tuple[float, float]:
+    """(answers slower than the bound, answers) from one side's bucket counts; none slow without a bound."""
+    trials = buckets.get(math.inf, 0)
+    return (trials - buckets.get(bound_ms, trials) if bound_ms is not None else 0), trials
+
+
+def bound(buckets: dict, quantile: float, median_factor: float) -> tuple[float | None, str]:
+    """The slow bound from stable's bucket counts: its quantile's bucket, or a multiple of its median bucket
+    where that is lower; None when too few answers (ten expected beyond the quantile).
+
+    The quantile rests on the ten or so answers beyond it: a long tail, or one stall of a
+    fraction of a second, lifts it to where a canary whose every answer is several times
+    slower is not "slow". The median rests on half the answers.
+    """
+    edges = sorted(set(buckets) - {math.inf})
+    total = buckets.get(math.inf, 0)
+    if not edges or total < 10 / (1 - quantile):
+        return None, ""
+    at_quantile = next((b for b in edges if buckets[b] >= quantile * total), edges[-1])
+    median = next((b for b in edges if buckets[b] >= total / 2), edges[-1])
+    shifted = next((b for b in edges if b >= median_factor * median), edges[-1])
+    if shifted < at_quantile:
+        return shifted, f"{median_factor:g} x stable's median"
+    return at_quantile, f"stable p{quantile * 100:g}"
+
+
+def add_buckets(into: dict, more: dict) -> dict:
+    """Bucket counts summed."""
+    for le, n in more.items():
+        into[le] = into.get(le, 0) + n
+    return into
