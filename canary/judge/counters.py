@@ -40,6 +40,7 @@ class CellCounts:
         self._last: dict[Hashable, tuple[float, float]] = {}  # series -> (timestamp, value) of its last sample
         self.cells: dict[int, dict[Hashable, float]] = {}
         self.history: dict[Hashable, float] = {}  # each series' increments over the history window
+        self._sums: dict[Hashable, float] = {}  # each series' increments over every cell
         self.resets = 0
 
     def baseline(self, samples: Samples) -> None:
@@ -63,6 +64,7 @@ class CellCounts:
                 previous = value
                 cell = self.cells.setdefault(self.cell_of(at), {})
                 cell[key] = cell.get(key, 0.0) + inc
+                self._sums[key] = self._sums.get(key, 0.0) + inc
             self._last[key] = fresh[-1]
 
     def cell_of(self, at: float) -> int:
@@ -74,9 +76,10 @@ class CellCounts:
         return list(self._last)
 
     def total(self, keep: Callable[[Hashable], bool], upto: int | None = None) -> int:
-        """The summed increments of the series ``keep`` selects, over the cells before ``upto``."""
-        return round(sum(v for i, cell in self.cells.items() if upto is None or i < upto
-                         for k, v in cell.items() if keep(k)))
+        """The summed increments of the series ``keep`` selects, over the cells before ``upto`` (default all)."""
+        if upto is None:
+            return round(sum(v for k, v in self._sums.items() if keep(k)))
+        return round(sum(v for i, cell in self.cells.items() if i < upto for k, v in cell.items() if keep(k)))
 
     def before(self, keep: Callable[[Hashable], bool]) -> int:
         """The summed history (the window before the start) of the series ``keep`` selects."""

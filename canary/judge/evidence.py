@@ -21,7 +21,10 @@ class Evidence:
         # A settled cell changes no more (bar a scrape later than JUDGE_SETTLE_S): keep its digest.
         for i in [i for i in cache if i >= upto - 2]:
             del cache[i]
-        self.cells = [cache.setdefault(i, analysis.digest_of(i)) for i in range(upto)]
+        for i in range(upto):
+            if i not in cache:
+                cache[i] = analysis.digest_of(i)
+        self.cells = [cache[i] for i in range(upto)]
         firsts = [first for first, _ in analysis.windows] or [0]
         self.window = np.array([max(0, bisect.bisect_right(firsts, i) - 1) for i in range(upto)], int)
         self.bound_ms, self.bound_origin = self._bound()

@@ -1,0 +1,181 @@
+"""The judge under the conditions that broke its guarantee: a late latency bound, scrape lag at a weight change,
+a real share that is not the weight, a workload that shifts between steps, a retry, a restart, counters that
+reset or miss a scrape. Each replays a rollout second by second over a fake Prometheus (``fakeprom``)."""
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from canary.judge.analysis import Question
+from canary.judge.service import Analyses
+from canary.judge.settings import JudgeSettings
+from tests.canary.judge.fakeprom import FakeReader
+
+CANARY, STABLE = "c0ffee1234", "5ab1e5678"
+
+
+@dataclass
+class Second:
+    """One second of traffic per version: requests, 5xx, answer times (ms), and the weight the judge is asked at."""
+
+    weight: float
+    canary: tuple = (0, 0, ())
+    stable: tuple = (50, 0, ())
+    tests: str = "errors,latency"
+
+
+@dataclass
+class Rollout:
+    """A fake Prometheus and a judge asked once a second, scraped every ``scrape_s``."""
+
+    scrape_s: int = 1
+    settings: JudgeSettings = field(default_factory=JudgeSettings)
+    reader: FakeReader = field(default_factory=FakeReader)
+    t: int = 0
+
+    def __post_init__(self):
+        self.judge = Analyses(self.settings)
+
+    def serve(self, second: Second, ask: bool = True, skip: str | None = None) -> dict | None:
+        """One second of traffic, its scrape (every scrape_s), and a question at its end."""
+        self.reader.add(CANARY, *second.canary)
+        self.reader.add(STABLE, *second.stable)
+        self.t += 1
+        if self.t % self.scrape_s == 0:
+            self.reader.scrape(float(self.t), skip)
+        return self.ask(second.weight, second.tests) if ask else None
+
+    def ask(self, weight: float, tests: str, since: float | None = None, judge: Analyses | None = None) -> dict:
+        """GET /v1/judge as Argo's web provider asks it."""
+        q = Question(CANARY, STABLE, weight, tuple(tests.split(",")), since)
+        judge = judge or self.judge
+        return judge.get(q, float(self.t)).answer(self.reader, q, float(self.t))
+
+    def history(self, seconds: int, stable=(50, 0, ())) -> None:
+        """Stable alone before the rollout."""
+        for _ in range(seconds):
+            self.serve(Second(0, (0, 0, ()), stable), ask=False)
+
+    def run(self, seconds: int, second: Second) -> list[dict]:
+        """The answers of ``seconds`` seconds of the same traffic."""
+        return [self.serve(second) for _ in range(seconds)]
+
+
+def fails(answers: list[dict]) -> list[str]:
+    return [a["summary"] for a in answers if a["decision"] == "fail"]
+
+
+def slow_share(n: int, share: float, fast_ms: float = 1.5, slow_ms: float = 20.0) -> tuple:
+    """n answer times, ``share`` of them over 4 ms."""
+    slow = round(n * share)
+    return (fast_ms,) * (n - slow) + (slow_ms,) * slow
+
+
+def test_equally_slow_versions_pass_when_the_latency_bound_is_set_late():
+    """The run that aborted a healthy v2: no stable history, a short shadow phase, then 10%; both versions 12%
+    over 4 ms. The bound is set only once stable has answered 1000 times, after the shadow phase; every
+    window's slow answers are derived from its own bucket counts, none moved into the next window."""
+    rollout = Rollout()
+    shadow = Second(50, (50, 0, slow_share(50, 0.12)), (50, 0, slow_share(50, 0.12)))
+    answers = rollout.run(15, shadow)
+    answers += rollout.run(120, Second(10, (5, 0, slow_share(5, 0.2)), (45, 0, slow_share(45, 0.111))))
+    assert answers[-1]["latency_bound_ms"] == 8.0 and not fails(answers)
+    assert answers[-1]["tests"][1]["stable"]["events"] > 500  # slow answers were counted, in their own cells
+
+
+def test_a_300_ms_slower_canary_fails_in_the_shadow_phase_on_stables_history():
+    """Stable's last ten minutes set the bound before the analysis, so the shadow phase judges latency at once."""
+    rollout = Rollout()
+    rollout.history(120, (50, 0, slow_share(50, 0.01)))
+    answers = rollout.run(10, Second(50, (50, 0, (301.5,) * 50), (50, 0, slow_share(50, 0.01))))
+    failed = [i for i, a in enumerate(answers) if a["decision"] == "fail"]
+    assert failed and failed[0] <= 4, [a["summary"] for a in answers]
+    assert "before the analysis" in answers[failed[0]]["latency_bound_origin"]
+
+
+def test_a_weight_change_read_a_scrape_late_is_no_evidence_against_an_equal_canary():
+    """A/A at 2% errors: a minute of mirror (each version every request), then 10%, scraped every 15 s."""
+    rollout = Rollout(scrape_s=15)
+    answers = rollout.run(60, Second(50, (50, 1, ()), (50, 1, ())))
+    for block in range(30):
+        answers += rollout.run(9, Second(10, (5, 0, ()), (45, 1, ())))
+        answers += rollout.run(1, Second(10, (5, 1, ()), (45, 0, ())))
+    assert not fails(answers)
+    # Counted to the last scrape the settled evidence reaches (at 345 s; the next, at 360 s, is not settled).
+    assert answers[-1]["tests"][0]["canary"]["requests"] == 50 * 60 + 5 * (345 - 60)
+
+
+@pytest.mark.parametrize("share", [0.2, 0.25])
+def test_a_real_share_above_the_weight_is_no_evidence_against_an_equal_canary(share):
+    """Weight 10, but testers' header routes give the canary 20 or 25% of the requests; both at 2% errors."""
+    rollout = Rollout()
+    canary = round(100 * share)
+    answers = []
+    for _ in range(150):
+        answers += rollout.run(1, Second(10, (canary, 0, ()), (100 - canary, 1, ())))
+        answers += rollout.run(1, Second(10, (canary, 2 * canary // 50, ()), (100 - canary, 2 * (100 - canary) // 50 - 1, ())))
+    assert not fails(answers), fails(answers)[:1]
+
+
+def test_a_workload_shift_between_steps_does_not_fail_an_equally_accurate_canary():
+    """Both versions 5.6% wrong at the 10% step and 15% at the 50% step: per window they are equal."""
+    rollout = Rollout()
+    reader = rollout.reader
+    answers = []
+    for second in range(240):
+        weight, rate = (10, 0.056) if second < 120 else (50, 0.15)
+        canary_n, stable_n = (100, 900) if weight == 10 else (500, 500)
+        reader.add_feedback(CANARY, canary_n * rate, canary_n)
+        reader.add_feedback(STABLE, stable_n * rate, stable_n)
+        answers.append(rollout.serve(Second(weight, tests="accuracy")))
+    assert not fails(answers), fails(answers)[:1]
+    assert answers[-1]["tests"][0]["windows"] == 2
+
+
+def test_a_retried_rollout_is_judged_afresh():
+    """A canary failing every request fails; after the abort nobody asks; the retry asks about the same revisions."""
+    rollout = Rollout()
+    rollout.history(30)
+    assert fails(rollout.run(10, Second(10, (5, 5, ()), (45, 0, ()))))
+    for _ in range(30):
+        rollout.serve(Second(10, (0, 0, ()), (50, 0, ())), ask=False)  # aborted: the canary has no traffic
+    retried = rollout.run(5, Second(10, (5, 0, ()), (45, 0, ())))
+    assert retried[0]["decision"] == "continue" and not fails(retried)
+    assert retried[0]["started_at"] == rollout.t - 4
+
+
+def test_a_restarted_judge_rebuilds_the_same_evidence_from_since():
+    rollout = Rollout()
+    rollout.history(30)
+    start = float(rollout.t)
+    for _ in range(40):
+        live = rollout.serve(Second(10, (5, 1, ()), (45, 1, ())), ask=False) or rollout.ask(10, "errors,latency", start)
+    rebuilt = rollout.ask(10, "errors,latency", start, judge=Analyses(rollout.settings))
+    for a, b in zip(live["tests"], rebuilt["tests"]):
+        assert (a["canary"], a["stable"], a["log_e_values"]) == (b["canary"], b["stable"], b["log_e_values"])
+
+
+def test_a_series_missing_at_the_start_is_not_counted_from_its_birth():
+    """Stable's scrape failed at the analysis's first second: its lifetime must not count as the analysis's."""
+    rollout = Rollout()
+    rollout.history(100)
+    rollout.serve(Second(10, (5, 0, ()), (45, 0, ())), ask=False, skip=STABLE)
+    first = rollout.ask(10, "errors")
+    answers = rollout.run(10, Second(10, (5, 0, ()), (45, 0, ())))
+    assert first["tests"][0]["stable"]["requests"] == 0
+    assert answers[-1]["tests"][0]["stable"]["requests"] == 45 * 9  # settled cells only, nothing of the history
+
+
+def test_a_reset_whose_new_value_passes_the_old_one_is_counted_exactly():
+    """The canary's process restarts between two questions and, by the next question, has served more than it
+    had before: a difference of two readings sees 15 -> 40 and counts 25; every scrape between them is read."""
+    rollout = Rollout(settings=JudgeSettings(settle_s=0))
+    rollout.history(10)
+    rollout.run(3, Second(10, (5, 0, ()), (45, 0, ())))  # the analysis starts at the first: 10 counted
+    rollout.reader.reset(CANARY)
+    rollout.reader.add(CANARY, 10, 0)
+    rollout.reader.scrape(rollout.t + 0.5)  # the restarted process, scraped at 10
+    rollout.reader.add(CANARY, 30, 0)
+    rollout.reader.scrape(rollout.t + 0.75)  # and at 40
+    answer = rollout.run(2, Second(10, (5, 0, ()), (45, 0, ())))[-1]
+    assert answer["tests"][0]["canary"]["requests"] == 10 + 40 + 5 + 5 and answer["counter_resets"] == 1
