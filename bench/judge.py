@@ -1,116 +1,111 @@
-"""The judge against fixed thresholds, in simulation: false fails with canary = stable, and time to fail.
+"""The judge's errors test in simulation: time to fail against the oracle, and false fails under bad conditions.
 
-``python -m bench.judge``. Each run draws a second at a time: Poisson(rps) requests,
-each to the canary with the weight's probability, each failing with its version's
-error rate. The judge's errors test (its default tolerances, alpha 0.01 over its two
-tests) looks at the cumulative counts every second. Beside it, the thresholds the
-templates used before: the success-rate gate (30 s initial delay, every 30 s, 1 m
-window, fail below 0.95 twice) and the fast fail (every 5 s, 30 s window, fail below
-0.8), both on exact window counts and both needing 0.5 rps in the window.
+``python -m bench.judge`` prints the power table: median and 90th percentile seconds to
+fail at 50 rps, 10% weight or a 100% mirror, beside the oracle (the SPRT that knows both
+true rates, at the same alpha) and their ratio. ``--aa`` prints the A/A table: canary as
+good as stable (or exactly at the tolerance's edge) through a whole rollout (a minute of
+mirror, three minutes at 10%, three at 50%), under scrape lag at every weight change, a
+real share that is not the weight, a workload shift, a judge restart and a counter reset.
+Seeded; a look every second (``bench.judge_sim``).
 """
 
 import argparse
-import math
 import sys
 import time
 
 import numpy as np
 
-from canary.judge import stats
+from bench.judge_sim import Phase, draw, fail_times, judge_log_e, oracle_log_e, windows
+from canary.judge import quality
 from canary.judge.settings import JudgeSettings
 
-RATES = (0.005, 0.01, 0.02, 0.05, 0.10, 0.30, 1.0)
-BASES = (0.001, 0.01, 0.05)
+RATES = (0.03, 0.05, 0.10, 1.0)
+BASES = (0.001, 0.005)
 
 
-def draw(rng, runs: int, seconds: int, rps: float, weight: float, canary_rate: float, stable_rate: float):
-    """Per-second counts, shape (runs, seconds): canary requests and errors, stable requests and errors."""
-    requests = rng.poisson(rps, (runs, seconds))
-    canary = rng.binomial(requests, weight)
-    return canary, rng.binomial(canary, canary_rate), requests - canary, rng.binomial(requests - canary, stable_rate)
+def _seconds(times: np.ndarray) -> tuple[float, float]:
+    ordered = np.sort(times)
+    return float(ordered[len(ordered) // 2]), float(ordered[int(0.9 * (len(ordered) - 1))])
 
 
-def judge_fail_times(counts, weight: float, settings: JudgeSettings, tests: int = 2) -> np.ndarray:
-    """The first second the judge's errors test fails, per run (inf: never)."""
-    cn, ce, sn, se = (np.cumsum(c, axis=1).astype(float) for c in counts)
-    alpha = settings.alpha / tests
-    k, eps = settings.concentration, settings.errors_relative
-    log_e = stats.log_truncated_lr(ce, se, k * weight, k * (1 - weight), float(stats.theta(weight, math.log1p(eps))))
-    failed = log_e >= math.log(1 / alpha)
-    at = np.nonzero(failed)  # the bounds only where the count test already rejects: most cells never do
-    lower_c, _ = stats.rate_bounds(ce[at], cn[at], alpha / 3)
-    _, upper_s = stats.rate_bounds(se[at], sn[at], alpha / 3)
-    ratio = stats.ratio_lower_bounds(ce[at], se[at], weight, alpha / 3, k)
-    failed[at] = stats.gap_lower_bounds(lower_c, upper_s, ratio) > settings.errors_absolute
-    return _first(failed)
+def prior_of(base: float, settings: JudgeSettings) -> tuple[float, float]:
+    """Stable's Beta prior from ten minutes of history at 45 rps, capped as the judge caps it."""
+    return quality.informed_prior((round(base * 27000), 27000), settings.rate_prior_answers)
 
 
-def threshold_fail_times(counts) -> np.ndarray:
-    """The first second the gate or the fast fail fails, per run (inf: never)."""
-    cn, ce = counts[0], counts[1]
-    seconds = cn.shape[1]
-    gate, burst = np.zeros(cn.shape, bool), np.zeros(cn.shape, bool)
-    strikes = np.zeros(cn.shape[0], int)
-    for t in range(seconds):
-        if t % 5 == 0:  # fast fail: every 5 s from the start, over the last 30 s
-            burst[:, t] = _below(cn, ce, t, 30, 0.8)
-        if t >= 30 and (t - 30) % 30 == 0 and t <= 180:  # the gate's 6 measurements
-            strikes += _below(cn, ce, t, 60, 0.95)
-            gate[:, t] = strikes > 1
-    return np.minimum(_first(gate), _first(burst))
+def power(rng, runs: int, rps: float, horizon: int, settings: JudgeSettings) -> None:
+    """The power table, one row per stable rate, canary rate and routing."""
+    alpha = settings.alpha * settings.alpha_shares["errors"]
+    print(f"| stable | canary | routing | judge median / p90 s | oracle median / p90 s | median ratio |")
+    print("|---|---|---|---|---|---|")
+    for base in BASES:
+        for mirror in (False, True):
+            for rate in RATES:
+                phases = [Phase(horizon, 0.1, rate, base, mirror)]
+                counts = draw(rng, runs, phases, rps)
+                judge = fail_times(judge_log_e(counts, windows(phases, 0, None), settings, prior_of(base, settings)), alpha)
+                oracle = fail_times(oracle_log_e(counts, phases, settings), alpha)
+                (jm, jp), (om, op) = _seconds(judge), _seconds(oracle)
+                print(f"| {base:.1%} | {rate:.0%} | {'mirror 100%' if mirror else 'weight 10%'} | {jm:.0f} / {jp:.0f} | "
+                      f"{om:.0f} / {op:.0f} | {jm / om:.2f} |", flush=True)
 
 
-def _below(cn, ce, t: int, window: int, threshold: float) -> np.ndarray:
-    lo = max(0, t - window + 1)
-    n, e = cn[:, lo:t + 1].sum(axis=1), ce[:, lo:t + 1].sum(axis=1)
-    enough = n >= 0.5 * min(window, t + 1)
-    return enough & (1 - e / np.maximum(n, 1) < threshold)
+def rollout(base: float, canary: float, share: float = 0.1, shift: float | None = None) -> list[Phase]:
+    """A minute of mirror, three minutes at 10% (real share ``share``), three at 50% (stable at ``shift`` there)."""
+    later = base if shift is None else shift
+    return [Phase(60, 1.0, canary, base, mirror=True), Phase(180, share, canary, base),
+            Phase(180, 0.5, canary * later / base, later)]
 
 
-def _first(flags: np.ndarray) -> np.ndarray:
-    hit = flags.any(axis=1)
-    return np.where(hit, flags.argmax(axis=1) + 1.0, np.inf)
+def scenarios(settings: JudgeSettings) -> list[tuple[str, list[Phase], int, int | None, bool]]:
+    """(name, phases, lag s, restart at s, counter reset) of each A/A row."""
+    edge = lambda b: max(b * (1 + settings.errors_relative), b + settings.errors_absolute)  # noqa: E731
+    return [("ideal, 2%", rollout(0.02, 0.02), 0, None, False),
+            ("scrape lag 15 s at each weight change", rollout(0.02, 0.02), 15, None, False),
+            ("scrape lag 30 s at each weight change", rollout(0.02, 0.02), 30, None, False),
+            ("real share 0.2 at weight 10%", rollout(0.02, 0.02, 0.2), 0, None, False),
+            ("real share 0.25 at weight 10%", rollout(0.02, 0.02, 0.25), 0, None, False),
+            ("workload shift: 0.5% at 10%, 2% at 50%", rollout(0.005, 0.005, shift=0.02), 0, None, False),
+            ("judge restart at 150 s", rollout(0.02, 0.02), 0, 150, False),
+            ("canary counter reset at 150 s", rollout(0.02, 0.02), 0, None, True),
+            ("canary at the edge (3% against 2%), lag 30 s", rollout(0.02, edge(0.02)), 30, None, False),
+            ("canary at the edge (3% against 2%), share 0.25", rollout(0.02, edge(0.02), 0.25), 0, None, False),
+            ("canary at the edge (0.6% against 0.1%), share 0.25", rollout(0.001, edge(0.001), 0.25), 0, None, False)]
 
 
-def describe(times: np.ndarray, horizon: int) -> str:
-    """'median / p90 s (share failed within the horizon)'."""
-    done = times[np.isfinite(times)]
-    if not len(done):
-        return f"never in {horizon} s"
-    share, ordered = len(done) / len(times), np.sort(times)
-    median, p90 = ordered[len(ordered) // 2], ordered[int(0.9 * (len(ordered) - 1))]
-    show = lambda v: f"{v:.0f}" if np.isfinite(v) else f">{horizon}"  # noqa: E731
-    return f"{show(median)} / {show(p90)} s ({share:.1%} failed)"
+def false_fails(rng, runs: int, rps: float, settings: JudgeSettings) -> list[tuple[str, float]]:
+    """Each A/A row's share of runs failed by the errors test."""
+    alpha, out = settings.alpha * settings.alpha_shares["errors"], []
+    for name, phases, lag, restart, reset in scenarios(settings):
+        counts = draw(rng, runs, phases, rps)
+        if reset:  # the requests since the canary's last scrape are lost with its process: never counted
+            for c in counts[:2]:
+                c[:, 150] = 0
+        log_e = judge_log_e(counts, windows(phases, lag, restart), settings, prior_of(phases[0].stable_rate, settings))
+        out.append((name, float(np.isfinite(fail_times(log_e, alpha)).mean())))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Both tables, as Markdown."""
+    """The power table, or with --aa the A/A table, as Markdown."""
     p = argparse.ArgumentParser(prog="python -m bench.judge", description=__doc__.splitlines()[0])
+    p.add_argument("--aa", action="store_true", help="the A/A table instead of the power table")
     p.add_argument("--runs", type=int, default=10000, help="simulated rollouts per row (default %(default)s)")
-    p.add_argument("--rps", type=float, default=50.0)
-    p.add_argument("--weight", type=float, default=0.1, help="the canary's share of traffic (default %(default)s)")
-    p.add_argument("--horizon", type=int, default=600, help="seconds each run is watched, a look per second (A/A)")
+    p.add_argument("--rps", type=float, default=50.0, help="requests a second (default %(default)s)")
+    p.add_argument("--horizon", type=int, default=400, help="seconds each power run is watched (default %(default)s)")
     p.add_argument("--seed", type=int, default=42)
     args = p.parse_args(argv)
     settings, rng, started = JudgeSettings(), np.random.default_rng(args.seed), time.monotonic()
-    print(f"{args.runs} runs a row, {args.rps:g} rps, canary weight {args.weight:g}, a look every second; "
-          f"judge: alpha {settings.alpha:g} over 2 tests, k {settings.concentration:g}, tolerance "
+    alpha = settings.alpha * settings.alpha_shares["errors"]
+    print(f"{args.runs} runs a row, {args.rps:g} rps, a look every second; the errors test at alpha {alpha:g} "
+          f"({settings.alpha_shares['errors']:g} of the rollout's {settings.alpha:g}), tolerance "
           f"x{1 + settings.errors_relative:g} and +{settings.errors_absolute:g}\n")
-    print(f"| stable | canary | judge false fails in {args.horizon} s (bound {settings.alpha / 2:g}) | thresholds false fails |")
-    print("|---|---|---|---|")
-    for base in BASES:  # A/A, then a canary exactly at the edge of the tolerance: the hardest harmless case
-        edge = max(base * (1 + settings.errors_relative), base + settings.errors_absolute)
-        for canary in (base, edge):
-            counts = draw(rng, args.runs, args.horizon, args.rps, args.weight, canary, base)
-            judge, fixed = judge_fail_times(counts, args.weight, settings), threshold_fail_times(counts)
-            print(f"| {base:.1%} | {canary:.2%}{' (A/A)' if canary == base else ' (edge)'} | "
-                  f"{np.isfinite(judge).mean():.4f} | {np.isfinite(fixed).mean():.4f} |", flush=True)
-    print("\n| canary errors (stable 0.1%) | judge: median / p90 time to fail | thresholds: median / p90 time to fail |")
-    print("|---|---|---|")
-    for rate in RATES:
-        counts = draw(rng, args.runs, 180, args.rps, args.weight, rate, 0.001)
-        print(f"| {rate:.1%} | {describe(judge_fail_times(counts, args.weight, settings), 180)} | "
-              f"{describe(threshold_fail_times(counts), 180)} |", flush=True)
+    if args.aa:
+        print(f"| condition (A/A unless named) | false fails (bound {alpha:g}; rollout {settings.alpha:g}) |\n|---|---|")
+        for name, share in false_fails(rng, args.runs, args.rps, settings):
+            print(f"| {name} | {share:.4f} |", flush=True)
+    else:
+        power(rng, args.runs, args.rps, args.horizon, settings)
     print(f"\n({time.monotonic() - started:.0f} s; seed {args.seed})")
     return 0
 
