@@ -47,10 +47,12 @@ class Question:
 class Analysis:
     """The state behind one key; ``answer`` is called once per measurement."""
 
-    def __init__(self, question: Question, settings: JudgeSettings, source: Source, now: float, pairs: PairCounts):
+    def __init__(self, question: Question, settings: JudgeSettings, source: Source, now: float, pairs: PairCounts,
+                 born: float | None = None):
         self.q, self.settings, self.source, self.pairs = question, settings, source, pairs
-        self.started_at = question.since if question.since is not None else now
-        self.asked_at = now
+        # The start: the question's since, else when the canary's counters were born, else now.
+        self.started_at = min(now, next(t for t in (question.since, born, now) if t is not None))
+        self.asked_at = self.first_asked = now
         self.counts = CellCounts(self.started_at, settings.cell_s)
         self.metrics: set[str] = set()  # the counters read so far
         self.read_until = self.started_at
@@ -58,9 +60,10 @@ class Analysis:
         self.pairs_base = pairs.counts(question.canary, question.stable)
         self.failed: dict[str, dict] = {}
         self.digests: dict[int, dict] = {}  # settled cells' digests (canary.judge.evidence)
-        self.last: dict | None = None  # the last answer, for GET /v1/analyses
-        # Each answer's evidence in brief, so a dashboard opened late still draws the whole analysis.
-        self.trace: deque = deque(maxlen=settings.trace_points)
+        # The last answer to each question (its tests), for GET /v1/analyses, and each answer's evidence
+        # in brief, so a dashboard opened late still draws the whole analysis.
+        self.last: dict[tuple[str, ...], dict] = {}
+        self.traces: dict[tuple[str, ...], deque] = {}
         self.lock = threading.Lock()
 
     def answer(self, reader: PrometheusReader, q: Question, now: float) -> dict:
@@ -76,15 +79,17 @@ class Analysis:
             results = [self._test(ev, name, now) for name in q.tests]
         decision = FAIL if any(r["verdict"] == FAIL for r in results) else (
             PASS if all(r["verdict"] == PASS for r in results) else CONTINUE)
-        self.last = {"decision": decision, "summary": evidence.summary(results, ev.bound_ms), "canary": q.canary,
+        doc = {"decision": decision, "summary": evidence.summary(results, ev.bound_ms), "canary": q.canary,
                      "stable": q.stable, "weight": q.weight, "at": now, "started_at": self.started_at,
                      "seconds": now - self.started_at, "evidence_until": horizon,
                      "alpha": self.settings.alpha, "alpha_rollout": self.settings.alpha,
                      "latency_bound_ms": ev.bound_ms, "latency_bound_origin": ev.bound_origin,
                      "counter_resets": self.counts.resets, "tests": results}
-        self.trace.append({"at": now, "tests": {r["name"]: [r["log_e_value"], r["difference"]["lower"],
-                                                              r["difference"]["upper"]] for r in results}})
-        return self.last
+        self.last[q.tests] = doc
+        self.traces.setdefault(q.tests, deque(maxlen=self.settings.trace_points)).append(
+            {"at": now, "tests": {r["name"]: [r["log_e_value"], r["difference"]["lower"], r["difference"]["upper"]]
+                                  for r in results}})
+        return doc
 
     def _metrics(self, tests) -> set[str]:
         s, names = self.source, set()
@@ -121,13 +126,13 @@ class Analysis:
         return {self.q.canary: "canary", self.q.stable: "stable"}
 
     def _check_traffic(self, reader: PrometheusReader, ev, q: Question, now: float) -> None:
-        if now - self.started_at < self.settings.no_traffic_grace_s or ev.canary_trials(q.tests):
+        if now - self.first_asked < self.settings.no_traffic_grace_s or ev.canary_trials(q.tests):
             return
         for rev in (q.canary, q.stable):
             if not reader.known(rev):
                 raise JudgeError(404, f"revision {rev} is unknown to Prometheus (no target with {REVISION_LABEL}=\"{rev}\")")
         raise JudgeError(409, f"canary revision {q.canary} has had no requests in "
-                              f"{now - self.started_at:.0f}s: give it traffic (a weight or a header route)")
+                              f"{now - self.first_asked:.0f}s: give it traffic (a weight or a header route)")
 
     def _test(self, ev, name: str, now: float) -> dict:
         result = ev.evaluate(name, self.settings.alpha * self.settings.alpha_shares[name])

@@ -43,24 +43,39 @@ class Analyses:
         """The last answer of every analysis (of these revisions), the most recently asked first."""
         with self._lock:
             items = list(reversed(self._items.values()))
-        return [{**a.last, "trace": list(a.trace)} for a in items
-                if a.last and (canary in (None, a.q.canary)) and (stable in (None, a.q.stable))]
+        return [{**doc, "trace": list(a.traces[tests])} for a in items for tests, doc in a.last.items()
+                if (canary in (None, a.q.canary)) and (stable in (None, a.q.stable))]
 
-    def get(self, question: Question, now: float) -> Analysis:
+    def get(self, question: Question, now: float, reader: PrometheusReader | None = None) -> Analysis:
         """The analysis for this question, new at its first call and at a retry of a failed one.
 
         Argo's retry and ``canary retry`` ask about the same revisions again, and nothing in the
         question tells the attempts apart (a template can pass only its args); Argo stops asking
-        once a run fails, so a failed analysis asked again after a pause is a new attempt.
+        once a run fails, so a failed analysis asked again after a pause is a new attempt. A
+        question the judge has never seen (its first, or its first since the judge restarted)
+        starts where the canary's counters were born, within JUDGE_HISTORY_S: a restarted judge
+        rebuilds the analysis from Prometheus instead of starting over with a fresh alpha.
         """
         with self._lock:
             analysis = self._items.pop(question.key(), None)
-            if analysis is None or (analysis.failed and now - analysis.asked_at > self.settings.retry_gap_s):
+            if analysis is None and question.since is None and reader is not None:
+                analysis = Analysis(question, self.settings, self.source, now, self.pairs,
+                                    self._born(reader, question.canary, now))
+            elif analysis is None or (analysis.failed and now - analysis.asked_at > self.settings.retry_gap_s):
                 analysis = Analysis(question, self.settings, self.source, now, self.pairs)
             self._items[question.key()] = analysis
             while len(self._items) > self.settings.max_analyses:
                 self._items.popitem(last=False)
             return analysis
+
+
+    def _born(self, reader: PrometheusReader, canary: str, now: float) -> float | None:
+        """When the canary revision's request counters were born, if within the history window (a series
+        already there at its start is older than the analysis can know: the question's time stands)."""
+        window = self.settings.history_s
+        seen = reader.samples(self.source.requests, self.source.selector, (canary,), now, window)
+        born = min((points[0][0] for points in seen.values()), default=None)
+        return born if born is not None and born > now - window + 2 * self.settings.cell_s else None
 
 
 def _question(canary: str, stable: str, weight: float, tests: str, since: float | None,
@@ -97,7 +112,7 @@ def create(settings: JudgeSettings, clock=time.time):
             question = _question(canary, stable, weight, tests, since, latency_ms)
             try:
                 now = clock()
-                doc = analyses.get(question, now).answer(reader, question, now)
+                doc = analyses.get(question, now, reader).answer(reader, question, now)
             except JudgeError as exc:
                 decisions.labels("error").inc()
                 raise HTTPException(exc.status, str(exc)) from None

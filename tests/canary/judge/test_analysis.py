@@ -37,8 +37,11 @@ class Rollout:
         self.judge = Analyses(self.settings)
 
     def serve(self, second: Second, ask: bool = True, skip: str | None = None) -> dict | None:
-        """One second of traffic, its scrape (every scrape_s), and a question at its end."""
-        self.reader.add(CANARY, *second.canary)
+        """One second of traffic, its scrape (every scrape_s), and a question at its end; the canary's
+        counters are born with its first request, as its proxy's are."""
+        if second.canary[0] or (CANARY, "born") in self.__dict__:
+            self.__dict__[CANARY, "born"] = True
+            self.reader.add(CANARY, *second.canary)
         self.reader.add(STABLE, *second.stable)
         self.t += 1
         if self.t % self.scrape_s == 0:
@@ -49,7 +52,7 @@ class Rollout:
         """GET /v1/judge as Argo's web provider asks it."""
         q = Question(CANARY, STABLE, weight, tuple(tests.split(",")), since)
         judge = judge or self.judge
-        return judge.get(q, float(self.t)).answer(self.reader, q, float(self.t))
+        return judge.get(q, float(self.t), self.reader).answer(self.reader, q, float(self.t))
 
     def history(self, seconds: int, stable=(50, 0, ())) -> None:
         """Stable alone before the rollout."""
@@ -151,6 +154,17 @@ def test_a_restarted_judge_rebuilds_the_same_evidence_from_since():
     for _ in range(40):
         live = rollout.serve(Second(10, (5, 1, ()), (45, 1, ())), ask=False) or rollout.ask(10, "errors,latency", start)
     rebuilt = rollout.ask(10, "errors,latency", start, judge=Analyses(rollout.settings))
+    for a, b in zip(live["tests"], rebuilt["tests"]):
+        assert (a["canary"], a["stable"], a["log_e_values"]) == (b["canary"], b["stable"], b["log_e_values"])
+
+
+def test_a_restarted_judge_asked_without_since_starts_where_the_canarys_counters_were_born():
+    """Argo's template carries no start: a judge that restarted mid-analysis finds it in Prometheus."""
+    rollout = Rollout()
+    rollout.history(60)
+    live = rollout.run(40, Second(10, (5, 1, ()), (45, 1, ())))[-1]
+    rebuilt = rollout.ask(10, "errors,latency", judge=Analyses(rollout.settings))
+    assert rebuilt["started_at"] == live["started_at"] == 61  # the first scrape that saw the canary
     for a, b in zip(live["tests"], rebuilt["tests"]):
         assert (a["canary"], a["stable"], a["log_e_values"]) == (b["canary"], b["stable"], b["log_e_values"])
 

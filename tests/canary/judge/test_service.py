@@ -1,7 +1,9 @@
 """GET /v1/judge over a real Prometheus: verdicts from raw counters, windows, resets, and every bad input.
 
 The judge answers from evidence a settling time behind the question (every scrape has
-reached it), so each test asks until the counts it served are in the answer.
+reached it), so each test asks until the counts it served are in the answer. An analysis
+starts where the canary's counters were born (or at its first question), so each test sets
+stable's counters before the canary's, as a rollout adds its canary to a running stable.
 """
 
 import time
@@ -30,8 +32,8 @@ def settled(judge, canary, stable, requests: tuple[int, ...], **params) -> dict:
 
 def test_a_canary_failing_a_tenth_of_its_requests_fails_and_stays_failed(prometheus, judge):
     canary, stable = prometheus.fresh()
-    prometheus.serve(canary, 100)
     prometheus.serve(stable, 900)
+    prometheus.serve(canary, 100)
     first = ask(judge, canary, stable).json()
     assert first["decision"] == "continue" and first["tests"][0]["canary"]["requests"] == 0  # counts start here
     prometheus.serve(canary, 300, errors=30)
@@ -48,8 +50,8 @@ def test_a_canary_failing_a_tenth_of_its_requests_fails_and_stays_failed(prometh
 
 def test_a_counter_reset_keeps_the_counts_and_old_traffic_is_not_counted(prometheus, judge):
     canary, stable = prometheus.fresh()
-    prometheus.serve(canary, 1000, errors=100)  # before the analysis: not its traffic
     prometheus.serve(stable, 9000)
+    prometheus.serve(canary, 1000, errors=100)  # before the analysis: not its traffic
     ask(judge, canary, stable)
     prometheus.serve(canary, 1040, errors=100)
     ask(judge, canary, stable)
@@ -61,8 +63,8 @@ def test_a_counter_reset_keeps_the_counts_and_old_traffic_is_not_counted(prometh
 
 def test_a_healthy_canary_with_enough_traffic_passes(prometheus, judge):
     canary, stable = prometheus.fresh()
-    prometheus.serve(canary, 0)
     prometheus.serve(stable, 0)
+    prometheus.serve(canary, 0)
     ask(judge, canary, stable)
     prometheus.serve(canary, 6000, errors=2, slow=10)
     prometheus.serve(stable, 54000, errors=20, slow=90)
@@ -73,9 +75,9 @@ def test_a_healthy_canary_with_enough_traffic_passes(prometheus, judge):
 
 def test_slow_answers_fail_the_latency_test_against_stables_p99_bucket(prometheus, judge):
     canary, stable = prometheus.fresh()
-    prometheus.serve(canary, 0)
     prometheus.serve(stable, 0)
     prometheus.serve(stable, 900)
+    prometheus.serve(canary, 0)
     ask(judge, canary, stable)
     prometheus.serve(canary, 100, slow=60)
     prometheus.serve(stable, 1800)  # 900 answers since the analysis began, 900 before: too few for a p99
@@ -91,8 +93,8 @@ def test_slow_answers_fail_the_latency_test_against_stables_p99_bucket(prometheu
 def test_a_slow_start_before_the_analysis_does_not_set_the_latency_bound(prometheus, judge):
     """Stable answered 300 of its first 900 requests slower than every bucket (a cold start), then fast."""
     canary, stable = prometheus.fresh()
-    prometheus.serve(canary, 0)
     prometheus.serve(stable, 900, slow=300)
+    prometheus.serve(canary, 0)
     ask(judge, canary, stable)
     prometheus.serve(stable, 2100, slow=300)
     prometheus.serve(canary, 100)
@@ -106,8 +108,8 @@ def test_a_long_tail_in_stable_does_not_hide_a_canary_slower_in_every_answer(pro
     """Stable: 2% of its answers between 20 and 50 ms (a stall as the analysis began), its median under 5.
     The canary: every answer in that range. Over stable's p99 (50 ms) it has no slow answer."""
     canary, stable = prometheus.fresh()
-    prometheus.serve(canary, 0)
     prometheus.serve(stable, 0)
+    prometheus.serve(canary, 0)
     judge = judge.make(latency_median_factor=factor) if factor else judge
     ask(judge, canary, stable)
     prometheus.serve(stable, 2000, tail=40)
@@ -119,8 +121,8 @@ def test_a_long_tail_in_stable_does_not_hide_a_canary_slower_in_every_answer(pro
 
 def test_a_new_weight_opens_a_window(prometheus, judge):
     canary, stable = prometheus.fresh()
-    prometheus.serve(canary, 10)
     prometheus.serve(stable, 90)
+    prometheus.serve(canary, 10)
     ask(judge, canary, stable, weight=10)
     prometheus.serve(canary, 20)
     prometheus.serve(stable, 180)
@@ -142,8 +144,8 @@ def test_an_unknown_revision_is_a_404_naming_it(prometheus, judge):
 
 def test_a_canary_without_traffic_is_a_409_after_the_grace_period(prometheus, judge):
     canary, stable = prometheus.fresh()
-    prometheus.serve(canary, 0)
     prometheus.serve(stable, 10)
+    prometheus.serve(canary, 0)
     response = ask(judge.make(no_traffic_grace_s=0), canary, stable)
     assert response.status_code == 409 and f"canary revision {canary} has had no requests" in response.json()["error"]
     assert ask(judge, canary, stable).json()["decision"] == "continue"  # within the default grace of 60 s
@@ -170,8 +172,8 @@ def test_bad_input_is_a_422_naming_the_field(judge, params, message):
 
 def test_the_judges_own_metrics_count_its_decisions(prometheus, judge):
     canary, stable = prometheus.fresh()
-    prometheus.serve(canary, 10)
     prometheus.serve(stable, 90)
+    prometheus.serve(canary, 10)
     ask(judge, canary, stable)
     ask(judge, canary, canary)
     text = judge.get("/metrics").text
@@ -193,8 +195,8 @@ def test_since_counts_from_a_moment_in_the_past(prometheus, judge):
 
 def test_the_analyses_keep_a_trace_of_their_evidence_for_the_dashboard(prometheus, judge):
     canary, stable = prometheus.fresh()
-    prometheus.serve(canary, 100)
     prometheus.serve(stable, 900)
+    prometheus.serve(canary, 100)
     ask(judge, canary, stable)
     prometheus.serve(canary, 300, errors=30)
     prometheus.serve(stable, 2700)
