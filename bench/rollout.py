@@ -9,11 +9,14 @@ users got from it and its failed copies (Envoy's 5xx count for its cluster, befo
 and after the first weight), and the analysis metric that aborted it. Designs: the
 shipped Rollout (the shadow phase, then the gates and the judge), the same without
 the shadow phase, and the gates alone (``--designs``). Then healthy rollouts of
-the shipped Rollout, counting false aborts, with the truth of every answer sent back
-(``--feedback-ratio``) so the model-quality tests judge them too.
+the shipped Rollout as a user starts them (``canary controller --time-scale 4``, the load
+generator's defaults at 50 rps), counting false aborts; ``--busy`` keeps every core busy
+meanwhile with CPU hogs of its own, bounded in time (a machine also doing other work).
 """
 
 import argparse
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,12 +36,13 @@ SCENARIOS = {"100% errors": {"error_ratio": 1.0}, "10% errors": {"error_ratio": 
 class Rig:
     """A stack with its controller and 50 rps of load, through the harness."""
 
-    def __init__(self, work: Path, k8s: Path, scale: float, name: str, feedback_ratio: float = 0.0):
+    def __init__(self, work: Path, k8s: Path, scale: float, name: str, feedback_ratio: float | None = 0.0):
         env = {**free_port_env(), "CANARY_K8S_DIR": str(k8s), "CANARY_ARTIFACTS": str(work / "artifacts")}
         self.harness = Harness(work / name, env, user="bench")
         self.harness.start_stack()
         self.client = self.harness.start_controller(scale)
-        self.harness.start_loadgen(50, work / f"{name}-lg.json", "--feedback-ratio", f"{feedback_ratio:g}")
+        flags = () if feedback_ratio is None else ("--feedback-ratio", f"{feedback_ratio:g}")
+        self.harness.start_loadgen(50, work / f"{name}-lg.json", *flags)
         self.harness.wait_traffic()
 
     def canary_count(self, stat: str = "upstream_rq_5xx") -> int:
@@ -101,18 +105,28 @@ def scenario_runs(work: Path, args) -> list[tuple]:
     return rows
 
 
+def cpu_hogs(seconds: float) -> list[subprocess.Popen]:
+    """A busy loop per core, each ending by itself after ``seconds``."""
+    loop = f"import time\nend = time.monotonic() + {seconds:g}\nwhile time.monotonic() < end:\n    pass\n"
+    return [subprocess.Popen([sys.executable, "-c", loop]) for _ in range(os.cpu_count() or 1)]
+
+
 def healthy_runs(work: Path, args) -> tuple[int, int]:
-    """Healthy rollouts of v2: (promoted, aborted)."""
+    """Healthy rollouts of v2 (the machine busy with ``--busy``): (promoted, aborted)."""
     aborts, promoted = 0, 0
     for i in range(args.healthy_runs):
         rig = Rig(work, ROOT / "k8s", args.healthy_scale, f"healthy-{i}", args.feedback_ratio)
+        hogs = cpu_hogs(900) if args.busy else []
         try:
             rig.client.post("/rollout", {"version": "v2"})
             doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 900, events=0)
             aborts += doc["phase"] == "Degraded"
             promoted += doc["phase"] == "Healthy"
-            print(f"healthy run {i + 1}/{args.healthy_runs}: {doc['phase']} {doc['message']}", flush=True)
+            print(f"healthy run {i + 1}/{args.healthy_runs}{' (busy)' if args.busy else ''}: {doc['phase']} "
+                  f"{doc['message']}", flush=True)
         finally:
+            for hog in hogs:
+                hog.kill()
             rig.close()
     return promoted, aborts
 
@@ -132,11 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=float, default=1.0, help="the controller's time-scale for the scenarios")
     p.add_argument("--designs", default="shipped,no-shadow", type=_designs,
                    help="comma-separated, of: " + ", ".join(DESIGNS) + " (default %(default)s)")
-    p.add_argument("--healthy-runs", type=int, default=20)
-    p.add_argument("--healthy-scale", type=float, default=1.0)
-    p.add_argument("--feedback-ratio", type=float, default=1.0,
-                   help="share of answers whose truth the load generator sends back in the healthy runs (default 1: "
-                   "the accuracy test at its most sensitive)")
+    p.add_argument("--healthy-runs", type=int, default=10)
+    p.add_argument("--healthy-scale", type=float, default=4.0,
+                   help="the controller's time-scale for the healthy runs (default %(default)s, as docs/local.md runs it)")
+    p.add_argument("--feedback-ratio", type=float, default=None,
+                   help="share of answers whose truth the load generator sends back in the healthy runs (default: "
+                   "the load generator's own; 1 puts the accuracy test at its most sensitive)")
+    p.add_argument("--busy", action="store_true", help="keep every core busy during the healthy runs (CPU hogs)")
     args = p.parse_args(argv)
     exit_on_sigterm()
     with trained_work("bench-rollout-") as work:
@@ -147,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for name, design, seconds, failed, copies, why in rows:
         print(f"| {name} | {design} | {seconds:.1f} | {failed} | {copies} | {why} |")
-    print(f"\nhealthy v2 at time-scale {args.healthy_scale:g}: {promoted} promoted, {aborts} aborted "
-          f"out of {args.healthy_runs}")
+    print(f"\nhealthy v2 at time-scale {args.healthy_scale:g}{', every core busy' if args.busy else ''}: "
+          f"{promoted} promoted, {aborts} aborted out of {args.healthy_runs}")
     return 0
 
 
