@@ -59,7 +59,7 @@ class Analysis:
         self.windows: list[tuple[int, float]] = []  # (first cell, weight) of each window
         self.pairs_base = pairs.counts(question.canary, question.stable)
         self.failed: dict[str, dict] = {}
-        self.digests: dict[int, dict] = {}  # settled cells' digests (canary.judge.evidence)
+        self.evidence = evidence.Evidence(self)
         # The last answer to each question (its tests), for GET /v1/analyses, and each answer's evidence
         # in brief, so a dashboard opened late still draws the whole analysis.
         self.last: dict[tuple[str, ...], dict] = {}
@@ -74,7 +74,8 @@ class Analysis:
             self._read(reader, q.tests, horizon)
             if any(t in WINDOWED for t in q.tests):
                 self._open_window(q.weight, now)
-            ev = evidence.Evidence(self, int((horizon - self.started_at) // self.settings.cell_s))
+            ev = self.evidence
+            ev.settle(int((horizon - self.started_at) // self.settings.cell_s))
             self._check_traffic(reader, ev, q, now)
             results = [self._test(ev, name, now) for name in q.tests]
         decision = FAIL if any(r["verdict"] == FAIL for r in results) else (

@@ -41,6 +41,7 @@ class CellCounts:
         self.cells: dict[int, dict[Hashable, float]] = {}
         self.history: dict[Hashable, float] = {}  # each series' increments over the history window
         self._sums: dict[Hashable, float] = {}  # each series' increments over every cell
+        self.frozen = 0  # cells before this one are judged: a later sample lands in the first open cell
         self.resets = 0
 
     def baseline(self, samples: Samples) -> None:
@@ -62,10 +63,15 @@ class CellCounts:
             for (at, inc), (_, value) in zip(increments(fresh, previous), fresh):
                 self.resets += previous is not None and value < previous
                 previous = value
-                cell = self.cells.setdefault(self.cell_of(at), {})
+                cell = self.cells.setdefault(max(self.cell_of(at), self.frozen), {})
                 cell[key] = cell.get(key, 0.0) + inc
                 self._sums[key] = self._sums.get(key, 0.0) + inc
             self._last[key] = fresh[-1]
+
+    def freeze(self, upto: int) -> None:
+        """The cells before ``upto`` are judged and change no more: a scrape that lands later (past the
+        settling time) is counted in the first cell still open, never lost and never counted twice."""
+        self.frozen = max(self.frozen, upto)
 
     def cell_of(self, at: float) -> int:
         """The index of the cell holding a sample taken at ``at``."""

@@ -1,33 +1,51 @@
-"""An analysis's settled cells, turned into each test's counts and verdict."""
+"""An analysis's settled cells, tallied per test as they settle, and each test's verdict."""
 
 import bisect
 import math
 import re
 
-import numpy as np
-
 from canary.judge import digest, quality, verdict
 from canary.judge.source import FEEDBACK_TOTAL, REVISION_LABEL
+from canary.judge.tally import Tally
 
 _UNITS = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions", "disagreement": "pairs disagree"}
 
 
 class Evidence:
-    """The cells before ``upto`` (every scrape has reached them) of one analysis, per test."""
+    """One analysis's tallies: ``settle(upto)`` adds the cells before ``upto``, once each."""
 
-    def __init__(self, analysis, upto: int):
-        self.a, self.settings, self.upto = analysis, analysis.settings, upto
-        cache = analysis.digests
-        # A settled cell changes no more (bar a scrape later than JUDGE_SETTLE_S): keep its digest.
-        for i in [i for i in cache if i >= upto - 2]:
-            del cache[i]
-        for i in range(upto):
-            if i not in cache:
-                cache[i] = analysis.digest_of(i)
-        self.cells = [cache[i] for i in range(upto)]
-        firsts = [first for first, _ in analysis.windows] or [0]
-        self.window = np.array([max(0, bisect.bisect_right(firsts, i) - 1) for i in range(upto)], int)
-        self.bound_ms, self.bound_origin = self._bound()
+    def __init__(self, analysis):
+        self.a, self.settings = analysis, analysis.settings
+        relative = lambda test: getattr(self.settings, f"{test}_relative", 0.0)  # noqa: E731
+        self.tallies = {t: Tally(relative(t)) for t in ("errors", "accuracy")}
+        self.latency_rows: list[tuple[int, dict, dict]] = []  # raw buckets per cell, until the bound is known
+        self.own_stable_buckets: dict = {}
+        self.class_windows: dict[int, tuple[dict, dict]] = {}
+        self.bound_ms: float | None = None
+        self.bound_origin = ""
+        self.upto = 0
+
+    def settle(self, upto: int) -> None:
+        """Tally the cells from the last settled one up to ``upto``; they change no more."""
+        firsts = [first for first, _ in self.a.windows] or [0]
+        new = [(max(0, bisect.bisect_right(firsts, i) - 1), self.a.digest_of(i)) for i in range(self.upto, upto)]
+        self.a.counts.freeze(max(upto, self.upto))
+        self.upto = max(upto, self.upto)
+        for test in ("errors", "accuracy"):
+            self.tallies[test].add([(*c[test, "canary"], *c[test, "stable"]) for _, c in new], [w for w, _ in new])
+        for w, c in new:
+            sides = self.class_windows.setdefault(w, ({}, {}))
+            digest.add_buckets(sides[0], c["class_mix", "canary"])
+            digest.add_buckets(sides[1], c["class_mix", "stable"])
+            digest.add_buckets(self.own_stable_buckets, c["latency", "stable"])
+        self.latency_rows += [(w, c["latency", "canary"], c["latency", "stable"]) for w, c in new]
+        if self.bound_ms is None:
+            self.bound_ms, self.bound_origin = self._bound()
+        if self.bound_ms is not None:  # from the first cell when the bound is new, else the new cells
+            rows, self.latency_rows = self.latency_rows, []
+            self.tallies.setdefault("latency", Tally(self.settings.latency_relative)).add(
+                [(*digest.slow(c, self.bound_ms), *digest.slow(s, self.bound_ms)) for _, c, s in rows],
+                [w for w, _, _ in rows])
 
     def _bound(self) -> tuple[float | None, str]:
         s, a = self.settings, self.a
@@ -38,46 +56,33 @@ class Evidence:
         found, origin = digest.bound(history, s.latency_quantile, s.latency_median_factor)
         if found is not None:
             return found, f"{origin} over its {s.history_s:g} s before the analysis"
-        own = {}
-        for cell in self.cells:
-            digest.add_buckets(own, cell["latency", "stable"])
-        found, origin = digest.bound(own, s.latency_quantile, s.latency_median_factor)
+        found, origin = digest.bound(self.own_stable_buckets, s.latency_quantile, s.latency_median_factor)
         if found is not None:
             return found, origin
         if self.upto * s.cell_s < s.no_traffic_grace_s:
             return None, ""
-        edges = sorted(set(own) | set(history)) or [s.latency_slo_ms]
+        edges = sorted((set(self.own_stable_buckets) | set(history)) - {math.inf}) or [s.latency_slo_ms]
         return next((b for b in edges if b >= s.latency_slo_ms), edges[-1]), "JUDGE_LATENCY_SLO_MS (stable has too few answers)"
 
     def _stable_history_buckets(self) -> dict:
-        out = {}
+        out: dict = {}
         for key, value in self.a.counts.history.items():
             labels = dict(key[1])
             if key[0] == self.a.source.bucket and labels.get(REVISION_LABEL) == self.a.q.stable:
                 out[float(labels["le"])] = out.get(float(labels["le"]), 0) + value
         return out
 
-    def pairs(self, test: str) -> verdict.Cells:
-        """(events, trials) per cell and side of errors, latency or accuracy."""
-        if test == "latency":
-            rows = [(*digest.slow(c["latency", "canary"], self.bound_ms), *digest.slow(c["latency", "stable"], self.bound_ms))
-                    for c in self.cells]
-        else:
-            rows = [(*c[test, "canary"], *c[test, "stable"]) for c in self.cells]
-        cols = np.array(rows, float).reshape(-1, 4).T
-        return verdict.Cells(*cols, self.window)
-
     def stable_prior(self, test: str) -> tuple[float, float]:
         """Stable's rate before the analysis as a Beta prior (JUDGE_RATE_PRIOR_ANSWERS, _ACCURACY_PRIOR_ANSWERS)."""
-        history = {"errors": self._history_pair(self.a.source.requests, self._is_error),
-                   "accuracy": self._history_pair(FEEDBACK_TOTAL, lambda labels: labels.get("outcome") == "incorrect")}
         if test == "latency":
-            history["latency"] = tuple(int(v) for v in digest.slow(self._stable_history_buckets(), self.bound_ms))
+            history = tuple(int(v) for v in digest.slow(self._stable_history_buckets(), self.bound_ms))
+        elif test == "errors":
+            history = self._history_pair(self.a.source.requests, lambda labels: re.fullmatch(
+                self.a.source.error_code, labels.get(self.a.source.code_label, "")) is not None)
+        else:
+            history = self._history_pair(FEEDBACK_TOTAL, lambda labels: labels.get("outcome") == "incorrect")
         most = self.settings.accuracy_prior_answers if test == "accuracy" else self.settings.rate_prior_answers
-        return quality.informed_prior(history.get(test, (0, 0)), most)
-
-    def _is_error(self, labels: dict) -> bool:
-        return re.fullmatch(self.a.source.error_code, labels.get(self.a.source.code_label, "")) is not None
+        return quality.informed_prior(history, most)
 
     def _history_pair(self, metric: str, is_event) -> tuple[int, int]:
         events = trials = 0
@@ -88,32 +93,36 @@ class Evidence:
                 events += value if is_event(labels) else 0
         return int(events), int(trials)
 
-    def canary_trials(self, tests) -> int:
-        """The canary's requests (or predictions) so far, settled or not, in any of these tests' counters."""
-        a = self.a
-        return a.counts.total(lambda k: dict(k[1]).get(REVISION_LABEL) == a.q.canary) if any(
-            t != "disagreement" for t in tests) else a.pairs.counts(a.q.canary, a.q.stable)[1] - a.pairs_base[1]
-
     def evaluate(self, name: str, alpha: float) -> dict:
         """One test's result at level ``alpha``."""
-        s = self.settings
+        s, a = self.settings, self.a
         if name == "disagreement":
-            d, n = (now - base for now, base in zip(self.a.pairs.counts(self.a.q.canary, self.a.q.stable), self.a.pairs_base))
+            d, n = (now - base for now, base in zip(a.pairs.counts(a.q.canary, a.q.stable), a.pairs_base))
             return quality.disagreement(d, n, s.disagreement_absolute, alpha)
         if name == "class_mix":
-            windows = [({}, {}) for _ in range(int(self.window.max()) + 1 if self.upto else 0)]
-            for cell, w in zip(self.cells, self.window):
-                for side, role in zip(windows[w], ("canary", "stable")):
-                    digest.add_buckets(side, cell["class_mix", role])
+            windows = [self.class_windows[w] for w in sorted(self.class_windows)]
             return quality.class_mix(windows, s.class_mix_relative, alpha)
-        cells = self.pairs(name)
         if name == "accuracy":
-            return quality.accuracy(cells.by_window(), s.accuracy_absolute, alpha, self.stable_prior(name))
+            return quality.accuracy(self.tallies[name].by_window(), s.accuracy_absolute, alpha, self.stable_prior(name))
         tolerance = verdict.Tolerance(getattr(s, f"{name}_relative"), getattr(s, f"{name}_absolute"))
-        result = verdict.evaluate(name, cells, tolerance, alpha, self.stable_prior(name))
+        tally = self.tallies.get(name) or self._unjudged_latency()
+        result = verdict.evaluate(name, tally, tolerance, alpha, self.stable_prior(name))
         if name == "latency" and self.bound_ms is None:
             result["verdict"], result["reason"] = verdict.INCONCLUSIVE, "no latency bound yet"
         return result
+
+    def _unjudged_latency(self) -> Tally:
+        """Before the bound: the trials only, nothing slow."""
+        return Tally(self.settings.latency_relative).add(
+            [(0, digest.slow(c, None)[1], 0, digest.slow(s, None)[1]) for _, c, s in self.latency_rows],
+            [w for w, _, _ in self.latency_rows])
+
+    def canary_trials(self, tests) -> int:
+        """The canary's requests (or predictions) so far, settled or not, in any of these tests' counters."""
+        a = self.a
+        if all(t == "disagreement" for t in tests):
+            return a.pairs.counts(a.q.canary, a.q.stable)[1] - a.pairs_base[1]
+        return a.counts.total(lambda k: dict(k[1]).get(REVISION_LABEL) == a.q.canary)
 
 
 def summary(results: list[dict], bound_ms: float | None) -> str:

@@ -73,7 +73,10 @@ class Analyses:
         """When the canary revision's request counters were born, if within the history window (a series
         already there at its start is older than the analysis can know: the question's time stands)."""
         window = self.settings.history_s
-        seen = reader.samples(self.source.requests, self.source.selector, (canary,), now, window)
+        try:
+            seen = reader.samples(self.source.requests, self.source.selector, (canary,), now, window)
+        except JudgeError:  # a question that needs Prometheus says so itself; the disagreement test does not
+            return None
         born = min((points[0][0] for points in seen.values()), default=None)
         return born if born is not None and born > now - window + 2 * self.settings.cell_s else None
 

@@ -25,7 +25,7 @@ from scipy.special import log_expit, logsumexp
 # small effect costs about as much of the mixture as a large one.
 _STEPS = np.log1p(0.1 * 1.35 ** np.arange(24))
 _LOG_WEIGHTS = np.full(len(_STEPS), -math.log(len(_STEPS)))
-_SPAN = np.linspace(-12.0, 12.0, 481)  # where the confidence sequence for D is looked for (e^12: unbounded)
+SPAN = np.linspace(-12.0, 12.0, 481)  # where the confidence sequence for D is looked for (e^12: unbounded)
 
 
 def _cells(xc, nc, xs, ns) -> tuple[np.ndarray, ...]:
@@ -70,13 +70,17 @@ def log_e_harm(xc, nc, xs, ns, relative: float) -> float:
 def ratio_sequence(xc, nc, xs, ns, alpha: float) -> tuple[float | None, float | None, float | None]:
     """(estimate, lower, upper) of the rate ratio: the D whose likelihood the two-sided mixture beats
     by less than 1/alpha; None where unbounded (or unknown, for the estimate)."""
-    ll = log_likelihood(xc, nc, xs, ns, _SPAN)
+    return ratio_sequence_from(log_likelihood(xc, nc, xs, ns, SPAN), alpha)
+
+
+def ratio_sequence_from(ll: np.ndarray, alpha: float) -> tuple[float | None, float | None, float | None]:
+    """``ratio_sequence`` from the log-likelihoods on ``SPAN`` (summed over the cells as they came)."""
     if not np.any(ll):
         return None, None, None
-    mixture = logsumexp(ll) - math.log(len(_SPAN))  # a flat prior over the span
+    mixture = logsumexp(ll) - math.log(len(SPAN))  # a flat prior over the span
     inside = np.nonzero(mixture - ll < math.log(1 / alpha))[0]
     best = int(np.argmax(ll))
-    edge = lambda i: None if i in (0, len(_SPAN) - 1) else math.exp(_SPAN[i])  # noqa: E731
+    edge = lambda i: None if i in (0, len(SPAN) - 1) else math.exp(SPAN[i])  # noqa: E731
     if not len(inside):
         return edge(best), None, None
     return edge(best), edge(inside[0]), edge(inside[-1])

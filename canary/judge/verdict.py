@@ -17,9 +17,8 @@ test's full level (an intersection-union test keeps that level):
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from canary.judge import quality, shares, stats
+from canary.judge.tally import Tally
 
 FAIL, PASS, INCONCLUSIVE = "fail", "pass", "inconclusive"
 
@@ -32,32 +31,13 @@ class Tolerance:
     absolute: float
 
 
-@dataclass(frozen=True)
-class Cells:
-    """One test's counts per cell: events and trials of each side, and the window each cell lies in."""
-
-    canary_events: np.ndarray
-    canary_trials: np.ndarray
-    stable_events: np.ndarray
-    stable_trials: np.ndarray
-    window: np.ndarray
-
-    def counts(self) -> tuple[np.ndarray, ...]:
-        """(canary events, canary trials, stable events, stable trials), per cell."""
-        return self.canary_events, self.canary_trials, self.stable_events, self.stable_trials
-
-    def by_window(self) -> list[tuple[int, int, int, int]]:
-        """The same four counts summed over each window, in order."""
-        return [tuple(int(v[self.window == w].sum()) for v in self.counts()) for w in np.unique(self.window)]
-
-
 def _side(events: int, trials: int, alpha: float) -> dict:
     lower, upper = stats.rate_sequence(events, trials, alpha)
     return {"events": events, "requests": trials, "rate": events / trials if trials else None,
             "lower": lower, "upper": upper}
 
 
-def log_e_absolute(cells: Cells, tolerance: Tolerance, stable_prior: tuple[float, float]) -> float:
+def log_e_absolute(cells: Tally, tolerance: Tolerance, stable_prior: tuple[float, float]) -> float:
     """log e-value against "the canary's rate is at most stable's + absolute": windows multiplied.
 
     The canary's rate is mixed over harmful rates only: above where harm starts at stable's
@@ -78,15 +58,16 @@ def harm_floor(stable_prior: tuple[float, float], tolerance: Tolerance) -> float
     return max(mean * (1 + tolerance.relative), mean + tolerance.absolute)
 
 
-def evaluate(name: str, cells: Cells, tolerance: Tolerance, alpha: float,
+def evaluate(name: str, cells: Tally, tolerance: Tolerance, alpha: float,
              stable_prior: tuple[float, float] = stats.JEFFREYS) -> dict:
-    """The test's e-values, estimates, confidence sequences, counts and verdict at level ``alpha``."""
-    log_relative = shares.log_e_harm(*cells.counts(), tolerance.relative)
+    """The test's e-values, estimates, confidence sequences, counts and verdict at level ``alpha``
+    (``cells`` tallied at the tolerance's relative edge)."""
+    log_relative = float(shares.log_e_from_likelihood(cells.ll_grid))
     log_absolute = log_e_absolute(cells, tolerance, stable_prior)
     log_e, level = min(log_relative, log_absolute), math.log(1 / alpha)
-    estimate, lower, upper = shares.ratio_sequence(*cells.counts(), alpha)
-    canary = _side(*(int(v.sum()) for v in cells.counts()[:2]), alpha / 2)
-    stable = _side(*(int(v.sum()) for v in cells.counts()[2:]), alpha / 2)
+    estimate, lower, upper = shares.ratio_sequence_from(cells.ll_span, alpha)
+    xc, nc, xs, ns = cells.totals()
+    canary, stable = _side(xc, nc, alpha / 2), _side(xs, ns, alpha / 2)
     gap_lower, gap_upper = canary["lower"] - stable["upper"], canary["upper"] - stable["lower"]
     if log_e >= level:
         verdict, reason = FAIL, (f"e-values {stats.e_value(log_relative):.3g} (x{1 + tolerance.relative:g}) and "
@@ -101,7 +82,7 @@ def evaluate(name: str, cells: Cells, tolerance: Tolerance, alpha: float,
             "ratio": {"estimate": estimate, "lower": lower, "upper": upper},
             "difference": {"lower": gap_lower, "upper": gap_upper},
             "tolerance": {"relative": tolerance.relative, "absolute": tolerance.absolute},
-            "canary": canary, "stable": stable, "windows": len(np.unique(cells.window))}
+            "canary": canary, "stable": stable, "windows": len(cells.windows)}
 
 
 def _why_not(relative_harm: bool, absolute_harm: bool, log_e: float, alpha: float) -> str:

@@ -155,7 +155,8 @@ def test_a_restarted_judge_rebuilds_the_same_evidence_from_since():
         live = rollout.serve(Second(10, (5, 1, ()), (45, 1, ())), ask=False) or rollout.ask(10, "errors,latency", start)
     rebuilt = rollout.ask(10, "errors,latency", start, judge=Analyses(rollout.settings))
     for a, b in zip(live["tests"], rebuilt["tests"]):
-        assert (a["canary"], a["stable"], a["log_e_values"]) == (b["canary"], b["stable"], b["log_e_values"])
+        assert (a["canary"], a["stable"]) == (b["canary"], b["stable"])
+        assert a["log_e_values"] == pytest.approx(b["log_e_values"], rel=1e-9)  # summed in another order
 
 
 def test_a_restarted_judge_asked_without_since_starts_where_the_canarys_counters_were_born():
@@ -166,7 +167,8 @@ def test_a_restarted_judge_asked_without_since_starts_where_the_canarys_counters
     rebuilt = rollout.ask(10, "errors,latency", judge=Analyses(rollout.settings))
     assert rebuilt["started_at"] == live["started_at"] == 61  # the first scrape that saw the canary
     for a, b in zip(live["tests"], rebuilt["tests"]):
-        assert (a["canary"], a["stable"], a["log_e_values"]) == (b["canary"], b["stable"], b["log_e_values"])
+        assert (a["canary"], a["stable"]) == (b["canary"], b["stable"])
+        assert a["log_e_values"] == pytest.approx(b["log_e_values"], rel=1e-9)  # summed in another order
 
 
 def test_a_series_missing_at_the_start_is_not_counted_from_its_birth():

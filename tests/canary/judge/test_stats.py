@@ -8,6 +8,7 @@ import pytest
 from scipy import integrate, optimize, stats as sps
 
 from canary.judge import quality, shares, stats, verdict
+from canary.judge.tally import Tally
 
 TOLERANCE = verdict.Tolerance(0.5, 0.005)
 ALPHA = 0.004  # the errors test's share of the default alpha (0.01 x 0.4)
@@ -33,9 +34,8 @@ def count_e_by_hand(cells: list[tuple[int, int, int, int]], relative: float) -> 
     return sum(math.exp(likelihood(d) - null) for d in grid_by_hand(relative)) / 24
 
 
-def cells_of(rows, window=None) -> verdict.Cells:
-    cols = np.array(rows, float).reshape(-1, 4).T
-    return verdict.Cells(*cols, np.zeros(len(rows), int) if window is None else np.array(window))
+def cells_of(rows, window=None) -> Tally:
+    return Tally(TOLERANCE.relative).add(rows, [0] * len(rows) if window is None else window)
 
 
 @pytest.mark.parametrize("cells", [
