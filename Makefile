@@ -92,6 +92,20 @@ test-core: $(STAMP) $(SELDON_STAMP) $(CHECKOV_STAMP) tools ## Tests in .venv: mo
 test-seldon: $(SELDON_STAMP) ## Tests in .venv-seldon: the Seldon runtime, and the shared code under numpy 1.x.
 	$(call run_pytest,$(SELDON_BIN)/python,$(SELDON_TESTS))
 
+# Mutation testing is bounded: mutmut stops at the limit, and what it tested by then is scored.
+MUTATION_TIMEOUT ?= 1200
+
+.PHONY: mutation
+mutation: $(STAMP) ## Mutate the judge's statistics (mutmut) and run its fast tests against each mutant; prints the score.
+	rm -rf mutants
+	rc=0; timeout --signal=INT $(MUTATION_TIMEOUT) $(BIN)/mutmut run --max-children 2 || rc=$$?; \
+	  [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || exit $$rc
+	$(BIN)/mutmut export-cicd-stats
+	@$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
+	  done = s['killed'] + s['survived'] + s.get('timeout', 0); \
+	  print(f\"mutation score: {s['killed'] + s.get('timeout', 0)} of {done} mutants killed \" \
+	        f\"({(s['killed'] + s.get('timeout', 0)) / max(done, 1):.0%}); {s['survived']} survived: $(BIN)/mutmut results\")"
+
 .PHONY: bench
 bench: $(STAMP) $(SELDON_STAMP) tools ## Run the benchmarks (figures for docs/benchmarks.md).
 	hack/ensure-system-packages.sh $(BENCH_SYSTEM_PACKAGES)

@@ -1,59 +1,63 @@
-"""How long one GET /v1/judge takes against a real Prometheus holding an hour of per-second counters.
+"""The judge under a platform's load: many analyses at once, each asked four times a second.
 
-``python -m bench.judge_api``. promtool backfills one hour of Envoy-style counters at
-1 s resolution for PAIRS canary/stable revision pairs (both status classes and the
-latency buckets each); a real Prometheus serves them and a real judge process
-(``python -m canary.judge``) is asked about every pair, each analysis starting an
-hour back (``since``), in turn. Reported: the first call of each analysis (it also
-reads the counters as they were an hour ago) and the calls after it.
+``python -m bench.judge_api``. An exporter serves Envoy-style counters for PAIRS canary/stable
+revision pairs (20 rps each, 1% 5xx, both status classes and the 28 latency buckets), a real
+Prometheus scrapes it every second, and a real judge process (``python -m canary.judge``) is
+asked about every pair every 250 ms at once, as Argo asks with the shipped template, for
+``--seconds``. Reported: the time of each answer (p50, p99, max) and the judge's CPU per
+answer (its process's user and system time over the run, by psutil, divided by the answers).
 """
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 import httpx
+import psutil
+import yaml
+from fastapi import Response
 
 from canary.local import procs, prometheus_config
 from canary.local.envoy import LATENCY_BUCKETS_MS
+from canary.webapi import ServerThread, create_app
 
-HOUR_S = 3600
-
-
-def openmetrics(path: Path, revisions: list[str], end: int) -> None:
-    """An hour of counters per revision: 20 rps, 1% 5xx, latency spread over the buckets."""
-    with path.open("w") as out:
-        for name in ("envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket"):
-            out.write(f"# TYPE {name} gauge\n")
-            for rev in revisions:
-                for t in range(end - HOUR_S, end + 1):
-                    n = 20 * (t - end + HOUR_S)
-                    if name.endswith("_xx"):
-                        out.write(f'{name}{{revision="{rev}",envoy_response_code_class="2"}} {n - n // 100} {t}\n')
-                        out.write(f'{name}{{revision="{rev}",envoy_response_code_class="5"}} {n // 100} {t}\n')
-                        continue
-                    for i, le in enumerate([*LATENCY_BUCKETS_MS, "+Inf"]):
-                        share = 1.0 if le == "+Inf" else min(1.0, (i + 1) / 10)
-                        out.write(f'{name}{{revision="{rev}",le="{le}"}} {int(n * share)} {t}\n')
-        out.write("# EOF\n")
+RPS = 20
 
 
-def start_prometheus(folder: Path, revisions: list[str]) -> tuple[procs.Process, str]:
-    """Backfill the hour into a TSDB, then serve it."""
-    end = int(time.time())
-    openmetrics(folder / "data.om", revisions, end)
-    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(folder / "data.om"), str(folder / "tsdb")],
-                   check=True, capture_output=True)
-    (folder / "prometheus.yml").write_text("global: {scrape_interval: 15s}\n")
+def exporter(revisions: list[str], started: float) -> tuple[ServerThread, int]:
+    """Counters that grow at RPS per revision from ``started``, as Envoy's stats would."""
+    app = create_app("bench exporter")
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        n = int(RPS * (time.time() - started))
+        lines = []
+        for rev in revisions:
+            lines += [f'envoy_cluster_upstream_rq_xx{{revision="{rev}",envoy_response_code_class="2"}} {n - n // 100}',
+                      f'envoy_cluster_upstream_rq_xx{{revision="{rev}",envoy_response_code_class="5"}} {n // 100}']
+            lines += [f'envoy_cluster_upstream_rq_time_bucket{{revision="{rev}",le="{le}"}} '
+                      f'{n if le == "+Inf" else int(n * min(1.0, (i + 1) / 10))}'
+                      for i, le in enumerate([*LATENCY_BUCKETS_MS, "+Inf"])]
+        return Response("\n".join(lines) + "\n", media_type="text/plain")
+
     port = procs.free_port()
-    process = procs.start(prometheus_config.command("prometheus", folder / "prometheus.yml", folder / "tsdb", port),
+    return ServerThread(app, port, "exporter").start(), port
+
+
+def start_prometheus(folder: Path, port: int) -> tuple[procs.Process, str]:
+    """A real Prometheus scraping the exporter every second."""
+    config = {"global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+              "scrape_configs": [{"job_name": "envoy", "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}]}
+    (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
+    own = procs.free_port()
+    process = procs.start(prometheus_config.command("prometheus", folder / "prometheus.yml", folder / "data", own),
                           folder / "prometheus.log", {})
-    procs.wait_http_ok(process, f"http://127.0.0.1:{port}/-/ready", 120)
-    return process, f"http://127.0.0.1:{port}"
+    procs.wait_http_ok(process, f"http://127.0.0.1:{own}/-/ready", 120)
+    return process, f"http://127.0.0.1:{own}"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -62,47 +66,63 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def ask_every(url: str, canary: str, stable: str, until: float, times: list[float], errors: list[str]) -> None:
+    """One analysis, asked every 250 ms until ``until``: each answer's milliseconds into ``times``."""
+    with httpx.Client(timeout=10) as client:
+        tick = time.monotonic()
+        while tick < until:
+            t0 = time.perf_counter()
+            answer = client.get(url, params={"canary": canary, "stable": stable, "weight": 10})
+            times.append((time.perf_counter() - t0) * 1000)
+            if answer.status_code != 200:
+                errors.append(answer.text)
+            tick += 0.25
+            time.sleep(max(0.0, tick - time.monotonic()))
+
+
+def load(url: str, pid: int, pairs: list[tuple[str, str]], seconds: float) -> tuple[list[float], list[str], float]:
+    """Every pair asked at once for ``seconds``: answer times, error bodies, the judge's CPU seconds."""
+    judge, times, errors = psutil.Process(pid), [], []
+    cpu = sum(judge.cpu_times()[:2])
+    until = time.monotonic() + seconds
+    threads = [threading.Thread(target=ask_every, args=(url, c, s, until, times, errors)) for c, s in pairs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times, errors, sum(judge.cpu_times()[:2]) - cpu
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Backfill, start Prometheus and the judge, time the calls."""
+    """Exporter, Prometheus and the judge; then every analysis at once; a Markdown row."""
     p = argparse.ArgumentParser(prog="python -m bench.judge_api", description=__doc__.splitlines()[0])
-    p.add_argument("--pairs", type=int, default=5, help="canary/stable pairs: 2 per pair are the 10 revisions")
-    p.add_argument("--calls", type=int, default=200, help="calls per analysis after its first")
+    p.add_argument("--pairs", type=int, default=50, help="analyses at once (default %(default)s)")
+    p.add_argument("--seconds", type=float, default=60, help="how long each is asked (default %(default)s)")
+    p.add_argument("--warm-up", type=float, default=20, help="seconds of counters before the first question")
     args = p.parse_args(argv)
     revisions = [f"{i:010x}" for i in range(2 * args.pairs)]
+    pairs = [(revisions[i], revisions[i + 1]) for i in range(0, len(revisions), 2)]
     with tempfile.TemporaryDirectory(prefix="bench-judge-") as tmp:
-        prometheus, url = start_prometheus(Path(tmp), revisions)
-        port = procs.free_port()
-        judge = procs.start([sys.executable, "-m", "canary.judge", "--prometheus-url", url, "--port", str(port)],
+        server, port = exporter(revisions, time.time())
+        prometheus, url = start_prometheus(Path(tmp), port)
+        judge_port = procs.free_port()
+        judge = procs.start([sys.executable, "-m", "canary.judge", "--prometheus-url", url, "--port", str(judge_port)],
                             Path(tmp) / "judge.log", {})
         try:
-            procs.wait_http_ok(judge, f"http://127.0.0.1:{port}/healthz", 60)
-            first, steady = time_calls(f"http://127.0.0.1:{port}/v1/judge", revisions, args.calls)
+            procs.wait_http_ok(judge, f"http://127.0.0.1:{judge_port}/healthz", 60)
+            time.sleep(args.warm_up)  # counters before the analyses: the history a running stable has
+            times, errors, cpu_s = load(f"http://127.0.0.1:{judge_port}/v1/judge", judge.pid, pairs, args.seconds)
         finally:
             judge.stop()
             prometheus.stop()
-    print(f"| calls ({args.pairs} analyses, an hour of 1 s samples each) | n | p50 ms | p99 ms | max ms |")
-    print("|---|---|---|---|---|")
-    for name, values in (("first call of an analysis", first), ("every call after it", steady)):
-        print(f"| {name} | {len(values)} | {statistics.median(values):.1f} | {percentile(values, 0.99):.1f} | "
-              f"{max(values):.1f} |")
+            server.stop()
+    print(f"| analyses at once, each every 250 ms | answers | p50 ms | p99 ms | max ms | judge CPU ms per answer | "
+          f"errors |\n|---|---|---|---|---|---|---|")
+    print(f"| {args.pairs} | {len(times)} | {statistics.median(times):.1f} | {percentile(times, 0.99):.1f} | "
+          f"{max(times):.1f} | {1000 * cpu_s / len(times):.2f} | {len(errors)} |")
+    if errors:
+        print(f"first error: {errors[0][:200]}")
     return 0
-
-
-def time_calls(url: str, revisions: list[str], calls: int) -> tuple[list[float], list[float]]:
-    """Milliseconds of each first call and of each later call, the analyses asked in turn."""
-    since = time.time() - HOUR_S
-    pairs = [(revisions[i], revisions[i + 1]) for i in range(0, len(revisions), 2)]
-    first, steady = [], []
-    with httpx.Client(timeout=10) as client:
-        for n in range(calls + 1):
-            for canary, stable in pairs:
-                t0 = time.perf_counter()
-                answer = client.get(url, params={"canary": canary, "stable": stable, "weight": 10, "since": since})
-                (first if n == 0 else steady).append((time.perf_counter() - t0) * 1000)
-                answer.raise_for_status()
-                if n == 0:  # the hour is judged: the analysis starts an hour back
-                    assert answer.json()["tests"][0]["canary"]["requests"] >= 20 * (HOUR_S - 60), answer.text
-    return first, steady
 
 
 if __name__ == "__main__":

@@ -112,9 +112,8 @@ def create(settings: JudgeSettings, clock=time.time):
               weight: float = Query(ge=0, le=100), tests: str = ",".join(TESTS),
               since: float | None = Query(None, ge=0), latency_ms: float | None = Query(None, gt=0)) -> dict:
         with duration.time():
-            question = _question(canary, stable, weight, tests, since, latency_ms)
+            question, now = _question(canary, stable, weight, tests, since, latency_ms), clock()
             try:
-                now = clock()
                 doc = analyses.get(question, now, reader).answer(reader, question, now)
             except JudgeError as exc:
                 decisions.labels("error").inc()

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from savvi.multinomial import Multinomial
 from scipy import integrate, optimize, stats as sps
 
 from canary.judge import quality, shares, stats, verdict
@@ -146,6 +147,18 @@ def test_windows_multiply_in_the_absolute_part():
     both = verdict.log_e_absolute(cells_of([one, two], [0, 1]), TOLERANCE, stats.JEFFREYS)
     assert both == pytest.approx(verdict.log_e_absolute(cells_of([one]), TOLERANCE, stats.JEFFREYS)
                                  + verdict.log_e_absolute(cells_of([two]), TOLERANCE, stats.JEFFREYS))
+
+
+@pytest.mark.parametrize("hits, misses, p0", [(70, 430, 0.1), (0, 50, 0.1), (12, 0, 0.1), (30, 40, 0.5), (5, 995, 0.02)])
+def test_the_beta_mixture_equals_savvis(hits, misses, p0):
+    """Lindon & Malek's own implementation: its odds for two categories are this mixture's ratio, with the
+    worked check (rho 0.1, k 100, 70 and 430 events: E = 10.606) among them."""
+    reference = Multinomial(0.01, np.array([p0, 1 - p0]), k=100)
+    reference.update(np.array([hits, misses]))
+    got = math.exp(stats.log_mixture_lr(hits, misses, 100 * p0, 100 * (1 - p0), p0))
+    assert got == pytest.approx(reference.odds, rel=1e-9)
+    if (hits, misses) == (70, 430):
+        assert got == pytest.approx(10.606, abs=5e-4)
 
 
 @pytest.mark.parametrize("events, trials", [(3, 100), (0, 1000), (60, 60), (500, 10000)])

@@ -22,14 +22,14 @@ BODY = {"inputs": [{"name": "x", "shape": [1, 13], "datatype": "FP64",
 ENDED = ("Healthy", "Degraded")
 
 
-def _rig(env: dict, tmp_path, scale: float):
+def _rig(env: dict, tmp_path, scale: float, rps: int = 100):
     """Stack + controller + 100 rps of load, all real processes, through the harness as make demo runs them."""
     harness = Harness(tmp_path / "run", env, user="e2e")
     try:
         harness.start_stack()
         harness.client = harness.start_controller(scale)
         harness.stack = StackClient(harness.run_dir)
-        harness.start_loadgen(100, tmp_path / "lg.json", "--duration", "300s")
+        harness.start_loadgen(rps, tmp_path / "lg.json", "--duration", "300s")
         harness.wait_traffic()
         yield harness
     finally:
@@ -49,6 +49,12 @@ def rig(stack_env, tmp_path, request):
 def shipped(stack_env, tmp_path):
     """The shipped Rollout, shadow phase first."""
     yield from _rig(stack_env, tmp_path, SCALE)
+
+
+@pytest.fixture
+def as_a_user(stack_env, tmp_path):
+    """The shipped Rollout as docs/local.md starts it: canary controller --time-scale 4, load at 50 rps."""
+    yield from _rig(stack_env, tmp_path, 4, rps=50)
 
 
 def versions_answering(rig, n=40) -> set:
@@ -84,8 +90,23 @@ def test_healthy_v2_promotes_and_canary_judge_shows_the_tests_on_the_way(shipped
     assert versions_answering(rig) == {"v2"}
 
 
-def test_v2_with_30_percent_errors_is_aborted_in_the_shadow_phase_and_no_user_got_an_error(shipped, tmp_path):
-    shipped.client.post("/rollout", {"version": "v2", "faults": {"error_ratio": 0.3}})
+def test_healthy_v2_is_promoted_while_both_cores_are_busy(as_a_user):
+    """A machine also doing other work: a busy loop on every core for the whole rollout. Stable and the
+    canary are slowed alike, so the judge, which compares them, has nothing to fail."""
+    hog = "import time\nend = time.monotonic() + 400\nwhile time.monotonic() < end:\n    pass\n"
+    hogs = [subprocess.Popen([sys.executable, "-c", hog]) for _ in range(os.cpu_count() or 1)]
+    try:
+        as_a_user.client.post("/rollout", {"version": "v2"})
+        doc = wait_for(as_a_user.client, lambda d: d["phase"] in ENDED, 400)
+    finally:
+        for p in hogs:
+            p.kill()
+    assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
+
+
+@pytest.mark.parametrize("error_ratio", [0.3, 1.0])
+def test_v2_with_errors_is_aborted_in_the_shadow_phase_and_no_user_got_an_error(shipped, tmp_path, error_ratio):
+    shipped.client.post("/rollout", {"version": "v2", "faults": {"error_ratio": error_ratio}})
     doc = wait_for(shipped.client, lambda d: d["phase"] in ENDED, 60)
     assert doc["phase"] == "Degraded" and "RolloutAborted: analysis shadow failed: 'fail': errors fail" in doc["message"], \
         doc["message"]
