@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from bench.judge_sim import Phase, draw, fail_times, judge_log_e, oracle_log_e, windows
-from canary.judge import quality
+from canary.judge import twosample
 from canary.judge.settings import JudgeSettings
 
 RATES = (0.03, 0.05, 0.10, 1.0)
@@ -30,13 +30,13 @@ def _seconds(times: np.ndarray) -> tuple[float, float]:
 
 def prior_of(base: float, settings: JudgeSettings) -> tuple[float, float]:
     """Stable's Beta prior from ten minutes of history at 45 rps, capped as the judge caps it."""
-    return quality.informed_prior((round(base * 27000), 27000), settings.rate_prior_answers)
+    return twosample.informed_prior((round(base * 27000), 27000), settings.rate_prior_answers)
 
 
 def power(rng, runs: int, rps: float, horizon: int, settings: JudgeSettings) -> None:
     """The power table, one row per stable rate, canary rate and routing."""
     alpha = settings.alpha * settings.alpha_shares["errors"]
-    print(f"| stable | canary | routing | judge median / p90 s | oracle median / p90 s | median ratio |")
+    print("| stable | canary | routing | judge median / p90 s | oracle median / p90 s | median ratio |")
     print("|---|---|---|---|---|---|")
     for base in BASES:
         for mirror in (False, True):

@@ -116,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             judge.stop()
             prometheus.stop()
             server.stop()
-    print(f"| analyses at once, each every 250 ms | answers | p50 ms | p99 ms | max ms | judge CPU ms per answer | "
-          f"errors |\n|---|---|---|---|---|---|---|")
+    print("| analyses at once, each every 250 ms | answers | p50 ms | p99 ms | max ms | judge CPU ms per answer | "
+          "errors |\n|---|---|---|---|---|---|---|")
     print(f"| {args.pairs} | {len(times)} | {statistics.median(times):.1f} | {percentile(times, 0.99):.1f} | "
           f"{max(times):.1f} | {1000 * cpu_s / len(times):.2f} | {len(errors)} |")
     if errors:

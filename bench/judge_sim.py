@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from canary.judge import quality, shares, verdict
+from canary.judge import shares, twosample, verdict
 from canary.judge.settings import JudgeSettings
 
 
@@ -65,11 +65,11 @@ def judge_log_e(counts, window: np.ndarray, settings: JudgeSettings, prior=(0.5,
         ll += shares.cell_log_likelihood(xc[:, t], nc[:, t], xs[:, t], ns[:, t], d)
         relative[:, t] = shares.log_e_from_likelihood(ll)
     tolerance = verdict.Tolerance(settings.errors_relative, settings.errors_absolute)
-    grid = quality.harm_grid(verdict.harm_floor(prior, tolerance))
+    grid = twosample.harm_grid(verdict.harm_floor(prior, tolerance))
     for w in np.unique(window):
         cols = np.nonzero(window == w)[0]
         cum = [np.cumsum(v[:, cols], axis=1) for v in counts]
-        part = quality.log_e_worse(*cum, settings.errors_absolute, grid, prior)
+        part = twosample.log_e_worse(*cum, settings.errors_absolute, grid, prior)
         absolute[:, cols] = closed[:, None] + part
         closed = absolute[:, cols[-1]]
     return np.minimum(relative, absolute)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from canary.judge import quality
+from canary.judge import quality, twosample
 from canary.judge.settings import JudgeSettings
 from canary.local.harness import exit_on_sigterm
 
@@ -56,7 +56,7 @@ def accuracy_fail_times(rng, runs: int, horizon: int, feedback: float, canary_p:
     xc, nc = _cumulative(rng, (CANARY_RPS * feedback, LATER_CANARY_RPS * feedback), canary_p, runs, horizon)
     xs, ns = _cumulative(rng, (STABLE_RPS * feedback, LATER_STABLE_RPS * feedback), stable_p, runs, horizon)
     prior = _stable_prior(rng, runs, feedback, stable_p if past_p is None else past_p, settings)
-    log_e = quality.log_e_worse(xc, nc, xs, ns, settings.accuracy_absolute, stable_prior=prior)
+    log_e = twosample.log_e_worse(xc, nc, xs, ns, settings.accuracy_absolute, stable_prior=prior)
     failed = log_e >= math.log(2 / settings.alpha)  # two tests in the quality question
     return np.where(failed.any(axis=1), failed.argmax(axis=1) + 1.0, np.inf)
 

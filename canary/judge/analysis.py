@@ -71,6 +71,9 @@ class Analysis:
         with self.lock:
             self.asked_at = now
             horizon = max(self.started_at, now - self.settings.settle_s)
+            if self._unchanged(q, horizon):  # no cell settled since the last answer: the same evidence
+                self._check_traffic(reader, self.evidence, q, now)
+                return {**self.last[q.tests], "at": now, "seconds": now - self.started_at, "evidence_until": horizon}
             self._read(reader, q.tests, horizon)
             if any(t in WINDOWED for t in q.tests):
                 self._open_window(q.weight, now)
@@ -81,16 +84,23 @@ class Analysis:
         decision = FAIL if any(r["verdict"] == FAIL for r in results) else (
             PASS if all(r["verdict"] == PASS for r in results) else CONTINUE)
         doc = {"decision": decision, "summary": evidence.summary(results, ev.bound_ms), "canary": q.canary,
-                     "stable": q.stable, "weight": q.weight, "at": now, "started_at": self.started_at,
-                     "seconds": now - self.started_at, "evidence_until": horizon,
-                     "alpha": self.settings.alpha, "alpha_rollout": self.settings.alpha,
-                     "latency_bound_ms": ev.bound_ms, "latency_bound_origin": ev.bound_origin,
-                     "counter_resets": self.counts.resets, "tests": results}
+               "stable": q.stable, "weight": q.weight, "at": now, "started_at": self.started_at,
+               "seconds": now - self.started_at, "evidence_until": horizon, "alpha_rollout": self.settings.alpha,
+               "alpha": self.settings.alpha, "latency_bound_ms": ev.bound_ms, "latency_bound_origin": ev.bound_origin,
+               "counter_resets": self.counts.resets, "tests": results}
         self.last[q.tests] = doc
         self.traces.setdefault(q.tests, deque(maxlen=self.settings.trace_points)).append(
             {"at": now, "tests": {r["name"]: [r["log_e_value"], r["difference"]["lower"], r["difference"]["upper"]]
                                   for r in results}})
         return doc
+
+    def _unchanged(self, q: Question, horizon: float) -> bool:
+        """Whether this question's last answer stands: same weight, no new cell settled, no new counter
+        to read, and no joined pairs (they arrive outside Prometheus) among its tests."""
+        last = self.last.get(q.tests)
+        upto = int((horizon - self.started_at) // self.settings.cell_s)
+        return (last is not None and last["weight"] == q.weight and upto == self.evidence.upto
+                and "disagreement" not in q.tests and not self._metrics(q.tests) - self.metrics)
 
     def _metrics(self, tests) -> set[str]:
         s, names = self.source, set()

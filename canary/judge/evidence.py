@@ -4,7 +4,7 @@ import bisect
 import math
 import re
 
-from canary.judge import digest, quality, verdict
+from canary.judge import digest, quality, twosample, verdict
 from canary.judge.source import FEEDBACK_TOTAL, REVISION_LABEL
 from canary.judge.tally import Tally
 
@@ -82,7 +82,7 @@ class Evidence:
         else:
             history = self._history_pair(FEEDBACK_TOTAL, lambda labels: labels.get("outcome") == "incorrect")
         most = self.settings.accuracy_prior_answers if test == "accuracy" else self.settings.rate_prior_answers
-        return quality.informed_prior(history, most)
+        return twosample.informed_prior(history, most)
 
     def _history_pair(self, metric: str, is_event) -> tuple[int, int]:
         events = trials = 0

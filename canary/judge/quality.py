@@ -17,78 +17,12 @@ import math
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import logsumexp, xlog1py, xlogy
+from scipy.special import xlog1py, xlogy
 
 from canary.judge import stats
+from canary.judge.twosample import beta_log_marginal, log_e_worse, loglik
 
 FAIL, PASS, INCONCLUSIVE = "fail", "pass", "inconclusive"
-
-
-def _log_marginal(x, n, prior):
-    return stats.log_marginal(x, np.subtract(n, x), *prior)
-
-
-def _loglik(x, n, p):
-    return xlogy(x, p) + xlog1py(np.subtract(n, x), -p)
-
-
-def informed_prior(history: tuple[int, int], most: int) -> tuple[float, float]:
-    """Stable's Beta prior from its feedback before the analysis: (incorrect, feedback), at most ``most`` answers' worth.
-
-    Any prior fixed before the analysis's data keeps the mixture a martingale under every
-    null member, so the e-value stays valid; one centred where stable has been saves most
-    of the ~0.5 ln(n) a flat prior costs on stable's side, the larger one, and a cap keeps a
-    stable whose rate has drifted since from pulling too hard.
-    """
-    x0, n0 = history
-    weight = min(1.0, most / n0) if n0 else 0.0
-    return stats.JEFFREYS[0] + weight * x0, stats.JEFFREYS[1] + weight * (n0 - x0)
-
-
-def harm_grid(floor: float, points: int = 48) -> np.ndarray:
-    """Rates from ``floor`` to nearly 1, log-spaced: a log-uniform prior on a harmful rate.
-
-    Where harm starts is known before the data (stable's prior rate plus the tolerance), so
-    the canary's mixture needs no mass below it, and a log-uniform one weighs a 3% and a
-    30% rate alike; against Jeffreys' prior it reaches a 3% canary in about 0.6 of the time.
-    """
-    return np.geomspace(min(max(floor, 1e-6), 0.3), 0.95, points)
-
-
-def _grid_log_marginal(x, n, grid: np.ndarray):
-    x, n = np.asarray(x, float)[..., None], np.asarray(n, float)[..., None]
-    return logsumexp(_loglik(x, n, grid), axis=-1) - math.log(len(grid))
-
-
-def log_e_worse(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS, stable_prior=None):
-    """log e-value against "canary's rate <= stable's + tolerance", from xc of nc and xs of ns events; over arrays.
-
-    ``prior`` mixes the canary's rate (a Beta's (a, b), or an array of rates weighed alike,
-    ``harm_grid``), ``stable_prior`` (default: Jeffreys') stable's.
-
-    Where the most likely rates break the null, its best fit lies on the boundary
-    pc = ps + tolerance, where the log-likelihood is concave in ps: bisection on its
-    derivative, vectorised by hand because the benchmark solves millions at once.
-    """
-    xc, nc, xs, ns = (np.asarray(v, float) for v in (xc, nc, xs, ns))
-    canary = _grid_log_marginal(xc, nc, prior) if isinstance(prior, np.ndarray) else _log_marginal(xc, nc, prior)
-    log_marginal = canary + _log_marginal(xs, ns, stable_prior or stats.JEFFREYS)
-    pc = np.divide(xc, nc, out=np.zeros_like(xc), where=nc > 0)
-    ps = np.divide(xs, ns, out=np.ones_like(xs), where=ns > 0)
-    inside = pc - ps <= tolerance
-    slope = lambda p: (np.divide(xc, p + tolerance) - np.divide(nc - xc, 1 - p - tolerance)  # noqa: E731
-                       + np.divide(xs, p) - np.divide(ns - xs, 1 - p))
-    low, high = np.zeros_like(xc), np.full_like(xc, 1.0 - tolerance)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for _ in range(60):
-            mid = (low + high) / 2
-            up = slope(mid) > 0
-            low, high = np.where(up, mid, low), np.where(up, high, mid)
-    edge = (low + high) / 2
-    best = np.where(inside, _loglik(xc, nc, pc) + _loglik(xs, ns, np.minimum(ps, 1.0)),
-                    _loglik(xc, nc, np.minimum(edge + tolerance, 1.0)) + _loglik(xs, ns, edge))
-    out = log_marginal - best
-    return float(out) if out.ndim == 0 else out
 
 
 def accuracy(windows: list[tuple[int, int, int, int]], tolerance: float, alpha: float,
@@ -123,7 +57,7 @@ def log_e_ratio(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS):
     At tolerance 0 the null's best fit is the pooled rate, in closed form and over arrays
     (the simulation's need); otherwise a one-dimensional search on the boundary nearer the data.
     """
-    log_marginal = _log_marginal(xc, nc, prior) + _log_marginal(xs, ns, prior)
+    log_marginal = beta_log_marginal(xc, nc, prior) + beta_log_marginal(xs, ns, prior)
     if tolerance == 0:
         pooled = np.divide(np.add(xc, xs), np.add(nc, ns), out=np.zeros(np.broadcast(xc, xs).shape),
                            where=np.add(nc, ns) > 0)
@@ -131,9 +65,9 @@ def log_e_ratio(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS):
     pc, ps = (xc / nc if nc else None), (xs / ns if ns else None)
     hi = 1 + tolerance
     if pc is None or ps is None or ps * (1 / hi) <= pc <= ps * hi:  # the most likely rates fit the null
-        return float(log_marginal - _loglik(xc, nc, pc or 0.0) - _loglik(xs, ns, ps or 0.0))
+        return float(log_marginal - loglik(xc, nc, pc or 0.0) - loglik(xs, ns, ps or 0.0))
     r = hi if pc > ps * hi else 1 / hi
-    f = lambda p: -(_loglik(xc, nc, r * p) + _loglik(xs, ns, p))  # noqa: E731
+    f = lambda p: -(loglik(xc, nc, r * p) + loglik(xs, ns, p))  # noqa: E731
     best = -minimize_scalar(f, bounds=(0.0, min(1.0, 1 / r)), method="bounded", options={"xatol": 1e-12}).fun
     return float(log_marginal - best)
 

@@ -6,7 +6,7 @@ test's full level (an intersection-union test keeps that level):
 
 - relative: the count test with the share measured cell by cell (``shares``), exact under
   any time trend the two versions share and whatever the real share of traffic;
-- absolute: a two-sample e-value on the rates (``quality.log_e_worse``: Beta mixtures over
+- absolute: a two-sample e-value on the rates (``twosample.log_e_worse``: Beta mixtures over
   the least favourable pair of rates in the null), one per window of the analysis (a
   traffic weight) and multiplied, so a workload that changes between steps is never
   compared across them; stable's rate before the analysis is its prior.
@@ -17,7 +17,7 @@ test's full level (an intersection-union test keeps that level):
 import math
 from dataclasses import dataclass
 
-from canary.judge import quality, shares, stats
+from canary.judge import shares, stats, twosample
 from canary.judge.tally import Tally
 
 FAIL, PASS, INCONCLUSIVE = "fail", "pass", "inconclusive"
@@ -43,8 +43,8 @@ def log_e_absolute(cells: Tally, tolerance: Tolerance, stable_prior: tuple[float
     The canary's rate is mixed over harmful rates only: above where harm starts at stable's
     prior rate, a point fixed before the analysis's data.
     """
-    grid = quality.harm_grid(harm_floor(stable_prior, tolerance))
-    return float(sum(quality.log_e_worse(xc, nc, xs, ns, tolerance.absolute, grid, stable_prior)
+    grid = twosample.harm_grid(harm_floor(stable_prior, tolerance))
+    return float(sum(twosample.log_e_worse(xc, nc, xs, ns, tolerance.absolute, grid, stable_prior)
                      for xc, nc, xs, ns in cells.by_window()))
 
 

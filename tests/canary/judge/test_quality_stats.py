@@ -8,7 +8,7 @@ import pytest
 from scipy import integrate
 from scipy.special import xlog1py, xlogy
 
-from canary.judge import quality
+from canary.judge import quality, twosample
 
 FEEDBACK = [(30, 100, 5, 400, 0.02), (3, 10, 1, 90, 0.02), (10, 200, 8, 1800, 0.0), (0, 50, 0, 450, 0.02),
             (60, 200, 20, 1800, 0.05)]
@@ -28,7 +28,7 @@ def test_the_accuracy_e_value_is_the_mixtures_over_the_null_s_best_fit(xc, nc, x
     pc = np.where(xc / max(nc, 1) <= grid + tol, xc / max(nc, 1), grid + tol)
     loglik = xlogy(xc, pc) + xlog1py(nc - xc, -pc) + xlogy(xs, grid) + xlog1py(ns - xs, -grid)
     expected = _log_marginal(xc, nc) + _log_marginal(xs, ns) - loglik.max()
-    assert quality.log_e_worse(xc, nc, xs, ns, tol) == pytest.approx(expected, abs=1e-4)
+    assert twosample.log_e_worse(xc, nc, xs, ns, tol) == pytest.approx(expected, abs=1e-4)
 
 
 @pytest.mark.parametrize("xc, nc, xs, ns, tol", FEEDBACK + [(80, 100, 300, 900, 0.1), (2, 100, 90, 900, 0.1)])
@@ -49,7 +49,7 @@ def test_accuracy_a_a_false_fails_stay_under_alpha_looking_every_second():
     c = rng.binomial(1, 0.05, size=(runs, 300)).cumsum(axis=1)[:, ::10]
     s = rng.binomial(9, 0.05, size=(runs, 300)).cumsum(axis=1)[:, ::10]
     n = np.arange(1, 301)[::10]
-    log_e = quality.log_e_worse(c, n, s, 9 * n, 0.0)
+    log_e = twosample.log_e_worse(c, n, s, 9 * n, 0.0)
     assert (log_e >= math.log(100)).any(axis=1).mean() <= 0.01
 
 
@@ -83,11 +83,11 @@ def _a_a_fail_share(rng, runs: int, past_p: float, now_p: float, tol: float, alp
     """A/A at the null's edge (canary exactly ``tol`` worse), stable's prior from 3000 earlier feedbacks at past_p,
     looking every second for 300 s at 5 feedbacks a second, a tenth from the canary."""
     x0 = rng.binomial(3000, past_p, size=(runs, 1))
-    prior = quality.informed_prior((x0, 3000), 1000)
+    prior = twosample.informed_prior((x0, 3000), 1000)
     c = rng.binomial(1, now_p + tol, size=(runs, 300)).cumsum(axis=1)
     s = rng.binomial(9, now_p, size=(runs, 300)).cumsum(axis=1)
     n = np.arange(1, 301)
-    log_e = quality.log_e_worse(c, n, s, 9 * n, tol, stable_prior=prior)
+    log_e = twosample.log_e_worse(c, n, s, 9 * n, tol, stable_prior=prior)
     return float((log_e >= math.log(1 / alpha)).any(axis=1).mean())
 
 
@@ -97,13 +97,13 @@ def test_an_informed_stable_prior_keeps_a_a_false_fails_under_alpha_even_when_th
 
 
 def test_an_informed_stable_prior_is_stables_past_capped_and_catches_a_wrong_canary_sooner():
-    assert quality.informed_prior((0, 0), 1000) == (0.5, 0.5)
-    assert quality.informed_prior((50, 1000), 1000) == (50.5, 950.5)
-    assert quality.informed_prior((500, 10000), 1000) == (50.5, 950.5)  # 10 000 answers weigh as 1000
-    assert quality.informed_prior((50, 1000), 0) == (0.5, 0.5)
+    assert twosample.informed_prior((0, 0), 1000) == (0.5, 0.5)
+    assert twosample.informed_prior((50, 1000), 1000) == (50.5, 950.5)
+    assert twosample.informed_prior((500, 10000), 1000) == (50.5, 950.5)  # 10 000 answers weigh as 1000
+    assert twosample.informed_prior((50, 1000), 0) == (0.5, 0.5)
     # A 30%-wrong canary against a 5% stable: a prior where stable has been saves most of its side's penalty.
-    flat = quality.log_e_worse(15, 50, 22, 450, 0.02)
-    informed = quality.log_e_worse(15, 50, 22, 450, 0.02, stable_prior=quality.informed_prior((50, 1000), 1000))
+    flat = twosample.log_e_worse(15, 50, 22, 450, 0.02)
+    informed = twosample.log_e_worse(15, 50, 22, 450, 0.02, stable_prior=twosample.informed_prior((50, 1000), 1000))
     assert informed - flat > 1.5
 
 
@@ -111,7 +111,7 @@ def test_a_workload_shift_between_windows_is_no_evidence_against_a_canary_as_goo
     """Both versions 5.6% wrong at the 10% step and 15% at the 50% step (the labels' mix moved): pooled, the
     canary (more of its feedback in the harder window) reads 4 points worse; per window it is as good."""
     windows = [(224, 4000, 2016, 36000), (6000, 40000, 6000, 40000)]
-    pooled = quality.log_e_worse(*(sum(w[i] for w in windows) for i in range(4)), 0.02)
+    pooled = twosample.log_e_worse(*(sum(w[i] for w in windows) for i in range(4)), 0.02)
     assert pooled > math.log(100)  # what pooling every window's counts concluded
     assert quality.accuracy(windows, 0.02, 0.01)["verdict"] != "fail"
     assert quality.accuracy(windows, 0.02, 0.01)["windows"] == 2

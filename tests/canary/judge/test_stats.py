@@ -8,7 +8,7 @@ import pytest
 from savvi.multinomial import Multinomial
 from scipy import integrate, optimize, stats as sps
 
-from canary.judge import quality, shares, stats, verdict
+from canary.judge import shares, stats, twosample, verdict
 from canary.judge.tally import Tally
 
 TOLERANCE = verdict.Tolerance(0.5, 0.005)
@@ -60,7 +60,7 @@ def test_the_count_test_takes_the_measured_share_not_the_weight():
 def test_the_absolute_e_value_equals_its_mixtures_over_the_null_maximum():
     """Canary mixed over the harm grid, stable over its prior, against the best (pc, ps) with pc <= ps + 0.005."""
     xc, nc, xs, ns, prior = 6, 100, 2, 900, (1.5, 999.5)
-    grid = quality.harm_grid(verdict.harm_floor(prior, TOLERANCE))
+    grid = twosample.harm_grid(verdict.harm_floor(prior, TOLERANCE))
     canary = math.log(np.mean([p ** xc * (1 - p) ** (nc - xc) for p in grid]))
     stable = math.log(sps.betabinom.pmf(xs, ns, *prior) / math.comb(ns, xs))
     loglik = lambda ps: xc * math.log(ps + 0.005) + (nc - xc) * math.log(0.995 - ps) + xs * math.log(ps) + (ns - xs) * math.log(1 - ps)  # noqa: E731
