@@ -60,16 +60,29 @@ def start_prometheus(folder: Path, port: int) -> tuple[procs.Process, str]:
     return process, f"http://127.0.0.1:{own}"
 
 
+def served_within(metrics_url: str) -> list[tuple[float, float]]:
+    """The share of answers the judge itself served within each of its histogram's bounds."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(metrics_url, timeout=10).text
+    buckets = {float(s.labels["le"]): s.value for f in text_string_to_metric_families(text)
+               for s in f.samples if s.name == "mlcanary_judge_request_duration_seconds_bucket"}
+    total = buckets.get(float("inf"), 0) or 1
+    return [(le, n / total) for le, n in sorted(buckets.items()) if le in (0.01, 0.025, 0.05, 0.1, 0.25)]
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-quantile, nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def ask_every(url: str, canary: str, stable: str, until: float, times: list[float], errors: list[str]) -> None:
-    """One analysis, asked every 250 ms until ``until``: each answer's milliseconds into ``times``."""
+def ask_every(url: str, canary: str, stable: str, until: float, times: list[float], errors: list[str],
+              offset_s: float = 0.0) -> None:
+    """One analysis, asked every 250 ms from ``offset_s`` until ``until``: each answer's milliseconds into ``times``."""
     with httpx.Client(timeout=10) as client:
-        tick = time.monotonic()
+        tick = time.monotonic() + offset_s
+        time.sleep(offset_s)
         while tick < until:
             t0 = time.perf_counter()
             answer = client.get(url, params={"canary": canary, "stable": stable, "weight": 10})
@@ -85,7 +98,10 @@ def load(url: str, pid: int, pairs: list[tuple[str, str]], seconds: float) -> tu
     judge, times, errors = psutil.Process(pid), [], []
     cpu = sum(judge.cpu_times()[:2])
     until = time.monotonic() + seconds
-    threads = [threading.Thread(target=ask_every, args=(url, c, s, until, times, errors)) for c, s in pairs]
+    # Rollouts start when their owners push, not all in one millisecond: the first questions (and so
+    # the cells, which start with them) spread over a second.
+    threads = [threading.Thread(target=ask_every, args=(url, c, s, until, times, errors, i / len(pairs)))
+               for i, (c, s) in enumerate(pairs)]
     for t in threads:
         t.start()
     for t in threads:
@@ -112,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             procs.wait_http_ok(judge, f"http://127.0.0.1:{judge_port}/healthz", 60)
             time.sleep(args.warm_up)  # counters before the analyses: the history a running stable has
             times, errors, cpu_s = load(f"http://127.0.0.1:{judge_port}/v1/judge", judge.pid, pairs, args.seconds)
+            inside = served_within(f"http://127.0.0.1:{judge_port}/metrics")
         finally:
             judge.stop()
             prometheus.stop()
@@ -120,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
           "errors |\n|---|---|---|---|---|---|---|")
     print(f"| {args.pairs} | {len(times)} | {statistics.median(times):.1f} | {percentile(times, 0.99):.1f} | "
           f"{max(times):.1f} | {1000 * cpu_s / len(times):.2f} | {len(errors)} |")
+    print("\nthe judge's own time per answer (its histogram): " + ", ".join(
+        f"{share:.1%} within {le:g} s" for le, share in inside))
     if errors:
         print(f"first error: {errors[0][:200]}")
     return 0

@@ -19,7 +19,9 @@ for all events; none takes a share per event (docs/judge.md).
 import math
 
 import numpy as np
-from scipy.special import log_expit, logsumexp
+from scipy.special import log_expit
+
+from canary.judge.stats import logsumexp
 
 # Effects above the null's edge the mixture weighs: 1.1x to 3000x beyond it, log-spaced, so a
 # small effect costs about as much of the mixture as a large one.

@@ -9,9 +9,10 @@ itself an e-process, and any prior fixed before the data keeps each mixture vali
 import math
 
 import numpy as np
-from scipy.special import logsumexp, xlog1py, xlogy
+from scipy.special import xlog1py, xlogy
 
 from canary.judge import stats
+from canary.judge.stats import logsumexp
 
 
 def beta_log_marginal(x, n, prior):
