@@ -54,8 +54,7 @@ class Analysis:
         self.started_at = min(now, next(t for t in (question.since, born, now) if t is not None))
         self.asked_at = self.first_asked = now
         self.counts = CellCounts(self.started_at, settings.cell_s)
-        self.metrics: set[str] = set()  # the counters read so far
-        self.read_until = self.started_at
+        self.read_until: dict[str, float] = {}  # each counter read so far: up to when
         self.windows: list[tuple[int, float]] = []  # (first cell, weight) of each window
         self.pairs_base = pairs.counts(question.canary, question.stable)
         self.failed: dict[str, dict] = {}
@@ -78,7 +77,7 @@ class Analysis:
             if any(t in WINDOWED for t in q.tests):
                 self._open_window(q.weight, now)
             ev = self.evidence
-            ev.settle(int((horizon - self.started_at) // self.settings.cell_s))
+            ev.settle(int((horizon - self.started_at) // self.settings.cell_s), q.tests)
             self._check_traffic(reader, ev, q, now)
             results = [self._test(ev, name, now) for name in q.tests]
         decision = FAIL if any(r["verdict"] == FAIL for r in results) else (
@@ -87,11 +86,12 @@ class Analysis:
                "stable": q.stable, "weight": q.weight, "at": now, "started_at": self.started_at,
                "seconds": now - self.started_at, "evidence_until": horizon, "alpha_rollout": self.settings.alpha,
                "alpha": self.settings.alpha, "latency_bound_ms": ev.bound_ms, "latency_bound_origin": ev.bound_origin,
-               "counter_resets": self.counts.resets, "tests": results}
-        self.last[q.tests] = doc
-        self.traces.setdefault(q.tests, deque(maxlen=self.settings.trace_points)).append(
-            {"at": now, "tests": {r["name"]: [r["log_e_value"], r["difference"]["lower"], r["difference"]["upper"]]
-                                  for r in results}})
+               "counter_resets": self.counts.resets, "cells": ev.upto, "tests": results}
+        with self.lock:
+            self.last[q.tests] = doc
+            self.traces.setdefault(q.tests, deque(maxlen=self.settings.trace_points)).append(
+                {"at": now, "tests": {r["name"]: [r["log_e_value"], r["difference"]["lower"],
+                                                  r["difference"]["upper"]] for r in results}})
         return doc
 
     def _unchanged(self, q: Question, horizon: float) -> bool:
@@ -99,8 +99,8 @@ class Analysis:
         to read, and no joined pairs (they arrive outside Prometheus) among its tests."""
         last = self.last.get(q.tests)
         upto = int((horizon - self.started_at) // self.settings.cell_s)
-        return (last is not None and last["weight"] == q.weight and upto == self.evidence.upto
-                and "disagreement" not in q.tests and not self._metrics(q.tests) - self.metrics)
+        return (last is not None and last["weight"] == q.weight and upto == last["cells"]
+                and "disagreement" not in q.tests and not self._metrics(q.tests) - set(self.read_until))
 
     def _metrics(self, tests) -> set[str]:
         s, names = self.source, set()
@@ -111,21 +111,21 @@ class Analysis:
         return names
 
     def _read(self, reader: PrometheusReader, tests, horizon: float) -> None:
-        """New metrics get their baseline and history; every metric its samples since the last read."""
+        """A metric read for the first time gets its baseline, history and every sample since the start, each
+        in the cell of its own time; a metric read before, its samples since its last read."""
         revisions, history = (self.q.canary, self.q.stable), self.settings.history_s
-        for metric in sorted(self._metrics(tests) - self.metrics):
+        for metric in sorted(self._metrics(tests)):
             selector = "" if metric in (FEEDBACK_TOTAL, PREDICTIONS_TOTAL) else self.source.selector
-            self.counts.baseline(reader.samples(metric, selector, revisions, self.started_at, history))
-            self.counts.fold(reader.samples(metric, selector, revisions, horizon, horizon - self.started_at))
-            self.metrics.add(metric)
-        if horizon <= self.read_until:
-            return
-        # Reach back past the last read: a scrape that landed late is still folded in, never twice.
-        back = horizon - self.read_until + self.settings.settle_s + self.settings.cell_s
-        for metric in sorted(self.metrics & self._metrics(tests)):
-            selector = "" if metric in (FEEDBACK_TOTAL, PREDICTIONS_TOTAL) else self.source.selector
-            self.counts.fold(reader.samples(metric, selector, revisions, horizon, min(back, horizon - self.started_at)))
-        self.read_until = horizon
+            if metric not in self.read_until:
+                self.counts.baseline(reader.samples(metric, selector, revisions, self.started_at, history))
+                self.counts.fold(reader.samples(metric, selector, revisions, horizon, horizon - self.started_at),
+                                 late=False)
+            elif horizon > self.read_until[metric]:
+                # Reach back past the last read: a scrape that landed late is still folded in, never twice.
+                back = horizon - self.read_until[metric] + self.settings.settle_s + self.settings.cell_s
+                self.counts.fold(reader.samples(metric, selector, revisions, horizon,
+                                                min(back, horizon - self.started_at)))
+            self.read_until[metric] = max(horizon, self.read_until.get(metric, horizon))
 
     def _open_window(self, weight: float, now: float) -> None:
         """A new weight opens a window at the first cell after the question (the weight changed before it)."""

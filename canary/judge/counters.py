@@ -52,8 +52,10 @@ class CellCounts:
                 self.history[key] = sum(inc for _, inc in increments(points[1:], points[0][1]))
                 self._last[key] = points[-1]
 
-    def fold(self, samples: Samples) -> None:
-        """Fold in samples after the start; those already seen (by timestamp) are skipped."""
+    def fold(self, samples: Samples, late: bool = True) -> None:
+        """Fold in samples after the start; those already seen (by timestamp) are skipped. A late sample of a
+        judged cell counts in the first open one; ``late=False`` (a counter read for the first time, whose
+        tests have judged nothing yet) puts every sample in the cell of its own time."""
         for key, points in samples.items():
             seen = self._last.get(key)
             fresh = [p for p in points if p[0] > (seen[0] if seen else self.start)]
@@ -63,7 +65,7 @@ class CellCounts:
             for (at, inc), (_, value) in zip(increments(fresh, previous), fresh):
                 self.resets += previous is not None and value < previous
                 previous = value
-                cell = self.cells.setdefault(max(self.cell_of(at), self.frozen), {})
+                cell = self.cells.setdefault(max(self.cell_of(at), self.frozen if late else 0), {})
                 cell[key] = cell.get(key, 0.0) + inc
                 self._sums[key] = self._sums.get(key, 0.0) + inc
             self._last[key] = fresh[-1]

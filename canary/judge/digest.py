@@ -45,7 +45,11 @@ def _add(pair: list, is_event, value: float) -> None:
 def slow(buckets: dict, bound_ms: float | None) -> tuple[float, float]:
     """(answers slower than the bound, answers) from one side's bucket counts; none slow without a bound."""
     trials = buckets.get(math.inf, 0)
-    return (trials - buckets.get(bound_ms, trials) if bound_ms is not None else 0), trials
+    if bound_ms is None:
+        return 0, trials
+    # A reset seen by one bucket's series and not another's (its new value passed the old) can make a cell's
+    # difference negative or too large: it stays within what the cell's answers allow.
+    return min(max(trials - buckets.get(bound_ms, trials), 0), max(trials, 0)), trials
 
 
 def bound(buckets: dict, quantile: float, median_factor: float) -> tuple[float | None, str]:

@@ -12,57 +12,89 @@ _UNITS = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions", 
 
 
 class Evidence:
-    """One analysis's tallies: ``settle(upto)`` adds the cells before ``upto``, once each."""
+    """One analysis's tallies: ``settle(upto, tests)`` adds the cells before ``upto``, once each."""
 
     def __init__(self, analysis):
         self.a, self.settings = analysis, analysis.settings
-        relative = lambda test: getattr(self.settings, f"{test}_relative", 0.0)  # noqa: E731
-        self.tallies = {t: Tally(relative(t)) for t in ("errors", "accuracy")}
-        self.latency_rows: list[tuple[int, dict, dict]] = []  # raw buckets per cell, until the bound is known
+        self.tallies: dict[str, Tally] = {}
+        self.latency_rows: list[tuple[int, dict, dict]] | None = None  # raw buckets per cell, until the bound
         self.own_stable_buckets: dict = {}
-        self.class_windows: dict[int, tuple[dict, dict]] = {}
+        self.class_windows: dict[int, tuple[dict, dict]] | None = None
         self.bound_ms: float | None = None
         self.bound_origin = ""
         self.upto = 0
 
-    def settle(self, upto: int) -> None:
-        """Tally the cells from the last settled one up to ``upto``; they change no more."""
-        firsts = [first for first, _ in self.a.windows] or [0]
-        new = [(max(0, bisect.bisect_right(firsts, i) - 1), self.a.digest_of(i)) for i in range(self.upto, upto)]
-        self.a.counts.freeze(max(upto, self.upto))
-        self.upto = max(upto, self.upto)
-        for test in ("errors", "accuracy"):
-            self.tallies[test].add([(*c[test, "canary"], *c[test, "stable"]) for _, c in new], [w for w, _ in new])
-        for w, c in new:
-            sides = self.class_windows.setdefault(w, ({}, {}))
-            digest.add_buckets(sides[0], c["class_mix", "canary"])
-            digest.add_buckets(sides[1], c["class_mix", "stable"])
-            digest.add_buckets(self.own_stable_buckets, c["latency", "stable"])
-        self.latency_rows += [(w, c["latency", "canary"], c["latency", "stable"]) for w, c in new]
-        if self.bound_ms is None:
-            self.bound_ms, self.bound_origin = self._bound()
-        if self.bound_ms is not None:  # from the first cell when the bound is new, else the new cells
-            rows, self.latency_rows = self.latency_rows, []
-            self.tallies.setdefault("latency", Tally(self.settings.latency_relative)).add(
-                [(*digest.slow(c, self.bound_ms), *digest.slow(s, self.bound_ms)) for _, c, s in rows],
-                [w for w, _, _ in rows])
+    def settle(self, upto: int, tests) -> None:
+        """Tally the cells from the last settled one up to ``upto`` (they change no more) into every test
+        started; a test asked for the first time is started with every cell so far."""
+        old, self.upto = self.upto, max(upto, self.upto)
+        self.a.counts.freeze(self.upto)
+        self._add(range(old, self.upto))
+        for test in tests:
+            if test in ("errors", "accuracy") and test not in self.tallies:
+                self.tallies[test] = Tally(getattr(self.settings, f"{test}_relative", 0.0))
+            elif test == "class_mix" and self.class_windows is None:
+                self.class_windows = {}
+            elif test == "latency" and self.latency_rows is None and "latency" not in self.tallies:
+                self.latency_rows = []
+            else:
+                continue
+            self._add(range(self.upto), only=test)
+        if self.latency_rows is not None or "latency" in self.tallies:
+            self._judge_latency()
 
-    def _bound(self) -> tuple[float | None, str]:
+    def _add(self, cells: range, only: str | None = None) -> None:
+        firsts = [first for first, _ in self.a.windows] or [0]
+        new = [(max(0, bisect.bisect_right(firsts, i) - 1), self.a.digest_of(i)) for i in cells]
+        for test, tally in self.tallies.items():
+            if test in ("errors", "accuracy") and only in (None, test):
+                tally.add([(*c[test, "canary"], *c[test, "stable"]) for _, c in new], [w for w, _ in new])
+        if self.class_windows is not None and only in (None, "class_mix"):
+            for w, c in new:
+                sides = self.class_windows.setdefault(w, ({}, {}))
+                digest.add_buckets(sides[0], c["class_mix", "canary"])
+                digest.add_buckets(sides[1], c["class_mix", "stable"])
+        if only in (None, "latency") and (self.latency_rows is not None or "latency" in self.tallies):
+            for _, c in new:
+                digest.add_buckets(self.own_stable_buckets, c["latency", "stable"])
+            rows = [(w, c["latency", "canary"], c["latency", "stable"]) for w, c in new]
+            if "latency" in self.tallies:
+                self._tally_latency(rows)
+            else:
+                self.latency_rows += rows
+
+    def _judge_latency(self) -> None:
+        """Once the bound is found, every cell's slow answers from its raw buckets; when stable's answers in
+        the analysis chose it, only the cells after (a bound fixed before the data it judges)."""
+        if self.bound_ms is not None:
+            return
+        self.bound_ms, self.bound_origin, own = self._bound()
+        if self.bound_ms is None:
+            return
+        rows, self.latency_rows = self.latency_rows or [], None
+        self.tallies["latency"] = Tally(self.settings.latency_relative)
+        self._tally_latency([] if own else rows)
+
+    def _tally_latency(self, rows) -> None:
+        self.tallies["latency"].add([(*digest.slow(c, self.bound_ms), *digest.slow(s, self.bound_ms))
+                                     for _, c, s in rows], [w for w, _, _ in rows])
+
+    def _bound(self) -> tuple[float | None, str, bool]:
+        """(bound, where it came from, whether from the analysis's own answers)."""
         s, a = self.settings, self.a
+        edges = sorted({float(dict(k[1])["le"]) for k in a.counts.keys() if k[0] == a.source.bucket} - {math.inf})
         if a.q.latency_ms is not None:
-            edges = sorted({float(dict(k[1])["le"]) for k in a.counts.keys() if k[0] == a.source.bucket} - {math.inf})
-            return next((b for b in edges if b >= a.q.latency_ms), edges[-1] if edges else None), "latency_ms"
-        history = self._stable_history_buckets()
-        found, origin = digest.bound(history, s.latency_quantile, s.latency_median_factor)
+            return next((b for b in edges if b >= a.q.latency_ms), edges[-1] if edges else None), "latency_ms", False
+        found, origin = digest.bound(self._stable_history_buckets(), s.latency_quantile, s.latency_median_factor)
         if found is not None:
-            return found, f"{origin} over its {s.history_s:g} s before the analysis"
+            return found, f"{origin} over its {s.history_s:g} s before the analysis", False
         found, origin = digest.bound(self.own_stable_buckets, s.latency_quantile, s.latency_median_factor)
         if found is not None:
-            return found, origin
-        if self.upto * s.cell_s < s.no_traffic_grace_s:
-            return None, ""
-        edges = sorted((set(self.own_stable_buckets) | set(history)) - {math.inf}) or [s.latency_slo_ms]
-        return next((b for b in edges if b >= s.latency_slo_ms), edges[-1]), "JUDGE_LATENCY_SLO_MS (stable has too few answers)"
+            return found, f"{origin} over the analysis's first {self.upto * s.cell_s:g} s (judged after them)", True
+        if self.upto * s.cell_s < s.no_traffic_grace_s or not edges:
+            return None, "", False
+        slo = next((b for b in edges if b >= s.latency_slo_ms), edges[-1])
+        return slo, "JUDGE_LATENCY_SLO_MS (stable has too few answers)", False
 
     def _stable_history_buckets(self) -> dict:
         out: dict = {}
@@ -113,9 +145,9 @@ class Evidence:
 
     def _unjudged_latency(self) -> Tally:
         """Before the bound: the trials only, nothing slow."""
+        rows = self.latency_rows or []
         return Tally(self.settings.latency_relative).add(
-            [(0, digest.slow(c, None)[1], 0, digest.slow(s, None)[1]) for _, c, s in self.latency_rows],
-            [w for w, _, _ in self.latency_rows])
+            [(0, digest.slow(c, None)[1], 0, digest.slow(s, None)[1]) for _, c, s in rows], [w for w, _, _ in rows])
 
     def canary_trials(self, tests) -> int:
         """The canary's requests (or predictions) so far, settled or not, in any of these tests' counters."""

@@ -86,14 +86,9 @@ def class_mix(windows: list[tuple[dict, dict]], tolerance: float, alpha: float) 
     classes = sorted({*canary, *stable})
     nc, ns = sum(canary.values()), sum(stable.values())
     level = alpha / max(len(classes), 1)
-    per_class, ratios = {}, {}
-    for c in classes:
-        per_class[c] = float(sum(log_e_ratio(wc.get(c, 0), sum(wc.values()), ws.get(c, 0), sum(ws.values()), tolerance)
-                                 for wc, ws in windows))
-        xc, xs = canary.get(c, 0), stable.get(c, 0)
-        (lc, uc), (ls, us) = stats.rate_sequence(xc, nc, level / 2), stats.rate_sequence(xs, ns, level / 2)
-        ratios[c] = {"estimate": (xc / nc) / (xs / ns) if nc and xs else None,
-                     "lower": lc / us if us else None, "upper": uc / ls if ls else None}
+    per_class = {c: float(sum(log_e_ratio(wc.get(c, 0), sum(wc.values()), ws.get(c, 0), sum(ws.values()), tolerance)
+                              for wc, ws in windows)) for c in classes}
+    ratios = {c: _share_ratio(canary.get(c, 0), nc, stable.get(c, 0), ns, level) for c in classes}
     worst = max(per_class, key=per_class.get) if classes else None
     log_e = per_class[worst] if worst else 0.0
     if log_e >= math.log(1 / level):
@@ -112,12 +107,17 @@ def class_mix(windows: list[tuple[dict, dict]], tolerance: float, alpha: float) 
             "canary": _mix(canary), "stable": _mix(stable), "windows": len(windows)}
 
 
+def _share_ratio(xc: int, nc: int, xs: int, ns: int, level: float) -> dict:
+    """The ratio of one class's shares, canary over stable, with bounds from both shares' sequences."""
+    (lc, uc), (ls, us) = stats.rate_sequence(xc, nc, level / 2), stats.rate_sequence(xs, ns, level / 2)
+    return {"estimate": (xc / nc) / (xs / ns) if nc and xs else None,
+            "lower": lc / us if us else None, "upper": uc / ls if ls else None}
+
+
 def _mix(counts: dict) -> dict:
     n = sum(counts.values())
     return {"events": n, "requests": n, "rate": None, "by_class": counts,
             "shares": {c: v / n for c, v in counts.items()} if n else {}}
-
-
 
 
 def disagreement(disagreements: int, pairs: int, tolerance: float, alpha: float) -> dict:

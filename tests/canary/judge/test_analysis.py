@@ -4,8 +4,10 @@ reset or miss a scrape. Each replays a rollout second by second over a fake Prom
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 
+from canary.cli.judge import table as judge_table
 from canary.judge.analysis import Question
 from canary.judge.service import Analyses
 from canary.judge.settings import JudgeSettings
@@ -135,6 +137,29 @@ def test_a_workload_shift_between_steps_does_not_fail_an_equally_accurate_canary
     assert answers[-1]["tests"][0]["windows"] == 2
 
 
+def test_a_test_first_asked_mid_analysis_sees_every_earlier_cell_in_its_own_window():
+    """The quality metric first asks at the 10% step: the shadow phase's feedback (weight 50) is still its own
+    window, not folded into the first cell at 10%."""
+    rollout = Rollout()
+    for second in range(60):
+        weight = 50 if second < 30 else 10
+        rollout.reader.add_feedback(CANARY, 5 if weight == 50 else 1, 50 if weight == 50 else 10)
+        rollout.reader.add_feedback(STABLE, 5 if weight == 50 else 9, 50 if weight == 50 else 90)
+        rollout.serve(Second(weight, (5, 0, ()), (45, 0, ())))
+    answer = rollout.ask(10, "accuracy")
+    accuracy = answer["tests"][0]
+    assert accuracy["windows"] == 2 and accuracy["canary"]["requests"] == 50 * 29 + 10 * 28  # from the start
+
+
+def test_a_latency_bound_taken_from_the_analysis_judges_only_what_came_after():
+    """No history: stable's first 1000 answers in the analysis set the bound, and are not judged against it."""
+    rollout = Rollout()
+    answers = rollout.run(40, Second(10, (5, 0, slow_share(5, 0.2)), (45, 0, slow_share(45, 0.02))))
+    latency, origin = answers[-1]["tests"][1], answers[-1]["latency_bound_origin"]
+    assert "over the analysis's first 23 s (judged after them)" in origin, origin
+    assert latency["stable"]["requests"] == 45 * (answers[-1]["cells"] - 23), latency["stable"]
+
+
 def test_a_retried_rollout_is_judged_afresh():
     """A canary failing every request fails; after the abort nobody asks; the retry asks about the same revisions."""
     rollout = Rollout()
@@ -147,24 +172,14 @@ def test_a_retried_rollout_is_judged_afresh():
     assert retried[0]["started_at"] == rollout.t - 4
 
 
-def test_a_restarted_judge_rebuilds_the_same_evidence_from_since():
-    rollout = Rollout()
-    rollout.history(30)
-    start = float(rollout.t)
-    for _ in range(40):
-        live = rollout.serve(Second(10, (5, 1, ()), (45, 1, ())), ask=False) or rollout.ask(10, "errors,latency", start)
-    rebuilt = rollout.ask(10, "errors,latency", start, judge=Analyses(rollout.settings))
-    for a, b in zip(live["tests"], rebuilt["tests"]):
-        assert (a["canary"], a["stable"]) == (b["canary"], b["stable"])
-        assert a["log_e_values"] == pytest.approx(b["log_e_values"], rel=1e-9)  # summed in another order
-
-
-def test_a_restarted_judge_asked_without_since_starts_where_the_canarys_counters_were_born():
-    """Argo's template carries no start: a judge that restarted mid-analysis finds it in Prometheus."""
+@pytest.mark.parametrize("since", [61.0, None], ids=["since in the question", "no since, as Argo asks"])
+def test_a_restarted_judge_rebuilds_the_same_evidence(since):
+    """Without a start in the question, the judge finds it in Prometheus: where the canary's counters were born."""
     rollout = Rollout()
     rollout.history(60)
-    live = rollout.run(40, Second(10, (5, 1, ()), (45, 1, ())))[-1]
-    rebuilt = rollout.ask(10, "errors,latency", judge=Analyses(rollout.settings))
+    for _ in range(40):
+        live = rollout.serve(Second(10, (5, 1, ()), (45, 1, ())), ask=False) or rollout.ask(10, "errors,latency", since)
+    rebuilt = rollout.ask(10, "errors,latency", since, judge=Analyses(rollout.settings))
     assert rebuilt["started_at"] == live["started_at"] == 61  # the first scrape that saw the canary
     for a, b in zip(live["tests"], rebuilt["tests"]):
         assert (a["canary"], a["stable"]) == (b["canary"], b["stable"])
@@ -195,3 +210,16 @@ def test_a_reset_whose_new_value_passes_the_old_one_is_counted_exactly():
     rollout.reader.scrape(rollout.t + 0.75)  # and at 40
     answer = rollout.run(2, Second(10, (5, 0, ()), (45, 0, ())))[-1]
     assert answer["tests"][0]["canary"]["requests"] == 10 + 40 + 5 + 5 and answer["counter_resets"] == 1
+
+
+def test_the_documented_answer():
+    """docs/judge.md's 'Reading an answer': a v2 with 5% errors against stable at 0.1%, 10% weight, 50 rps."""
+    rollout, rng = Rollout(), np.random.default_rng(3)
+    rollout.history(120, (50, 0, slow_share(50, 0.01)))
+    answers = [rollout.serve(Second(10, (5, int(rng.binomial(5, 0.05)), slow_share(5, 0.01)),
+                                    (45, int(rng.binomial(45, 0.001)), slow_share(45, 0.01)))) for _ in range(37)]
+    first_fail = next(a for a in answers if a["decision"] == "fail")
+    assert first_fail["seconds"] == 36 and first_fail["latency_bound_ms"] == 2.0
+    assert first_fail["summary"].startswith("errors fail (e-value 357 vs 250): canary 9/170 5xx, stable 2/1530")
+    table = "\n".join(judge_table(first_fail))
+    assert "[3, 6.31e+03]" in table and "[-0.0020, +0.1574]" in table
