@@ -64,59 +64,67 @@ def test_a_counter_reset_keeps_the_counts_and_old_traffic_is_not_counted(prometh
 def test_a_healthy_canary_with_enough_traffic_passes(prometheus, judge):
     canary, stable = prometheus.fresh()
     prometheus.serve(stable, 0)
+    prometheus.serve(stable, 2000)  # its history: the latency bound (5 ms) is known from the start
     prometheus.serve(canary, 0)
     ask(judge, canary, stable)
     prometheus.serve(canary, 6000, errors=2, slow=10)
-    prometheus.serve(stable, 54000, errors=20, slow=90)
+    prometheus.serve(stable, 56000, errors=20, slow=90)
     doc = settled(judge, canary, stable, (6000, 54000))
     assert doc["decision"] == "pass", doc["summary"]
     assert [t["verdict"] for t in doc["tests"]] == ["pass", "pass"]
 
 
 def test_slow_answers_fail_the_latency_test_against_stables_p99_bucket(prometheus, judge):
+    """Stable's 1100 answers of the minutes before the analysis set the bound; the canary is judged at once."""
     canary, stable = prometheus.fresh()
     prometheus.serve(stable, 0)
-    prometheus.serve(stable, 900)
+    prometheus.serve(stable, 1100)
     prometheus.serve(canary, 0)
     ask(judge, canary, stable)
     prometheus.serve(canary, 100, slow=60)
-    prometheus.serve(stable, 1800)  # 900 answers since the analysis began, 900 before: too few for a p99
-    assert settled(judge, canary, stable, (100, 900))["latency_bound_ms"] is None
-    prometheus.serve(stable, 2000)  # 1100: enough, and the 900 before the analysis never count
-    doc = settled(judge, canary, stable, (100, 1100))
+    prometheus.serve(stable, 2000)
+    doc = settled(judge, canary, stable, (100, 900))
     latency = doc["tests"][1]
     assert doc["decision"] == "fail" and latency["verdict"] == "fail", doc["summary"]
-    assert doc["latency_bound_ms"] == 5 and doc["latency_bound_origin"] == "stable p99"
+    assert doc["latency_bound_ms"] == 5 and doc["latency_bound_origin"] == "stable p99 over its 600 s before the analysis"
     assert doc["tests"][0]["verdict"] != "fail"
 
 
-def test_a_slow_start_before_the_analysis_does_not_set_the_latency_bound(prometheus, judge):
-    """Stable answered 300 of its first 900 requests slower than every bucket (a cold start), then fast."""
+def test_without_history_stables_first_answers_set_the_bound_and_only_later_ones_are_judged(prometheus, judge):
+    """Stable answered 300 of its first 900 requests slower than every bucket (a cold start, one scrape: no
+    history), then fast. Its first 1200 answers in the analysis set the bound; the canary's 60 slow answers
+    among them are not judged against it, its later ones are."""
     canary, stable = prometheus.fresh()
     prometheus.serve(stable, 900, slow=300)
     prometheus.serve(canary, 0)
     ask(judge, canary, stable)
     prometheus.serve(stable, 2100, slow=300)
-    prometheus.serve(canary, 100)
+    prometheus.serve(canary, 100, slow=60)
     doc = settled(judge, canary, stable, (100, 1200))
-    assert doc["latency_bound_origin"] == "stable p99" and doc["latency_bound_ms"] < 10, doc["latency_bound_ms"]
+    assert doc["latency_bound_origin"].startswith("stable p99 over the analysis's first"), doc["latency_bound_origin"]
+    assert doc["latency_bound_ms"] < 10 and doc["tests"][1]["canary"]["requests"] < 100
+    prometheus.serve(canary, 200, slow=110)
+    prometheus.serve(stable, 3000)
+    assert wait_until(lambda: ask(judge, canary, stable).json()["decision"] == "fail", 20, "the latency test to fail")
 
 
 @pytest.mark.parametrize("factor, bound, decision", [(None, 20, "fail"), (1000, 50, "continue")],
                          ids=["four times the median (the default)", "the median cap off"])
 def test_a_long_tail_in_stable_does_not_hide_a_canary_slower_in_every_answer(prometheus, judge, factor, bound, decision):
-    """Stable: 2% of its answers between 20 and 50 ms (a stall as the analysis began), its median under 5.
+    """Stable: 2% of its answers between 20 and 50 ms (a stall in the minutes before), its median under 5.
     The canary: every answer in that range. Over stable's p99 (50 ms) it has no slow answer."""
     canary, stable = prometheus.fresh()
     prometheus.serve(stable, 0)
+    prometheus.serve(stable, 2000, tail=40)
     prometheus.serve(canary, 0)
     judge = judge.make(latency_median_factor=factor) if factor else judge
     ask(judge, canary, stable)
-    prometheus.serve(stable, 2000, tail=40)
     prometheus.serve(canary, 200, tail=200)
+    prometheus.serve(stable, 4000, tail=40)
     doc = settled(judge, canary, stable, (200, 2000))
     assert doc["latency_bound_ms"] == bound and doc["decision"] == decision, doc["summary"]
-    assert doc["latency_bound_origin"] == ("stable p99" if factor else "4 x stable's median")
+    origin = "stable p99" if factor else "4 x stable's median"
+    assert doc["latency_bound_origin"] == f"{origin} over its 600 s before the analysis"
 
 
 def test_a_new_weight_opens_a_window(prometheus, judge):
