@@ -101,10 +101,7 @@ mutation: $(STAMP) ## Mutate the judge's statistics (mutmut) and run its fast te
 	rc=0; timeout --signal=INT $(MUTATION_TIMEOUT) $(BIN)/mutmut run --max-children 2 || rc=$$?; \
 	  [ $$rc -eq 0 ] || [ $$rc -eq 124 ] || exit $$rc
 	$(BIN)/mutmut export-cicd-stats
-	@$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
-	  done = s['killed'] + s['survived'] + s.get('timeout', 0); \
-	  print(f\"mutation score: {s['killed'] + s.get('timeout', 0)} of {done} mutants killed \" \
-	        f\"({(s['killed'] + s.get('timeout', 0)) / max(done, 1):.0%}); {s['survived']} survived: $(BIN)/mutmut results\")"
+	@$(BIN)/python hack/mutation_score.py
 
 .PHONY: bench
 bench: $(STAMP) $(SELDON_STAMP) tools ## Run the benchmarks (figures for docs/benchmarks.md).

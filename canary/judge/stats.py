@@ -56,8 +56,8 @@ def log_truncated_lr(x, y, a: float, b: float, p0):
 def rate_sequence(events: int, trials: int, alpha: float) -> tuple[float, float]:
     """An anytime-valid confidence interval for a per-request rate (Beta-binomial mixture, Jeffreys prior).
 
-    One pair at a time with Brent's method: the judge asks for a few per answer, where the
-    vectorised bisection of ``rate_bounds`` costs a millisecond each.
+    Brent's method on the mixture's crossing of 1/alpha, one side of events/trials at a time
+    (the mixture ratio is convex in p with its minimum there, so each side holds one root).
     """
     if trials <= 0:
         return 0.0, 1.0
@@ -66,35 +66,3 @@ def rate_sequence(events: int, trials: int, alpha: float) -> tuple[float, float]
     lower = brentq(f, 1e-300, centre, xtol=1e-15) if events > 0 and f(1e-300) > 0 else 0.0
     upper = brentq(f, centre, 1 - 1e-16, xtol=1e-15) if misses > 0 and f(1 - 1e-16) > 0 else 1.0
     return lower, upper
-
-
-def rate_bounds(events: np.ndarray, trials: np.ndarray, alpha: float,
-                prior: tuple[float, float] = JEFFREYS) -> tuple[np.ndarray, np.ndarray]:
-    """``rate_sequence`` over arrays at once (Beta ``prior``): bisection on each side of events/trials.
-
-    Vectorised by hand because scipy's root finders take one bracket at a time, and the
-    benchmark solves millions of these.
-    """
-    a, b, level = *prior, math.log(1 / alpha)
-    misses = trials - events
-    centre = np.where(trials > 0, events / np.maximum(trials, 1), 0.5)
-    f = lambda p: log_mixture_lr(events, misses, a, b, p) - level  # noqa: E731
-    lower = np.where((events > 0) & (trials > 0), _bisect(f, centre, 0.0), 0.0)
-    upper = np.where((misses > 0) & (trials > 0), _bisect(f, centre, 1.0), 1.0)
-    return lower, upper
-
-
-def _bisect(f, inside: np.ndarray, edge: float, steps: int = 60) -> np.ndarray:
-    """Where f crosses 0 between ``inside`` (f < 0) and ``edge``; the edge itself when f stays below 0.
-
-    The mixture ratio is convex in p with its minimum at events/trials, so each side holds
-    one crossing; 60 halvings pin it to 1e-18.
-    """
-    near, far = inside.copy(), np.full_like(inside, edge)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        never = f(np.full_like(inside, min(max(edge, 1e-300), 1 - 1e-16))) < 0
-        for _ in range(steps):
-            mid = (near + far) / 2
-            outside = f(mid) >= 0
-            near, far = np.where(outside, near, mid), np.where(outside, mid, far)
-    return np.where(never, edge, (near + far) / 2)
