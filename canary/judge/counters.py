@@ -83,11 +83,9 @@ class CellCounts:
         """Every series seen so far."""
         return list(self._last)
 
-    def total(self, keep: Callable[[Hashable], bool], upto: int | None = None) -> int:
-        """The summed increments of the series ``keep`` selects, over the cells before ``upto`` (default all)."""
-        if upto is None:
-            return round(sum(v for k, v in self._sums.items() if keep(k)))
-        return round(sum(v for i, cell in self.cells.items() if i < upto for k, v in cell.items() if keep(k)))
+    def total(self, keep: Callable[[Hashable], bool]) -> int:
+        """The summed increments of the series ``keep`` selects, over every cell."""
+        return round(sum(v for k, v in self._sums.items() if keep(k)))
 
     def before(self, keep: Callable[[Hashable], bool]) -> int:
         """The summed history (the window before the start) of the series ``keep`` selects."""

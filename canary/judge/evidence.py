@@ -117,13 +117,8 @@ class Evidence:
         return twosample.informed_prior(history, most)
 
     def _history_pair(self, metric: str, is_event) -> tuple[int, int]:
-        events = trials = 0
-        for key, value in self.a.counts.history.items():
-            labels = dict(key[1])
-            if key[0] == metric and labels.get(REVISION_LABEL) == self.a.q.stable:
-                trials += value
-                events += value if is_event(labels) else 0
-        return int(events), int(trials)
+        stable = lambda k: k[0] == metric and dict(k[1]).get(REVISION_LABEL) == self.a.q.stable  # noqa: E731
+        return self.a.counts.before(lambda k: stable(k) and is_event(dict(k[1]))), self.a.counts.before(stable)
 
     def evaluate(self, name: str, alpha: float) -> dict:
         """One test's result at level ``alpha``."""

@@ -64,19 +64,9 @@ def log_e_from_likelihood(ll: np.ndarray) -> np.ndarray:
     return logsumexp(_LOG_WEIGHTS + ll[..., 1:], axis=-1) - ll[..., 0]
 
 
-def log_e_harm(xc, nc, xs, ns, relative: float) -> float:
-    """log e-value against "the canary's rate is at most (1 + relative) times stable's", over the cells."""
-    return float(log_e_from_likelihood(log_likelihood(xc, nc, xs, ns, grid(relative))))
-
-
-def ratio_sequence(xc, nc, xs, ns, alpha: float) -> tuple[float | None, float | None, float | None]:
-    """(estimate, lower, upper) of the rate ratio: the D whose likelihood the two-sided mixture beats
-    by less than 1/alpha; None where unbounded (or unknown, for the estimate)."""
-    return ratio_sequence_from(log_likelihood(xc, nc, xs, ns, SPAN), alpha)
-
-
 def ratio_sequence_from(ll: np.ndarray, alpha: float) -> tuple[float | None, float | None, float | None]:
-    """``ratio_sequence`` from the log-likelihoods on ``SPAN`` (summed over the cells as they came)."""
+    """(estimate, lower, upper) of the rate ratio from the log-likelihoods on ``SPAN``, summed over the cells:
+    the D whose likelihood the two-sided mixture beats by less than 1/alpha; None where unbounded (or unknown)."""
     if not np.any(ll):
         return None, None, None
     mixture = logsumexp(ll) - math.log(len(SPAN))  # a flat prior over the span

@@ -40,4 +40,3 @@ def test_samples_land_in_the_cell_of_their_own_timestamp_and_are_read_once():
     counts.fold({"a": series((11.0, 1.0), (12.0, 3.0), (12.5, 4.0))})
     counts.fold({"a": series((12.0, 3.0), (12.5, 4.0), (16.1, 9.0))})  # an overlapping read
     assert {i: c["a"] for i, c in counts.cells.items()} == {0: 3.0, 1: 1.0, 3: 5.0}
-    assert counts.total(lambda k: True, upto=2) == 4

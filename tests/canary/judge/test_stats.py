@@ -46,14 +46,14 @@ def cells_of(rows, window=None) -> Tally:
     [(0, 100, 6, 900)],
 ])
 def test_the_count_e_value_equals_the_one_written_out(cells):
-    got = shares.log_e_harm(*np.array(cells, float).T, 0.5)
+    got = shares.log_e_from_likelihood(Tally(0.5).add(cells, [0] * len(cells)).ll_grid)
     assert got == pytest.approx(math.log(count_e_by_hand(cells, 0.5)), abs=1e-9)
 
 
 def test_the_count_test_takes_the_measured_share_not_the_weight():
     """The same events at a share of 0.2 are weaker evidence than at 0.1: the canary served twice as many."""
-    at_01 = shares.log_e_harm([4], [10], [6], [90], 0.5)
-    at_02 = shares.log_e_harm([4], [20], [6], [80], 0.5)
+    at_01 = shares.log_e_from_likelihood(cells_of([(4, 10, 6, 90)]).ll_grid)
+    at_02 = shares.log_e_from_likelihood(cells_of([(4, 20, 6, 80)]).ll_grid)
     assert at_02 < at_01 and at_02 == pytest.approx(math.log(count_e_by_hand([(4, 20, 6, 80)], 0.5)), abs=1e-9)
 
 
@@ -137,9 +137,9 @@ def test_the_rates_are_confidence_sequences_at_half_the_tests_alpha():
 
 
 def test_the_ratio_sequence_holds_the_estimate_and_excludes_what_the_data_reject():
-    estimate, lower, upper = shares.ratio_sequence([30], [100], [30], [900], 0.01)
+    estimate, lower, upper = shares.ratio_sequence_from(cells_of([(30, 100, 30, 900)]).ll_span, 0.01)
     assert lower < estimate < upper and lower > 1.5 and estimate == pytest.approx(9, rel=0.06)
-    assert shares.ratio_sequence([0], [0], [0], [0], 0.01) == (None, None, None)
+    assert shares.ratio_sequence_from(cells_of([(0, 0, 0, 0)]).ll_span, 0.01) == (None, None, None)
 
 
 def test_windows_multiply_in_the_absolute_part():
