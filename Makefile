@@ -86,7 +86,7 @@ test: test-core test-seldon ## Run the whole test suite (both environments, real
 
 .PHONY: test-core
 test-core: $(STAMP) $(SELDON_STAMP) $(CHECKOV_STAMP) tools ## Tests in .venv: models, runtimes, load generator, k8s manifests, local stack.
-	$(call run_pytest,$(BIN)/python,)
+	$(call run_pytest,$(BIN)/python,--ignore=tests/cluster)
 
 .PHONY: test-seldon
 test-seldon: $(SELDON_STAMP) ## Tests in .venv-seldon: the Seldon runtime, and the shared code under numpy 1.x.
@@ -191,17 +191,22 @@ render: ## Print the manifests make deploy applies (OVERLAY, REGISTRY, TAG, HOST
 REWRITTEN := ml-canary.io/rewritten-by=argo-rollouts
 RENDERED := build/rendered.yaml
 
+# Server-side apply: the API server merges, so the CRDs' large objects fit and each field has one owner.
+# Deploy states the whole desired state (model v1 included), as client-side apply did: it takes over
+# fields another manager last wrote (a rollout's template patch) instead of refusing.
+APPLY := kubectl apply --server-side --force-conflicts --field-manager=ml-canary
+
 .PHONY: deploy
 deploy: ## Apply the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, model v1, served at HOST.
 	@mkdir -p build && $(RENDER) > $(RENDERED)
-	kubectl apply -l 'ml-canary.io/rewritten-by!=argo-rollouts' -f $(RENDERED)
+	$(APPLY) -l 'ml-canary.io/rewritten-by!=argo-rollouts' -f $(RENDERED)
 	kubectl -n $(NAMESPACE) get virtualservice/wine destinationrule/wine >/dev/null 2>&1 \
-	  || kubectl apply -l '$(REWRITTEN)' -f $(RENDERED)
+	  || $(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)
 
 .PHONY: routes
 routes: ## Re-apply VirtualService and DestinationRule wine (a new HOST); only between rollouts: it resets Argo's weights.
 	@mkdir -p build && $(RENDER) > $(RENDERED)
-	kubectl apply -l '$(REWRITTEN)' -f $(RENDERED)
+	$(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)
 
 .PHONY: notifications
 notifications: ## Merge the rollout-aborted alert into Argo Rollouts' notification ConfigMap (its other keys stay).
@@ -215,7 +220,7 @@ undeploy: ## Delete what make deploy applied.
 .PHONY: loadgen
 loadgen: ## Start the in-cluster load generator Job (50 rps for 30 minutes), replacing a finished one.
 	kubectl -n $(NAMESPACE) delete job loadgen --ignore-not-found --wait
-	$(RENDER) components/loadgen | kubectl apply -l app.kubernetes.io/component=loadgen -f -
+	$(RENDER) components/loadgen | $(APPLY) -l app.kubernetes.io/component=loadgen -f -
 
 # A rollout changes the Rollout's pod template and nothing else.
 TEMPLATE_PATCH = $(BIN)/python hack/template_patch.py | kubectl -n $(NAMESPACE) patch rollout wine --type json --patch-file /dev/stdin
@@ -239,6 +244,24 @@ promote: ## Skip the current pause or analysis step.
 .PHONY: abort
 abort: ## Abort the rollout: all traffic back to the stable version.
 	$(ROLLOUTS) abort wine
+
+##@ A real control plane on this machine (docs/kubernetes.md)
+
+.PHONY: cluster-tools
+cluster-tools: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, KWOK and Argo Rollouts from their pinned Go modules (cluster/tools) into a cache outside the repository.
+	cluster/tools/build.sh
+
+.PHONY: cluster-up
+cluster-up: $(STAMP) ## Start etcd, kube-apiserver, controller-manager, scheduler, KWOK and the Argo Rollouts controller (make deploy then applies k8s/ to it with the variables of: python -m cluster env).
+	$(BIN)/python -m cluster up
+
+.PHONY: cluster-down
+cluster-down: $(STAMP) ## Stop every process cluster-up started.
+	$(BIN)/python -m cluster down
+
+.PHONY: test-cluster
+test-cluster: $(STAMP) cluster-tools ## Apply k8s/ to the real control plane (make deploy) and run the shipped Rollout under the real Argo controller.
+	$(call run_pytest,$(BIN)/python,tests/cluster)
 
 ##@ One machine (docs/local.md)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("models", "servers", "loadgen", "canary", "images", "bench")
+PACKAGES = ("models", "servers", "loadgen", "canary", "images", "bench", "cluster")
 MAX_MODULE_LINES, MAX_FUNCTION_LINES = 250, 40
 
 

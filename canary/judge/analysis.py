@@ -8,6 +8,8 @@ reached (``JUDGE_SETTLE_S`` behind the question), so a reading never mixes a sha
 tail into the next one.
 """
 
+import math
+import re
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -116,6 +118,8 @@ class Analysis:
         revisions, history = (self.q.canary, self.q.stable), self.settings.history_s
         for metric in sorted(self._metrics(tests)):
             selector = "" if metric in (FEEDBACK_TOTAL, PREDICTIONS_TOTAL) else self.source.selector
+            if metric == self.source.bucket and metric in self.read_until:
+                selector = ",".join(filter(None, [selector, self._bound_buckets()]))
             if metric not in self.read_until:
                 self.counts.baseline(reader.samples(metric, selector, revisions, self.started_at, history))
                 self.counts.fold(reader.samples(metric, selector, revisions, horizon, horizon - self.started_at),
@@ -126,6 +130,15 @@ class Analysis:
                 self.counts.fold(reader.samples(metric, selector, revisions, horizon,
                                                 min(back, horizon - self.started_at)))
             self.read_until[metric] = max(horizon, self.read_until.get(metric, horizon))
+
+    def _bound_buckets(self) -> str:
+        """Once the latency bound is fixed, a cell's slow answers need two of its buckets (the bound's and
+        +Inf's, canary.judge.digest.slow): a matcher for those, so a read carries 2 series of 29."""
+        if self.evidence.bound_ms is None:
+            return ""
+        names = {labels["le"] for _, key in self.counts.keys() if _ == self.source.bucket
+                 for labels in [dict(key)] if float(labels["le"]) in (self.evidence.bound_ms, math.inf)}
+        return f'le=~"{"|".join(re.escape(n).replace(chr(92), chr(92) * 2) for n in sorted(names))}"' if names else ""
 
     def _open_window(self, weight: float, now: float) -> None:
         """A new weight opens a window at the first cell after the question (the weight changed before it)."""

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 
 from canary.judge.analysis import ALL_TESTS, TESTS, Analysis, Question
 from canary.judge.pairs import PairCounts
+from canary.judge.recent import RecentSamples
 from canary.judge.settings import JudgeSettings
 from canary.judge.source import REVISION_PATTERN, JudgeError, PrometheusReader, source_for
 from canary.webapi import create_app
@@ -46,7 +47,7 @@ class Analyses:
         return [{**doc, "trace": list(a.traces[tests])} for a in items for tests, doc in a.last.items()
                 if (canary in (None, a.q.canary)) and (stable in (None, a.q.stable))]
 
-    def get(self, question: Question, now: float, reader: PrometheusReader | None = None) -> Analysis:
+    def get(self, question: Question, now: float, reader: PrometheusReader | RecentSamples | None = None) -> Analysis:
         """The analysis for this question, new at its first call and at a retry of a failed one.
 
         Argo's retry and ``canary retry`` ask about the same revisions again, and nothing in the
@@ -69,7 +70,7 @@ class Analyses:
             return analysis
 
 
-    def _born(self, reader: PrometheusReader, canary: str, now: float) -> float | None:
+    def _born(self, reader: PrometheusReader | RecentSamples, canary: str, now: float) -> float | None:
         """When the canary revision's request counters were born, if within the history window (a series
         already there at its start is older than the analysis can know: the question's time stands)."""
         window = self.settings.history_s
@@ -101,10 +102,16 @@ def _own_metrics() -> tuple[CollectorRegistry, Counter, Histogram]:
     return registry, decisions, duration
 
 
+def _reader(settings: JudgeSettings, clock) -> RecentSamples:
+    """Prometheus, with the recent samples of every analysis read once for all (canary.judge.recent)."""
+    prometheus = PrometheusReader(settings.prometheus_url, settings.query_timeout_s)
+    return RecentSamples(prometheus, settings.settle_s, settings.cell_s, clock)
+
+
 def create(settings: JudgeSettings, clock=time.time):
     """The app; its Prometheus metrics on /metrics, liveness on /healthz."""
     app = create_app("ml-canary judge")
-    analyses, reader = Analyses(settings), PrometheusReader(settings.prometheus_url, settings.query_timeout_s)
+    analyses, reader = Analyses(settings), _reader(settings, clock)
     registry, decisions, duration = _own_metrics()
 
     @app.get("/v1/judge")

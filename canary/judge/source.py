@@ -4,6 +4,7 @@ import math
 from dataclasses import dataclass
 
 import httpx
+import orjson
 
 REVISION_LABEL = "revision"  # set by the scrape configs: Envoy's cluster stat name locally, the pod's hash on a cluster
 REVISION_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # a pod-template-hash; nothing PromQL must escape
@@ -61,7 +62,7 @@ class PrometheusReader:
         params = {"query": query, **({"time": f"{at:.3f}"} if at is not None else {})}
         try:
             response = self._client.get(f"{self.url}/api/v1/query", params=params)
-            doc = response.json()
+            doc = orjson.loads(response.content)
         except httpx.HTTPError as exc:
             raise JudgeError(502, f"Prometheus at {self.url} did not answer: {type(exc).__name__}") from None
         except ValueError:

@@ -9,7 +9,7 @@ import yaml
 from loadgen.cli import build_parser
 from loadgen.settings import LoadgenSettings
 
-from tests.k8s import argo, crossref, istio
+from tests.k8s import crossref, istio
 from tests.k8s.support import K8S, by_kind, problems_after, render, validate
 
 OVERLAYS = ["overlays/mlserver", "overlays/seldon"]
@@ -33,13 +33,13 @@ def test_components_render_validate_and_pass_every_check(path, components, tmp_p
     docs = render(path, components, tmp_path)
     for doc in docs:
         validate(doc)
-    assert crossref.check(docs) + istio.check(docs) + argo.check(docs) == []
+    assert crossref.check(docs) + istio.check(docs) == []
 
 
 @pytest.mark.parametrize("path", OVERLAYS)
 def test_every_check_holds_on_each_overlay(path):
     docs = render(path)
-    assert crossref.check(docs) + istio.check(docs) + argo.check(docs) == []
+    assert crossref.check(docs) + istio.check(docs) == []
 
 
 def test_the_steps_are_the_plan(mlserver):

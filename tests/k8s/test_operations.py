@@ -48,7 +48,7 @@ def test_the_objects_argo_rewrites_are_labelled_and_deploy_never_reapplies_them(
     labelled = {(d["kind"], d["metadata"]["name"]) for d in docs if d["metadata"].get("labels", {}).get(LABEL)}
     assert labelled == rewritten
     deploy = make_n("deploy")
-    assert f"kubectl apply -l '{LABEL}!=argo-rollouts'" in deploy
+    assert f"kubectl apply --server-side --force-conflicts --field-manager=ml-canary -l '{LABEL}!=argo-rollouts'" in deploy
     assert "get virtualservice/wine destinationrule/wine" in deploy  # the rest only when missing
 
 

@@ -1,0 +1,80 @@
+"""Many analyses read their recent samples through one shared query per counter, and answer exactly as
+each reading alone: the same documents, a fraction of the queries."""
+
+import numpy as np
+
+from canary.judge.analysis import Question
+from canary.judge.recent import RecentSamples
+from canary.judge.service import Analyses
+from canary.judge.settings import JudgeSettings
+from tests.canary.judge.fakeprom import FakeReader, latencies
+
+PAIRS = [(f"c{i:09x}", f"5{i:09x}") for i in range(6)]
+
+
+class Clock:
+    """The test's time, which the shared reader reads as the judge's clock."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def serve(reader: FakeReader, rng: np.random.Generator, t: int, canary_on: bool) -> None:
+    """One second of traffic for every pair (the canaries with 8% 5xx and slower answers), then a scrape."""
+    for i, (canary, stable) in enumerate(PAIRS):
+        reader.add(stable, 40, int(rng.binomial(40, 0.01)), latencies(rng, 40, 3.0))
+        if canary_on and t % len(PAIRS) >= i:  # the rollouts start a second apart
+            reader.add(canary, 10, int(rng.binomial(10, 0.08)), latencies(rng, 10, 3.0 + i))
+    reader.scrape(float(t))
+
+
+def rollouts(seconds: int = 60) -> tuple[list[tuple], list[tuple], int, int]:
+    """The same rollouts judged twice: each analysis reading alone, and all through RecentSamples."""
+    reader, rng, clock, settings = FakeReader(), np.random.default_rng(7), Clock(), JudgeSettings()
+    alone, shared_judge = Analyses(settings), Analyses(settings)
+    shared = RecentSamples(reader, settings.settle_s, settings.cell_s, clock, spawn=lambda work: work())
+    answers_alone, answers_shared, alone_reads = [], [], 0
+    for t in range(1, 30 + seconds):
+        serve(reader, rng, t, canary_on=t > 30)
+        for quarter in range(4) if t > 30 else ():
+            clock.now = t + quarter / 4
+            for canary, stable in PAIRS[:t - 30]:  # a new analysis every second, while the others are asked
+                q = Question(canary, stable, 10.0, ("errors", "latency"))
+                before = reader.reads
+                a = alone.get(q, clock.now, reader).answer(reader, q, clock.now)
+                alone_reads += reader.reads - before
+                b = shared_judge.get(q, clock.now, shared).answer(shared, q, clock.now)
+                answers_alone.append(_brief(a))
+                answers_shared.append(_brief(b))
+    return answers_alone, answers_shared, alone_reads, reader.reads - alone_reads
+
+
+def _brief(doc: dict) -> tuple:
+    return doc["decision"], doc["summary"], tuple(round(t["log_e_value"], 9) for t in doc["tests"])
+
+
+def test_shared_reads_answer_as_reads_alone_with_a_fraction_of_the_queries():
+    alone, shared, alone_reads, shared_reads = rollouts()
+    assert alone == shared
+    assert any(decision == "fail" for decision, _, _ in alone)  # the evidence moved: the comparison means something
+    assert shared_reads < alone_reads / 4
+
+
+def test_a_read_the_shared_query_cannot_hold_goes_to_prometheus_alone():
+    reader, clock = FakeReader(), Clock()
+    reader.add("a1", 10)
+    reader.scrape(1.0)
+    reader.add("a1", 10)
+    reader.scrape(100.0)
+    clock.now = 100.0
+    shared = RecentSamples(reader, 1.5, 1.0, clock, spawn=lambda work: work())
+    long_window = shared.samples("envoy_cluster_upstream_rq_xx", "", ("a1",), 100.0, 200.0)
+    assert shared.queries == 0 and {p[0] for points in long_window.values() for p in points} == {1.0, 100.0}
+    recent = shared.samples("envoy_cluster_upstream_rq_xx", "", ("a1",), 100.0, 3.0)
+    assert shared.queries == 1 and {p[0] for points in recent.values() for p in points} == {100.0}
+    clock.now = 100.0 + shared.margin_s + 0.01  # too old to hold the horizon: read again
+    shared.samples("envoy_cluster_upstream_rq_xx", "", ("a1",), 100.0, 3.0)
+    assert shared.queries == 2

@@ -1,0 +1,106 @@
+"""The shipped Rollout under the real Argo Rollouts controller: what it creates, and the VirtualService and
+DestinationRule it writes at each step, checked against what the project expects of them.
+
+No data plane answers here (the judge's and Prometheus' in-cluster names do not resolve from the host,
+so every AnalysisRun errs after its retries); each analysis step is passed with the plugin's
+``promote`` well within its error budget (five errors, ten seconds apart)."""
+
+from tests.cluster.conftest import Cluster
+from tests.waiting import wait_until
+
+
+def rollout(cluster: Cluster) -> dict:
+    """Rollout wine as Argo last wrote it."""
+    return cluster.get("rollout", "wine")
+
+
+def routes(cluster: Cluster) -> list[dict]:
+    """VirtualService wine's http routes, in order."""
+    return cluster.get("virtualservice", "wine")["spec"]["http"]
+
+
+def weights(route: dict) -> dict[str, int]:
+    """Subset -> weight of one route (Argo leaves out a weight of 0)."""
+    return {d["destination"]["subset"]: d.get("weight", 0) for d in route["route"]}
+
+
+def at_step(cluster: Cluster, index: int) -> dict:
+    """The rollout once Argo is at step ``index`` (and has not aborted)."""
+    def reached():
+        status = rollout(cluster)["status"]
+        assert not status.get("abort"), status.get("message")
+        return status if status.get("currentStepIndex") == index else None
+    return wait_until(reached, 60, f"rollout wine at step {index}")
+
+
+def analysis_args(cluster: Cluster, step: int) -> dict[str, str]:
+    """The arguments Argo resolved for the AnalysisRun of step ``step`` of the current revision."""
+    def created():
+        runs = cluster.get("analysisrun")["items"]
+        return [r for r in runs if r["metadata"]["labels"].get("step-index") == str(step)
+                and r["metadata"]["labels"].get("rollouts-pod-template-hash") == rollout(cluster)["status"]["currentPodHash"]]
+    run = wait_until(created, 60, f"the AnalysisRun of step {step}")[0]
+    return {a["name"]: a.get("value") for a in run["spec"]["args"]}
+
+
+def test_argo_brings_up_the_stable_revision_and_routes_all_traffic_to_it(deployed):
+    status = wait_until(lambda: (s := rollout(deployed).get("status", {})).get("phase") == "Healthy" and s,
+                        60, "rollout wine Healthy")
+    subsets = {s["name"]: s["labels"] for s in deployed.get("destinationrule", "wine")["spec"]["subsets"]}
+    assert subsets["stable"]["rollouts-pod-template-hash"] == status["stableRS"]
+    assert {weights(r)["stable"] for r in routes(deployed) if r["name"] in ("primary", "grpc")} == {100}
+    pods = deployed.get("pods")["items"]
+    assert {p["metadata"]["labels"].get("app") for p in pods if p["status"].get("phase") == "Running"} >= {"wine"}
+    refused = [e["message"] for e in deployed.get("events")["items"] if e["reason"] == "FailedCreate"]
+    assert refused == []
+
+
+def test_deploy_again_changes_nothing(deployed):
+    spec = lambda kind: deployed.get(kind, "wine")["metadata"]["generation"]  # noqa: E731 - moves with the spec only
+    before = {kind: spec(kind) for kind in ("rollout", "virtualservice", "destinationrule", "horizontalpodautoscaler")}
+    done = deployed.make("deploy")
+    assert done.returncode == 0, done.stderr
+    assert {kind: spec(kind) for kind in before} == before
+
+
+def test_the_shipped_steps_as_argo_writes_them(deployed):
+    stable = wait_until(lambda: rollout(deployed).get("status", {}).get("stableRS"), 60, "a stable revision")
+    done = deployed.make("rollout-v2")
+    assert done.returncode == 0, done.stderr
+    canary = wait_until(lambda: (h := rollout(deployed)["status"].get("currentPodHash")) != stable and h, 60, "v2")
+
+    # The shadow phase: one canary pod, every prediction copied to it, no weight.
+    at_step(deployed, 2)
+    assert analysis_args(deployed, 2) | {"judge-address": None} == {
+        "canary-revision": canary, "stable-revision": stable, "judge-address": None}
+    http = routes(deployed)
+    assert http[0]["name"] == "mirror-route" and http[0]["mirror"]["subset"] == "canary"
+    assert http[0]["mirrorPercentage"]["value"] == 100
+    assert [m["method"] for m in http[0]["match"]] == [{"exact": "POST"}] * 2
+    assert weights(http[0]) == {"stable": 100, "canary": 0}
+    promote(deployed)
+
+    # 10%: no mirror, the header route to the canary first, the weight on both routes Argo manages.
+    assert analysis_args(deployed, 7)["canary-weight"] == "10"
+    http = {r["name"]: r for r in routes(deployed)}
+    assert "mirror-route" not in http and routes(deployed)[0]["name"] == "canary-header"
+    assert http["canary-header"]["match"][0]["headers"] == {"x-canary": {"exact": "always"}}
+    assert weights(http["canary-header"]) == {"canary": 100}
+    assert weights(http["primary"]) == weights(http["grpc"]) == {"stable": 90, "canary": 10}
+    promote(deployed)
+
+    # 50%, then the promotion: v2 is stable and takes everything.
+    assert analysis_args(deployed, 9)["canary-weight"] == "50"
+    assert weights({r["name"]: r for r in routes(deployed)}["primary"]) == {"stable": 50, "canary": 50}
+    promote(deployed)
+    wait_until(lambda: rollout(deployed)["status"].get("stableRS") == canary, 60, "v2 promoted to stable")
+    assert {weights(r)["stable"] for r in routes(deployed) if r["name"] in ("primary", "grpc")} == {100}
+    subsets = {s["name"]: s["labels"] for s in deployed.get("destinationrule", "wine")["spec"]["subsets"]}
+    assert subsets["stable"]["rollouts-pod-template-hash"] == canary
+
+
+def promote(cluster: Cluster) -> None:
+    """``kubectl argo rollouts promote wine``: past the current step (an analysis)."""
+    step = rollout(cluster)["status"]["currentStepIndex"]
+    cluster.kubectl("argo", "rollouts", "-n", "ml-canary", "promote", "wine")
+    wait_until(lambda: rollout(cluster)["status"].get("currentStepIndex", 99) > step, 60, f"a step past {step}")

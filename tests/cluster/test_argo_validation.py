@@ -1,0 +1,105 @@
+"""What Argo Rollouts refuses, as the real API server (the CRDs' schemas) and the real controller (its
+InvalidSpec) decide it: the shipped Rollout is accepted, and each mutation below is refused. Each
+mutation goes to a namespace of its own, with the Rollout, its AnalysisTemplates and its routes."""
+
+import itertools
+
+import pytest
+import yaml
+
+from tests.cluster.conftest import Cluster
+from tests.k8s.support import by_kind, render
+from tests.k8s.test_manifests import OVERLAYS
+from tests.waiting import wait_until
+
+_NAMES = itertools.count()
+
+
+def verdict(cluster: Cluster, mutate=None, overlay: str = "overlays/mlserver") -> str:
+    """'' when the Rollout is accepted and Argo runs it, else the refusal: the API server's or Argo's."""
+    docs = [d for d in render(overlay)
+            if d["kind"] in ("Rollout", "AnalysisTemplate", "VirtualService", "DestinationRule")]
+    if mutate:
+        mutate(docs)
+    namespace = f"argo-check-{next(_NAMES)}"
+    for d in docs:
+        d["metadata"]["namespace"] = namespace
+    cluster.kubectl("create", "namespace", namespace)
+    try:
+        applied = cluster.kubectl("apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(docs), check=False)
+        if applied.returncode:
+            return applied.stderr
+        status = wait_until(lambda: cluster.get("rollout", "wine", namespace).get("status", {}).get("phase"),
+                            60, "Argo's first look at the Rollout")
+        return cluster.get("rollout", "wine", namespace)["status"].get("message", "") if status == "Degraded" else ""
+    finally:
+        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def _rollout(change):
+    def mutate(docs):
+        change(by_kind(docs, "Rollout")["wine"]["spec"])
+    return mutate
+
+
+def _template(name, change):
+    def mutate(docs):
+        change(by_kind(docs, "AnalysisTemplate")[name]["spec"])
+    return mutate
+
+
+def _steps(spec):
+    return spec["strategy"]["canary"]["steps"]
+
+
+def _first(spec, kind):
+    """The first step of that kind: the mutations outlast a reordering of the steps."""
+    return next(s for s in _steps(spec) if kind in s)
+
+
+def _routing(spec):
+    return spec["strategy"]["canary"]["trafficRouting"]
+
+
+def _no_weight_arg(spec):
+    for step in _steps(spec):
+        if "analysis" in step:
+            step["analysis"]["args"] = [a for a in step["analysis"]["args"] if a["name"] != "canary-weight"]
+
+
+REFUSED = [
+    (_rollout(lambda s: _first(s, "setWeight").update(pause={})), "Step must have one of the following set"),
+    (_rollout(lambda s: _steps(s).append({})), "Step must have one of the following set"),
+    (_rollout(lambda s: _first(s, "setWeight").update(setWeight=110)), "SetWeight needs to be between 0 and 100"),
+    (_rollout(lambda s: _first(s, "setHeaderRoute")["setHeaderRoute"].update(name="testers")),
+     "Steps define a route that does not exist"),
+    (_rollout(lambda s: _first(s, "setHeaderRoute")["setHeaderRoute"]["match"][0].pop("headerValue")),
+     "headerValue: Required value"),
+    (_rollout(lambda s: _first(s, "setHeaderRoute")["setHeaderRoute"]["match"][0]["headerValue"].update(prefix="al")),
+     "StringMatch match value must have exactly one of the following"),
+    (_rollout(lambda s: _routing(s).pop("istio")), "SetMirrorRoute requires TrafficRouting, supports Istio only"),
+    (_rollout(lambda s: _routing(s)["istio"]["virtualService"].update(routes=["main"])),
+     "HTTP Route 'main' is not found in the defined Virtual Service."),
+    (_rollout(lambda s: _routing(s)["istio"]["destinationRule"].update(canarySubsetName="preview")),
+     "Canary DestinationRule subset 'preview' not found in route"),
+    (_rollout(lambda s: s.update(minReadySeconds=600)), "spec.progressDeadlineSeconds: Invalid value: 600: must be greater than minReadySeconds"),
+    (_rollout(lambda s: s["template"]["metadata"]["labels"].update(app="wine-v2")),
+     "`selector` does not match template `labels`"),
+    (_rollout(_no_weight_arg), "args.canary-weight was not resolved"),
+    (_template("judge", lambda s: s["metrics"][0].pop("count")), "which runs indefinitely"),
+    (_template("judge", lambda s: s["metrics"][0]["provider"]["web"].update(url="{{args.judge-url}}/v1/judge")),
+     "failed to resolve {{args.judge-url}}"),
+    (_template("success-rate", lambda s: s["args"][0].update(valueFrom={"secretKeyRef": {"name": "s", "key": "k"}}, value="x")),
+     "has both Value and ValueFrom fields"),
+]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_shipped_rollout_is_accepted(cluster, overlay):
+    assert verdict(cluster, overlay=overlay) == ""
+
+
+@pytest.mark.parametrize("mutate, message", REFUSED, ids=[m for _, m in REFUSED])
+def test_what_argo_rollouts_refuses_is_refused(cluster, mutate, message):
+    refusal = verdict(cluster, mutate)
+    assert message in refusal, refusal

@@ -1,0 +1,55 @@
+"""Pod Security "restricted", as kube-apiserver's own admission decides it: every pod template the
+namespace will hold is admitted, and what restricted refuses is refused (the admission's message)."""
+
+import copy
+import json
+
+import pytest
+
+from tests.k8s import crossref
+from tests.k8s.support import by_kind, render
+from tests.k8s.test_manifests import OVERLAYS
+
+
+def admit(cluster, template: dict, name: str) -> str:
+    """Create a pod of this template in dry run (admission runs, nothing is stored): '' or the refusal."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "ml-canary"},
+           "spec": template["spec"]}
+    done = cluster.kubectl("create", "--dry-run=server", "-f", "-", stdin=json.dumps(pod), check=False)
+    return done.stderr.strip()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_template_is_admitted_as_restricted(deployed, overlay, tmp_path):
+    for i, (name, template) in enumerate(crossref.pods(render(overlay, ("components/loadgen",), tmp_path)).items()):
+        assert admit(deployed, template, f"admitted-{i}") == "", name
+
+
+def _container(change):
+    def mutate(template):
+        change(template["spec"]["containers"][0].setdefault("securityContext", {}))
+    return mutate
+
+
+REFUSED = [
+    (_container(lambda sc: sc.pop("allowPrivilegeEscalation")), "allowPrivilegeEscalation != false"),
+    (_container(lambda sc: sc["capabilities"].update(add=["NET_ADMIN"])), 'must not include "NET_ADMIN"'),
+    (_container(lambda sc: sc.update(runAsUser=0)), "runAsUser=0"),
+    (lambda t: t["spec"]["securityContext"].pop("runAsNonRoot"), "runAsNonRoot != true"),
+    (lambda t: t["spec"]["securityContext"].pop("seccompProfile"), "seccompProfile"),
+    (lambda t: t["spec"]["volumes"].append({"name": "host", "hostPath": {"path": "/"}}), 'restricted volume type "hostPath"'),
+    # Istio's own init container without the CNI plugin: why the CNI plugin is a prerequisite.
+    (lambda t: t["spec"].setdefault("initContainers", []).append(
+        {"name": "istio-init", "image": "istio/proxyv2",
+         "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": False, "runAsUser": 0,
+                             "capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]}}}),
+     "unrestricted capabilities"),
+]
+
+
+@pytest.mark.parametrize("mutate, message", REFUSED, ids=[m for _, m in REFUSED])
+def test_what_restricted_refuses_is_refused(deployed, mutate, message):
+    template = copy.deepcopy(by_kind(render("overlays/mlserver"), "Rollout")["wine"]["spec"]["template"])
+    mutate(template)
+    refusal = admit(deployed, template, "refused")
+    assert 'violates PodSecurity "restricted' in refusal and message in refusal, refusal
