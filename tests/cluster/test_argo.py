@@ -56,7 +56,7 @@ def test_argo_brings_up_the_stable_revision_and_routes_all_traffic_to_it(deploye
 
 
 def test_deploy_again_changes_nothing(deployed):
-    spec = lambda kind: deployed.get(kind, "wine")["metadata"]["generation"]  # noqa: E731 - moves with the spec only
+    spec = lambda kind: deployed.get(kind, "wine")["spec"]  # noqa: E731
     before = {kind: spec(kind) for kind in ("rollout", "virtualservice", "destinationrule", "horizontalpodautoscaler")}
     done = deployed.make("deploy")
     assert done.returncode == 0, done.stderr
@@ -94,7 +94,9 @@ def test_the_shipped_steps_as_argo_writes_them(deployed):
     assert weights({r["name"]: r for r in routes(deployed)}["primary"]) == {"stable": 50, "canary": 50}
     promote(deployed)
     wait_until(lambda: rollout(deployed)["status"].get("stableRS") == canary, 60, "v2 promoted to stable")
-    assert {weights(r)["stable"] for r in routes(deployed) if r["name"] in ("primary", "grpc")} == {100}
+    # Argo moves the subsets to v2's hash, then the weights back to the stable subset.
+    wait_until(lambda: {weights(r)["stable"] for r in routes(deployed) if r["name"] in ("primary", "grpc")} == {100},
+               60, "all traffic on the stable subset")
     subsets = {s["name"]: s["labels"] for s in deployed.get("destinationrule", "wine")["spec"]["subsets"]}
     assert subsets["stable"]["rollouts-pod-template-hash"] == canary
 

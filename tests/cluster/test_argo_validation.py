@@ -18,7 +18,7 @@ _NAMES = itertools.count()
 def verdict(cluster: Cluster, mutate=None, overlay: str = "overlays/mlserver") -> str:
     """'' when the Rollout is accepted and Argo runs it, else the refusal: the API server's or Argo's."""
     docs = [d for d in render(overlay)
-            if d["kind"] in ("Rollout", "AnalysisTemplate", "VirtualService", "DestinationRule")]
+            if d["kind"] in ("Rollout", "AnalysisTemplate", "VirtualService", "DestinationRule", "ServiceAccount")]
     if mutate:
         mutate(docs)
     namespace = f"argo-check-{next(_NAMES)}"
@@ -26,12 +26,18 @@ def verdict(cluster: Cluster, mutate=None, overlay: str = "overlays/mlserver") -
         d["metadata"]["namespace"] = namespace
     cluster.kubectl("create", "namespace", namespace)
     try:
-        applied = cluster.kubectl("apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(docs), check=False)
-        if applied.returncode:
-            return applied.stderr
-        status = wait_until(lambda: cluster.get("rollout", "wine", namespace).get("status", {}).get("phase"),
-                            60, "Argo's first look at the Rollout")
-        return cluster.get("rollout", "wine", namespace)["status"].get("message", "") if status == "Degraded" else ""
+        # What the Rollout names first, then the Rollout: Argo's first look finds its routes and templates.
+        for part in ([d for d in docs if d["kind"] != "Rollout"], [d for d in docs if d["kind"] == "Rollout"]):
+            applied = cluster.kubectl("apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(part), check=False)
+            if applied.returncode:
+                return applied.stderr
+        # Argo's verdict on the spec: an InvalidSpec condition, or none once it has looked at this generation.
+        def looked() -> dict | None:
+            rollout = cluster.get("rollout", "wine", namespace)
+            status = rollout.get("status", {})
+            return status if str(status.get("observedGeneration")) == str(rollout["metadata"]["generation"]) else None
+        status = wait_until(looked, 60, "Argo's first look at the Rollout")
+        return "\n".join(c["message"] for c in status.get("conditions", []) if c["type"] == "InvalidSpec")
     finally:
         cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
