@@ -13,11 +13,11 @@ from cluster.settings import ClusterSettings
 
 @dataclass(frozen=True)
 class Component:
-    """A process to start, and where it says it is ready (``None``: its own check)."""
+    """A process to start, and the URL that answers 200 once it is ready."""
 
     name: str
     command: list[str]
-    ready_url: str | None
+    ready_url: str
     env: dict[str, str] | None = None
 
 

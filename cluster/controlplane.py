@@ -22,14 +22,23 @@ class ClusterError(Exception):
     """A failure a person can act on, in one line."""
 
 
-def _pids(s: ClusterSettings) -> dict[str, int]:
+def _pids(s: ClusterSettings) -> dict[str, tuple[int, float]]:
     path = s.run_dir / "pids.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    return {name: tuple(v) for name, v in json.loads(path.read_text()).items()} if path.exists() else {}
+
+
+def _ours(pid: int, created: float) -> psutil.Process | None:
+    """The process, if it is still the one started (a pid is reused after a reboot or a long time)."""
+    try:
+        process = psutil.Process(pid)
+        return process if abs(process.create_time() - created) < 1 and procs.alive(pid) else None
+    except psutil.Error:
+        return None
 
 
 def running(s: ClusterSettings) -> dict[str, int]:
     """The components of this control plane still running: name -> pid."""
-    return {name: pid for name, pid in _pids(s).items() if procs.alive(pid)}
+    return {name: pid for name, (pid, created) in _pids(s).items() if _ours(pid, created)}
 
 
 def _prepare(s: ClusterSettings) -> None:
@@ -56,7 +65,8 @@ def _prepare(s: ClusterSettings) -> None:
 
 def _start(s: ClusterSettings, c: components.Component, started: dict[str, procs.Process]) -> None:
     started[c.name] = procs.start(c.command, s.run_dir / f"{c.name}.log", c.env)
-    (s.run_dir / "pids.json").write_text(json.dumps({n: p.pid for n, p in started.items()}))
+    pids = {n: (p.pid, psutil.Process(p.pid).create_time()) for n, p in started.items()}
+    (s.run_dir / "pids.json").write_text(json.dumps(pids))
 
 
 def _wait(s: ClusterSettings, c: components.Component, process: procs.Process) -> None:
@@ -82,7 +92,8 @@ def kubectl(s: ClusterSettings, *args: str, stdin: str | None = None) -> str:
     done = subprocess.run([str(s.tools_dir / "kubectl"), f"--kubeconfig={s.kubeconfig}", *args], input=stdin,
                           capture_output=True, text=True)
     if done.returncode:
-        raise ClusterError(f"kubectl {' '.join(args[:3])}: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
+        last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise ClusterError(f"kubectl {' '.join(args[:3])}: {last}")
     return done.stdout
 
 
@@ -101,8 +112,8 @@ def _platform(s: ClusterSettings) -> None:
     kubectl(s, "create", "namespace", "argo-rollouts")
 
 
-def up(s: ClusterSettings, log=print) -> None:
-    """Start every component in order; on any failure stop what started and raise a ClusterError."""
+def _check(s: ClusterSettings) -> None:
+    """What up needs before it starts anything: the binaries, openssl, no running copy, free ports."""
     missing = [b for b in components.BINARIES if not (s.tools_dir / b).exists()]
     if missing:
         raise ClusterError(f"missing {', '.join(missing)} in {s.tools_dir}: run make cluster-tools")
@@ -113,6 +124,11 @@ def up(s: ClusterSettings, log=print) -> None:
     problems = ports.check(s.port_table())
     if problems:
         raise ClusterError(problems[0])
+
+
+def up(s: ClusterSettings, log=print) -> None:
+    """Start every component in order; on any failure stop what started and raise a ClusterError."""
+    _check(s)
     s.run_dir.mkdir(parents=True, exist_ok=True)
     _prepare(s)
     started: dict[str, procs.Process] = {}
@@ -120,17 +136,15 @@ def up(s: ClusterSettings, log=print) -> None:
     try:
         stages = (s.tools_dir.parent / "kwok-stages").resolve() / "stages.yaml"
         for group in ([components.etcd(s)], [components.apiserver(s)],
-                      [components.controller_manager(s), components.scheduler(s), components.kwok(s, stages)]):
+                      [components.controller_manager(s), components.scheduler(s), components.kwok(s, stages)],
+                      [components.argo_rollouts(s)]):
+            if group[0].name == "argo-rollouts":
+                _platform(s)
             for c in group:
                 _start(s, c, started)
             for c in group:
                 _wait(s, c, started[c.name])
                 log(f"{c.name}: ready after {time.monotonic() - t0:.1f} s")
-        _platform(s)
-        argo = components.argo_rollouts(s)
-        _start(s, argo, started)
-        _wait(s, argo, started[argo.name])
-        log(f"argo-rollouts: ready after {time.monotonic() - t0:.1f} s")
     except BaseException:
         down(s)
         raise
@@ -139,16 +153,19 @@ def up(s: ClusterSettings, log=print) -> None:
 def down(s: ClusterSettings) -> list[str]:
     """Stop every component (the whole process group, SIGKILL if it lingers); the names stopped."""
     stopped = []
-    for name, pid in reversed(list(_pids(s).items())):
-        if not procs.alive(pid):
+    for name, (pid, created) in reversed(list(_pids(s).items())):
+        process = _ours(pid, created)
+        if process is None:
             continue
-        try:
-            os.killpg(pid, signal.SIGTERM)
-            psutil.Process(pid).wait(10)
-        except psutil.TimeoutExpired:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, psutil.NoSuchProcess):
-            pass
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(pid, sig)
+                process.wait(10)
+                break
+            except psutil.TimeoutExpired:
+                continue
+            except (ProcessLookupError, PermissionError, psutil.NoSuchProcess):
+                break
         stopped.append(name)
     (s.run_dir / "pids.json").unlink(missing_ok=True)
     return stopped

@@ -1,7 +1,7 @@
 """Write the wrapper modules under cluster/tools/: each requires one upstream main module at a pinned
 release and copies that release's replace block, with every local path replaced by the released module.
 
-``python hack/pin_cluster_tools.py`` then ``go mod tidy`` in each folder (``make cluster-tools-pin``).
+``python hack/pin_cluster_tools.py`` then ``go mod tidy`` in each folder of cluster/tools.
 ``go install mod/cmd/x@v`` refuses main modules with replace directives (k8s.io/kubernetes, etcd's
 server, Argo Rollouts all have them), so a module of ours must carry them. The block is read from the
 release's own go.mod, never typed: later releases add staging modules.

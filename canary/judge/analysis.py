@@ -18,6 +18,7 @@ from canary.judge import digest as cells_digest
 from canary.judge import evidence
 from canary.judge.counters import CellCounts
 from canary.judge.pairs import PairCounts
+from canary.judge.recent import RecentSamples
 from canary.judge.settings import JudgeSettings
 from canary.judge.source import (FEEDBACK_TOTAL, PREDICTIONS_TOTAL, REVISION_LABEL, JudgeError, PrometheusReader,
                                  Source)
@@ -67,7 +68,7 @@ class Analysis:
         self.traces: dict[tuple[str, ...], deque] = {}
         self.lock = threading.Lock()
 
-    def answer(self, reader: PrometheusReader, q: Question, now: float) -> dict:
+    def answer(self, reader: PrometheusReader | RecentSamples, q: Question, now: float) -> dict:
         """Read the counters up to the settled horizon, run the question's tests; the judge's JSON document."""
         with self.lock:
             self.asked_at = now
@@ -112,7 +113,7 @@ class Analysis:
         names |= {PREDICTIONS_TOTAL} if "class_mix" in tests else set()
         return names
 
-    def _read(self, reader: PrometheusReader, tests, horizon: float) -> None:
+    def _read(self, reader: PrometheusReader | RecentSamples, tests, horizon: float) -> None:
         """A metric read for the first time gets its baseline, history and every sample since the start, each
         in the cell of its own time; a metric read before, its samples since its last read."""
         revisions, history = (self.q.canary, self.q.stable), self.settings.history_s
@@ -136,9 +137,12 @@ class Analysis:
         +Inf's, canary.judge.digest.slow): a matcher for those, so a read carries 2 series of 29."""
         if self.evidence.bound_ms is None:
             return ""
-        names = {labels["le"] for _, key in self.counts.keys() if _ == self.source.bucket
-                 for labels in [dict(key)] if float(labels["le"]) in (self.evidence.bound_ms, math.inf)}
-        return f'le=~"{"|".join(re.escape(n).replace(chr(92), chr(92) * 2) for n in sorted(names))}"' if names else ""
+        wanted = (self.evidence.bound_ms, math.inf)
+        names = {labels["le"] for metric, labels in ((k[0], dict(k[1])) for k in self.counts.keys())
+                 if metric == self.source.bucket and float(labels["le"]) in wanted}
+        # A regular expression inside a PromQL string: re.escape's backslashes doubled for the string literal.
+        pattern = "|".join(re.escape(name).replace("\\", "\\\\") for name in sorted(names))
+        return f'le=~"{pattern}"' if names else ""
 
     def _open_window(self, weight: float, now: float) -> None:
         """A new weight opens a window at the first cell after the question (the weight changed before it)."""

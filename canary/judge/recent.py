@@ -10,8 +10,8 @@ history; a revision not in the shared read; a window longer than the shared one)
 
 What a cut returns is what the analysis's own query returned, up to ingestion: its own
 query at ``end`` would also see samples up to ``end`` that Prometheus stored after the
-shared read. Such a sample is a scrape that took longer than ``settle_s - refresh_s`` to
-store; the counts take it as a late sample (counted in the first open cell, never lost).
+shared read. Such a sample is a scrape that took longer than ``settle_s / 2`` to store;
+the counts take it as a late sample (counted in the first open cell, never lost).
 """
 
 import threading
@@ -63,8 +63,8 @@ class RecentSamples:
         with self._lock:
             self._asked.update(dict.fromkeys(revisions, now))
             lock = self._locks.setdefault(key, threading.Lock())
-        if self.margin_s <= 0 or window_s > self.window_s - self.margin_s - self.refresh_s:  # nothing to share
-            return self.reader.samples(metric, selector, revisions, end, window_s)
+        if self.margin_s <= 0 or end + self.margin_s > now or now - self.window_s > end - window_s:
+            return self.reader.samples(metric, selector, revisions, end, window_s)  # no shared read could hold it
         read = self._reads.get(key)
         if not self._holds(read, revisions, end, window_s):
             with lock:  # one thread reads, the others asking the same counter wait for it
@@ -74,7 +74,11 @@ class RecentSamples:
             if not self._holds(read, revisions, end, window_s):
                 return self.reader.samples(metric, selector, revisions, end, window_s)
         elif now - read.at > self.refresh_s and lock.acquire(blocking=False):
-            self.spawn(lambda: self._refresh_in_background(key, lock))
+            try:
+                self.spawn(lambda: self._refresh_in_background(key, lock))
+            except BaseException:  # no thread: the next question renews it in line
+                lock.release()
+                raise
         start = end - window_s
         return {k: kept for rev in revisions for k, points in read.by_revision.get(rev, {}).items()
                 if (kept := [p for p in points if start < p[0] <= end])}
@@ -111,9 +115,10 @@ class RecentSamples:
         by_revision: dict[str, Samples] = {}
         for series, points in samples.items():
             by_revision.setdefault(dict(series[1]).get(REVISION_LABEL, ""), {})[series] = points
-        if grow:
-            by_revision = _merged(last.by_revision, by_revision, now - self.window_s)
-        self._reads[key] = read = _Read(now, self.window_s, last.revisions if grow else revisions, by_revision)
+        if grow:  # a revision not asked about lately leaves the read: its samples are no longer renewed
+            by_revision = _merged({r: last.by_revision.get(r, {}) for r in revisions}, by_revision,
+                                  now - self.window_s)
+        self._reads[key] = read = _Read(now, self.window_s, revisions, by_revision)
         return read
 
 

@@ -6,8 +6,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-cache="${CLUSTER_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ml-canary/cluster-tools}"
-command -v go >/dev/null || { echo "cluster-tools: go is not installed (Go >= 1.24 is needed: https://go.dev/dl/)" >&2; exit 1; }
+cache="${CLUSTER_TOOLS_CACHE:-${XDG_CACHE_HOME:-${HOME:?set HOME or CLUSTER_TOOLS_CACHE}/.cache}/ml-canary/cluster-tools}"
+command -v go >/dev/null || { echo "cluster-tools: go is not installed (Go >= 1.26 is needed: https://go.dev/dl/)" >&2; exit 1; }
 mkdir -p "$cache/bin"
 
 # The control plane reports its release: without these, kube-apiserver says v0.0.0-master.
@@ -22,7 +22,7 @@ ldflags_argo="-s -w -X github.com/argoproj/argo-rollouts/utils/version.version=$
 
 for module in kubernetes etcd kwok argo; do
   flags_var="ldflags_$module"
-  key="$( (cat "$here/$module/go.mod" "$here/$module/go.sum"; echo "${!flags_var:-}") | sha256sum | cut -c1-16)"
+  key="$( (cat "$here/$module/go.mod" "$here/$module/go.sum"; echo "${!flags_var:-}"; go version) | sha256sum | cut -c1-16)"
   out="$cache/$module-$key"
   mkdir -p "$out"
   # go mod tidy writes one tool as "tool x", several as a "tool ( ... )" block.
@@ -48,11 +48,16 @@ prometheus_operator=v0.93.0
 module_dir() { go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'; }
 crds="$cache/crds-${argo_version}-istio-${istio_api}-prometheus-operator-${prometheus_operator}"
 if [ ! -d "$crds" ]; then
-  mkdir -p "$crds.tmp"
-  cp "$(module_dir "github.com/argoproj/argo-rollouts@$argo_version")"/manifests/crds/*-crd.yaml "$crds.tmp/"
-  cp "$(module_dir "istio.io/api@$istio_api")/kubernetes/customresourcedefinitions.gen.yaml" "$crds.tmp/istio.yaml"
+  argo_dir="$(module_dir "github.com/argoproj/argo-rollouts@$argo_version")"
+  istio_dir="$(module_dir "istio.io/api@$istio_api")"
+  operator_dir="$(module_dir "github.com/prometheus-operator/prometheus-operator@$prometheus_operator")"
+  [ -n "$argo_dir" ] && [ -n "$istio_dir" ] && [ -n "$operator_dir" ] \
+    || { echo "cluster-tools: the CRDs' modules could not be downloaded" >&2; exit 1; }
+  rm -rf "$crds.tmp" && mkdir -p "$crds.tmp"  # a failed run's leftovers are read-only module files
+  cp "$argo_dir"/manifests/crds/*-crd.yaml "$crds.tmp/"
+  cp "$istio_dir/kubernetes/customresourcedefinitions.gen.yaml" "$crds.tmp/istio.yaml"
   for kind in podmonitors servicemonitors prometheusrules alertmanagerconfigs; do
-    cp "$(module_dir "github.com/prometheus-operator/prometheus-operator@$prometheus_operator")/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$crds.tmp/"
+    cp "$operator_dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$crds.tmp/"
   done
   chmod -R u+w "$crds.tmp" && mv "$crds.tmp" "$crds"
   echo "crds: copied from the modules"
@@ -70,7 +75,8 @@ if [ ! -f "$stages/stages.yaml" ]; then
   for f in node/fast/node-initialize node/heartbeat-with-lease/node-heartbeat-with-lease pod/fast/pod-ready \
            pod/fast/pod-complete pod/fast/pod-delete; do
     cat "$kwok_dir/$f.yaml"; echo "---"
-  done > "$stages/stages.yaml"
+  done > "$stages/stages.yaml.tmp"
+  mv "$stages/stages.yaml.tmp" "$stages/stages.yaml"
   echo "kwok stages: copied from the module"
 fi
 ln -sfn "$stages" "$cache/kwok-stages"

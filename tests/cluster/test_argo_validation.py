@@ -3,6 +3,7 @@ InvalidSpec) decide it: the shipped Rollout is accepted, and each mutation below
 mutation goes to a namespace of its own, with the Rollout, its AnalysisTemplates and its routes."""
 
 import itertools
+import time
 
 import pytest
 import yaml
@@ -31,15 +32,29 @@ def verdict(cluster: Cluster, mutate=None, overlay: str = "overlays/mlserver") -
             applied = cluster.kubectl("apply", "--server-side", "-f", "-", stdin=yaml.safe_dump_all(part), check=False)
             if applied.returncode:
                 return applied.stderr
-        # Argo's verdict on the spec: an InvalidSpec condition, or none once it has looked at this generation.
-        def looked() -> dict | None:
-            rollout = cluster.get("rollout", "wine", namespace)
-            status = rollout.get("status", {})
-            return status if str(status.get("observedGeneration")) == str(rollout["metadata"]["generation"]) else None
-        status = wait_until(looked, 60, "Argo's first look at the Rollout")
-        return "\n".join(c["message"] for c in status.get("conditions", []) if c["type"] == "InvalidSpec")
+        return argo_says(cluster, namespace)
     finally:
         cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
+
+
+def argo_says(cluster: Cluster, namespace: str) -> str:
+    """Argo's InvalidSpec message ('' for none), once it has looked at this generation and says the same a
+    second later (a first look can precede its informers seeing the templates; steadiness is the condition,
+    the second its interval)."""
+    def looked() -> str | None:
+        rollout = cluster.get("rollout", "wine", namespace)
+        status = rollout.get("status", {})
+        if str(status.get("observedGeneration")) != str(rollout["metadata"]["generation"]):
+            return None
+        return "\n".join(c["message"] for c in status.get("conditions", []) if c["type"] == "InvalidSpec") or "ok"
+    said = [wait_until(looked, 60, "Argo's look at the Rollout")]
+
+    def steady() -> bool:
+        time.sleep(1)
+        said.append(wait_until(looked, 60, "Argo's look at the Rollout"))
+        return said[-1] == said[-2]
+    wait_until(steady, 60, "a steady verdict from Argo")
+    return "" if said[-1] == "ok" else said[-1]
 
 
 def _rollout(change):

@@ -69,12 +69,28 @@ def test_a_read_the_shared_query_cannot_hold_goes_to_prometheus_alone():
     reader.scrape(1.0)
     reader.add("a1", 10)
     reader.scrape(100.0)
-    clock.now = 100.0
     shared = RecentSamples(reader, 1.5, 1.0, clock, spawn=lambda work: work())
+    clock.now = 100.0 + shared.margin_s  # the horizon 100 had the margin to be stored
     long_window = shared.samples("envoy_cluster_upstream_rq_xx", "", ("a1",), 100.0, 200.0)
+    too_recent = shared.samples("envoy_cluster_upstream_rq_xx", "", ("a1",), clock.now - 0.1, 3.0)
     assert shared.queries == 0 and {p[0] for points in long_window.values() for p in points} == {1.0, 100.0}
+    assert {p[0] for points in too_recent.values() for p in points} == {100.0}
     recent = shared.samples("envoy_cluster_upstream_rq_xx", "", ("a1",), 100.0, 3.0)
     assert shared.queries == 1 and {p[0] for points in recent.values() for p in points} == {100.0}
-    clock.now = 100.0 + shared.margin_s + 0.01  # too old to hold the horizon: read again
-    shared.samples("envoy_cluster_upstream_rq_xx", "", ("a1",), 100.0, 3.0)
+    clock.now += 0.9  # a later horizon than the shared read can hold: read again
+    shared.samples("envoy_cluster_upstream_rq_xx", "", ("a1",), clock.now - 1.5, 3.0)
     assert shared.queries == 2
+
+
+def test_a_revision_nobody_asks_about_leaves_the_shared_read():
+    reader, clock = FakeReader(), Clock()
+    shared = RecentSamples(reader, 1.5, 1.0, clock, spawn=lambda work: work())
+    for t in range(1, 151):
+        reader.add("a1", 10)
+        reader.add("b1", 10)
+        reader.scrape(float(t))
+        clock.now = t + 0.8
+        shared.samples("envoy_cluster_upstream_rq_xx", "", ("a1",) if t > 30 else ("a1", "b1"), t - 0.7, 2.5)
+    # b1 was left out of the reads for two minutes: asked again, it is read again, never served from a gap.
+    answer = shared.samples("envoy_cluster_upstream_rq_xx", "", ("b1",), 149.3, 2.5)
+    assert sorted({p[0] for points in answer.values() for p in points}) == [147.0, 148.0, 149.0]

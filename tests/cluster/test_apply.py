@@ -1,0 +1,27 @@
+"""Every overlay with every component, as kube-apiserver takes it: the CRDs' schemas, the built-in
+types' validation and the admission chain decide (server-side apply, dry run: nothing is changed)."""
+
+import pytest
+import yaml
+
+from tests.k8s.support import render
+from tests.k8s.test_manifests import OVERLAYS
+
+COMPONENTS = [(), ("components/v2",), ("components/faulty-v2",), ("components/loadgen",)]
+
+
+@pytest.mark.parametrize("components", COMPONENTS, ids=lambda c: "+".join(c) or "alone")
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_render_is_accepted_by_the_api_server(deployed, overlay, components, tmp_path):
+    docs = render(overlay, components, tmp_path) if components else render(overlay)
+    done = deployed.kubectl("apply", "--server-side", "--dry-run=server", "--force-conflicts",
+                            "--field-manager=ml-canary", "-f", "-", stdin=yaml.safe_dump_all(docs), check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_render_the_schema_refuses_is_refused(deployed):
+    docs = render("overlays/mlserver")
+    next(d for d in docs if d["kind"] == "VirtualService")["spec"]["http"][0]["timeout"] = "five seconds"
+    done = deployed.kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", stdin=yaml.safe_dump_all(docs),
+                            check=False)
+    assert done.returncode != 0 and "timeout" in done.stderr, done.stderr
