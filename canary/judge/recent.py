@@ -66,19 +66,20 @@ class RecentSamples:
         if self.margin_s <= 0 or end + self.margin_s > now or now - self.window_s > end - window_s:
             return self.reader.samples(metric, selector, revisions, end, window_s)  # no shared read could hold it
         read = self._reads.get(key)
-        if not self._holds(read, revisions, end, window_s):
+        if self._holds(read, revisions, end, window_s):
+            if now - read.at > self.refresh_s:
+                self._renew(key, lock)
+        elif self._holds(read, read.revisions if read else (), end, window_s):
+            # Fresh, without these revisions (a new analysis): asked alone, not behind a read of them all.
+            self._renew(key, lock)
+            return self.reader.samples(metric, selector, revisions, end, window_s)
+        else:
             with lock:  # one thread reads, the others asking the same counter wait for it
                 read = self._reads.get(key)
                 if not self._holds(read, revisions, end, window_s):
                     read = self._refresh(key)
             if not self._holds(read, revisions, end, window_s):
                 return self.reader.samples(metric, selector, revisions, end, window_s)
-        elif now - read.at > self.refresh_s and lock.acquire(blocking=False):
-            try:
-                self.spawn(lambda: self._refresh_in_background(key, lock))
-            except BaseException:  # no thread: the next question renews it in line
-                lock.release()
-                raise
         start = end - window_s
         return {k: kept for rev in revisions for k, points in read.by_revision.get(rev, {}).items()
                 if (kept := [p for p in points if start < p[0] <= end])}
@@ -90,6 +91,15 @@ class RecentSamples:
     def _holds(self, read: _Read | None, revisions, end: float, window_s: float) -> bool:
         return (read is not None and read.at >= end + self.margin_s and read.at - read.window_s <= end - window_s
                 and read.revisions.issuperset(revisions))
+
+    def _renew(self, key: tuple[str, str], lock: threading.Lock) -> None:
+        """A new shared read in the background, unless one is under way."""
+        if lock.acquire(blocking=False):
+            try:
+                self.spawn(lambda: self._refresh_in_background(key, lock))
+            except BaseException:  # no thread: the next question renews it in line
+                lock.release()
+                raise
 
     def _refresh_in_background(self, key: tuple[str, str], lock: threading.Lock) -> None:
         try:

@@ -57,18 +57,25 @@ class Analyses:
         starts where the canary's counters were born, within JUDGE_HISTORY_S: a restarted judge
         rebuilds the analysis from Prometheus instead of starting over with a fresh alpha.
         """
+        key = question.key()
         with self._lock:
-            analysis = self._items.pop(question.key(), None)
-            if analysis is None and question.since is None and reader is not None:
-                analysis = Analysis(question, self.settings, self.source, now, self.pairs,
-                                    self._born(reader, question.canary, now))
-            elif analysis is None or (analysis.failed and now - analysis.asked_at > self.settings.retry_gap_s):
-                analysis = Analysis(question, self.settings, self.source, now, self.pairs)
-            self._items[question.key()] = analysis
+            found = self._items.get(key)
+            if found is not None and not (found.failed and now - found.asked_at > self.settings.retry_gap_s):
+                self._items.move_to_end(key)
+                return found
+        # Prometheus is asked outside the lock: a first question must not hold up every other analysis's.
+        new = found is None and question.since is None and reader is not None
+        born = self._born(reader, question.canary, now) if new else None
+        with self._lock:
+            current = self._items.get(key)
+            if current is not None and current is not found:  # another question of this rollout started it
+                self._items.move_to_end(key)
+                return current
+            analysis = self._items[key] = Analysis(question, self.settings, self.source, now, self.pairs, born)
+            self._items.move_to_end(key)
             while len(self._items) > self.settings.max_analyses:
                 self._items.popitem(last=False)
             return analysis
-
 
     def _born(self, reader: PrometheusReader | RecentSamples, canary: str, now: float) -> float | None:
         """When the canary revision's request counters were born, if within the history window (a series

@@ -1,37 +1,75 @@
-"""Feedback reaches the version that answered: a route per model version to a subset of that version's pods.
+"""Feedback reaches the version that answered, however it enters: a route per model version to a subset
+of that version's pods, taken at the public gateway's listeners and in the mesh alike.
 
-How Istio picks a route (first match in order; a subset's labels select the pods) is
-pilot/pkg/networking/core/route/route.go BuildHTTPRoutesForVirtualService, which keeps
-the VirtualService's order; a subset is DestinationRule.subsets[].labels.
+How Istio picks a route is pilot/pkg/networking/core/route/route.go: BuildHTTPRoutesForVirtualService
+keeps the VirtualService's order and skips a route all of whose matches are dropped; TranslateRoute
+drops a match whose port differs from the listener's (at a gateway, the server's port, passed by
+gateway.go buildGatewayHTTPRouteConfig; in the mesh, the Service's port) or whose gateways
+(sourceMatchHTTP) name neither this gateway nor ``mesh``. A subset is DestinationRule.subsets[].labels.
 """
 
 from models.versions import VERSIONS
 from servers.admin import VERSION_HEADER
-from servers.feedback import FEEDBACK_PATH
+from servers.feedback import FEEDBACK_PATH, SELDON_FEEDBACK_PATH
+from tests.k8s.mirror_routes import string_matches
 from tests.k8s.support import by_kind
 
 
-def _sends(route: dict, version: str) -> bool:
-    """Whether one of the route's matches takes MLServer's feedback path with this version's header."""
-    return any(m.get("uri", {}).get("exact") == FEEDBACK_PATH
-               and m.get("headers", {}).get(VERSION_HEADER, {}).get("exact") == version
-               for m in route.get("match") or [])
+def entries(vs: dict, docs: list[dict]) -> list[tuple[str, int]]:
+    """(gateway, listener port) of every way into the VirtualService: each serving (not redirecting) server
+    of its Gateways, and the mesh at Service wine's http port."""
+    out = []
+    for name in vs["spec"].get("gateways", []):
+        if name == "mesh":
+            service = by_kind(docs, "Service").get("wine", {"spec": {"ports": []}})
+            out += [("mesh", p["port"]) for p in service["spec"]["ports"] if p.get("name") == "http"]
+        elif gateway := by_kind(docs, "Gateway").get(name):
+            out += [(name, s["port"]["number"]) for s in gateway["spec"].get("servers", [])
+                    if not s.get("tls", {}).get("httpsRedirect")]
+    return out
+
+
+def listener_admits(match: dict, entry: tuple[str, int]) -> bool:
+    """Whether Istio keeps a match at this (gateway or ``mesh``, listener port): TranslateRoute's port test
+    and sourceMatchHTTP's gateways test."""
+    gateway, port = entry
+    return match.get("port") in (None, port) and (not match.get("gateways") or gateway in match["gateways"])
+
+
+def _admits(match: dict, entry: tuple[str, int], path: str, headers: dict[str, str]) -> bool:
+    return (listener_admits(match, entry) and string_matches(match.get("uri"), path)
+            and all(name in headers and string_matches(rule, headers[name])
+                    for name, rule in (match.get("headers") or {}).items()))
+
+
+def route_taken(http: list[dict], entry: tuple[str, int], path: str, headers: dict[str, str]) -> dict | None:
+    """The first route with no match, or with a match this request passes through this entry."""
+    return next((r for r in http if not r.get("match") or any(_admits(m, entry, path, headers) for m in r["match"])),
+                None)
+
+
+def _problems(http: list[dict], subsets: dict, entry: tuple[str, int], path: str) -> list[str]:
+    where = f"VirtualService wine, feedback to {path} through {entry[0]} port {entry[1]}"
+    problems = []
+    for version in VERSIONS:
+        route = route_taken(http, entry, path, {VERSION_HEADER: version}) or {}
+        if not route.get("route") or any(subsets.get(d["destination"].get("subset"), {}).get("version") != version
+                                         for d in route["route"]):
+            problems.append(f"{where} with {VERSION_HEADER}: {version} takes route {route.get('name')}, "
+                            f"not one to a subset with labels version: {version}")
+    unnamed = route_taken(http, entry, path, {}) or {}
+    if not 400 <= unnamed.get("directResponse", {}).get("status", 0) < 500:
+        problems.append(f"{where} without {VERSION_HEADER} takes route {unnamed.get('name')}, not a 4xx answer")
+    return problems
 
 
 def check(docs: list[dict]) -> list[str]:
-    """Every model version has a feedback route, before primary, to a subset selecting that version's pods."""
+    """Through every entry, feedback with a version's header reaches that version's pods, and without one
+    gets a 4xx: never a weighted route that would credit either version."""
     vs, dr = by_kind(docs, "VirtualService").get("wine"), by_kind(docs, "DestinationRule").get("wine")
     if vs is None or dr is None:
         return []
     http = vs["spec"].get("http", [])
-    names = [r.get("name") for r in http]
     subsets = {s["name"]: s.get("labels", {}) for s in dr["spec"].get("subsets", [])}
-    problems = []
-    for version in VERSIONS:
-        ok = [i for i, r in enumerate(http) if _sends(r, version) and all(
-            subsets.get(d["destination"].get("subset"), {}).get("version") == version for d in r.get("route", []))
-            and r.get("route")]
-        if not ok or ("primary" in names and ok[0] > names.index("primary")):
-            problems.append(f"VirtualService wine: no route sends feedback for version {version} to its subset "
-                            f"(a DestinationRule wine subset with labels version: {version}) before route primary")
-    return problems
+    return [problem for entry in entries(vs, docs) for path in (FEEDBACK_PATH, SELDON_FEEDBACK_PATH)
+            for problem in _problems(http, subsets, entry, path)]

@@ -10,6 +10,7 @@ shipped manifests could break are encoded, not the whole webhook.
 import re
 
 from tests.k8s import crossref
+from tests.k8s.feedback_routes import listener_admits
 from tests.k8s.support import by_kind
 
 MESH = "mesh"  # constants.IstioMeshGateway
@@ -153,10 +154,10 @@ def gateway_binding(docs: list[dict]) -> list[str]:
 
 
 def _first_route(http: list[dict], port: int) -> dict | None:
-    """The first http route a request to ``port`` takes: no match, or a match without or with that port."""
+    """The first http route a request to ``port`` in the mesh may take: no match, or a match Istio keeps there."""
     for route in http:
         matches = route.get("match") or [{}]
-        if any(m.get("port") in (None, port) for m in matches):
+        if any(listener_admits(m, (MESH, port)) for m in matches):
             return route
     return None
 

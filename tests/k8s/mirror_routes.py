@@ -23,7 +23,7 @@ OTHERS = [FEEDBACK_PATH, SELDON_FEEDBACK_PATH, "/inference.GRPCInferenceService/
           "/v2/models/wine", "/v2/health/ready"]
 
 
-def _matches(rule: dict | None, value: str) -> bool:
+def string_matches(rule: dict | None, value: str) -> bool:
     """Argo's StringMatch (exact, prefix or regex; regex against the whole value, as Istio does); none: any."""
     if not rule:
         return True
@@ -34,7 +34,7 @@ def _matches(rule: dict | None, value: str) -> bool:
 
 def _takes(match: dict, path: str) -> bool:
     """Whether one alternative of a setMirrorRoute match takes a POST to this path."""
-    return _matches(match.get("method"), "POST") and _matches(match.get("path"), path)
+    return string_matches(match.get("method"), "POST") and string_matches(match.get("path"), path)
 
 
 def _managed_port(ro: dict, docs: list[dict]) -> list[str]:

@@ -1,5 +1,7 @@
 """Many analyses read their recent samples through one shared query per counter, and answer exactly as
-each reading alone: the same documents, a fraction of the queries."""
+each reading alone: the same documents, a fraction of the queries; a new analysis waits for no other."""
+
+import threading
 
 import numpy as np
 
@@ -7,7 +9,7 @@ from canary.judge.analysis import Question
 from canary.judge.recent import RecentSamples
 from canary.judge.service import Analyses
 from canary.judge.settings import JudgeSettings
-from tests.canary.judge.fakeprom import FakeReader, latencies
+from tests.canary.judge.fakeprom import RQ, FakeReader, latencies
 
 PAIRS = [(f"c{i:09x}", f"5{i:09x}") for i in range(6)]
 
@@ -94,3 +96,52 @@ def test_a_revision_nobody_asks_about_leaves_the_shared_read():
     # b1 was left out of the reads for two minutes: asked again, it is read again, never served from a gap.
     answer = shared.samples("envoy_cluster_upstream_rq_xx", "", ("b1",), 149.3, 2.5)
     assert sorted({p[0] for points in answer.values() for p in points}) == [147.0, 148.0, 149.0]
+
+
+def test_a_revision_the_fresh_shared_read_lacks_is_read_alone_and_joins_the_next_one():
+    reader, clock, renewals = FakeReader(), Clock(), []
+    shared = RecentSamples(reader, 1.5, 1.0, clock, spawn=renewals.append)
+    for t in (1.0, 2.0, 3.0):
+        reader.add("a1", 10)
+        reader.add("b1", 10)
+        reader.scrape(t)
+    clock.now = 3.8
+    shared.samples(RQ, "", ("a1",), 2.3, 2.0)  # no shared read yet: read in line, for a1
+    assert shared.queries == 1 and not renewals
+    before = reader.reads
+    answer = shared.samples(RQ, "", ("b1",), 2.3, 2.0)  # b1, new: asked alone, the shared read renewed aside
+    assert {p[0] for points in answer.values() for p in points} == {1.0, 2.0}
+    assert reader.reads == before + 1 and shared.queries == 1 and len(renewals) == 1
+    renewals.pop()()
+    before = reader.reads
+    assert shared.samples(RQ, "", ("b1",), 2.3, 2.0) == answer and reader.reads == before  # now in the shared read
+
+
+class SlowBirth(FakeReader):
+    """A Prometheus whose answer to one revision's first read (its birth) waits until released."""
+
+    def __init__(self, slow: str):
+        super().__init__()
+        self.slow, self.release = slow, threading.Event()
+
+    def samples(self, metric, selector, revisions, end, window_s):
+        if tuple(revisions) == (self.slow,):
+            assert self.release.wait(10)
+        return super().samples(metric, selector, revisions, end, window_s)
+
+
+def test_a_first_question_waiting_on_prometheus_holds_up_no_other_analysis():
+    reader, settings = SlowBirth("c2"), JudgeSettings()
+    judge, first = Analyses(settings), Question("c1", "s1", 10.0)
+    known = judge.get(first, 1.0, reader)
+    starting = threading.Thread(target=judge.get, args=(Question("c2", "s2", 10.0), 1.5, reader))
+    starting.start()
+    asked = []
+    other = threading.Thread(target=lambda: asked.append(judge.get(first, 2.0, reader)))
+    other.start()
+    other.join(5)
+    waited = other.is_alive()  # for c2's first read, still under way
+    reader.release.set()
+    starting.join(10)
+    assert not waited and asked == [known]
+    assert {a.q.canary for a in judge._items.values()} == {"c1", "c2"}
