@@ -209,9 +209,10 @@ routes: ## Re-apply VirtualService and DestinationRule wine (a new HOST); only b
 	$(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)
 
 .PHONY: notifications
-notifications: ## Merge the rollout-aborted alert into Argo Rollouts' notification ConfigMap (its other keys stay).
-	kubectl -n argo-rollouts patch configmap argo-rollouts-notification-configmap --type merge \
-	  --patch-file k8s/cluster/argo-rollouts-notification-configmap.yaml
+notifications: $(STAMP) ## Add the rollout-aborted alert to Argo Rollouts' notification ConfigMap (ALERTMANAGER_URL; every other key and trigger condition stays).
+	kubectl -n argo-rollouts get configmap argo-rollouts-notification-configmap --ignore-not-found -o json \
+	  | $(BIN)/python hack/notifications.py $(if $(ALERTMANAGER_URL),--alertmanager-url '$(ALERTMANAGER_URL)') \
+	  | $(APPLY) -f -
 
 .PHONY: undeploy
 undeploy: ## Delete what make deploy applied.

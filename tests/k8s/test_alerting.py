@@ -3,12 +3,14 @@ builds from AlertmanagerConfig ml-canary, checked with the real amtool; Argo's n
 settings merge into a ConfigMap the cluster owns."""
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
+from hack import notifications
 from tests.k8s import alerting
 from tests.k8s.support import ROOT, by_kind, require_binary, validate
 
@@ -61,17 +63,33 @@ def _notification() -> dict:
 
 
 def test_a_rollout_abort_reaches_the_pager(config):
-    template = yaml.safe_load(_notification()["data"]["template.rollout-aborted-alert"])
-    body = template["webhook"]["alertmanager"]["body"].replace("{{.rollout.metadata.namespace}}", "ml-canary")
-    body = body.replace("{{.rollout.metadata.name}}", "wine").replace("{{.rollout.status.message}}", "aborted")
+    template = yaml.safe_load(_notification()["data"]["template.ml-canary-rollout-aborted"])
+    values = {".rollout.metadata.namespace": "ml-canary", ".rollout.metadata.name": "wine"}
+    # Each Go template action as Argo would fill it (tests/cluster renders it for real).
+    body = re.sub(r"{{\s*(.*?)\s*}}", lambda m: values.get(m.group(1), "x"),
+                  template["webhook"]["ml-canary-alertmanager"]["body"])
     assert receivers(config, json.loads(body)[0]["labels"]) == [PAGER]
 
 
-def test_the_notification_settings_are_a_valid_configmap_that_make_merges():
+def test_the_notification_settings_are_a_valid_configmap_that_make_adds_to():
     validate(_notification())
     makefile = (ROOT / "Makefile").read_text()
-    assert "patch configmap argo-rollouts-notification-configmap --type merge" in makefile
+    assert "hack/notifications.py" in makefile
     assert "apply -k k8s/cluster" not in makefile  # never overwrite what the cluster's Helm release owns
+
+
+THEIRS = {"data": {"trigger.on-rollout-aborted": "- send: [rollout-aborted]\n",
+                   "trigger.on-rollout-completed": "- send: [rollout-completed]\n", "service.slack": "token: t\n"}}
+
+
+def test_make_notifications_puts_our_condition_first_and_keeps_every_other():
+    once = notifications.merged(THEIRS, _notification(), "http://am:9093")
+    again = notifications.merged(once, _notification(), "http://am:9093")
+    assert again == once
+    conditions = yaml.safe_load(once["data"]["trigger.on-rollout-aborted"])
+    assert [c["send"] for c in conditions] == [["ml-canary-rollout-aborted"], ["rollout-aborted"]]
+    assert set(once["data"]) == set(_notification()["data"])  # only our keys (and the shared trigger) applied
+    assert yaml.safe_load(once["data"][notifications.SERVICE])["url"] == "http://am:9093"
 
 
 def test_notification_subscription_names_a_configured_service(docs):
