@@ -52,9 +52,9 @@ def test_an_automatic_abort_alerts_alertmanager_and_other_conditions_stay(deploy
     sends = [c["send"] for c in yaml.safe_load(data["trigger.on-rollout-aborted"])]
     assert sends == [["ml-canary-rollout-aborted"], ["team-aborted"]]
 
-    # A rollout needs a stable revision: the first template of a Rollout goes straight to stable.
-    wait_until(lambda: deployed.get("rollout", "wine").get("status", {}).get("phase") == "Healthy", 60,
-               "rollout wine Healthy")
+    # A rollout needs a stable revision (a Rollout's first template goes straight to stable) and none under way.
+    wait_until(lambda: (s := deployed.get("rollout", "wine").get("status", {})).get("stableRS")
+               and s["stableRS"] == s.get("currentPodHash"), 60, "rollout wine at a stable revision")
     done = deployed.make("rollout-faulty-v2")
     assert done.returncode == 0, done.stderr
     wait_until(lambda: deployed.get("rollout", "wine")["status"].get("abort"), 120, "Argo aborts the rollout")
