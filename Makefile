@@ -210,7 +210,9 @@ routes: ## Re-apply VirtualService and DestinationRule wine (a new HOST); only b
 
 .PHONY: notifications
 notifications: $(STAMP) ## Add the rollout-aborted alert to Argo Rollouts' notification ConfigMap (ALERTMANAGER_URL; every other key and trigger condition stays).
-	kubectl -n argo-rollouts get configmap argo-rollouts-notification-configmap --ignore-not-found -o json \
+	@# Read first: a failed read (a wrong context, no access) stops here, never applied as "no ConfigMap yet".
+	current="$$(kubectl -n argo-rollouts get configmap argo-rollouts-notification-configmap --ignore-not-found -o json)"; \
+	  printf '%s' "$$current" \
 	  | $(BIN)/python hack/notifications.py $(if $(ALERTMANAGER_URL),--alertmanager-url '$(ALERTMANAGER_URL)') \
 	  | $(APPLY) -f -
 

@@ -6,8 +6,9 @@ Prometheus scrapes it every second, and a real judge process (``python -m canary
 asked about every pair every 250 ms at once, as Argo asks with the shipped template, for
 ``--seconds``. Each stable has served for ``--warm-up`` seconds; each canary is born at its
 analysis's first question (a new rollout), or with its stable (``--rebuild``: a judge restarted
-under fifty running analyses rebuilds each from Prometheus at once). Reported: the time of each answer (p50, p99, max) and the judge's CPU per
-answer (its process's user and system time over the run, by psutil, divided by the answers).
+under fifty running analyses rebuilds each from Prometheus at once); ``--busy`` adds a CPU hog
+per core. Reported: the time of each answer (p50, p99, max) and the judge's CPU per answer (its
+process's user and system time over the run, by psutil, divided by the answers).
 """
 
 import argparse
@@ -148,6 +149,7 @@ def measure(args, pairs: list[tuple[str, str]], born: dict[str, float]) -> tuple
         finally:
             for hog in hogs:
                 hog.kill()
+                hog.wait()
             judge.stop()
             prometheus.stop()
             server.stop()

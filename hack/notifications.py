@@ -19,10 +19,12 @@ import yaml
 
 OURS = Path(__file__).resolve().parent.parent / "k8s" / "cluster" / "argo-rollouts-notification-configmap.yaml"
 SERVICE = "service.webhook.ml-canary-alertmanager"
+# Templates only our conditions send, this release's and earlier ones': such a condition is ours, replaced.
+OUR_TEMPLATES = {"ml-canary-rollout-aborted", "rollout-aborted-alert"}
 
 
 def merged(current: dict, ours: dict, alertmanager_url: str | None) -> dict:
-    """Our data keys, each trigger's condition list with ours first and the others kept."""
+    """Our data keys, each trigger's condition list with ours first and every other condition kept."""
     data = dict(ours["data"])
     if alertmanager_url:
         service = yaml.safe_load(data[SERVICE])
@@ -30,7 +32,8 @@ def merged(current: dict, ours: dict, alertmanager_url: str | None) -> dict:
     for key in [k for k in data if k.startswith("trigger.")]:
         theirs = yaml.safe_load(current.get("data", {}).get(key) or "[]") or []
         mine = yaml.safe_load(data[key])
-        data[key] = yaml.safe_dump(mine + [c for c in theirs if c not in mine], sort_keys=False)
+        data[key] = yaml.safe_dump(mine + [c for c in theirs if not OUR_TEMPLATES & set(c.get("send", []))],
+                                   sort_keys=False)
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": ours["metadata"], "data": data}
 
 

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
           f"at {settings.prometheus_url}", flush=True)
     app = service.create(settings)
     # What is loaded by now (modules, the app) lives as long as the process: frozen out of the collector,
-    # a full collection walks only what the analyses hold (under fifty analyses: 80 ms pauses become 15).
+    # a full collection (which pauses every answer) walks only what the analyses hold (docs/benchmarks.md).
     gc.collect()
     gc.freeze()
     try:

@@ -69,8 +69,9 @@ class RecentSamples:
         if self._holds(read, revisions, end, window_s):
             if now - read.at > self.refresh_s:
                 self._renew(key, lock)
-        elif self._holds(read, read.revisions if read else (), end, window_s):
-            # Fresh, without these revisions (a new analysis): asked alone, not behind a read of them all.
+        elif read is not None and self._holds(read, read.revisions, end, window_s):
+            # Fresh and long enough, without these revisions (a new analysis): asked alone, not behind a read
+            # of them all.
             self._renew(key, lock)
             return self.reader.samples(metric, selector, revisions, end, window_s)
         else:
@@ -97,9 +98,8 @@ class RecentSamples:
         if lock.acquire(blocking=False):
             try:
                 self.spawn(lambda: self._refresh_in_background(key, lock))
-            except BaseException:  # no thread: the next question renews it in line
+            except RuntimeError:  # no thread to be had: the next question that needs a newer read renews it in line
                 lock.release()
-                raise
 
     def _refresh_in_background(self, key: tuple[str, str], lock: threading.Lock) -> None:
         try:

@@ -78,7 +78,9 @@ def test_the_notification_settings_are_a_valid_configmap_that_make_adds_to():
     assert "apply -k k8s/cluster" not in makefile  # never overwrite what the cluster's Helm release owns
 
 
-THEIRS = {"data": {"trigger.on-rollout-aborted": "- send: [rollout-aborted]\n",
+THEIRS = {"data": {"trigger.on-rollout-aborted": "- send: [rollout-aborted]\n"
+                                                 # the earlier release's condition: ours, replaced
+                                                 "- {send: [rollout-aborted-alert], when: rollout.status.abort}\n",
                    "trigger.on-rollout-completed": "- send: [rollout-completed]\n", "service.slack": "token: t\n"}}
 
 

@@ -122,10 +122,11 @@ class SlowBirth(FakeReader):
 
     def __init__(self, slow: str):
         super().__init__()
-        self.slow, self.release = slow, threading.Event()
+        self.slow, self.entered, self.release = slow, threading.Event(), threading.Event()
 
     def samples(self, metric, selector, revisions, end, window_s):
         if tuple(revisions) == (self.slow,):
+            self.entered.set()
             assert self.release.wait(10)
         return super().samples(metric, selector, revisions, end, window_s)
 
@@ -136,6 +137,7 @@ def test_a_first_question_waiting_on_prometheus_holds_up_no_other_analysis():
     known = judge.get(first, 1.0, reader)
     starting = threading.Thread(target=judge.get, args=(Question("c2", "s2", 10.0), 1.5, reader))
     starting.start()
+    assert reader.entered.wait(10)  # c2's first read is under way
     asked = []
     other = threading.Thread(target=lambda: asked.append(judge.get(first, 2.0, reader)))
     other.start()
@@ -145,3 +147,16 @@ def test_a_first_question_waiting_on_prometheus_holds_up_no_other_analysis():
     starting.join(10)
     assert not waited and asked == [known]
     assert {a.q.canary for a in judge._items.values()} == {"c1", "c2"}
+
+
+def test_two_first_questions_of_one_rollout_at_once_get_one_analysis():
+    reader, judge, question = SlowBirth("c2"), Analyses(JudgeSettings()), Question("c2", "s2", 10.0)
+    got = []
+    askers = [threading.Thread(target=lambda: got.append(judge.get(question, 1.0, reader))) for _ in range(2)]
+    for asker in askers:
+        asker.start()
+    assert reader.entered.wait(10)
+    reader.release.set()
+    for asker in askers:
+        asker.join(10)
+    assert len(got) == 2 and got[0] is got[1] and list(judge._items.values()) == [got[0]]
