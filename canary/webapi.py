@@ -1,22 +1,29 @@
 """What the stack, control and judge APIs share: FastAPI apps with JSON errors, a token check, a server thread.
 
 Every error is ``{"error": "..."}``: a body that fails its model is a 422 naming the
-field, a control that does not apply now a 409, a platform call that failed a 502.
+field, a control that does not apply now a 409, a platform call that failed a 502, a
+request addressed to a foreign name a 400 and a change from another origin a 403
+(canary.origin).
 """
 
 import hmac
 import threading
 import time
+from collections.abc import Sequence
 
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from canary.origin import LOOPBACK, LocalOrigin
 
-def create_app(title: str) -> FastAPI:
-    """A FastAPI app whose errors are ``{"error": message}``, without docs pages."""
+
+def create_app(title: str, hosts: Sequence[str] = LOOPBACK) -> FastAPI:
+    """A FastAPI app whose errors are ``{"error": message}``, without docs pages, answering requests addressed
+    to ``hosts`` only (canary.origin.hosts_for) and no change from another origin."""
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(LocalOrigin, hosts=hosts)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):

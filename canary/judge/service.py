@@ -17,6 +17,7 @@ from canary.judge.pairs import PairCounts
 from canary.judge.recent import RecentSamples
 from canary.judge.settings import JudgeSettings
 from canary.judge.source import REVISION_PATTERN, JudgeError, PrometheusReader, source_for
+from canary.origin import hosts_for
 from canary.webapi import create_app
 
 DECISIONS = "mlcanary_judge_decisions"
@@ -117,7 +118,7 @@ def _reader(settings: JudgeSettings, clock) -> RecentSamples:
 
 def create(settings: JudgeSettings, clock=time.time):
     """The app; its Prometheus metrics on /metrics, liveness on /healthz."""
-    app = create_app("ml-canary judge")
+    app = create_app("ml-canary judge", hosts_for(settings.host))
     analyses, reader = Analyses(settings), _reader(settings, clock)
     registry, decisions, duration = _own_metrics()
 

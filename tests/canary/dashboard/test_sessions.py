@@ -8,6 +8,7 @@ from canary.local import controlapi
 from tests.canary.rollout.test_controller import rig  # noqa: F401 - the controller over fakes
 
 TOKEN = "the-control-token"
+HERE = "http://127.0.0.1:8098"  # where the controller serves the dashboard
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def app(rig):  # noqa: F811
     ctrl.start("v2")
     # Nothing listens on port 9 (discard): the proxies' upstreams are down.
     api = controlapi.create(ctrl, TOKEN, stack=None, prometheus_url="http://127.0.0.1:9", judge_url="http://127.0.0.1:9")
-    return TestClient(api), ctrl
+    return TestClient(api, base_url=HERE), ctrl
 
 
 def login(client: TestClient, user: str = "alice") -> str:
@@ -107,12 +108,31 @@ def test_a_login_link_works_once_and_leaves_no_code_in_the_address(app):
     client, _ = app
     assert client.post("/login-codes").status_code == 401  # only the token holder may make one
     path = client.post("/login-codes", headers={"Authorization": f"Bearer {TOKEN}", "X-Canary-User": "carol"}).json()["path"]
-    browser = TestClient(client.app)
+    browser = TestClient(client.app, base_url=HERE)
     first = browser.get(path, follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"] == "/" and COOKIE in first.headers["set-cookie"]
     assert browser.get("/session").json()["user"] == "carol"
-    again = TestClient(client.app).get(path, follow_redirects=False)
+    again = TestClient(client.app, base_url=HERE).get(path, follow_redirects=False)
     assert again.status_code == 401 and "set-cookie" not in again.headers
+
+
+def test_a_page_that_rebinds_its_name_to_this_machine_reads_nothing(app):
+    client, _ = app
+    rebound = TestClient(client.app, base_url="http://attacker.example:8098")  # its DNS now says 127.0.0.1
+    for path in ("/rollout", "/events", "/audit", "/prometheus/api/v1/query?query=up"):
+        answer = rebound.get(path)
+        assert answer.status_code == 400 and "attacker.example" in answer.json()["error"], path
+
+
+def test_a_logged_in_browser_changes_nothing_from_another_origin(app):
+    client, ctrl = app
+    csrf = login(client)
+    for origin in ("http://127.0.0.1:9999", "https://attacker.example"):  # another local port; another site
+        answer = client.post("/abort", headers={CSRF_HEADER: csrf, "Origin": origin})
+        assert answer.status_code == 403 and origin in answer.json()["error"]
+    assert ctrl.state.phase == "Progressing" and ctrl.store.audit_log() == []
+    answer = client.post("/pause", headers={CSRF_HEADER: csrf, "Origin": HERE})  # the dashboard itself
+    assert answer.status_code == 200 and ctrl.state.paused
 
 
 def test_a_login_code_expires():

@@ -135,7 +135,8 @@ def prometheus(exporter, tmp_path_factory):
 def judge(prometheus):
     """The judge's API over the real Prometheus; ``judge.make(**settings)`` for other settings."""
     def make(**settings) -> TestClient:
-        return TestClient(service.create(JudgeSettings(**{"prometheus_url": prometheus.url, **settings})))
+        return TestClient(service.create(JudgeSettings(**{"prometheus_url": prometheus.url, **settings})),
+                          base_url="http://127.0.0.1")
 
     client = make()
     client.make = make

@@ -63,7 +63,7 @@ def test_a_healthy_v2_passes_the_disagreement_test():
 
 
 def test_reported_answers_feed_the_judges_disagreement_test():
-    judge = TestClient(service.create(JudgeSettings(prometheus_url="http://127.0.0.1:9")))
+    judge = TestClient(service.create(JudgeSettings(prometheus_url="http://127.0.0.1:9")), base_url="http://127.0.0.1")
     ask = lambda: judge.get("/v1/judge", params={"canary": "c1", "stable": "s1", "weight": 0,  # noqa: E731
                                                  "tests": "disagreement"}).json()
     assert ask()["tests"][0]["reason"] == "no joined pairs yet"
@@ -81,5 +81,5 @@ def test_reported_answers_feed_the_judges_disagreement_test():
 @pytest.mark.parametrize("body", [{"revision": "c1"}, {"revision": "c1", "answers": [["r", "a"]], "extra": 1},
                                   {"revision": "c1", "answers": [["r", "a"]] * 10_001}])
 def test_bad_answer_reports_are_a_422_and_join_nothing(body):
-    judge = TestClient(service.create(JudgeSettings(prometheus_url="http://127.0.0.1:9")))
+    judge = TestClient(service.create(JudgeSettings(prometheus_url="http://127.0.0.1:9")), base_url="http://127.0.0.1")
     assert judge.post("/v1/answers", json=body).status_code == 422
