@@ -25,18 +25,28 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 def hosts_for(bind: str) -> tuple[str, ...]:
     """The names a service bound to ``bind`` answers to: any for every interface, else loopback and ``bind``."""
+    bind = bind.strip("[]").lower()
     return ANY if bind in ("0.0.0.0", "::", "") else tuple(dict.fromkeys((*LOOPBACK, bind)))
+
+
+def _address(url: str) -> tuple[str, int] | None:
+    """(host name, port) of a URL, the scheme's default port filled in; None when it does not parse."""
+    try:
+        parts = urlsplit(url)
+        return (parts.hostname or "").rstrip("."), parts.port or {"https": 443}.get(parts.scheme, 80)
+    except ValueError:  # a port that is no number, an unclosed [
+        return None
 
 
 def refusal(method: str, headers: Headers, hosts: Sequence[str]) -> tuple[int, str] | None:
     """(status, message) when the request must be refused, else None."""
     host = headers.get("host", "")
-    name = urlsplit(f"//{host}").hostname or ""
-    if tuple(hosts) != ANY and name not in hosts:
+    addressed = _address(f"http://{host}")
+    if addressed is None or (tuple(hosts) != ANY and addressed[0] not in hosts):
         return 400, (f"host {host!r} is not a name of this service ({', '.join(hosts)}): "
                      "a page that re-points its own name at this machine is refused")
     origin = headers.get("origin")
-    if method not in SAFE_METHODS and origin is not None and urlsplit(origin).netloc != host:
+    if method not in SAFE_METHODS and origin is not None and _address(origin) != addressed:
         return 403, f"a change from origin {origin!r} is refused: this service is http://{host}"
     return None
 

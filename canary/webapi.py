@@ -20,8 +20,7 @@ from canary.origin import LOOPBACK, LocalOrigin
 
 
 def create_app(title: str, hosts: Sequence[str] = LOOPBACK) -> FastAPI:
-    """A FastAPI app whose errors are ``{"error": message}``, without docs pages, answering requests addressed
-    to ``hosts`` only (canary.origin.hosts_for) and no change from another origin."""
+    """A FastAPI app with JSON errors, no docs pages, answering only requests to ``hosts`` (canary.origin)."""
     app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(LocalOrigin, hosts=hosts)
 

@@ -58,3 +58,16 @@ def test_the_judge_in_a_pod_answers_any_name_and_on_loopback_only_its_own():
         judge = service.create(JudgeSettings(host=bind, prometheus_url="http://127.0.0.1:9"))
         answer = TestClient(judge, base_url="http://ml-canary-judge.ml-canary.svc:8080").get("/healthz")
         assert answer.status_code == status, bind
+
+
+def test_a_malformed_or_missing_host_is_a_400_and_a_malformed_origin_a_403_both_json(local):
+    url, changed = local
+    port = url.rsplit(":", 1)[1]
+    for host in ("[::1", f"127.0.0.1:{port}x"):
+        answer = httpx.get(f"{url}/state", headers={"Host": host})
+        assert answer.status_code == 400 and "error" in answer.json(), host
+    answer = httpx.post(f"{url}/change", headers={"Origin": "http://[::1"})
+    assert answer.status_code == 403 and "error" in answer.json() and changed == []
+    # Host names are case-insensitive, and the scheme's default port is the same as no port.
+    assert httpx.post(f"{url}/change", headers={"Origin": url.upper().replace("HTTP", "http")}).status_code == 200
+    assert hosts_for("[::]") == ANY and "example.internal" in hosts_for("Example.Internal")
