@@ -1,5 +1,6 @@
 """A stand-in for the judge's POST /v1/answers: records every batch a runtime reports (standard library only,
-so the Seldon venv runs it too)."""
+so the Seldon venv runs it too). It records any JSON POST with its path, so it also stands in for other
+receivers (Alertmanager's alerts API)."""
 
 import json
 import threading
@@ -7,14 +8,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class AnswerSink:
-    """Listens on a free port; ``batches`` holds what was posted."""
+    """Listens on a free port; ``batches`` holds what was posted, ``paths`` where."""
 
     def __init__(self):
-        self.batches: list[dict] = []
+        self.batches: list = []
+        self.paths: list[str] = []
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - the stdlib's name
+                sink.paths.append(self.path)
                 sink.batches.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 self.send_response(200)
                 self.end_headers()
@@ -24,7 +27,8 @@ class AnswerSink:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/v1/answers"
+        self.base = f"http://127.0.0.1:{self.server.server_port}"
+        self.url = f"{self.base}/v1/answers"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def answers(self) -> dict[str, str]:

@@ -1,19 +1,16 @@
 """An automatic abort under the real Argo Rollouts controller reaches Alertmanager's API through the
 notification settings ``make notifications`` adds, next to what the cluster's ConfigMap already held.
 
-Alertmanager is a recorder of its v2 alerts API on this machine (the controller runs here too). The
+Alertmanager is a recorder of JSON POSTs on this machine (the controller runs here too). The
 rollout aborts by itself: its analysis cannot reach the judge (in-cluster names do not resolve here),
 and Argo aborts once the errors pass the template's limit, as it would for a failed analysis."""
 
-import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
-from fastapi import Request
 
-from canary.local.procs import free_port
-from canary.webapi import ServerThread, create_app
+from tests.answer_sink import AnswerSink
 from tests.cluster.conftest import Cluster
 from tests.waiting import wait_until
 
@@ -25,22 +22,14 @@ THEIRS = {"trigger.on-rollout-aborted": "- send: [team-aborted]\n", "template.te
 
 @pytest.fixture
 def alertmanager():
-    """POST /api/v2/alerts recorded: the bodies received."""
-    app, received = create_app("alertmanager recorder"), []
-
-    @app.post("/api/v2/alerts")
-    async def alerts(request: Request) -> dict:
-        received.append(json.loads(await request.body()))
-        return {}
-
-    port = free_port()
-    server = ServerThread(app, port, "alertmanager").start()
-    yield f"http://127.0.0.1:{port}", received
-    server.stop()
+    """A recorder of JSON POSTs standing in for Alertmanager."""
+    sink = AnswerSink()
+    yield sink
+    sink.close()
 
 
 def test_an_automatic_abort_alerts_alertmanager_and_other_conditions_stay(deployed: Cluster, alertmanager):
-    url, received = alertmanager
+    url, received = alertmanager.base, alertmanager.batches
     deployed.kubectl("-n", "argo-rollouts", "create", "configmap", CONFIGMAP,
                      *(f"--from-literal={k}={v}" for k, v in THEIRS.items()))
     for _ in range(2):  # twice: the second run changes nothing
@@ -59,6 +48,7 @@ def test_an_automatic_abort_alerts_alertmanager_and_other_conditions_stay(deploy
     assert done.returncode == 0, done.stderr
     wait_until(lambda: deployed.get("rollout", "wine")["status"].get("abort"), 120, "Argo aborts the rollout")
     alert = wait_until(lambda: received and received[0], 30, "the abort alert at Alertmanager")[0]  # a list of one
+    assert alertmanager.paths[0] == "/api/v2/alerts"
     assert alert["labels"] == {"alertname": "MLCanaryRolloutAborted", "severity": "critical",
                                "namespace": "ml-canary", "rollout": "wine"}
     ends = datetime.fromisoformat(alert["endsAt"])
