@@ -12,6 +12,8 @@ ARTIFACTS ?= artifacts
 RUNTIME ?= mlserver
 VERSION ?= v2
 WORKERS ?= 0
+# make serve listens on this machine only; SERVE_HOST=0.0.0.0 opens it to the network (no token on inference).
+SERVE_HOST ?= 127.0.0.1
 PYTEST_ARGS ?=
 # Where the tests leave what a person may want to look at afterwards (the dashboard's screenshots).
 TEST_ARTIFACTS ?= test-artifacts
@@ -127,7 +129,7 @@ serve: serve-$(RUNTIME) ## Serve VERSION (v1|v2) in the foreground with RUNTIME 
 serve-mlserver: $(STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 	@$(BIN)/python -m servers.preflight --version $(VERSION) --artifacts $(ARTIFACTS) --ports 8080 8081 8082
 	$(BIN)/python -m servers.repository --version $(VERSION) --artifacts $(ARTIFACTS) \
-	  --out run/serve-$(VERSION) --workers $(WORKERS) >/dev/null
+	  --out run/serve-$(VERSION) --workers $(WORKERS) --host $(SERVE_HOST) >/dev/null
 	@echo "MLServer, model 'wine' version $(VERSION): REST http://127.0.0.1:8080/v2/models/wine/infer," \
 	  "gRPC 127.0.0.1:8081, metrics http://127.0.0.1:8082/metrics, faults http://127.0.0.1:8080/ml-canary/v1/faults"
 	cd run/serve-$(VERSION) && exec $(abspath $(BIN))/mlserver start .
@@ -139,10 +141,10 @@ serve-seldon: $(SELDON_STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 	  "gRPC 127.0.0.1:5000, metrics http://127.0.0.1:6000/metrics, faults http://127.0.0.1:9500/ml-canary/v1/faults"
 	@# The wrapper's process tree does not stop on Ctrl-C (SIGINT), but does on SIGTERM to its group.
 	@# One gunicorn worker per usable CPU unless GUNICORN_WORKERS is set (docs/benchmarks.md).
-	MODEL_VERSION=$(VERSION) MODEL_ARTIFACTS=$(abspath $(ARTIFACTS)) \
+	MODEL_VERSION=$(VERSION) MODEL_ARTIFACTS=$(abspath $(ARTIFACTS)) MODEL_ADMIN_HOST=$(SERVE_HOST) \
 	  GUNICORN_WORKERS=$${GUNICORN_WORKERS:-$$($(SELDON_BIN)/python -m servers.seldon_workers)} \
 	  PREDICTIVE_UNIT_ID=$${PREDICTIVE_UNIT_ID:-wine} PREDICTIVE_UNIT_IMAGE=$${PREDICTIVE_UNIT_IMAGE:-ml-canary-seldon:$(VERSION)} \
-	  setsid $(SELDON_BIN)/seldon-core-microservice servers.seldon_runtime.SeldonModel \
+	  setsid $(SELDON_BIN)/python -m servers.seldon_bind $(SERVE_HOST) servers.seldon_runtime.SeldonModel \
 	  --http-port 9000 --grpc-port 5000 --metrics-port 6000 & pid=$$!; \
 	trap 'kill -TERM -- -$$pid 2>/dev/null' INT TERM; wait $$pid || wait $$pid
 
@@ -190,6 +192,7 @@ render: ## Print the manifests make deploy applies (OVERLAY, REGISTRY, TAG, HOST
 # subsets' pod-template hashes): created when missing, never re-applied by deploy.
 REWRITTEN := ml-canary.io/rewritten-by=argo-rollouts
 RENDERED := build/rendered.yaml
+ANSWERS_SECRET := ml-canary-answers
 
 # Server-side apply: the API server merges, so the CRDs' large objects fit and each field has one owner.
 # Deploy states the whole desired state (model v1 included), as client-side apply did: it takes over
@@ -199,6 +202,11 @@ APPLY := kubectl apply --server-side --force-conflicts --field-manager=ml-canary
 .PHONY: deploy
 deploy: ## Apply the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, model v1, served at HOST.
 	@mkdir -p build && $(RENDER) > $(RENDERED)
+	@# The namespace, then the token the runtimes report answers to the judge with: made once, never printed.
+	$(APPLY) -f k8s/namespace/namespace.yaml
+	@kubectl -n $(NAMESPACE) get secret $(ANSWERS_SECRET) -o name >/dev/null 2>&1 \
+	  || kubectl -n $(NAMESPACE) create secret generic $(ANSWERS_SECRET) \
+	       --from-literal=token="$$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 	$(APPLY) -l 'ml-canary.io/rewritten-by!=argo-rollouts' -f $(RENDERED)
 	kubectl -n $(NAMESPACE) get virtualservice/wine destinationrule/wine >/dev/null 2>&1 \
 	  || $(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)

@@ -15,18 +15,22 @@ import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from canary.origin import LOOPBACK, LocalOrigin
 
 
 def create_app(title: str, hosts: Sequence[str] = LOOPBACK) -> FastAPI:
-    """A FastAPI app with JSON errors, no docs pages, answering only requests to ``hosts`` (canary.origin)."""
-    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url=None)
+    """A FastAPI app with JSON errors, its OpenAPI document on /openapi.json and no docs pages (they would load
+    scripts from a CDN), answering only requests to ``hosts`` (canary.origin)."""
+    app = FastAPI(title=title, docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.add_middleware(LocalOrigin, hosts=hosts)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    # Starlette's class, not FastAPI's subclass: the router's own refusals (404 for an unknown path, 405, a body
+    # that does not parse) are Starlette's, and they too answer {"error": ...}.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, exc: RequestValidationError):

@@ -69,8 +69,8 @@ def _update(store: faults.FaultStore, version: str, admin_token: str) -> tuple[i
     return 200, {"model_version": version, **new.model_dump()}
 
 
-def serve_forever(port: int, store: faults.FaultStore, version: str, admin_token: str) -> None:
-    """Serve the admin app on every interface (the pod's), one thread per request."""
-    server = make_server("0.0.0.0", port, create_app(store, version, admin_token), threaded=True)
-    logger.info("fault admin endpoint on http://0.0.0.0:%d%s", port, admin.FAULTS_PATH)
+def serve_forever(host: str, port: int, store: faults.FaultStore, version: str, admin_token: str) -> None:
+    """Serve the admin app on ``host`` (a pod's every interface, or loopback), one thread per request."""
+    server = make_server(host, port, create_app(store, version, admin_token), threaded=True)
+    logger.info("fault admin endpoint on http://%s:%d%s", host, port, admin.FAULTS_PATH)
     server.serve_forever()

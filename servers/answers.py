@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.request
 from collections import deque
+from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +31,10 @@ class AnswerSettings(BaseSettings):
     """The judge's POST /v1/answers; empty: answers are not reported."""
     revision: str = ""
     """This runtime's revision (the pod-template hash), as the judge's questions name it."""
+    token: str = ""
+    """The judge's JUDGE_ANSWERS_TOKEN, sent as a Bearer token."""
+    token_file: str = ""
+    """Read the token from this file instead (a mounted Secret)."""
     flush_s: float = 0.25
     """How often a batch is posted."""
     max_pending: int = 10_000
@@ -69,9 +74,17 @@ class AnswerReporter:
             if batch:
                 self._post(batch)
 
+    def _token(self) -> str:
+        """The token, read from its file at every post: a Secret mounted late or rotated is picked up."""
+        try:
+            return Path(self.settings.token_file).read_text().strip() if self.settings.token_file else self.settings.token
+        except OSError:  # not mounted (yet): the judge refuses the batch, and the warning below says so
+            return ""
+
     def _post(self, batch: list[tuple[str, str]]) -> None:
         body = json.dumps({"revision": self.settings.revision, "answers": batch}).encode()
-        request = urllib.request.Request(self.settings.url, body, {"Content-Type": "application/json"})
+        request = urllib.request.Request(self.settings.url, body, {"Content-Type": "application/json",
+                                                                   "Authorization": f"Bearer {self._token()}"})
         try:
             with urllib.request.urlopen(request, timeout=5):
                 pass

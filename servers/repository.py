@@ -24,8 +24,10 @@ def write(
     workers: int = 0,
     ports: dict[str, int] | None = None,
     model_name: str = MODEL_NAME,
+    host: str = "0.0.0.0",
 ) -> Path:
-    """Create ``out`` with server and model settings; return it."""
+    """Create ``out`` with server and model settings; return it. ``host``: every interface in a container or pod,
+    127.0.0.1 on a person's machine (MLServer binds REST, gRPC and metrics to it)."""
     versions.get(version)  # fail early on an unknown version
     out = Path(out).resolve()
     model_dir = out / model_name
@@ -35,7 +37,7 @@ def write(
         **(ports or {}),
         "parallel_workers": workers,
         "metrics_dir": str(out / ".metrics"),
-        "host": "0.0.0.0",
+        "host": host,
     }
     model = {
         "name": model_name,
@@ -56,11 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="folder to pass to 'mlserver start'")
     parser.add_argument("--artifacts", type=Path, default=Path(os.environ.get("MODELS_OUT", "artifacts")))
     parser.add_argument("--workers", type=int, default=0, help="MLServer parallel_workers (default 0)")
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0, a container's; "
+                        "127.0.0.1 keeps the runtime off the network)")
     for name, port in DEFAULT_PORTS.items():
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=port)
     args = parser.parse_args(argv)
     ports = {name: getattr(args, name) for name in DEFAULT_PORTS}
-    out = write(args.out, args.version, args.artifacts, workers=args.workers, ports=ports)
+    out = write(args.out, args.version, args.artifacts, workers=args.workers, ports=ports, host=args.host)
     print(out)
     return 0
 

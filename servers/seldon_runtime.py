@@ -175,4 +175,5 @@ class SeldonModel:
 
     def custom_service(self) -> None:
         """The wrapper runs this in its own process: the fault admin endpoint."""
-        admin_http.serve_forever(self._settings.admin_port, self._store, self._settings.version, self._admin_token)
+        s = self._settings
+        admin_http.serve_forever(s.admin_host, s.admin_port, self._store, s.version, self._admin_token)

@@ -69,6 +69,8 @@ class SeldonSettings(ModelSettings):
     """Artifact root written by 'python -m models.train'; the version's folder is below it."""
     admin_port: int = 9500
     """Port of the fault admin endpoint (the wrapper has no custom routes of its own)."""
+    admin_host: str = "0.0.0.0"
+    """Address of the fault admin endpoint: every interface in a pod; 127.0.0.1 on a person's machine."""
     metrics_flush_s: float = Field(0.1, gt=0.0, le=10.0)
     """How often, in seconds, our metrics reach the wrapper's metrics endpoint, in batches."""
 

@@ -8,16 +8,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class AnswerSink:
-    """Listens on a free port; ``batches`` holds what was posted, ``paths`` where."""
+    """Listens on a free port; ``batches`` holds what was posted, ``paths`` where, ``auth`` with what credentials."""
 
     def __init__(self):
         self.batches: list = []
         self.paths: list[str] = []
+        self.auth: list[str] = []
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - the stdlib's name
                 sink.paths.append(self.path)
+                sink.auth.append(self.headers.get("Authorization", ""))
                 sink.batches.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
                 self.send_response(200)
                 self.end_headers()

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import plotly
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from canary.dashboard.sessions import COOKIE, Sessions
+from canary.dashboard.sessions import Sessions
 
 STATIC = Path(__file__).with_name("static")
 # The wheel's own copy of plotly.js: installed by pip with the stack, served from here, so the
@@ -25,9 +25,11 @@ class Login(BaseModel):
     user: str = Field("dashboard", min_length=1, max_length=64, pattern=r"^[\w.@ -]+$")
 
 
-def _with_cookie(response: Response, sessions: Sessions, user: str) -> Response:
-    response.set_cookie(COOKIE, sessions.open(user), httponly=True, samesite="strict", path="/",
-                        max_age=int(sessions.ttl_s))
+def _logged_in(sessions: Sessions, user: str, answer) -> Response:
+    """``answer(csrf)`` with a new session's cookie: the CSRF token leaves the server only here."""
+    sid, csrf = sessions.open(user)
+    response = answer(csrf)
+    response.set_cookie(sessions.cookie, sid, httponly=True, samesite="strict", path="/", max_age=int(sessions.ttl_s))
     return response
 
 
@@ -60,29 +62,33 @@ def _login(api: APIRouter, sessions: Sessions, bearer) -> None:
 
     @api.get("/session")
     def session(request: Request) -> dict:
-        found = sessions.get(request.cookies.get(COOKIE))
-        return {"logged_in": True, "user": found.user, "csrf": found.csrf} if found else {"logged_in": False}
+        # Never the CSRF token: whoever holds the cookie (any port of this host) could read it here.
+        found = sessions.get(request.cookies.get(sessions.cookie))
+        return {"logged_in": True, "user": found.user} if found else {"logged_in": False}
 
     @api.post("/login")
     def login(body: Login) -> Response:
         if not sessions.token_ok(body.token):
             raise HTTPException(401, "wrong token: 'canary' reads it from the run directory's controller.json")
-        return _with_cookie(Response(status_code=204), sessions, body.user)
+        return _logged_in(sessions, body.user, lambda csrf: JSONResponse({"user": body.user, "csrf": csrf}))
 
     @api.get("/login")
-    def login_with_code(code: str = "") -> Response:
+    def login_with_code(request: Request, code: str = "") -> Response:
         user = sessions.redeem(code)
         if user is None:
+            if "text/html" not in request.headers.get("accept", ""):  # a script or a tool, not a browser
+                raise HTTPException(401, "this login link is spent or expired: run 'canary dashboard --open' again")
             return HTMLResponse("<p>This login link is spent or expired: run <code>canary dashboard --open</code> "
                                 "again, or log in on <a href='/'>the dashboard</a>.</p>", status_code=401)
-        # A redirect, so the code leaves the address bar and the history at once.
-        return _with_cookie(RedirectResponse("/", status_code=303), sessions, user)
+        # A redirect, so the code leaves the address bar and the history at once; the CSRF token rides
+        # after '#', which the browser sends to no server, and the page moves it to its storage at once.
+        return _logged_in(sessions, user, lambda csrf: RedirectResponse(f"/#csrf={csrf}", status_code=303))
 
     @api.post("/logout")
     def logout(request: Request) -> Response:
-        sessions.close(request.cookies.get(COOKIE))
+        sessions.close(request.cookies.get(sessions.cookie))
         response = Response(status_code=204)
-        response.delete_cookie(COOKIE, path="/")
+        response.delete_cookie(sessions.cookie, path="/")
         return response
 
     @api.post("/login-codes", dependencies=[Depends(bearer)])

@@ -14,15 +14,20 @@ from collections import OrderedDict
 
 MAX_WAITING = 100_000  # answers waiting for their pair, per revision: 30 minutes at 50 rps
 MAX_AGE_S = 60.0  # a copy answered later than this is not joined (the canary was down, or not mirrored)
+MAX_REVISIONS = 64  # revisions with answers waiting; the one that reported least recently goes first
+MAX_PAIRS = 256  # (revision, revision) counts kept, as many as the judge's analyses
+PAIRS_MAX_AGE_S = 3600.0  # counts that no answer has changed for an hour are forgotten
 
 
 class PairCounts:
     """Joined pairs and disagreements per (revision, revision), from reported answers."""
 
-    def __init__(self, clock=time.monotonic, max_waiting: int = MAX_WAITING, max_age_s: float = MAX_AGE_S):
+    def __init__(self, clock=time.monotonic, max_waiting: int = MAX_WAITING, max_age_s: float = MAX_AGE_S,
+                 max_revisions: int = MAX_REVISIONS, max_pairs: int = MAX_PAIRS):
         self._clock, self._max_waiting, self._max_age_s = clock, max_waiting, max_age_s
-        self._waiting: dict[str, OrderedDict] = {}
-        self._pairs: dict[tuple[str, str], list[int]] = {}
+        self._max_revisions, self._max_pairs = max_revisions, max_pairs
+        self._waiting: OrderedDict[str, OrderedDict] = OrderedDict()  # least recently reporting first
+        self._pairs: OrderedDict[tuple[str, str], list] = OrderedDict()  # [pairs, disagreements, changed at]
         self._lock = threading.Lock()
 
     def add(self, revision: str, answers: list[tuple[str, str]]) -> int:
@@ -30,6 +35,7 @@ class PairCounts:
         now, joined = self._clock(), 0
         with self._lock:
             mine = self._waiting.setdefault(revision, OrderedDict())
+            self._waiting.move_to_end(revision)
             for request_id, answer in answers:
                 found = self._join(revision, request_id, answer, now)
                 joined += found
@@ -37,24 +43,38 @@ class PairCounts:
                     mine[request_id] = (answer, now)
                     if len(mine) > self._max_waiting:
                         mine.popitem(last=False)
-            for waiting in self._waiting.values():
-                while waiting and now - next(iter(waiting.values()))[1] > self._max_age_s:
-                    waiting.popitem(last=False)
+            self._forget(now)
         return joined
+
+    def _forget(self, now: float) -> None:
+        """Bound every store by age and by size: answers too old to join, revisions that stopped reporting."""
+        for revision, waiting in list(self._waiting.items()):
+            while waiting and now - next(iter(waiting.values()))[1] > self._max_age_s:
+                waiting.popitem(last=False)
+            if not waiting:
+                del self._waiting[revision]
+        while len(self._waiting) > self._max_revisions:
+            self._waiting.popitem(last=False)
+        while self._pairs and (len(self._pairs) > self._max_pairs
+                               or now - next(iter(self._pairs.values()))[2] > PAIRS_MAX_AGE_S):
+            self._pairs.popitem(last=False)
 
     def _join(self, revision: str, request_id: str, answer: str, now: float) -> int:
         joined = 0
         for other, waiting in self._waiting.items():
             found = waiting.pop(request_id, None) if other != revision else None
             if found is not None and now - found[1] <= self._max_age_s:
-                counts = self._pairs.setdefault(tuple(sorted((revision, other))), [0, 0])
+                key = tuple(sorted((revision, other)))
+                counts = self._pairs.setdefault(key, [0, 0, now])
                 counts[0] += 1
                 counts[1] += found[0] != answer
+                counts[2] = now
+                self._pairs.move_to_end(key)
                 joined += 1
         return joined
 
     def counts(self, a: str, b: str) -> tuple[int, int]:
         """(disagreements, pairs) of these two revisions so far."""
         with self._lock:
-            pairs, disagreements = self._pairs.get(tuple(sorted((a, b))), (0, 0))
+            pairs, disagreements, _ = self._pairs.get(tuple(sorted((a, b))), (0, 0, 0.0))
         return disagreements, pairs

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from fastapi import HTTPException, Query, Response
+from fastapi import Depends, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -18,7 +18,7 @@ from canary.judge.recent import RecentSamples
 from canary.judge.settings import JudgeSettings
 from canary.judge.source import REVISION_PATTERN, JudgeError, PrometheusReader, source_for
 from canary.origin import hosts_for
-from canary.webapi import create_app
+from canary.webapi import create_app, token_check
 
 DECISIONS = "mlcanary_judge_decisions"
 DURATION = "mlcanary_judge_request_duration_seconds"
@@ -33,7 +33,7 @@ class Answers(BaseModel):
 
 
 class Analyses:
-    """The analyses in memory, least recently asked forgotten first."""
+    """The analyses in memory: an idle one is forgotten, a running one never makes room for a new question."""
 
     def __init__(self, settings: JudgeSettings):
         self.settings, self.source = settings, source_for(settings.source, settings.selector)
@@ -72,11 +72,24 @@ class Analyses:
             if current is not None and current is not found:  # another question of this rollout started it
                 self._items.move_to_end(key)
                 return current
+            self._make_room(key, now)
             analysis = self._items[key] = Analysis(question, self.settings, self.source, now, self.pairs, born)
             self._items.move_to_end(key)
-            while len(self._items) > self.settings.max_analyses:
-                self._items.popitem(last=False)
             return analysis
+
+    def _make_room(self, key: tuple, now: float) -> None:
+        """Forget idle analyses (least recently asked first); a 503 when only running ones are left.
+
+        Anyone on the judge's network may ask (Argo's web provider sends no credentials), so a
+        flood of made-up questions must not push out an analysis a rollout still asks about.
+        """
+        self._items.pop(key, None)  # a failed analysis asked again after its retry gap: replaced
+        idle = self.settings.idle_s
+        while self._items and now - next(iter(self._items.values())).asked_at > idle:
+            self._items.popitem(last=False)
+        if len(self._items) >= self.settings.max_analyses:
+            raise JudgeError(503, f"the judge holds {len(self._items)} running analyses (JUDGE_MAX_ANALYSES); the least "
+                       f"recently asked is forgotten {idle:g}s after its last question (JUDGE_IDLE_S)")
 
     def _born(self, reader: PrometheusReader | RecentSamples, canary: str, now: float) -> float | None:
         """When the canary revision's request counters were born, if within the history window (a series
@@ -99,6 +112,19 @@ def _question(canary: str, stable: str, weight: float, tests: str, since: float 
     if canary == stable:
         raise HTTPException(422, f"bad request: canary and stable are the same revision ({canary})")
     return Question(canary, stable, weight, names, since, latency_ms)
+
+
+def _answers_check(settings: JudgeSettings):
+    """Who may report answers: the runtimes, with the token (any other process could skew the shadow tests).
+    The token is read at every report: a Secret mounted late, or rotated, takes effect without a restart."""
+
+    def check(authorization: str = Header(default="")) -> None:
+        token = settings.resolved_answers_token()
+        if not token:
+            raise HTTPException(403, "answers are off: the judge has no JUDGE_ANSWERS_TOKEN (or _FILE) to check them by")
+        token_check(token, "the runtimes send ANSWERS_TOKEN, the same as the judge's JUDGE_ANSWERS_TOKEN")(authorization)
+
+    return check
 
 
 def _own_metrics() -> tuple[CollectorRegistry, Counter, Histogram]:
@@ -136,7 +162,7 @@ def create(settings: JudgeSettings, clock=time.time):
             decisions.labels(doc["decision"]).inc()
             return doc
 
-    @app.post("/v1/answers")
+    @app.post("/v1/answers", dependencies=[Depends(_answers_check(settings))])
     def answers(report: Answers) -> dict:
         """A runtime's answers under mirroring, joined with the other revision's on the request id."""
         return {"joined": analyses.pairs.add(report.revision, report.answers)}

@@ -1,5 +1,6 @@
 """The judge's settings, read once from ``JUDGE_*`` variables."""
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -8,6 +9,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Errors fail a broken build fastest and weigh most; the slow model-quality tests share the rest.
 ALPHA_SHARES = {"errors": 0.4, "latency": 0.25, "accuracy": 0.1, "class_mix": 0.1, "disagreement": 0.15}
+
+
+def _read_token(path: str) -> str:
+    """A token from a mounted Secret's file; empty when the file is missing (the Secret not created)."""
+    try:
+        return Path(path).read_text().strip()
+    except FileNotFoundError:
+        return ""
 
 
 class JudgeSettings(BaseSettings):
@@ -70,7 +79,17 @@ class JudgeSettings(BaseSettings):
     query_timeout_s: float = Field(5.0, gt=0)
     """Timeout of one Prometheus query."""
     max_analyses: int = Field(256, ge=1)
-    """Analyses kept in memory; the least recently asked is forgotten first."""
+    """Analyses kept in memory; when all are running, a new question is refused (503) rather than evict one."""
+    idle_s: float = Field(300.0, gt=0)
+    """An analysis not asked for this long is idle and forgotten; one asked within it is running."""
+    answers_token: str = ""
+    """Bearer token POST /v1/answers requires (the runtimes' ANSWERS_TOKEN); empty: answers are refused (403)."""
+    answers_token_file: str = ""
+    """Read the token from this file instead (a mounted Secret)."""
+
+    def resolved_answers_token(self) -> str:
+        """The token from ``answers_token_file`` when set, else ``answers_token``."""
+        return _read_token(self.answers_token_file) if self.answers_token_file else self.answers_token
     trace_points: int = Field(900, ge=1)
     """Answers per analysis kept in brief for GET /v1/analyses (15 minutes at one a second)."""
 

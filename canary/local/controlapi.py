@@ -47,7 +47,7 @@ HINT = "'canary' reads it from the run directory's controller.json"
 def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str, judge_url: str) -> FastAPI:
     """The app: GET /rollout, /events, /audit, /runtimes; POST the controls; the dashboard on /."""
     app = create_app("ml-canary controller")
-    sessions, bearer = Sessions(token), token_check(token, HINT)
+    sessions, bearer = Sessions(token, ctrl.store.path), token_check(token, HINT)
     user = Depends(control_user(sessions, bearer, HINT))
     app.include_router(pages.router(sessions, bearer))
     app.include_router(proxy.router(prometheus_url, judge_url))
@@ -103,11 +103,11 @@ def _reads(app: FastAPI, ctrl: Controller, runtimes: Recent) -> None:
     """The open reads: the rollout, its events, the audit log, the running runtimes."""
 
     @app.get("/rollout")
-    def rollout(events: int = 20) -> dict:
+    def rollout(events: int = Query(20, ge=0, le=1000)) -> dict:
         return view(ctrl, events)
 
     @app.get("/events")
-    def events(after: int = 0) -> list:
+    def events(after: int = Query(0, ge=0, le=2**63 - 1)) -> list:  # SQLite's integers
         return ctrl.store.events(after_id=after)
 
     @app.get("/audit")

@@ -39,10 +39,11 @@ def _binary(name: str) -> str:
     return found
 
 
-def mlserver(version: str, base_port: int, folder: Path, artifacts: Path, workers: int, fault_env: dict) -> RuntimeSpec:
-    """How to start one version on MLServer: a model repository written for these ports."""
+def mlserver(version: str, base_port: int, folder: Path, artifacts: Path, workers: int, fault_env: dict,
+             host: str = "127.0.0.1") -> RuntimeSpec:
+    """How to start one version on MLServer: a model repository written for these ports, listening on ``host``."""
     ports = {"http_port": base_port, "grpc_port": base_port + 1, "metrics_port": base_port + 2}
-    repo = repository.write(folder / "repo", version, artifacts, workers=workers, ports=ports)
+    repo = repository.write(folder / "repo", version, artifacts, workers=workers, ports=ports, host=host)
     return RuntimeSpec(
         version=version,
         cmd=[_binary("mlserver"), "start", str(repo)],
@@ -53,16 +54,20 @@ def mlserver(version: str, base_port: int, folder: Path, artifacts: Path, worker
     )
 
 
-def seldon(version: str, base_port: int, folder: Path, artifacts: Path, seldon_bin: str, fault_env: dict) -> RuntimeSpec:
-    """How to start one version on the Seldon wrapper, in its own venv."""
-    if not Path(seldon_bin).exists() and not shutil.which(seldon_bin):
+def seldon(version: str, base_port: int, folder: Path, artifacts: Path, seldon_bin: str, fault_env: dict,
+           host: str = "127.0.0.1") -> RuntimeSpec:
+    """How to start one version on the Seldon wrapper, in its own venv, listening on ``host`` (servers.seldon_bind)."""
+    found = shutil.which(seldon_bin) or seldon_bin
+    if not Path(found).exists():
         raise FileNotFoundError(f"{seldon_bin} not found: 'make venv' builds .venv-seldon, or set CANARY_SELDON_BIN")
+    python = str(Path(found).with_name("python"))  # the wrapper's venv, which runs servers.seldon_bind
     return RuntimeSpec(
         version=version,
-        cmd=[seldon_bin, "servers.seldon_runtime.SeldonModel", "--http-port", str(base_port),
+        cmd=[python, "-m", "servers.seldon_bind", host, "servers.seldon_runtime.SeldonModel", "--http-port", str(base_port),
              "--grpc-port", str(base_port + 1), "--metrics-port", str(base_port + 2)],
         env={**fault_env, "FAULT_STATE_FILE": str(folder / "faults.json"), "MODEL_VERSION": version,
              "MODEL_ARTIFACTS": str(Path(artifacts).resolve()), "MODEL_ADMIN_PORT": str(base_port + 3),
+             "MODEL_ADMIN_HOST": host,
              "PREDICTIVE_UNIT_ID": repository.MODEL_NAME, "PREDICTIVE_UNIT_IMAGE": f"ml-canary-seldon:{version}"},
         ready_url=f"http://127.0.0.1:{base_port}/health/status",
         metrics_port=base_port + 2,

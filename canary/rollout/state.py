@@ -27,7 +27,9 @@ class Store:
     """The controller's state, event log and audit log in one SQLite file."""
 
     def __init__(self, path: Path, clock=time.time):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = Path(path)
+        """The database file (the dashboard's sessions are kept in it too: canary.dashboard.sessions)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a SIGKILL right after a save keeps the save

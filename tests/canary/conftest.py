@@ -1,7 +1,10 @@
 """Shared by the canary tests: the repository root, a block of free ports, a stack started through the harness."""
 
+import contextlib
+import socket
 from pathlib import Path
 
+import psutil
 import pytest
 
 from canary.local.harness import Harness, free_port_env
@@ -32,6 +35,34 @@ def child_pids(harness: Harness) -> list[int]:
 
     return [p["pid"] for p in StackClient(harness.run_dir).status()["processes"]]
 
+
+def lan_address() -> str:
+    """This machine's first IPv4 address that is not loopback: where a neighbour on the network connects."""
+    for addresses in psutil.net_if_addrs().values():
+        for a in addresses:
+            if a.family == socket.AF_INET and not a.address.startswith("127."):
+                return a.address
+    pytest.fail("this machine has no IPv4 address but loopback: nothing to connect from the network with")
+
+
+def listening_ports(pid: int) -> set[int]:
+    """The TCP ports a process and its children listen on."""
+    found = set()
+    process = psutil.Process(pid)
+    for p in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            found |= {c.laddr.port for c in p.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+    return found
+
+
+def assert_reachable_from_this_machine_only(pid: int) -> None:
+    """Every port ``pid`` (with its children) listens on answers on 127.0.0.1 and refuses the LAN address."""
+    lan, ports = lan_address(), listening_ports(pid)
+    assert ports, f"process {pid} listens on nothing"
+    for port in sorted(ports):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((lan, port), timeout=2).close()
 
 
 def weighted_steps(folder: Path):

@@ -26,3 +26,16 @@ def test_a_render_the_schema_refuses_is_refused(deployed):
     done = deployed.kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", stdin=yaml.safe_dump_all(docs),
                             check=False)
     assert done.returncode != 0 and "attempts" in done.stderr, done.stderr
+
+
+def test_deploy_makes_the_answers_token_once_and_both_ends_mount_it(deployed):
+    token = deployed.get("secret", "ml-canary-answers")["data"]["token"]
+    again = deployed.make("deploy")  # a second deploy (a new HOST, a new TAG) keeps the token the pods hold
+    assert again.returncode == 0, again.stderr
+    assert deployed.get("secret", "ml-canary-answers")["data"]["token"] == token and len(token) > 20
+    assert token not in again.stdout + again.stderr
+    judge = deployed.get("deployment", "ml-canary-judge")["spec"]["template"]["spec"]
+    runtime = deployed.get("rollout", "wine")["spec"]["template"]["spec"]
+    for spec in (judge, runtime):
+        volume = next(v for v in spec["volumes"] if v["name"] == "answers")["secret"]
+        assert (volume["secretName"], volume["optional"]) == ("ml-canary-answers", True)

@@ -2,9 +2,11 @@
 
 import httpx
 import pytest
+from hypothesis import strategies as st
 
 from servers.admin import FAULTS_PATH
 from tests.conftest import TOKEN
+from tests.json_fuzz import near, post_fuzzed
 from tests.promtext import total
 from tests.seldon.test_seldon_runtime import classes, predict, scrape
 
@@ -58,6 +60,15 @@ def test_bad_feedback_is_a_400_and_counts_nothing(v2, wine, body, words):
     response = httpx.post(f"{v2.http}/api/v1.0/feedback", json=body, timeout=10)
     assert response.status_code == 400 and words in response.text, response.text
     assert counts(v2) == before
+
+
+def test_fuzzed_feedback_is_never_a_5xx_and_a_refused_one_counts_nothing(v2, wine):
+    predict(v2, {"data": {"ndarray": wine.X[:1].tolist()}})  # the counters exist
+    rows = st.lists(st.lists(st.sampled_from(["class_0", "class_1", "class_9", ""]), max_size=2), max_size=3)
+    data = near({"data": near({"ndarray": rows, "names": st.lists(st.text(max_size=5), max_size=2)})})
+    shape = {"response": data, "truth": data, "request": data, "reward": st.floats(allow_nan=False)}
+    post_fuzzed(f"{v2.http}/api/v1.0/feedback", near(shape), lambda: counts(v2))
+    assert predict(v2, {"data": {"ndarray": wine.X[:1].tolist()}}).status_code == 200
 
 
 def test_feedback_about_another_versions_answer_is_refused(v2, wine):

@@ -2,10 +2,12 @@
 
 import httpx
 import pytest
+from hypothesis import strategies as st
 
 from servers.admin import FAULTS_PATH
 from servers.feedback import FEEDBACK_PATH
 from tests.conftest import TOKEN
+from tests.json_fuzz import near, post_fuzzed
 from tests.promtext import total
 from tests.servers.test_mlserver_runtime import infer, scrape
 
@@ -55,6 +57,14 @@ def test_bad_feedback_is_a_4xx_and_counts_nothing(server, body, status, words):
     assert response.status_code == status and words in response.text, response.text
     assert httpx.post(f"{server.http}{FEEDBACK_PATH}", content=b'{"prediction": [').status_code == 422
     assert counts(server) == before
+
+
+def test_fuzzed_feedback_is_never_a_5xx_and_a_refused_one_counts_nothing(server):
+    labels = st.lists(st.sampled_from(["class_0", "class_1", "class_2", "class_9", ""]), max_size=3)
+    shape = {"prediction": labels | st.text(max_size=8), "truth": labels, "model_version": st.sampled_from(["v2", "v1"]),
+             "request_id": st.text(max_size=300)}
+    post_fuzzed(f"{server.http}{FEEDBACK_PATH}", near(shape), lambda: counts(server))
+    assert infer(server, [[13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]]).status_code == 200
 
 
 def test_one_row_may_be_sent_as_strings(server):

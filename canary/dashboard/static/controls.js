@@ -1,11 +1,28 @@
 "use strict";
 // The login and every control: a change carries the session's CSRF token; the server says which controls apply.
+// The token is given once, by the login (or after '#' by a login link), and kept in this origin's storage:
+// the server never hands it out for the cookie, which every port of this host receives.
 
 const FAULT_FIELDS = ["error_ratio", "latency_ms", "wrong_ratio"];
+const CSRF_KEY = "ml-canary-csrf";
+
+function keepCsrfFromAddress() {
+  const found = /^#csrf=([\w-]+)$/.exec(location.hash);
+  if (found) {
+    localStorage.setItem(CSRF_KEY, found[1]);
+    history.replaceState(null, "", location.pathname);  // out of the address bar and the history
+  }
+}
+
+async function loadSession() {
+  // A cookie without the token (storage cleared, or a session from before) cannot act: log in again.
+  const session = await getJSON("/session");
+  return session.logged_in && localStorage.getItem(CSRF_KEY) ? session : { logged_in: false };
+}
 
 async function post(path, body) {
   const response = await fetch(path, { method: "POST", credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": Dash.session.csrf || "" },
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": localStorage.getItem(CSRF_KEY) || "" },
     body: JSON.stringify(body || {}) });
   const text = await response.text();
   const doc = text ? JSON.parse(text) : {};
@@ -74,21 +91,23 @@ function gameDayRow(runtime) {
 
 const Controls = {
   async init() {
-    Dash.session = await getJSON("/session");
+    keepCsrfFromAddress();
+    Dash.session = await loadSession();
     showSession();
     document.getElementById("login-form").onsubmit = async (ev) => {
       ev.preventDefault();
       try {
-        await post("/login", { user: document.getElementById("login-user").value,
+        const login = await post("/login", { user: document.getElementById("login-user").value,
           token: document.getElementById("login-token").value });
         document.getElementById("login-token").value = "";
-        Dash.session = await getJSON("/session");
+        localStorage.setItem(CSRF_KEY, login.csrf);
+        Dash.session = await loadSession();
         showSession(); say(`logged in as ${Dash.session.user}`);
         await Controls.refreshRuntimes(); await refresh();
       } catch (err) { say(`login: ${err.message}`, true); }
     };
     document.getElementById("logout").onclick = async () => {
-      await post("/logout"); Dash.session = { logged_in: false }; showSession(); await refresh();
+      await post("/logout"); localStorage.removeItem(CSRF_KEY); Dash.session = { logged_in: false }; showSession(); await refresh();
     };
     document.getElementById("rollout-form").onsubmit = (ev) => {
       ev.preventDefault();
@@ -112,7 +131,7 @@ const Controls = {
 
   async refreshRuntimes() {
     try {
-      const session = await getJSON("/session");  // a restarted controller has forgotten every session
+      const session = await loadSession();  // a session expired, or ended in another tab
       if (session.logged_in !== Dash.session.logged_in) { Dash.session = session; showSession(); }
       const runtimes = await getJSON("/runtimes");
       // Redrawn only when something changed (or who may press Apply), so what a person is typing stays put.

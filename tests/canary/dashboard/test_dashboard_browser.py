@@ -19,6 +19,7 @@ from canary.local.client import StackClient
 from canary.local.harness import Harness
 from servers.admin import FAULTS_PATH
 from canary.dashboard.browser import chromium, phase, run, text
+from canary.dashboard.sessions import COOKIE_PREFIX
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -90,9 +91,9 @@ def test_a_person_watches_steers_and_aborts_a_rollout_in_the_browser(live, brows
     assert fetch_status(browser, "/abort", {}) == 401
 
     log_in(browser, state["token"], "tester")
-    session = browser.get_cookie("canary_session")
+    session, = (c for c in browser.get_cookies() if c["name"].startswith(COOKIE_PREFIX))
     assert session["httpOnly"] and session["sameSite"] == "Strict"
-    assert "canary_session" not in run(browser, "return document.cookie") and state["token"] not in browser.current_url
+    assert COOKIE_PREFIX not in run(browser, "return document.cookie") and state["token"] not in browser.current_url
     assert fetch_status(browser, "/pause", {}) == 403  # the cookie alone, without the CSRF token, changes nothing
 
     # Roll out v2 from the page; the current step is marked and the charts draw both versions.

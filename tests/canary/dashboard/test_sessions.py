@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from canary.dashboard.sessions import COOKIE, CSRF_HEADER, Sessions
+from canary.dashboard.sessions import COOKIE_PREFIX, CSRF_HEADER, Sessions
 from canary.local import controlapi
 from tests.canary.rollout.test_controller import rig  # noqa: F401 - the controller over fakes
 
@@ -23,8 +23,8 @@ def app(rig):  # noqa: F811
 
 def login(client: TestClient, user: str = "alice") -> str:
     answer = client.post("/login", json={"token": TOKEN, "user": user})
-    assert answer.status_code == 204, answer.text
-    return client.get("/session").json()["csrf"]
+    assert answer.status_code == 200, answer.text
+    return answer.json()["csrf"]
 
 
 def test_the_page_and_plotly_are_served_from_the_controller_itself(app):
@@ -57,7 +57,7 @@ def test_the_login_cookie_is_httponly_and_samesite_strict(app):
     client, _ = app
     answer = client.post("/login", json={"token": TOKEN, "user": "alice"})
     cookie = answer.headers["set-cookie"].lower()
-    assert cookie.startswith(f"{COOKIE}=") and "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
+    assert cookie.startswith(COOKIE_PREFIX) and "httponly" in cookie and "samesite=strict" in cookie and "path=/" in cookie
     assert TOKEN not in cookie
 
 
@@ -110,8 +110,11 @@ def test_a_login_link_works_once_and_leaves_no_code_in_the_address(app):
     path = client.post("/login-codes", headers={"Authorization": f"Bearer {TOKEN}", "X-Canary-User": "carol"}).json()["path"]
     browser = TestClient(client.app, base_url=HERE)
     first = browser.get(path, follow_redirects=False)
-    assert first.status_code == 303 and first.headers["location"] == "/" and COOKIE in first.headers["set-cookie"]
-    assert browser.get("/session").json()["user"] == "carol"
+    assert first.status_code == 303 and first.headers["set-cookie"].startswith(COOKIE_PREFIX)
+    where, csrf = first.headers["location"].split("#csrf=")  # after '#': no server sees it
+    assert where == "/" and code_of(path) not in first.headers["location"]
+    assert browser.get("/session").json() == {"logged_in": True, "user": "carol"}
+    assert browser.post("/pause", headers={CSRF_HEADER: csrf}).status_code == 200
     again = TestClient(client.app, base_url=HERE).get(path, follow_redirects=False)
     assert again.status_code == 401 and "set-cookie" not in again.headers
 
@@ -133,6 +136,43 @@ def test_a_logged_in_browser_changes_nothing_from_another_origin(app):
     assert ctrl.state.phase == "Progressing" and ctrl.store.audit_log() == []
     answer = client.post("/pause", headers={CSRF_HEADER: csrf, "Origin": HERE})  # the dashboard itself
     assert answer.status_code == 200 and ctrl.state.paused
+
+
+def code_of(path: str) -> str:
+    return path.split("code=")[1]
+
+
+def test_a_cookie_replayed_from_another_port_reads_no_csrf_token_and_changes_nothing(app):
+    client, ctrl = app
+    login(client)
+    stolen = dict(client.cookies)  # what a server on another port of 127.0.0.1 receives from the browser
+    thief = TestClient(client.app, base_url=HERE, cookies=stolen)
+    assert thief.get("/session").json() == {"logged_in": True, "user": "alice"}  # no "csrf" in it
+    for headers in ({}, {CSRF_HEADER: ""}):
+        assert thief.post("/abort", headers=headers).status_code == 403
+    assert ctrl.state.phase == "Progressing" and ctrl.store.audit_log() == []
+
+
+def test_the_cookie_is_named_per_controller_and_sessions_outlive_a_restart(app, tmp_path):
+    client, ctrl = app
+    csrf = login(client)
+    again = controlapi.create(ctrl, "a-new-token", stack=None, prometheus_url="http://127.0.0.1:9",
+                              judge_url="http://127.0.0.1:9")  # the controller restarted on the same database
+    browser = TestClient(again, base_url=HERE, cookies=dict(client.cookies))
+    assert browser.post("/pause", headers={CSRF_HEADER: csrf}).status_code == 200 and ctrl.state.paused
+    other = Sessions(TOKEN, tmp_path / "another-controller.db")
+    assert other.cookie != Sessions(TOKEN, ctrl.store.path).cookie and other.cookie.startswith(COOKIE_PREFIX)
+    stored = b"".join(f.read_bytes() for f in ctrl.store.path.parent.glob(f"{ctrl.store.path.name}*"))  # and -wal
+    assert dict(client.cookies).popitem()[1].encode() not in stored and csrf.encode() not in stored
+
+
+def test_a_session_expires():
+    now = [0.0]
+    sessions = Sessions(TOKEN, ttl_s=60, clock=lambda: now[0])
+    sid, csrf = sessions.open("erin")
+    assert sessions.get(sid).user == "erin" and sessions.get(sid).csrf_ok(csrf) and not sessions.get(sid).csrf_ok("x")
+    now[0] = 61
+    assert sessions.get(sid) is None
 
 
 def test_a_login_code_expires():

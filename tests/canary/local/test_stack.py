@@ -10,8 +10,9 @@ import pytest
 
 from canary.local import procs
 from canary.local.client import StackClient
-from tests.canary.conftest import ROOT, child_pids, start_stack
+from tests.canary.conftest import ROOT, assert_reachable_from_this_machine_only, child_pids, start_stack
 from tests.canary.local.support import loadgen, summary
+from tests.fuzz import fuzz
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -62,6 +63,12 @@ def test_all_processes_are_up_and_healthy(harness, stack):
     assert all(p["healthy"] for p in status["processes"])
     out = canary_status(harness)
     assert out.returncode == 0 and "runtime-v1" in out.stdout and "ready" in out.stdout
+
+
+def test_the_runtimes_answer_this_machine_only(harness, with_canary):
+    # Inference, feedback, the fault switch's GET and the metrics have no token: off the network by default.
+    for runtime in (p for p in with_canary.status()["processes"] if p["version"]):
+        assert_reachable_from_this_machine_only(runtime["pid"])
 
 
 def test_inference_through_the_gateway(harness, stack):
@@ -232,6 +239,8 @@ def test_the_seldon_runtime_behind_the_same_gateway(stack_env, tmp_path):
         doc = summary(loadgen(running.gateway, "--protocol", "seldon", "--rps", "100", "--duration", "3s", out=out), out)
         assert doc["success_ratio"] == 1.0
         assert set(doc["by_version"]) == {"v1", "v2"}
+        for runtime in (p for p in client.status()["processes"] if p["version"]):  # REST, gRPC, metrics, faults
+            assert_reachable_from_this_machine_only(runtime["pid"])
     finally:
         pids = child_pids(running)
         assert running.stop_process("canary up", signal.SIGTERM) == 0
@@ -255,3 +264,28 @@ def test_each_runtime_is_a_revision_and_its_series_carry_it(harness, with_canary
                "Prometheus to label the canary's Envoy stats with its revision")
     series = harness.query(f'envoy_cluster_upstream_rq_xx{{revision="{status["canary_revision"]}"}}')
     assert {s["metric"]["version"] for s in series} == {"v2"}
+
+
+def stack_state(client: StackClient):
+    """What a refused change must leave alone: the routing, and which processes run which version."""
+    def read():
+        doc = client.status()
+        return ({k: doc[k] for k in ("stable", "canary", "canary_weight", "header_routes", "mirror_routes")},
+                sorted((p["name"], p["pid"], p["revision"]) for p in doc["processes"]))
+    return read
+
+
+def test_the_stack_api_and_the_judge_fuzzed_from_their_openapi(harness, stack):
+    # Last in this module: the token's changes (routes, a canary) are undone at the end.
+    state = stack_state(stack)
+    # Few examples: each reads the stack's status twice, and that asks every process whether it is ready.
+    assert fuzz(stack.state["api"], state=state, examples=8) > 60  # no token: every change refused
+    made = fuzz(stack.state["api"], headers={"Authorization": f"Bearer {stack.state['token']}"}, state=state,
+                skip=("POST /shutdown",), examples=8)
+    assert made > 40 and stack.status()["processes"][0]["state"] == "running"
+    judge = stack.status()["judge"]
+    analyses = lambda: httpx.get(f"{judge}/v1/analyses", timeout=10).json()  # noqa: E731 - what a refusal leaves
+    assert fuzz(judge, state=analyses, examples=15) > 80  # POST /v1/answers without the runtimes' token: refused
+    if stack.status()["canary"]:
+        stack.remove_canary()
+    stack.set_routing(0, [])
