@@ -183,10 +183,19 @@ TLS_SECRET ?= wine-tls
 NAMESPACE ?= ml-canary
 ROLLOUTS := kubectl argo rollouts -n $(NAMESPACE)
 RENDER = REGISTRY=$(REGISTRY) TAG=$(TAG) HOST=$(HOST) TLS_SECRET=$(TLS_SECRET) hack/render.sh $(OVERLAY)
+# What acts on the cluster renders with the settings given to this make (command line or environment),
+# the others as the last make deploy saved them, then the defaults (hack/deployment.sh).
+SETTINGS := REGISTRY TAG HOST TLS_SECRET OVERLAY
+GIVEN = $(foreach v,$(SETTINGS),$(if $(filter command line environment,$(origin $(v))),$(v)='$($(v))'))
+DEPLOYMENT = $(GIVEN) NAMESPACE=$(NAMESPACE) hack/deployment.sh
 
 .PHONY: render
-render: ## Print the manifests make deploy applies (OVERLAY, REGISTRY, TAG, HOST: the public host name, TLS_SECRET).
+render: ## Print the manifests for OVERLAY, REGISTRY, TAG, HOST (the public host name), TLS_SECRET as given (no cluster read).
 	@$(RENDER)
+
+.PHONY: deployment
+deployment: ## Show the settings the cluster targets use: as given, else as the last make deploy saved them, else the defaults.
+	@$(DEPLOYMENT) show
 
 # Objects Argo Rollouts rewrites during a rollout (weights, the header route, the
 # subsets' pod-template hashes): created when missing, never re-applied by deploy.
@@ -200,8 +209,9 @@ ANSWERS_SECRET := ml-canary-answers
 APPLY := kubectl apply --server-side --force-conflicts --field-manager=ml-canary
 
 .PHONY: deploy
-deploy: ## Apply the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, model v1, served at HOST.
-	@mkdir -p build && $(RENDER) > $(RENDERED)
+deploy: ## Apply the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, model v1, served at HOST; the settings are kept.
+	@$(DEPLOYMENT) check
+	@mkdir -p build && $(DEPLOYMENT) render > $(RENDERED)
 	@# The namespace, then the token the runtimes report answers to the judge with: made once, never printed.
 	$(APPLY) -f k8s/namespace/namespace.yaml
 	@kubectl -n $(NAMESPACE) get secret $(ANSWERS_SECRET) -o name >/dev/null 2>&1 \
@@ -210,10 +220,12 @@ deploy: ## Apply the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, mo
 	$(APPLY) -l 'ml-canary.io/rewritten-by!=argo-rollouts' -f $(RENDERED)
 	kubectl -n $(NAMESPACE) get virtualservice/wine destinationrule/wine >/dev/null 2>&1 \
 	  || $(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)
+	@# Saved last, so a deploy that failed leaves the settings of the one before.
+	$(DEPLOYMENT) configmap | $(APPLY) -f -
 
 .PHONY: routes
 routes: ## Re-apply VirtualService and DestinationRule wine (a new HOST); only between rollouts: it resets Argo's weights.
-	@mkdir -p build && $(RENDER) > $(RENDERED)
+	@mkdir -p build && $(DEPLOYMENT) render > $(RENDERED)
 	$(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)
 
 .PHONY: notifications
@@ -226,23 +238,26 @@ notifications: $(STAMP) ## Add the rollout-aborted alert to Argo Rollouts' notif
 
 .PHONY: undeploy
 undeploy: ## Delete what make deploy applied.
-	$(RENDER) | kubectl delete --ignore-not-found -f -
+	$(DEPLOYMENT) render | kubectl delete --ignore-not-found -f -
 
 .PHONY: loadgen
 loadgen: ## Start the in-cluster load generator Job (50 rps for 30 minutes), replacing a finished one.
 	kubectl -n $(NAMESPACE) delete job loadgen --ignore-not-found --wait
-	$(RENDER) components/loadgen | $(APPLY) -l app.kubernetes.io/component=loadgen -f -
+	@$(DEPLOYMENT) check
+	$(DEPLOYMENT) render components/loadgen | $(APPLY) -l app.kubernetes.io/component=loadgen -f -
 
 # A rollout changes the Rollout's pod template and nothing else.
 TEMPLATE_PATCH = $(BIN)/python hack/template_patch.py | kubectl -n $(NAMESPACE) patch rollout wine --type json --patch-file /dev/stdin
 
 .PHONY: rollout-v2
 rollout-v2: $(STAMP) ## Roll out model v2: 10% -> analysis -> 50% -> analysis -> 100%.
-	$(RENDER) components/v2 | $(TEMPLATE_PATCH)
+	@$(DEPLOYMENT) check
+	$(DEPLOYMENT) render components/v2 | $(TEMPLATE_PATCH)
 
 .PHONY: rollout-faulty-v2
 rollout-faulty-v2: $(STAMP) ## Roll out a v2 with 30% errors: the analysis aborts it.
-	$(RENDER) components/faulty-v2 | $(TEMPLATE_PATCH)
+	@$(DEPLOYMENT) check
+	$(DEPLOYMENT) render components/faulty-v2 | $(TEMPLATE_PATCH)
 
 .PHONY: status
 status: ## Show the rollout (kubectl argo rollouts get).

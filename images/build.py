@@ -1,6 +1,8 @@
 """Build the images from images/Dockerfile and the host-prepared wheels, with a progress line per step."""
 
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,9 +75,25 @@ def describe(client: docker.DockerClient, name: str, ref: str, seconds: float = 
     return Built(name, ref, attrs.get("Size", 0) / 1e6, seconds, config.get("User") or "root", health)
 
 
+def wheels(root: Path, names: list[str], say: Callable[[str], None] = print) -> None:
+    """The wheels each image installs from (build/wheels/NAME), made with this Python's pip where missing:
+    a fresh clone builds with 'python -m images build' alone. 'make wheels' remakes them all."""
+    for name in names:
+        folder = root / "build" / "wheels" / name
+        if any(folder.glob("*.whl")):
+            continue
+        say(f"wheels for {name} -> {folder.relative_to(root)} (pip wheel, once)")
+        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(folder), f".[{name}]"],
+                              cwd=root, capture_output=True, text=True)
+        if done.returncode:
+            problem = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise EngineError(f"could not make the wheels for {name} (pip wheel: {problem}); 'make wheels' shows all")
+
+
 def build_all(client: docker.DockerClient, root: Path, names: list[str], registry: str, tag: str,
               args: dict[str, str], say: Callable[[str], None] = print) -> list[Built]:
-    """Every named image, in order; stops at the first failure."""
+    """Every named image, in order, its wheels made first where missing; stops at the first failure."""
+    wheels(root, names, say)
     return [build_one(client, root, name, args, reference(name, registry, tag), say) for name in names]
 
 

@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m images", description=__doc__.splitlines()[0]
                                 + " The engine is the one DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) names.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, text in (("build", "build from images/Dockerfile and build/wheels/ (make wheels prepares them)"),
+    for name, text in (("build", "build from images/Dockerfile and build/wheels/ (made here where missing)"),
                        ("push", "push to REGISTRY"), ("list", "the images present, with size, user and healthcheck"),
                        ("smoke", "run each image read-only and check what it is for")):
         cmd = sub.add_parser(name, help=text)

@@ -15,6 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = "ml-canary"
 
 
+REGISTRY, HOST = "registry.example/acme", "wine.acme.example"  # nothing pulls here: KWOK runs no container
+
+
 class Cluster:
     """The running control plane, and what the tests do with it: make targets, kubectl, objects as JSON."""
 
@@ -59,7 +62,8 @@ def cluster(tmp_path_factory) -> Cluster:
 
 @pytest.fixture(scope="session")
 def deployed(cluster: Cluster) -> Cluster:
-    """``make deploy`` (the mlserver overlay) applied to the control plane, as on a cluster."""
-    done = cluster.make("deploy")
+    """``make deploy`` (the mlserver overlay) applied to the control plane, as on a cluster; later targets
+    are run without the settings, as a person does, and must keep them."""
+    done = cluster.make("deploy", f"REGISTRY={REGISTRY}", f"HOST={HOST}")
     assert done.returncode == 0, done.stderr
     return cluster

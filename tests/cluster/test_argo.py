@@ -5,7 +5,7 @@ No data plane answers here (the judge's and Prometheus' in-cluster names do not 
 so every AnalysisRun errs after its retries); each analysis step is passed with the plugin's
 ``promote`` well within its error budget (five errors, ten seconds apart)."""
 
-from tests.cluster.conftest import Cluster
+from tests.cluster.conftest import HOST, REGISTRY, Cluster
 from tests.waiting import wait_until
 
 
@@ -58,16 +58,32 @@ def test_argo_brings_up_the_stable_revision_and_routes_all_traffic_to_it(deploye
 def test_deploy_again_changes_nothing(deployed):
     spec = lambda kind: deployed.get(kind, "wine")["spec"]  # noqa: E731
     before = {kind: spec(kind) for kind in ("rollout", "virtualservice", "destinationrule", "horizontalpodautoscaler")}
-    done = deployed.make("deploy")
+    done = deployed.make("deploy")  # no REGISTRY, no HOST: the first deploy's, as saved
     assert done.returncode == 0, done.stderr
     assert {kind: spec(kind) for kind in before} == before
+    assert deployed.get("gateway", "wine-gateway")["spec"]["servers"][0]["hosts"] == [HOST]
+
+
+def test_the_settings_of_a_deployment_are_kept_and_a_deploy_without_a_registry_is_refused(deployed):
+    shown = deployed.make("deployment", "TAG=0.2.0").stdout.splitlines()
+    assert shown == [f"REGISTRY={REGISTRY}", "TAG=0.2.0", f"HOST={HOST}", "TLS_SECRET=wine-tls", "OVERLAY=mlserver"]
+    before = deployed.get("rollout", "wine")["metadata"]["resourceVersion"]
+    # A namespace no deploy has saved settings in: nothing says where the images are.
+    refused = deployed.make("deploy", "NAMESPACE=ml-canary-elsewhere")
+    lines = refused.stderr.strip().splitlines()
+    assert refused.returncode != 0 and "no REGISTRY" in lines[0] and "make images push deploy REGISTRY=" in lines[0]
+    assert deployed.get("rollout", "wine")["metadata"]["resourceVersion"] == before  # nothing applied
+    bad = deployed.make("deployment", "TAG=a b")
+    assert bad.returncode != 0 and "TAG=a b is not an image tag" in bad.stderr
 
 
 def test_the_shipped_steps_as_argo_writes_them(deployed):
     stable = wait_until(lambda: rollout(deployed).get("status", {}).get("stableRS"), 60, "a stable revision")
-    done = deployed.make("rollout-v2")
+    done = deployed.make("rollout-v2")  # no REGISTRY: the deployment's, as saved
     assert done.returncode == 0, done.stderr
     canary = wait_until(lambda: (h := rollout(deployed)["status"].get("currentPodHash")) != stable and h, 60, "v2")
+    image = rollout(deployed)["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == f"{REGISTRY}/ml-canary-mlserver:0.1.0"
 
     # The shadow phase: one canary pod, every prediction copied to it, no weight.
     at_step(deployed, 2)

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -30,3 +32,27 @@ def test_push_without_a_registry_says_so():
 def test_an_unknown_image_is_a_usage_error():
     out = run("build", "tensorflow")
     assert out.returncode == 2 and "unknown image tensorflow; the images are mlserver, seldon, loadgen, judge" in out.stderr
+
+
+def project(root: Path, requires: str) -> Path:
+    """A project with an extra named judge, as pip wheel sees one."""
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+        f'[project]\nname = "tiny"\nversion = "1"\n[project.optional-dependencies]\njudge = [{requires}]\n'
+        '[tool.setuptools]\npy-modules = []\n')
+    return root
+
+
+def test_a_fresh_clone_gets_its_wheels_made_and_a_failure_names_the_package(tmp_path):
+    from images import build
+    from images.engine import EngineError
+
+    said = []
+    build.wheels(project(tmp_path / "ok", ""), ["judge"], said.append)
+    assert [p.name for p in (tmp_path / "ok" / "build" / "wheels" / "judge").glob("*.whl")] == ["tiny-1-py3-none-any.whl"]
+    assert said == ["wheels for judge -> build/wheels/judge (pip wheel, once)"]
+    build.wheels(tmp_path / "ok", ["judge"], said.append)  # present: nothing to do
+    assert len(said) == 1
+    with pytest.raises(EngineError, match="could not make the wheels for judge .*no-such-package-ml-canary"):
+        build.wheels(project(tmp_path / "bad", '"no-such-package-ml-canary==1"'), ["judge"], said.append)
