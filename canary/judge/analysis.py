@@ -82,6 +82,7 @@ class Analysis:
             ev = self.evidence
             ev.settle(int((horizon - self.started_at) // self.settings.cell_s), q.tests)
             self._check_traffic(reader, ev, q, now)
+            self._check_routes(ev, q)
             results = [self._test(ev, name, now) for name in q.tests]
         decision = FAIL if any(r["verdict"] == FAIL for r in results) else (
             PASS if all(r["verdict"] == PASS for r in results) else CONTINUE)
@@ -161,6 +162,23 @@ class Analysis:
                 raise JudgeError(404, f"revision {rev} is unknown to Prometheus (no target with {REVISION_LABEL}=\"{rev}\")")
         raise JudgeError(409, f"canary revision {q.canary} has had no requests in "
                               f"{now - self.first_asked:.0f}s: give it traffic (a weight or a header route)")
+
+    def _check_routes(self, ev, q: Question) -> None:
+        """A 409 when the canary answers far more of this weight's requests than the weight gives it.
+
+        Argo marks a setMirrorRoute step done even when it skipped writing the routes (stable not fully
+        available at that moment); a mirror left on top keeps the weights frozen and copies every
+        request to the canary, so at 10% it answers about half. Judging such a step would promote a
+        canary no user reached, and jump to 100% at once.
+        """
+        tally, s = ev.tallies.get("errors"), self.settings
+        counts = tally.windows.get(len(self.windows) - 1) if tally is not None and self.windows else None
+        if counts is None or not 0 < q.weight < 100 or counts[1] + counts[3] < s.route_check_requests:
+            return
+        share = counts[1] / (counts[1] + counts[3])
+        if share > q.weight / 100 + s.route_slack:
+            raise JudgeError(409, f"the canary answered {share:.0%} of {counts[1] + counts[3]:.0f} requests at weight "
+                                  f"{q.weight:g}: the routes are not what the step set (a mirror route left on top?)")
 
     def _test(self, ev, name: str, now: float) -> dict:
         result = ev.evaluate(name, self.settings.alpha * self.settings.alpha_shares[name])

@@ -74,6 +74,11 @@ class JudgeSettings(BaseSettings):
     """Stable's history before the analysis that sets the latency bound and its prior rates."""
     retry_gap_s: float = Field(10.0, gt=0)
     """A question about a failed analysis after this long without one is a new attempt (a retried rollout)."""
+    route_slack: float = Field(0.25, gt=0, le=1)
+    """The canary's share of a weighted step's requests may exceed the weight by this much (testers' header
+    routes, retries) before the judge answers that the routes are not what the step set (409)..."""
+    route_check_requests: int = Field(400, ge=1)
+    """...once the step has this many requests (at 10%, the share's noise is then under 2 points)."""
     no_traffic_grace_s: float = Field(60.0, ge=0)
     """How long an analysis may see no canary request before the judge answers an error."""
     query_timeout_s: float = Field(5.0, gt=0)

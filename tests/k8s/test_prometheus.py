@@ -72,3 +72,37 @@ def test_every_recorded_series_is_in_the_metric_contract(rule_groups):
     contract = (ROOT / "docs" / "metrics.md").read_text()
     missing = {name for name in recorded_names(rule_groups) if f"`{name}`" not in contract}
     assert not missing, f"docs/metrics.md does not list {missing}"
+
+
+# Argo Rollouts' controller metrics as Prometheus keeps them: scraped by the argo-rollouts chart's
+# ServiceMonitor (no honorLabels: the metric's namespace becomes exported_namespace, the target's is
+# argo-rollouts), or by a scrape that honours the metric's labels.
+ARGO_SCRAPES = {
+    "chart's ServiceMonitor": 'namespace="argo-rollouts",exported_namespace="ml-canary"',
+    "honorLabels": 'namespace="ml-canary"',
+}
+
+
+@pytest.mark.parametrize("scrape", ARGO_SCRAPES)
+def test_the_argo_panels_show_the_rollout_however_its_controller_is_scraped(docs, scrape, tmp_path):
+    where = ARGO_SCRAPES[scrape]
+    series = [{"series": f'rollout_info{{{where},name="wine",phase="Progressing"}}', "values": "1x10"},
+              {"series": f'analysis_run_metric_phase{{{where},name="wine-abc-7",metric="judge",phase="Running"}}',
+               "values": "1x10"},
+              {"series": 'rollout_info{namespace="argo-rollouts",exported_namespace="other",name="wine",phase="Healthy"}',
+               "values": "1x10"}]  # another namespace's Rollout of the same name
+    panels = {k: q for k, q in _queries(docs).items() if "rollout_info" in q or "analysis_run_metric_phase" in q}
+    tests = [{"expr": q, "eval_time": "1m", "exp_samples": [{"labels": _labels(q, where), "value": 1}]}
+             for q in panels.values()]
+    (tmp_path / "argo.test.yaml").write_text(yaml.safe_dump({"tests": [
+        {"interval": "15s", "input_series": series, "promql_expr_test": tests}]}))
+    out = promtool("test", "rules", "argo.test.yaml", cwd=tmp_path)
+    assert len(panels) == 2 and out.returncode == 0, out.stdout + out.stderr
+
+
+def _labels(query: str, where: str) -> str:
+    """The one series a panel's query must return: the ml-canary Rollout's, as scraped."""
+    if "rollout_info" in query:
+        return f'rollout_info{{{where},name="wine",phase="Progressing"}}'
+    return f'analysis_run_metric_phase{{{where},name="wine-abc-7",metric="judge",phase="Running"}}'
+

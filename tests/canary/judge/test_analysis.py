@@ -11,6 +11,7 @@ from canary.cli.judge import table as judge_table
 from canary.judge.analysis import Question
 from canary.judge.service import Analyses
 from canary.judge.settings import JudgeSettings
+from canary.judge.source import JudgeError
 from tests.canary.judge.fakeprom import FakeReader
 
 CANARY, STABLE = "c0ffee1234", "5ab1e5678"
@@ -223,3 +224,22 @@ def test_the_documented_answer():
     assert first_fail["summary"].startswith("errors fail (e-value 357 vs 250): canary 9/170 5xx, stable 2/1530")
     table = "\n".join(judge_table(first_fail))
     assert "[3, 6.31e+03]" in table and "[-0.0020, +0.1574]" in table
+
+
+def test_a_mirror_left_on_top_at_a_weight_is_an_error_not_a_pass():
+    """Argo skipped the step that removes the mirror: at 10% the canary still answers a copy of every request."""
+    rollout = Rollout()
+    rollout.history(30)
+    healthy = rollout.run(20, Second(10, (5, 0, ()), (45, 0, ())))  # 10% as the step meant: judged on
+    assert all(a["decision"] in ("continue", "pass") for a in healthy)
+    with pytest.raises(JudgeError) as stuck:
+        rollout.run(20, Second(10, (50, 0, ()), (50, 0, ())))  # the same at 10% with the mirror still on top
+    assert stuck.value.status == 409 and "the routes are not what the step set" in str(stuck.value)
+    assert "at weight 10" in str(stuck.value)
+
+
+def test_header_routed_testers_beside_a_weight_are_no_route_error():
+    rollout = Rollout()
+    rollout.history(30)
+    answers = rollout.run(40, Second(10, (15, 0, ()), (45, 0, ())))  # 25% of requests at 10%: testers too
+    assert all(a["decision"] in ("continue", "pass") for a in answers)
