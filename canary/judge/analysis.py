@@ -58,6 +58,7 @@ class Analysis:
         self.asked_at = self.first_asked = now
         self.counts = CellCounts(self.started_at, settings.cell_s)
         self.read_until: dict[str, float] = {}  # each counter read so far: up to when
+        self.epoch: int | None = None  # which Prometheus replica the counts come from (the reader's epoch)
         self.windows: list[tuple[int, float]] = []  # (first cell, weight) of each window
         self.pairs_base = pairs.counts(question.canary, question.stable)
         self.failed: dict[str, dict] = {}
@@ -118,20 +119,28 @@ class Analysis:
         """A metric read for the first time gets its baseline, history and every sample since the start, each
         in the cell of its own time; a metric read before, its samples since its last read."""
         revisions, history = (self.q.canary, self.q.stable), self.settings.history_s
+        read = lambda *args: self._follow(reader, reader.samples(*args))  # noqa: E731
         for metric in sorted(self._metrics(tests)):
             selector = "" if metric in (FEEDBACK_TOTAL, PREDICTIONS_TOTAL) else self.source.selector
             if metric == self.source.bucket and metric in self.read_until:
                 selector = ",".join(filter(None, [selector, self._bound_buckets()]))
             if metric not in self.read_until:
-                self.counts.baseline(reader.samples(metric, selector, revisions, self.started_at, history))
-                self.counts.fold(reader.samples(metric, selector, revisions, horizon, horizon - self.started_at),
-                                 late=False)
+                self.counts.baseline(read(metric, selector, revisions, self.started_at, history))
+                self.counts.fold(read(metric, selector, revisions, horizon, horizon - self.started_at), late=False)
             elif horizon > self.read_until[metric]:
                 # Reach back past the last read: a scrape that landed late is still folded in, never twice.
                 back = horizon - self.read_until[metric] + self.settings.settle_s + self.settings.cell_s
-                self.counts.fold(reader.samples(metric, selector, revisions, horizon,
-                                                min(back, horizon - self.started_at)))
+                self.counts.fold(read(metric, selector, revisions, horizon, min(back, horizon - self.started_at)))
             self.read_until[metric] = max(horizon, self.read_until.get(metric, horizon))
+
+    def _follow(self, reader, samples):
+        """``samples`` as read; when the queries moved to another Prometheus replica since the last read, every
+        counter is first re-based on it (canary.judge.counters)."""
+        epoch = reader.epoch
+        if self.epoch is not None and epoch != self.epoch:
+            self.counts.rebase()
+        self.epoch = epoch
+        return samples
 
     def _bound_buckets(self) -> str:
         """Once the latency bound is fixed, a cell's slow answers need two of its buckets (the bound's and

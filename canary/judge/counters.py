@@ -43,7 +43,12 @@ class CellCounts:
         self._sums: dict[Hashable, float] = {}  # each series' increments over every cell
         self.frozen = 0  # cells before this one are judged: a later sample lands in the first open cell
         self.resets = 0
+        self._rebase: set[Hashable] = set()  # series whose next read comes from another Prometheus replica
 
+    def rebase(self) -> None:
+        """The next samples come from another replica (canary.judge.source): each series continues from
+        that replica's own sample at or before the last one counted, never from the other's value."""
+        self._rebase = set(self._last)
     def baseline(self, samples: Samples) -> None:
         """Fold in the samples at or before the start: the last one is the baseline, the rest is history."""
         for key, points in samples.items():
@@ -61,14 +66,25 @@ class CellCounts:
             fresh = [p for p in points if p[0] > (seen[0] if seen else self.start)]
             if not fresh:
                 continue
-            previous = seen[1] if seen else None
+            previous = self._rebased(key, points, fresh) if key in self._rebase else (seen[1] if seen else None)
             for (at, inc), (_, value) in zip(increments(fresh, previous), fresh):
                 self.resets += previous is not None and value < previous
                 previous = value
                 cell = self.cells.setdefault(max(self.cell_of(at), self.frozen if late else 0), {})
                 cell[key] = cell.get(key, 0.0) + inc
                 self._sums[key] = self._sums.get(key, 0.0) + inc
-            self._last[key] = fresh[-1]
+            if fresh:
+                self._last[key] = fresh[-1]
+
+    def _rebased(self, key: Hashable, points: list, fresh: list) -> float:
+        """The value a re-based series continues from: the new replica's own sample at or before the last one
+        counted; without one, its first fresh sample (taken off ``fresh``: only what follows it counts)."""
+        self._rebase.discard(key)
+        older = [p for p in points if p[0] <= self._last[key][0]]
+        if older:
+            return older[-1][1]
+        self._last[key] = first = fresh.pop(0)
+        return first[1]
 
     def freeze(self, upto: int) -> None:
         """The cells before ``upto`` are judged and change no more: a scrape that lands later (past the

@@ -31,6 +31,7 @@ class _Read:
     window_s: float
     revisions: frozenset
     by_revision: dict[str, Samples]
+    epoch: int = 0  # the Prometheus replica it was read from (PrometheusReader.epoch)
 
 
 class RecentSamples:
@@ -89,9 +90,14 @@ class RecentSamples:
         """Whether Prometheus scrapes any target of this revision (never cached)."""
         return self.reader.known(revision)
 
+    @property
+    def epoch(self) -> int:
+        """The replica the reads come from: a shared read from an earlier one serves nobody."""
+        return self.reader.epoch
+
     def _holds(self, read: _Read | None, revisions, end: float, window_s: float) -> bool:
         return (read is not None and read.at >= end + self.margin_s and read.at - read.window_s <= end - window_s
-                and read.revisions.issuperset(revisions))
+                and read.revisions.issuperset(revisions) and read.epoch == self.reader.epoch)
 
     def _renew(self, key: tuple[str, str], lock: threading.Lock) -> None:
         """A new shared read in the background, unless one is under way."""
@@ -117,8 +123,9 @@ class RecentSamples:
             for rev in [r for r, at in self._asked.items() if now - at > self.forget_s]:
                 del self._asked[rev]
             revisions = frozenset(self._asked)
-        last = self._reads.get(key)
-        grow = last is not None and last.revisions >= revisions and now - last.at + self.late_s < self.window_s
+        last, epoch = self._reads.get(key), self.reader.epoch
+        grow = (last is not None and last.revisions >= revisions and now - last.at + self.late_s < self.window_s
+                and last.epoch == epoch)
         window = now - last.at + self.late_s if grow else self.window_s
         samples = self.reader.samples(*key, tuple(sorted(revisions)), now, window)
         self.queries += 1
@@ -128,7 +135,7 @@ class RecentSamples:
         if grow:  # a revision not asked about lately leaves the read: its samples are no longer renewed
             by_revision = _merged({r: last.by_revision.get(r, {}) for r in revisions}, by_revision,
                                   now - self.window_s)
-        self._reads[key] = read = _Read(now, self.window_s, revisions, by_revision)
+        self._reads[key] = read = _Read(now, self.window_s, revisions, by_revision, epoch)
         return read
 
 

@@ -1,6 +1,9 @@
 """Raw per-revision counters from Prometheus: what each proxy calls them, and instant queries that read them."""
 
+import ipaddress
 import math
+import socket
+import threading
 from dataclasses import dataclass
 
 import httpx
@@ -41,27 +44,90 @@ SOURCES = {
 }
 
 
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return host == "localhost"
+    return True
+
+
 def source_for(name: str, selector: str | None) -> Source:
     """The named source, with its selector replaced when one is set."""
     base = SOURCES[name]
     return base if selector is None else Source(base.requests, base.code_label, base.error_code, base.bucket, selector)
 
 
-class PrometheusReader:
-    """Instant queries; every failure is a JudgeError 502, so Argo counts it as an Error, never a pass."""
+def addresses(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to, sorted (a headless Service: one per Prometheus replica)."""
+    return sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
 
-    def __init__(self, url: str, timeout_s: float):
+
+class PrometheusReader:
+    """Instant queries; every failure is a JudgeError 502, so Argo counts it as an Error, never a pass.
+
+    Every query goes to one address of the URL's name. An HA pair of Prometheus replicas scrapes
+    the same targets at its own moments and stamps the samples with its own clock, so reading
+    them in turn shows a counter stepping back (a phantom reset, counted as the whole value).
+    Only when that address stops answering do the queries move to another; ``epoch`` then
+    grows, and the analyses re-base their counters on the new replica (canary.judge.counters).
+    """
+
+    def __init__(self, url: str, timeout_s: float, resolve=addresses):
         self.url = url.rstrip("/")
+        self._url, self._resolve = httpx.URL(self.url), resolve
         self._client = httpx.Client(timeout=timeout_s)
+        self._pinned: str | None = None
+        self._lock = threading.Lock()
+        self.epoch = 0
+        """How many times the queries moved to another replica."""
+
+    def _base(self) -> str:
+        """The URL with its name replaced by the pinned address (https and literal addresses as given)."""
+        host = self._url.host
+        if self._url.scheme != "http" or _is_address(host):
+            return self.url
+        with self._lock:
+            if self._pinned is None:
+                self._pinned = self._pick(avoid=None)
+            return str(self._url.copy_with(host=self._pinned)).rstrip("/")
+
+    def _pick(self, avoid: str | None) -> str:
+        try:
+            found = self._resolve(self._url.host, self._url.port or 80)
+        except OSError as exc:
+            raise JudgeError(502, f"Prometheus at {self.url}: its name does not resolve ({exc})") from None
+        return next((a for a in found if a != avoid), found[0] if found else avoid or self._url.host)
+
+    def _move(self, failed: str) -> bool:
+        """Pin another address after ``failed`` stopped answering; whether there was one."""
+        with self._lock:
+            if self._pinned != failed:  # another query moved already
+                return True
+            self._pinned = self._pick(avoid=failed)
+            moved = self._pinned != failed
+            self.epoch += moved
+            return moved
 
     def instant(self, query: str, at: float | None = None) -> list[tuple[dict, float]]:
         """(labels, value) of every series of an instant vector query, at ``at`` or now."""
         return [(labels, points[-1][1]) for labels, points in self._query(query, at, "vector")]
 
+    def _get(self, params: dict) -> httpx.Response:
+        """GET /api/v1/query at the pinned replica; once more at another when it does not answer."""
+        base = self._base()
+        try:
+            return self._client.get(f"{base}/api/v1/query", params=params)
+        except httpx.TransportError:
+            pinned = httpx.URL(base).host
+            if base == self.url or not self._move(pinned):
+                raise
+            return self._client.get(f"{self._base()}/api/v1/query", params=params)
+
     def _query(self, query: str, at: float | None, kind: str) -> list[tuple[dict, list[tuple[float, float]]]]:
         params = {"query": query, **({"time": f"{at:.3f}"} if at is not None else {})}
         try:
-            response = self._client.get(f"{self.url}/api/v1/query", params=params)
+            response = self._get(params)
             doc = orjson.loads(response.content)
         except httpx.HTTPError as exc:
             raise JudgeError(502, f"Prometheus at {self.url} did not answer: {type(exc).__name__}") from None

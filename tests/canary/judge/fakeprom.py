@@ -18,6 +18,8 @@ EDGES = (1.0, 2.0, 4.0, 8.0, 16.0, 250.0, math.inf)
 class FakeReader:
     """Counters per series, scraped into samples at the times the test chooses."""
 
+    epoch = 0  # one Prometheus: its queries never move to another replica
+
     def __init__(self):
         self.values: dict[tuple, float] = {}  # the live counters, as the proxy holds them
         self.series: dict[tuple, list[tuple[float, float]]] = {}  # what Prometheus stored
@@ -76,3 +78,35 @@ class FakeReader:
 def latencies(rng: np.random.Generator, n: int, median_ms: float) -> np.ndarray:
     """n answer times around a median, log-normal."""
     return median_ms * np.exp(rng.normal(0, 0.5, n))
+
+
+class ReplicaPair(FakeReader):
+    """An HA pair: replica B scrapes the same counters half a second earlier and stamps them with a clock
+    0.8 s ahead; queries go to one replica until ``fail_over`` moves them (PrometheusReader's pinning)."""
+
+    def __init__(self):
+        super().__init__()
+        self.b = FakeReader()
+        self.reading_b = False
+        self._before: dict = {}
+
+    def _inc(self, key: tuple, n: float) -> None:
+        self._before.setdefault(key, self.values.get(key, 0.0))  # B's scrape sees the counter before this second
+        super()._inc(key, n)
+
+    def scrape(self, at: float, skip: str | None = None) -> None:
+        """Both replicas scrape; B's samples read a moment earlier, stamped later."""
+        self.b.values = {k: self._before.get(k, v) for k, v in self.values.items()}
+        self.b.scrape(at + 0.3, skip)
+        self._before = {}
+        super().scrape(at, skip)
+
+    def fail_over(self) -> None:
+        """Replica A stopped answering: every query now goes to B."""
+        self.reading_b = True
+        self.epoch += 1
+
+    def samples(self, metric: str, selector: str, revisions, end: float, window_s: float) -> dict:
+        if self.reading_b:
+            return self.b.samples(metric, selector, revisions, end, window_s)
+        return super().samples(metric, selector, revisions, end, window_s)

@@ -12,7 +12,7 @@ from canary.judge.analysis import Question
 from canary.judge.service import Analyses
 from canary.judge.settings import JudgeSettings
 from canary.judge.source import JudgeError
-from tests.canary.judge.fakeprom import FakeReader
+from tests.canary.judge.fakeprom import FakeReader, ReplicaPair
 
 CANARY, STABLE = "c0ffee1234", "5ab1e5678"
 
@@ -243,3 +243,19 @@ def test_header_routed_testers_beside_a_weight_are_no_route_error():
     rollout.history(30)
     answers = rollout.run(40, Second(10, (15, 0, ()), (45, 0, ())))  # 25% of requests at 10%: testers too
     assert all(a["decision"] in ("continue", "pass") for a in answers)
+
+
+def test_queries_that_move_to_the_other_prometheus_replica_keep_the_counts_exact():
+    """HA Prometheus: replica B scraped each counter a moment before A and stamps it later (its own clock).
+    Read in turn, a counter steps back and the whole value was counted again; after a fail-over the
+    counters continue from B's own samples."""
+    rollout = Rollout(settings=JudgeSettings(settle_s=0), reader=ReplicaPair())
+    rollout.history(30)
+    rollout.run(20, Second(10, (5, 0, ()), (45, 0, ())))
+    rollout.reader.fail_over()
+    answers = rollout.run(20, Second(10, (5, 1, ()), (45, 9, ())))
+    last = answers[-1]
+    assert last["counter_resets"] == 0 and fails(answers) == []
+    # Every request the canary answered since the analysis began, each counted once (B lags A by a second).
+    assert 5 * 39 <= last["tests"][0]["canary"]["requests"] <= 5 * 40
+    assert 45 * 39 <= last["tests"][0]["stable"]["requests"] <= 45 * 40
