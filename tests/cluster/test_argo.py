@@ -5,6 +5,8 @@ No data plane answers here (the judge's and Prometheus' in-cluster names do not 
 so every AnalysisRun errs after its retries); each analysis step is passed with the plugin's
 ``promote`` well within its error budget (five errors, ten seconds apart)."""
 
+import math
+
 from tests.cluster.conftest import HOST, REGISTRY, Cluster
 from tests.waiting import wait_until
 
@@ -85,13 +87,18 @@ def test_the_shipped_steps_as_argo_writes_them(deployed):
     image = rollout(deployed)["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image == f"{REGISTRY}/ml-canary-mlserver:0.1.0"
 
-    # The shadow phase: one canary pod, every prediction copied to it, no weight.
+    # The shadow phase: half as many canary pods as stable's, half the predictions copied to them, no weight.
     at_step(deployed, 2)
+    def shadow_pods() -> tuple[int, int]:
+        replicas = rollout(deployed)["spec"].get("replicas", 1)  # the HPA's, at least its minimum of 2
+        pods = [p for p in deployed.get("pods")["items"] if p["metadata"]["labels"].get("rollouts-pod-template-hash") == canary]
+        return len(pods), math.ceil(replicas / 2)
+    wait_until(lambda: (n := shadow_pods())[0] == n[1] and n, 60, "half as many canary pods as stable's")
     assert analysis_args(deployed, 2) | {"judge-address": None} == {
         "canary-revision": canary, "stable-revision": stable, "judge-address": None}
     http = routes(deployed)
     assert http[0]["name"] == "mirror-route" and http[0]["mirror"]["subset"] == "canary"
-    assert http[0]["mirrorPercentage"]["value"] == 100
+    assert http[0]["mirrorPercentage"]["value"] == 50
     assert [m["method"] for m in http[0]["match"]] == [{"exact": "POST"}] * 2
     assert weights(http[0]) == {"stable": 100, "canary": 0}
     promote(deployed)

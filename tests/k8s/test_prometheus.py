@@ -41,7 +41,9 @@ def _queries(docs) -> dict[str, str]:
     """Every PromQL string outside the rules: analysis metrics and dashboard panels."""
     queries = {}
     for name, template in by_kind(docs, "AnalysisTemplate").items():
-        args = {a["name"]: a.get("value", "v2") for a in template["spec"].get("args", [])}
+        # What the Rollout passes: a revision, or a weight where the arg is one.
+        args = {a["name"]: a.get("value", "10" if a["name"].endswith("weight") else "v2")
+                for a in template["spec"].get("args", [])}
         for metric in (m for m in template["spec"]["metrics"] if "prometheus" in m["provider"]):
             query = metric["provider"]["prometheus"]["query"]
             queries[f"{name}/{metric['name']}"] = re.sub(r"\{\{\s*args\.([\w-]+)\s*\}\}", lambda m: args[m.group(1)], query)

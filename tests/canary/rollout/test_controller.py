@@ -282,7 +282,7 @@ def test_the_shipped_shadow_phase_copies_predictions_before_any_weight_then_walk
     assert "Weights:  v1 100%, v2 0%; mirror routes ['mirror-route'] (copies to v2)" in shown, shown
     asked = set(make.judge.urls)
     question = "http://judge/v1/judge?canary=v2-rev&stable=v1-rev"
-    assert asked == {f"{question}&weight=50&tests=errors,latency", f"{question}&weight=0&tests=disagreement"}
+    assert asked == {f"{question}&weight=33&tests=errors,latency", f"{question}&weight=0&tests=disagreement"}
     run_until(ctrl, clock, lambda: router.weight == 10, step_s=0.25)
     assert router.mirrors == [] and 59 <= clock.now - 1000 <= 61  # a minute of copies, then the first weight
     run_until(ctrl, clock, lambda: ctrl.state.phase == HEALTHY)
@@ -320,7 +320,7 @@ def test_the_live_view_marks_the_current_step_and_shows_the_mirror(rig):
         clock.now += 0.25
     shown = frame(ctrl)
     assert "Rollout wine Progressing" in shown and "v1 100% v2 0% mirror routes mirror-route" in shown, shown
-    assert "✔ 1/11 canary scale replicas 1 ✔ 2/11 mirror route" in shown and "▶ 3/11 analysis shadow 4/11" in shown, shown
+    assert "✔ 1/11 canary scale weight 50 ✔ 2/11 mirror route" in shown and "▶ 3/11 analysis shadow 4/11" in shown, shown
     assert "analysis wine-v2-step3: Running" in shown and "shadow Running 3 0 0 continue" in shown, shown
     make.judge.decision = "fail"
     run_until(ctrl, clock, lambda: ctrl.state.aborted, step_s=0.25)
