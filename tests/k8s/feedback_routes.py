@@ -15,17 +15,38 @@ from tests.k8s.mirror_routes import string_matches
 from tests.k8s.support import by_kind
 
 
+def tls_mode(server: dict) -> str:
+    """A Gateway server's TLS mode: PASSTHROUGH when unset, the enum's zero value (istio.io/api
+    networking/v1alpha3/gateway.proto, ServerTLSSettings.TLSmode)."""
+    return (server.get("tls") or {}).get("mode", "PASSTHROUGH")
+
+
+def is_http_server(server: dict) -> bool:
+    """Whether istiod serves a VirtualService's http routes on this server (pkg/config/gateway/gateway.go,
+    IsHTTPServer): HTTP, HTTP2 or GRPC, or HTTPS whose TLS is terminated (not PASSTHROUGH or AUTO_PASSTHROUGH)."""
+    protocol = server.get("port", {}).get("protocol", "").upper()
+    if protocol in ("HTTP", "HTTP2", "GRPC", "GRPC-WEB"):
+        return True
+    return protocol == "HTTPS" and server.get("tls") is not None and tls_mode(server) not in ("PASSTHROUGH",
+                                                                                               "AUTO_PASSTHROUGH")
+
+
+def serves_routes(server: dict) -> bool:
+    """Whether a request reaches the http routes through this server: an HTTP server that does not only
+    redirect to HTTPS (tls.httpsRedirect: every request answered 301)."""
+    return is_http_server(server) and not (server.get("tls") or {}).get("httpsRedirect")
+
+
 def entries(vs: dict, docs: list[dict]) -> list[tuple[str, int]]:
-    """(gateway, listener port) of every way into the VirtualService: each serving (not redirecting) server
-    of its Gateways, and the mesh at Service wine's http port."""
+    """(gateway, listener port) of every way into the VirtualService: each server of its Gateways that serves
+    http routes and does not only redirect, and the mesh at Service wine's http port."""
     out = []
     for name in vs["spec"].get("gateways", []):
         if name == "mesh":
             service = by_kind(docs, "Service").get("wine", {"spec": {"ports": []}})
             out += [("mesh", p["port"]) for p in service["spec"]["ports"] if p.get("name") == "http"]
         elif gateway := by_kind(docs, "Gateway").get(name):
-            out += [(name, s["port"]["number"]) for s in gateway["spec"].get("servers", [])
-                    if not s.get("tls", {}).get("httpsRedirect")]
+            out += [(name, s["port"]["number"]) for s in gateway["spec"].get("servers", []) if serves_routes(s)]
     return out
 
 

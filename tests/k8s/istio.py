@@ -10,7 +10,7 @@ shipped manifests could break are encoded, not the whole webhook.
 import re
 
 from tests.k8s import crossref
-from tests.k8s.feedback_routes import listener_admits
+from tests.k8s.feedback_routes import listener_admits, serves_routes, tls_mode
 from tests.k8s.support import by_kind
 
 MESH = "mesh"  # constants.IstioMeshGateway
@@ -102,9 +102,9 @@ def gateway(name: str, spec: dict) -> list[str]:
             problems.append(f"Gateway {name}: server must have TLS settings for HTTPS/TLS protocols")
         elif not is_tls and tls and set(tls) - {"httpsRedirect"}:
             problems.append(f"Gateway {name}: server cannot have TLS settings for plain text HTTP ports")
-        if is_tls and tls and tls.get("mode", "SIMPLE") in ("SIMPLE", "MUTUAL") \
+        if is_tls and tls and tls_mode(server) in ("SIMPLE", "MUTUAL") \
                 and not (tls.get("credentialName") or (tls.get("serverCertificate") and tls.get("privateKey"))):
-            problems.append(f"Gateway {name}: {tls.get('mode', 'SIMPLE')} TLS needs credentialName or a certificate "
+            problems.append(f"Gateway {name}: {tls_mode(server)} TLS needs credentialName or a certificate "
                             "and key (validateTLSOptions)")
     return problems
 
@@ -135,11 +135,12 @@ def peer_authentication(name: str, spec: dict) -> list[str]:
 
 
 def gateway_binding(docs: list[dict]) -> list[str]:
-    """A VirtualService host that no server of its Gateway serves is dropped from that gateway by istiod.
+    """A VirtualService host that no HTTP server of its Gateway serves is dropped from that gateway by istiod.
 
     istiod keeps only the VirtualService hosts that match a server's hosts
     (pilot/pkg/networking/core/gateway.go, pickMatchingGatewayHosts); istioctl analyze
-    reports it (pkg/config/analysis/analyzers/virtualservice/gateways.go).
+    reports it (pkg/config/analysis/analyzers/virtualservice/gateways.go). Http routes are built
+    only for HTTP servers (gateway.go buildGatewayHTTPRouteConfig; pkg/config/gateway IsHTTPServer).
     """
     problems, gateways = [], by_kind(docs, "Gateway")
     for name, vs in by_kind(docs, "VirtualService").items():
@@ -147,9 +148,12 @@ def gateway_binding(docs: list[dict]) -> list[str]:
             gw = gateways.get(gw_name.rpartition("/")[2])
             if gw_name == MESH or gw is None:
                 continue
-            served = [h.rpartition("/")[2] for s in gw["spec"].get("servers", []) for h in s.get("hosts", [])]
+            servers = [s for s in gw["spec"].get("servers", []) if serves_routes(s)]
+            served = [h.rpartition("/")[2] for s in servers for h in s.get("hosts", [])]
             if not any(host_matches(h, s) for h in vs["spec"].get("hosts", []) for s in served):
-                problems.append(f"VirtualService {name}: none of its hosts is served by Gateway {gw_name}")
+                problems.append(f"VirtualService {name}: none of its hosts is served by an HTTP server of Gateway "
+                                f"{gw_name} that does not only redirect (an HTTPS server without tls.mode passes "
+                                "TLS through: PASSTHROUGH)")
     return problems
 
 

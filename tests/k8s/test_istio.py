@@ -60,7 +60,11 @@ REFUSED = [
     (_edit("Gateway", "wine-gateway", lambda s: _servers(s, {**HTTPS, "tls": {"mode": "SIMPLE"}})), "SIMPLE TLS needs credentialName"),
     (_edit("Gateway", "wine-gateway", lambda s: _servers(s, {**HTTP, "hosts": []})), "server config must contain at least one host"),
     (_edit("Gateway", "wine-gateway", lambda s: _servers(s, {**HTTP, "hosts": ["other.example.com"]})),
-     "none of its hosts is served by Gateway wine-gateway"),
+     "none of its hosts is served by an HTTP server of Gateway wine-gateway"),
+    # No tls.mode: PASSTHROUGH, the enum's zero value, not SIMPLE. The HTTPS server then serves no http route,
+    # and the port-80 server only redirects to it.
+    (_edit("Gateway", "wine-gateway", lambda s: s["servers"][0]["tls"].pop("mode")),
+     "an HTTPS server without tls.mode passes TLS through"),
     (_edit("DestinationRule", "wine", lambda s: s["subsets"].append(dict(s["subsets"][0]))), "duplicate subset names: stable"),
     (_edit("VirtualService", "wine", lambda s: s["http"].remove(_route(s, "grpc"))),  # one route for all ports, as first shipped
      "Service wine port 8081 (grpc) is routed to port [8080]"),

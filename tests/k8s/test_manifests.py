@@ -112,6 +112,7 @@ def _rename_route(old, new):
     return _edit_route(old, lambda r: r.update(name=new))
 
 
+
 DRIFT = [
     (_rename("VirtualService", "wine", "wine-vs"), "VirtualService wine does not exist"),
     (_rename("DestinationRule", "wine", "wine-dr"), "DestinationRule wine does not exist"),
