@@ -156,10 +156,7 @@ IMAGE_FLAGS = --registry "$(REGISTRY)" --tag $(TAG)
 
 .PHONY: wheels
 wheels: $(STAMP) ## Prepare the wheels the image builds install from (no PyPI inside a build).
-	@for image in $(IMAGES); do \
-	  echo "wheels for $$image -> build/wheels/$$image"; \
-	  $(BIN)/pip wheel --quiet --wheel-dir build/wheels/$$image ".[$$image]" || exit 1; \
-	done
+	$(BIN)/python -m images wheels
 
 .PHONY: images
 images: wheels ## Build the mlserver, seldon, loadgen and judge images at REGISTRY/TAG (python -m images build; DOCKER_HOST picks the engine).
@@ -215,8 +212,8 @@ deploy: ## Apply the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, mo
 	@# The namespace, then the token the runtimes report answers to the judge with: made once, never printed.
 	$(APPLY) -f k8s/namespace/namespace.yaml
 	@kubectl -n $(NAMESPACE) get secret $(ANSWERS_SECRET) -o name >/dev/null 2>&1 \
-	  || kubectl -n $(NAMESPACE) create secret generic $(ANSWERS_SECRET) \
-	       --from-literal=token="$$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+	  || head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' \
+	  | kubectl -n $(NAMESPACE) create secret generic $(ANSWERS_SECRET) --from-file=token=/dev/stdin
 	$(APPLY) -l 'ml-canary.io/rewritten-by!=argo-rollouts' -f $(RENDERED)
 	kubectl -n $(NAMESPACE) get virtualservice/wine destinationrule/wine >/dev/null 2>&1 \
 	  || $(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)

@@ -75,19 +75,22 @@ def describe(client: docker.DockerClient, name: str, ref: str, seconds: float = 
     return Built(name, ref, attrs.get("Size", 0) / 1e6, seconds, config.get("User") or "root", health)
 
 
-def wheels(root: Path, names: list[str], say: Callable[[str], None] = print) -> None:
-    """The wheels each image installs from (build/wheels/NAME), made with this Python's pip where missing:
-    a fresh clone builds with 'python -m images build' alone. 'make wheels' remakes them all."""
+def wheels(root: Path, names: list[str], say: Callable[[str], None] = print, again: bool = False) -> None:
+    """The wheels each image installs from (build/wheels/NAME), made with this Python's pip where missing (or
+    ``again``): a fresh clone builds with 'python -m images build' alone. A folder counts as made once pip
+    finished it (its .complete file), never after a pip that failed halfway."""
     for name in names:
         folder = root / "build" / "wheels" / name
-        if any(folder.glob("*.whl")):
+        if (folder / ".complete").exists() and not again:
             continue
-        say(f"wheels for {name} -> {folder.relative_to(root)} (pip wheel, once)")
+        say(f"wheels for {name} -> {folder.relative_to(root)} (pip wheel)")
+        (folder / ".complete").unlink(missing_ok=True)
         done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(folder), f".[{name}]"],
                               cwd=root, capture_output=True, text=True)
         if done.returncode:
             problem = (done.stderr.strip().splitlines() or ["no output"])[-1]
-            raise EngineError(f"could not make the wheels for {name} (pip wheel: {problem}); 'make wheels' shows all")
+            raise EngineError(f"could not make the wheels for {name} (pip wheel: {problem})")
+        (folder / ".complete").touch()
 
 
 def build_all(client: docker.DockerClient, root: Path, names: list[str], registry: str, tag: str,

@@ -23,7 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, text in (("build", "build from images/Dockerfile and build/wheels/ (made here where missing)"),
                        ("push", "push to REGISTRY"), ("list", "the images present, with size, user and healthcheck"),
-                       ("smoke", "run each image read-only and check what it is for")):
+                       ("smoke", "run each image read-only and check what it is for"),
+                       ("wheels", "make again the wheels each image installs from (build/wheels/IMAGE)")):
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("names", nargs="*", metavar="IMAGE", help=f"any of {', '.join(IMAGES)} (default: all)")
         cmd.add_argument("--registry", default="", help="prefix of the image names, e.g. ghcr.io/acme")
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args) -> int:
     """Do the command; EngineError for anything a person must act on."""
     names = list(dict.fromkeys(args.names or IMAGES))
+    if args.command == "wheels":  # no engine needed
+        build.wheels(ROOT, names, again=True)
+        return 0
     if args.command == "push" and not args.registry:
         raise EngineError("push needs --registry (make push REGISTRY=ghcr.io/acme)")
     client = connect()

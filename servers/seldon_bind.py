@@ -8,6 +8,7 @@ feedback on the LAN. This launcher rewrites the two places the address is used (
 A pod keeps the plain command and every interface.
 """
 
+import os
 import sys
 
 import grpc._server
@@ -38,6 +39,9 @@ def main() -> None:
     """Bind to the first argument, then run seldon-core-microservice with the rest."""
     if len(sys.argv) < 3 or sys.argv[1].startswith("-"):
         sys.exit("usage: python -m servers.seldon_bind HOST <seldon-core-microservice arguments>")
+    # Debug mode serves through Flask's own app.run(host="0.0.0.0"), which neither call above reaches.
+    if "--debug" in sys.argv or os.environ.get("SELDON_DEBUG", "").lower() in ("1", "true", "yes"):
+        sys.exit("servers.seldon_bind: the wrapper's debug mode binds every interface; run it without --debug")
     bind_to(sys.argv.pop(1))
     microservice.main()
 

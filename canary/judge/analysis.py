@@ -83,7 +83,7 @@ class Analysis:
             ev = self.evidence
             ev.settle(int((horizon - self.started_at) // self.settings.cell_s), q.tests)
             self._check_traffic(reader, ev, q, now)
-            self._check_routes(ev, q)
+            ev.check_routes(q.weight)
             results = [self._test(ev, name, now) for name in q.tests]
         decision = FAIL if any(r["verdict"] == FAIL for r in results) else (
             PASS if all(r["verdict"] == PASS for r in results) else CONTINUE)
@@ -119,7 +119,7 @@ class Analysis:
         """A metric read for the first time gets its baseline, history and every sample since the start, each
         in the cell of its own time; a metric read before, its samples since its last read."""
         revisions, history = (self.q.canary, self.q.stable), self.settings.history_s
-        read = lambda *args: self._follow(reader, reader.samples(*args))  # noqa: E731
+        read = lambda *args: self._follow(reader, *args)  # noqa: E731
         for metric in sorted(self._metrics(tests)):
             selector = "" if metric in (FEEDBACK_TOTAL, PREDICTIONS_TOTAL) else self.source.selector
             if metric == self.source.bucket and metric in self.read_until:
@@ -133,13 +133,16 @@ class Analysis:
                 self.counts.fold(read(metric, selector, revisions, horizon, min(back, horizon - self.started_at)))
             self.read_until[metric] = max(horizon, self.read_until.get(metric, horizon))
 
-    def _follow(self, reader, samples):
-        """``samples`` as read; when the queries moved to another Prometheus replica since the last read, every
-        counter is first re-based on it (canary.judge.counters)."""
-        epoch = reader.epoch
-        if self.epoch is not None and epoch != self.epoch:
+    def _follow(self, reader, *args):
+        """``reader.samples(*args)``; when the queries moved to another Prometheus replica since the last read,
+        every counter is first re-based on it (canary.judge.counters). A move during this read leaves its
+        samples' replica unknown: the next read re-bases again."""
+        before = reader.epoch
+        samples = reader.samples(*args)
+        moved = reader.epoch != before
+        if self.epoch is not None and (before != self.epoch or moved):
             self.counts.rebase()
-        self.epoch = epoch
+        self.epoch = -1 if moved else before  # -1: no replica, so the next read re-bases
         return samples
 
     def _bound_buckets(self) -> str:
@@ -159,6 +162,10 @@ class Analysis:
         if not self.windows or self.windows[-1][1] != weight:
             self.windows.append((self.counts.cell_of(now) + 1 if self.windows else 0, weight))
 
+    def barren(self, now: float) -> bool:
+        """Asked for longer than the no-traffic grace without a canary request: it can only answer an error."""
+        return now - self.first_asked > self.settings.no_traffic_grace_s and not self.evidence.canary_trials(self.q.tests)
+
     def roles(self) -> dict[str, str]:
         """Revision -> role."""
         return {self.q.canary: "canary", self.q.stable: "stable"}
@@ -171,23 +178,6 @@ class Analysis:
                 raise JudgeError(404, f"revision {rev} is unknown to Prometheus (no target with {REVISION_LABEL}=\"{rev}\")")
         raise JudgeError(409, f"canary revision {q.canary} has had no requests in "
                               f"{now - self.first_asked:.0f}s: give it traffic (a weight or a header route)")
-
-    def _check_routes(self, ev, q: Question) -> None:
-        """A 409 when the canary answers far more of this weight's requests than the weight gives it.
-
-        Argo marks a setMirrorRoute step done even when it skipped writing the routes (stable not fully
-        available at that moment); a mirror left on top keeps the weights frozen and copies every
-        request to the canary, so at 10% it answers about half. Judging such a step would promote a
-        canary no user reached, and jump to 100% at once.
-        """
-        tally, s = ev.tallies.get("errors"), self.settings
-        counts = tally.windows.get(len(self.windows) - 1) if tally is not None and self.windows else None
-        if counts is None or not 0 < q.weight < 100 or counts[1] + counts[3] < s.route_check_requests:
-            return
-        share = counts[1] / (counts[1] + counts[3])
-        if share > q.weight / 100 + s.route_slack:
-            raise JudgeError(409, f"the canary answered {share:.0%} of {counts[1] + counts[3]:.0f} requests at weight "
-                                  f"{q.weight:g}: the routes are not what the step set (a mirror route left on top?)")
 
     def _test(self, ev, name: str, now: float) -> dict:
         result = ev.evaluate(name, self.settings.alpha * self.settings.alpha_shares[name])

@@ -46,9 +46,10 @@ class CellCounts:
         self._rebase: set[Hashable] = set()  # series whose next read comes from another Prometheus replica
 
     def rebase(self) -> None:
-        """The next samples come from another replica (canary.judge.source): each series continues from
-        that replica's own sample at or before the last one counted, never from the other's value."""
+        """The next samples come from another replica (canary.judge.source): each series continues from that
+        replica's own first sample, never from the other's value."""
         self._rebase = set(self._last)
+
     def baseline(self, samples: Samples) -> None:
         """Fold in the samples at or before the start: the last one is the baseline, the rest is history."""
         for key, points in samples.items():
@@ -66,7 +67,7 @@ class CellCounts:
             fresh = [p for p in points if p[0] > (seen[0] if seen else self.start)]
             if not fresh:
                 continue
-            previous = self._rebased(key, points, fresh) if key in self._rebase else (seen[1] if seen else None)
+            previous = self._rebased(key, fresh) if key in self._rebase else (seen[1] if seen else None)
             for (at, inc), (_, value) in zip(increments(fresh, previous), fresh):
                 self.resets += previous is not None and value < previous
                 previous = value
@@ -76,13 +77,12 @@ class CellCounts:
             if fresh:
                 self._last[key] = fresh[-1]
 
-    def _rebased(self, key: Hashable, points: list, fresh: list) -> float:
-        """The value a re-based series continues from: the new replica's own sample at or before the last one
-        counted; without one, its first fresh sample (taken off ``fresh``: only what follows it counts)."""
+    def _rebased(self, key: Hashable, fresh: list) -> float:
+        """The value a re-based series continues from: the new replica's first sample after the last one
+        counted, taken off ``fresh`` (only what follows it counts). Between the two replicas' samples up to a
+        scrape interval goes uncounted; continuing from an older sample of the new replica would count it
+        twice, and a count that only ever misses cannot make a false abort."""
         self._rebase.discard(key)
-        older = [p for p in points if p[0] <= self._last[key][0]]
-        if older:
-            return older[-1][1]
         self._last[key] = first = fresh.pop(0)
         return first[1]
 

@@ -5,7 +5,7 @@ import math
 import re
 
 from canary.judge import digest, quality, twosample, verdict
-from canary.judge.source import FEEDBACK_TOTAL, REVISION_LABEL
+from canary.judge.source import FEEDBACK_TOTAL, REVISION_LABEL, JudgeError
 from canary.judge.tally import Tally
 
 _UNITS = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions", "disagreement": "pairs disagree"}
@@ -124,7 +124,7 @@ class Evidence:
         """One test's result at level ``alpha``."""
         s, a = self.settings, self.a
         if name == "disagreement":
-            d, n = (now - base for now, base in zip(a.pairs.counts(a.q.canary, a.q.stable), a.pairs_base))
+            d, n = self._pairs()
             return quality.disagreement(d, n, s.disagreement_absolute, alpha)
         if name == "class_mix":
             windows = [self.class_windows[w] for w in sorted(self.class_windows)]
@@ -144,11 +144,37 @@ class Evidence:
         return Tally(self.settings.latency_relative).add(
             [(0, digest.slow(c, None)[1], 0, digest.slow(s, None)[1]) for _, c, s in rows], [w for w, _, _ in rows])
 
+    def _pairs(self) -> tuple[int, int]:
+        """(disagreements, pairs) since the analysis began; counts the judge forgot and began again (an hour
+        without a change, canary.judge.pairs) are a reset: counted from zero."""
+        a = self.a
+        now = a.pairs.counts(a.q.canary, a.q.stable)
+        if now[1] < a.pairs_base[1]:
+            a.pairs_base = (0, 0)
+        return now[0] - a.pairs_base[0], now[1] - a.pairs_base[1]
+
+    def check_routes(self, weight: float) -> None:
+        """A 409 when the canary answers far more of this weight's requests than the weight gives it.
+
+        Argo marks a setMirrorRoute step done even when it skipped writing the routes (stable not fully
+        available at that moment); a mirror left on top keeps the weights frozen and copies half the
+        predictions to the canary, so at 10% it answers a third of them. Judging such a step would
+        promote a canary no user reached, and jump to 100% at once.
+        """
+        tally, s = self.tallies.get("errors"), self.settings
+        counts = tally.windows.get(len(self.a.windows) - 1) if tally is not None and self.a.windows else None
+        if counts is None or not 0 < weight < 100 or counts[1] + counts[3] < s.route_check_requests:
+            return
+        share = counts[1] / (counts[1] + counts[3])
+        if share > weight / 100 + s.route_slack:
+            raise JudgeError(409, f"the canary answered {share:.0%} of {counts[1] + counts[3]:.0f} requests at weight "
+                                  f"{weight:g}: the routes are not what the step set (a mirror route left on top?)")
+
     def canary_trials(self, tests) -> int:
         """The canary's requests (or predictions) so far, settled or not, in any of these tests' counters."""
         a = self.a
         if all(t == "disagreement" for t in tests):
-            return a.pairs.counts(a.q.canary, a.q.stable)[1] - a.pairs_base[1]
+            return self._pairs()[1]
         return a.counts.total(lambda k: dict(k[1]).get(REVISION_LABEL) == a.q.canary)
 
 

@@ -64,6 +64,7 @@ class Analyses:
             if found is not None and not (found.failed and now - found.asked_at > self.settings.retry_gap_s):
                 self._items.move_to_end(key)
                 return found
+            self._make_room(key, now)  # before asking Prometheus anything for a question that cannot be taken
         # Prometheus is asked outside the lock: a first question must not hold up every other analysis's.
         new = found is None and question.since is None and reader is not None
         born = self._born(reader, question.canary, now) if new else None
@@ -78,15 +79,20 @@ class Analyses:
             return analysis
 
     def _make_room(self, key: tuple, now: float) -> None:
-        """Forget idle analyses (least recently asked first); a 503 when only running ones are left.
+        """Forget idle analyses (least recently asked first), then one that never saw a canary request in
+        its grace; a 503 when only running ones are left.
 
         Anyone on the judge's network may ask (Argo's web provider sends no credentials), so a
-        flood of made-up questions must not push out an analysis a rollout still asks about.
+        flood of made-up questions must not push out an analysis a rollout still asks about; such
+        questions hold their slots at most the no-traffic grace once the judge is full.
         """
         self._items.pop(key, None)  # a failed analysis asked again after its retry gap: replaced
         idle = self.settings.idle_s
         while self._items and now - next(iter(self._items.values())).asked_at > idle:
             self._items.popitem(last=False)
+        barren = next((k for k, a in self._items.items() if a.barren(now)), None)  # made-up revisions, say
+        if len(self._items) >= self.settings.max_analyses and barren is not None:
+            del self._items[barren]
         if len(self._items) >= self.settings.max_analyses:
             raise JudgeError(503, f"the judge holds {len(self._items)} running analyses (JUDGE_MAX_ANALYSES); the least "
                        f"recently asked is forgotten {idle:g}s after its last question (JUDGE_IDLE_S)")

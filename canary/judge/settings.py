@@ -12,10 +12,10 @@ ALPHA_SHARES = {"errors": 0.4, "latency": 0.25, "accuracy": 0.1, "class_mix": 0.
 
 
 def _read_token(path: str) -> str:
-    """A token from a mounted Secret's file; empty when the file is missing (the Secret not created)."""
+    """A token from a mounted Secret's file; empty when it cannot be read (the Secret not created)."""
     try:
         return Path(path).read_text().strip()
-    except FileNotFoundError:
+    except OSError:
         return ""
 
 
@@ -74,7 +74,7 @@ class JudgeSettings(BaseSettings):
     """Stable's history before the analysis that sets the latency bound and its prior rates."""
     retry_gap_s: float = Field(10.0, gt=0)
     """A question about a failed analysis after this long without one is a new attempt (a retried rollout)."""
-    route_slack: float = Field(0.25, gt=0, le=1)
+    route_slack: float = Field(0.2, gt=0, le=1)
     """The canary's share of a weighted step's requests may exceed the weight by this much (testers' header
     routes, retries) before the judge answers that the routes are not what the step set (409)..."""
     route_check_requests: int = Field(400, ge=1)

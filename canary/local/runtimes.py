@@ -60,10 +60,13 @@ def seldon(version: str, base_port: int, folder: Path, artifacts: Path, seldon_b
     found = shutil.which(seldon_bin) or seldon_bin
     if not Path(found).exists():
         raise FileNotFoundError(f"{seldon_bin} not found: 'make venv' builds .venv-seldon, or set CANARY_SELDON_BIN")
-    python = str(Path(found).with_name("python"))  # the wrapper's venv, which runs servers.seldon_bind
+    python = Path(found).with_name("python")  # the wrapper's venv, which runs servers.seldon_bind
+    if not python.exists():
+        raise FileNotFoundError(f"{python} not found beside {seldon_bin}: CANARY_SELDON_BIN must be a venv's "
+                                "seldon-core-microservice ('make venv' builds .venv-seldon)")
     return RuntimeSpec(
         version=version,
-        cmd=[python, "-m", "servers.seldon_bind", host, "servers.seldon_runtime.SeldonModel", "--http-port", str(base_port),
+        cmd=[str(python), "-m", "servers.seldon_bind", host, "servers.seldon_runtime.SeldonModel", "--http-port", str(base_port),
              "--grpc-port", str(base_port + 1), "--metrics-port", str(base_port + 2)],
         env={**fault_env, "FAULT_STATE_FILE": str(folder / "faults.json"), "MODEL_VERSION": version,
              "MODEL_ARTIFACTS": str(Path(artifacts).resolve()), "MODEL_ADMIN_PORT": str(base_port + 3),

@@ -3,11 +3,11 @@ logged-in dashboard. The stack API and the judge are fuzzed live in tests/canary
 
 import json
 import os
-import socket
 
+import httpx
 import pytest
 
-from canary.local import controlapi
+from canary.local import controlapi, procs
 from canary.local.client import StackClient
 from canary.webapi import ServerThread
 from tests.canary.rollout.test_controller import rig  # noqa: F401 - the controller over fakes
@@ -16,12 +16,6 @@ from tests.fuzz import fuzz
 TOKEN = "the-control-token"
 # Calls that reach the stack, Prometheus or the judge: none runs here, so each is a 502 that names it.
 UPSTREAM = ("GET /runtimes", "POST /fault", "GET /prometheus/api/v1/{name}", "GET /judge/v1/analyses")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -34,13 +28,14 @@ def served(rig, tmp_path):  # noqa: F811
     (tmp_path / "stack" / "stack.json").write_text(json.dumps({"api": "http://127.0.0.1:9", "token": "t",
                                                                "pid": os.getpid(), "fault_token": "f"}))
     api = controlapi.create(ctrl, TOKEN, StackClient(tmp_path / "stack"), "http://127.0.0.1:9", "http://127.0.0.1:9")
-    port = free_port()
+    port = procs.free_port()
     server = ServerThread(api, port, "fuzzed-control-api").start()
     yield f"http://127.0.0.1:{port}", ctrl
     server.stop()
 
 
 def controller_state(ctrl):
+    """What a refused request must leave alone: the rollout, its audit log and its events."""
     return lambda: (ctrl.state.summary(), ctrl.store.audit_log(1000), ctrl.store.events(limit=1000))
 
 
@@ -52,8 +47,6 @@ def test_the_control_api_fuzzed_without_credentials_changes_nothing(served):
 
 
 def test_the_control_api_fuzzed_as_a_logged_in_dashboard(served):
-    import httpx
-
     base, ctrl = served
     login = httpx.post(f"{base}/login", json={"token": TOKEN, "user": "fuzz"})
     cookie = dict(login.cookies)

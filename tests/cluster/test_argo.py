@@ -79,6 +79,13 @@ def test_the_settings_of_a_deployment_are_kept_and_a_deploy_without_a_registry_i
     assert bad.returncode != 0 and "TAG=a b is not an image tag" in bad.stderr
 
 
+def shadow_pods(cluster: Cluster, canary: str) -> tuple[int, int]:
+    """(canary pods, half the Rollout's replicas rounded up): setCanaryScale weight 50 of the HPA's count."""
+    replicas = rollout(cluster)["spec"].get("replicas", 1)
+    pods = [p for p in cluster.get("pods")["items"] if p["metadata"]["labels"].get("rollouts-pod-template-hash") == canary]
+    return len(pods), math.ceil(replicas / 2)
+
+
 def test_the_shipped_steps_as_argo_writes_them(deployed):
     stable = wait_until(lambda: rollout(deployed).get("status", {}).get("stableRS"), 60, "a stable revision")
     done = deployed.make("rollout-v2")  # no REGISTRY: the deployment's, as saved
@@ -89,11 +96,7 @@ def test_the_shipped_steps_as_argo_writes_them(deployed):
 
     # The shadow phase: half as many canary pods as stable's, half the predictions copied to them, no weight.
     at_step(deployed, 2)
-    def shadow_pods() -> tuple[int, int]:
-        replicas = rollout(deployed)["spec"].get("replicas", 1)  # the HPA's, at least its minimum of 2
-        pods = [p for p in deployed.get("pods")["items"] if p["metadata"]["labels"].get("rollouts-pod-template-hash") == canary]
-        return len(pods), math.ceil(replicas / 2)
-    wait_until(lambda: (n := shadow_pods())[0] == n[1] and n, 60, "half as many canary pods as stable's")
+    wait_until(lambda: (n := shadow_pods(deployed, canary))[0] == n[1] and n, 60, "half as many canary pods as stable's")
     assert analysis_args(deployed, 2) | {"judge-address": None} == {
         "canary-revision": canary, "stable-revision": stable, "judge-address": None}
     http = routes(deployed)

@@ -51,8 +51,11 @@ def test_a_fresh_clone_gets_its_wheels_made_and_a_failure_names_the_package(tmp_
     said = []
     build.wheels(project(tmp_path / "ok", ""), ["judge"], said.append)
     assert [p.name for p in (tmp_path / "ok" / "build" / "wheels" / "judge").glob("*.whl")] == ["tiny-1-py3-none-any.whl"]
-    assert said == ["wheels for judge -> build/wheels/judge (pip wheel, once)"]
-    build.wheels(tmp_path / "ok", ["judge"], said.append)  # present: nothing to do
+    assert said == ["wheels for judge -> build/wheels/judge (pip wheel)"]
+    build.wheels(tmp_path / "ok", ["judge"], said.append)  # made: nothing to do
     assert len(said) == 1
+    (tmp_path / "ok" / "build" / "wheels" / "judge" / ".complete").unlink()  # a pip that stopped halfway
+    build.wheels(tmp_path / "ok", ["judge"], said.append)
+    assert len(said) == 2
     with pytest.raises(EngineError, match="could not make the wheels for judge .*no-such-package-ml-canary"):
         build.wheels(project(tmp_path / "bad", '"no-such-package-ml-canary==1"'), ["judge"], said.append)

@@ -54,11 +54,32 @@ def _managed_port(ro: dict, docs: list[dict]) -> list[str]:
     return []
 
 
+def _sizing(name: str, ro: dict, docs: list[dict]) -> list[str]:
+    """The shadow phase's three numbers agree: canary pods at p% of stable's for a copy of p% of the predictions,
+    and the shadow template telling the judge the canary's share of the requests, p / (100 + p)."""
+    steps = ro["spec"]["strategy"].get("canary", {}).get("steps", [])
+    mirror = next((s["setMirrorRoute"] for s in steps if (s.get("setMirrorRoute") or {}).get("match")), None)
+    scale = next((s["setCanaryScale"] for s in steps if "setCanaryScale" in s), {})
+    if mirror is None:
+        return []
+    p, problems = mirror.get("percentage", 100), []
+    if scale.get("weight") != p:
+        problems.append(f"Rollout {name}: the shadow canary scale {scale} does not carry a {p}% mirror (weight: {p})")
+    share = round(100 * p / (100 + p))
+    shadow = by_kind(docs, "AnalysisTemplate").get("shadow", {"spec": {"metrics": []}})["spec"]["metrics"]
+    for metric in (m for m in shadow if "errors" in m["provider"].get("web", {}).get("url", "")):
+        if f"&weight={share}&" not in metric["provider"]["web"]["url"]:
+            problems.append(f"AnalysisTemplate shadow: metric {metric['name']} must ask at weight={share}, "
+                            f"the canary's share under a {p}% mirror")
+    return problems
+
+
 def check(docs: list[dict]) -> list[str]:
-    """Each setMirrorRoute that adds a route takes every prediction path and no other request."""
+    """Each setMirrorRoute that adds a route takes every prediction path and no other request; the shadow phase's
+    scale, mirror and judge share agree."""
     problems = []
     for name, ro in by_kind(docs, "Rollout").items():
-        problems += _managed_port(ro, docs)
+        problems += _managed_port(ro, docs) + _sizing(name, ro, docs)
         for i, step in enumerate(ro["spec"]["strategy"].get("canary", {}).get("steps", [])):
             matches = (step.get("setMirrorRoute") or {}).get("match") or []
             where = f"Rollout {name}: step {i + 1} setMirrorRoute"

@@ -13,6 +13,8 @@ from tests.k8s.test_prometheus import promtool
 WINE = 'destination_service_namespace="ml-canary",destination_service_name="wine",source_workload="istio-ingressgateway",'
 DEST = 'istio_requests_total{job="ml-canary/wine-sidecar",reporter="destination",' + WINE
 SOURCE = 'istio_requests_total{job="ml-canary/istio-ingressgateway",reporter="source",' + WINE
+# The in-mesh load generator's sidecar (make loadgen), the other caller this project scrapes.
+LOADGEN = 'istio_requests_total{job="ml-canary/loadgen",reporter="source",' + WINE.replace("istio-ingressgateway", "loadgen")
 # A platform that scrapes every proxy itself (Istio's own PodMonitor): the same counters again, without revision.
 THEIRS = 'istio_requests_total{job="istio-system/envoy-stats-monitor",reporter="source",' + WINE
 PER_S = "0+15x40"  # one a second at a 15 s interval
@@ -40,6 +42,9 @@ SCENARIOS = {
                                                  (SOURCE, "v2", "", "500", "0+4.5x40")), [0.7]),
     "no traffic at all": (_series((DEST, "v1", "aaaa111111", "200", "0+0x40")), []),  # Inconclusive, not a pass
     "stable's callers failing during a healthy canary": (CHURN, [1 - 0.027 / 5.027]),
+    "canary down under make loadgen": (_series((DEST, "v1", "aaaa111111", "200", "0+135x40"),
+                                               (LOADGEN, "v1", "", "200", "0+135x40"),
+                                               (LOADGEN, "unknown", "", "503", PER_S)), [0.0]),
     "the same, the gateway scraped twice": (
         CHURN + _series((THEIRS, "v1", "", "200", "0+675x40"), (THEIRS, "unknown", "", "503", "0+4.05x40")),
         [1 - 0.027 / 5.027]),

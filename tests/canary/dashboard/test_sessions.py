@@ -139,6 +139,7 @@ def test_a_logged_in_browser_changes_nothing_from_another_origin(app):
 
 
 def code_of(path: str) -> str:
+    """The one-time code in a login link's path."""
     return path.split("code=")[1]
 
 

@@ -107,6 +107,7 @@ class ReplicaPair(FakeReader):
         self.epoch += 1
 
     def samples(self, metric: str, selector: str, revisions, end: float, window_s: float) -> dict:
+        """The samples of the replica the queries go to."""
         if self.reading_b:
             return self.b.samples(metric, selector, revisions, end, window_s)
         return super().samples(metric, selector, revisions, end, window_s)

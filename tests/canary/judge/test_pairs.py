@@ -84,6 +84,7 @@ SIGNED = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def judge_app(**settings) -> TestClient:
+    """The judge's app (no Prometheus behind it) taking answers with TOKEN."""
     settings = {"prometheus_url": "http://127.0.0.1:9", "answers_token": TOKEN, **settings}
     return TestClient(service.create(JudgeSettings(**settings)), base_url="http://127.0.0.1")
 
@@ -144,3 +145,20 @@ def test_a_flood_of_made_up_questions_evicts_no_running_analysis():
     assert ask("c1").json()["seconds"] == 400
     kept = {a["canary"]: a["started_at"] for a in judge.get("/v1/analyses").json()["analyses"]}
     assert kept == {"c1": 0, "c3": 400}
+
+
+def test_a_full_judge_gives_the_slot_of_a_question_that_never_saw_a_canary_request_to_a_new_one():
+    clock = Clock()
+    judge = TestClient(service.create(JudgeSettings(prometheus_url="http://127.0.0.1:9", max_analyses=2, idle_s=300,
+                                                    no_traffic_grace_s=30, answers_token=TOKEN), clock=clock),
+                       base_url="http://127.0.0.1")
+    ask = lambda canary: judge.get("/v1/judge", params={  # noqa: E731
+        "canary": canary, "stable": "s1", "weight": 0, "tests": "disagreement"})
+    assert ask("c1").status_code == ask("made-up").status_code == 200
+    for revision in ("s1", "c1"):  # c1's copies are answered: a rollout in its shadow phase
+        judge.post("/v1/answers", json={"revision": revision, "answers": [["r1", "class_0"]]}, headers=SIGNED)
+    clock.now = 20
+    assert ask("c3").status_code == 503  # both still within the grace
+    clock.now = 40
+    assert ask("c1").status_code == 200 and ask("c3").status_code == 200  # made-up: no request in 40 s
+    assert {a["canary"] for a in judge.get("/v1/analyses").json()["analyses"]} == {"c1", "c3"}
