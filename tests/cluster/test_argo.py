@@ -5,9 +5,10 @@ No data plane answers here (the judge's and Prometheus' in-cluster names do not 
 so every AnalysisRun errs after its retries); each analysis step is passed with the plugin's
 ``promote`` well within its error budget (five errors, ten seconds apart)."""
 
+import json
 import math
 
-from tests.cluster.conftest import HOST, REGISTRY, Cluster
+from tests.cluster.conftest import HOST, NAMESPACE, REGISTRY, Cluster
 from tests.waiting import wait_until
 
 
@@ -86,6 +87,22 @@ def shadow_pods(cluster: Cluster, canary: str) -> tuple[int, int]:
     return len(pods), math.ceil(replicas / 2)
 
 
+def evict(cluster: Cluster, role: str) -> str:
+    """Ask the eviction API (a dry run) for one pod of this role, as a node drain does: '' when it may go, or why not."""
+    pod = next(p["metadata"]["name"] for p in cluster.get("pods")["items"] if p["metadata"]["labels"].get("role") == role)
+    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": pod, "namespace": NAMESPACE},
+            "deleteOptions": {"dryRun": ["All"]}}
+    done = cluster.kubectl("create", "--raw", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}/eviction", "-f", "-",
+                           stdin=json.dumps(body), check=False)
+    return done.stderr.strip()
+
+
+def budgets_counted(cluster: Cluster) -> bool:
+    """The disruption controller has counted both budgets' pods."""
+    status = {name: cluster.get("pdb", name).get("status", {}) for name in ("wine", "wine-canary")}
+    return status["wine"].get("disruptionsAllowed", 0) >= 1 and status["wine-canary"].get("expectedPods", 0) >= 1
+
+
 def test_the_shipped_steps_as_argo_writes_them(deployed):
     stable = wait_until(lambda: rollout(deployed).get("status", {}).get("stableRS"), 60, "a stable revision")
     done = deployed.make("rollout-v2")  # no REGISTRY: the deployment's, as saved
@@ -97,6 +114,10 @@ def test_the_shipped_steps_as_argo_writes_them(deployed):
     # The shadow phase: half as many canary pods as stable's, half the predictions copied to them, no weight.
     at_step(deployed, 2)
     wait_until(lambda: (n := shadow_pods(deployed, canary))[0] == n[1] and n, 60, "half as many canary pods as stable's")
+    # A node drain may take a stable pod, never the canary's last (the real eviction API and budgets decide).
+    wait_until(lambda: budgets_counted(deployed), 60, "the disruption budgets to count their pods")
+    assert evict(deployed, "stable") == ""
+    assert "disruption budget" in evict(deployed, "canary")
     assert analysis_args(deployed, 2) | {"judge-address": None} == {
         "canary-revision": canary, "stable-revision": stable, "judge-address": None}
     http = routes(deployed)

@@ -173,10 +173,21 @@ def _check_analysis(name, i, ro, analysis, templates) -> list[str]:
     return problems
 
 
+def _running_labels(docs: list[dict]) -> list[dict]:
+    """Each pod's labels as it runs: a Rollout's pods also carry its stableMetadata or its canaryMetadata labels."""
+    out = []
+    for d in (d for d in docs if d["kind"] in ("Rollout", "Deployment", "Job")):
+        labels = d["spec"]["template"]["metadata"].get("labels", {})
+        canary = d["spec"].get("strategy", {}).get("canary", {}) if d["kind"] == "Rollout" else {}
+        roles = [canary.get(k, {}).get("labels", {}) for k in ("stableMetadata", "canaryMetadata")]
+        out += [{**labels, **extra} for extra in roles] if any(roles) else [labels]
+    return out
+
+
 def _check_scaling_and_access(docs, accounts, namespaces) -> list[str]:
     problems = []
     rollouts = by_kind(docs, "Rollout")
-    pod_labels = [pod["metadata"].get("labels", {}) for pod in pods(docs).values()]
+    pod_labels = _running_labels(docs)
     for name, hpa in by_kind(docs, "HorizontalPodAutoscaler").items():
         ref = hpa["spec"]["scaleTargetRef"]
         if ref["kind"] == "Rollout" and ref["name"] not in rollouts:
