@@ -163,7 +163,11 @@ class Evidence:
         """
         tally, s = self.tallies.get("errors"), self.settings
         counts = tally.windows.get(len(self.a.windows) - 1) if tally is not None and self.a.windows else None
-        if counts is None or not 0 < weight < 100 or counts[1] + counts[3] < s.route_check_requests:
+        # Long enough that the copies a lagging scrape still brings from the step before (a shadow phase's)
+        # are a small part of the step's requests.
+        spanned = (self.upto - self.a.windows[-1][0]) * s.cell_s if self.a.windows else 0.0
+        if counts is None or not 0 < weight < 100 or counts[1] + counts[3] < s.route_check_requests \
+                or spanned < s.route_check_s:
             return
         share = counts[1] / (counts[1] + counts[3])
         if share > weight / 100 + s.route_slack:

@@ -78,7 +78,10 @@ class JudgeSettings(BaseSettings):
     """The canary's share of a weighted step's requests may exceed the weight by this much (testers' header
     routes, retries) before the judge answers that the routes are not what the step set (409)..."""
     route_check_requests: int = Field(400, ge=1)
-    """...once the step has this many requests (at 10%, the share's noise is then under 2 points)."""
+    """...once the step has this many requests (at 10%, the share's noise is then under 2 points)..."""
+    route_check_s: float = Field(90.0, ge=0)
+    """...and this many seconds of settled cells: copies of the step before that a lagging scrape brings late
+    (15 s scrapes, 10 s to settle) are then a small part of it."""
     no_traffic_grace_s: float = Field(60.0, ge=0)
     """How long an analysis may see no canary request before the judge answers an error."""
     query_timeout_s: float = Field(5.0, gt=0)
