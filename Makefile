@@ -180,11 +180,10 @@ TLS_SECRET ?= wine-tls
 NAMESPACE ?= ml-canary
 ROLLOUTS := kubectl argo rollouts -n $(NAMESPACE)
 RENDER = REGISTRY=$(REGISTRY) TAG=$(TAG) HOST=$(HOST) TLS_SECRET=$(TLS_SECRET) hack/render.sh $(OVERLAY)
-# What acts on the cluster renders with the settings given to this make (command line or environment),
-# the others as the last make deploy saved them, then the defaults (hack/deployment.sh).
-SETTINGS := REGISTRY TAG HOST TLS_SECRET OVERLAY
-GIVEN = $(foreach v,$(SETTINGS),$(if $(filter command line environment,$(origin $(v))),$(v)='$($(v))'))
-DEPLOYMENT = $(GIVEN) NAMESPACE=$(NAMESPACE) hack/deployment.sh
+# What acts on the cluster renders with the settings given to this make (make puts those from the command
+# line or the environment in a recipe's environment; the ?= defaults above it does not), the others as the
+# last make deploy saved them, then the defaults (hack/deployment.sh).
+DEPLOYMENT = NAMESPACE=$(NAMESPACE) hack/deployment.sh
 
 .PHONY: render
 render: ## Print the manifests for OVERLAY, REGISTRY, TAG, HOST (the public host name), TLS_SECRET as given (no cluster read).
