@@ -243,10 +243,10 @@ loadgen: ## Start the in-cluster load generator Job (50 rps for 30 minutes), rep
 	$(DEPLOYMENT) render components/loadgen | $(APPLY) -l app.kubernetes.io/component=loadgen -f -
 
 # A rollout changes the Rollout's pod template and nothing else.
-TEMPLATE_PATCH = $(BIN)/python hack/template_patch.py | kubectl -n $(NAMESPACE) patch rollout wine --type json --patch-file /dev/stdin
+TEMPLATE_PATCH = $(BIN)/python hack/template_patch.py $(FAULTS) | kubectl -n $(NAMESPACE) patch rollout wine --type json --patch-file /dev/stdin
 
 .PHONY: rollout-v2
-rollout-v2: $(STAMP) ## Roll out model v2: 10% -> analysis -> 50% -> analysis -> 100%.
+rollout-v2: $(STAMP) ## Roll out model v2: 10% -> analysis -> 50% -> analysis -> 100% (FAULTS="FAULT_ERROR_RATIO=1 ..." to break it on purpose).
 	@$(DEPLOYMENT) check
 	$(DEPLOYMENT) render components/v2 | $(TEMPLATE_PATCH)
 
@@ -282,16 +282,19 @@ cluster-down: $(STAMP) ## Stop every process cluster-up started.
 	$(BIN)/python -m cluster down
 
 .PHONY: test-cluster
-test-cluster: $(STAMP) cluster-tools ## Apply k8s/ to the real control plane (make deploy) and run the shipped Rollout under the real Argo controller.
-	$(call run_pytest,$(BIN)/python,tests/cluster)
+test-cluster: $(STAMP) cluster-tools ## Apply k8s/ to the real control plane (make deploy) and run the shipped Rollout under the real Argo controller, then with real runtimes behind its pods.
+	$(call run_pytest,$(BIN)/python,tests/cluster --ignore=tests/cluster/dataplane)
+	$(call run_pytest,$(BIN)/python,tests/cluster/dataplane)
 
 ##@ One machine (docs/local.md)
 
 TIME_SCALE ?= 4
+ENGINE ?= local
 
 .PHONY: demo
-demo: $(STAMP) $(if $(filter seldon,$(RUNTIME)),$(SELDON_STAMP)) tools ## A local canary rollout that promotes, and a faulty one rolled back automatically (RUNTIME=mlserver|seldon; a few minutes).
-	$(BIN)/python -m canary.cli.demo --time-scale $(TIME_SCALE) --runtime $(RUNTIME)
+demo: $(STAMP) $(if $(filter seldon,$(RUNTIME)),$(SELDON_STAMP)) tools $(if $(filter argo,$(ENGINE)),cluster-tools) ## A local canary rollout that promotes, and faulty ones rolled back automatically (RUNTIME=mlserver|seldon; ENGINE=local, a few minutes, or argo: the real Argo controller decides, about 13 minutes).
+	$(if $(filter-out local argo,$(ENGINE)),$(error ENGINE=$(ENGINE): use local or argo))
+	$(if $(filter argo,$(ENGINE)),$(BIN)/python -m cluster.demo --runtime $(RUNTIME),$(BIN)/python -m canary.cli.demo --time-scale $(TIME_SCALE) --runtime $(RUNTIME))
 
 .PHONY: screenshots
 screenshots: TEST_ARTIFACTS = docs/images

@@ -1,19 +1,25 @@
-"""``python -m cluster up|down|status|env``: the local control plane (docs/kubernetes.md)."""
+"""``python -m cluster up|down|status|env|dataplane``: the local control plane (docs/kubernetes.md)."""
 
 import argparse
 import sys
 
-from cluster import controlplane
+from cluster import controlplane, serve
 from cluster.settings import ClusterSettings
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; a ClusterError is one line on stderr and exit status 1."""
     p = argparse.ArgumentParser(prog="python -m cluster", description=__doc__.split(":")[1].strip())
-    p.add_argument("command", choices=("up", "down", "status", "env"),
-                   help="up: start everything; down: stop it; status: what runs; env: shell variables to use it")
-    args, s = p.parse_args(argv), ClusterSettings()
+    p.add_argument("command", choices=("up", "down", "status", "env", "dataplane"),
+                   help="up: start everything; down: stop it; status: what runs; env: shell variables to use it; "
+                        "dataplane: serve the pods with real runtimes, Envoy, Prometheus and the judge (until Ctrl-C)")
+    p.add_argument("--serve-pods", action="store_true",
+                   help="up: pods become Ready only once the data plane serves them (CLUSTER_SERVE_PODS)")
+    args = p.parse_args(argv)
+    s = ClusterSettings(**({"serve_pods": True} if args.serve_pods else {}))
     try:
+        if args.command == "dataplane":
+            return serve.serve(s)
         if args.command == "up":
             controlplane.up(s)
             print(f"cluster: up; use it with: eval \"$(python -m cluster env)\" (kubeconfig {s.kubeconfig})")

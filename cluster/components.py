@@ -8,7 +8,11 @@ to etcd on loopback, a static token for the admin, no leader election.
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from cluster.settings import ClusterSettings
+
+SERVING = "ml-canary.io/serving"  # the annotation the data plane sets on a pod it serves (cluster/dataplane.py)
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,28 @@ def kwok(s: ClusterSettings, stages: Path) -> Component:
     """KWOK: the node's heartbeat and the pods' status, for nodes annotated kwok.x-k8s.io/node=fake."""
     return Component("kwok", [str(s.tools_dir / "kwok"), f"--kubeconfig={s.kubeconfig}", f"--config={stages}",
                               "--manage-all-nodes=false",
+                              # The node's heartbeat is its Lease (the node-heartbeat-with-lease stage writes its
+                              # status every 10 minutes): without one the node lifecycle controller marks the
+                              # node NotReady after its grace period, and every pod on it unready.
+                              "--node-lease-duration-seconds=40",
                               "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
                               f"--server-address=127.0.0.1:{s.kwok_port}"],
                      f"http://127.0.0.1:{s.kwok_port}/healthz")
+
+
+def stages(s: ClusterSettings) -> Path:
+    """KWOK's stages from its module; with ``serve_pods``, its pod-ready stage also waits for SERVING."""
+    upstream, gated = (s.tools_dir.parent / "kwok-stages").resolve() / "stages.yaml", s.run_dir / "kwok-stages.yaml"
+    gated.unlink(missing_ok=True)  # also what the data plane asks: are this control plane's pods its to serve?
+    if not s.serve_pods:
+        return upstream
+    docs = [d for d in yaml.safe_load_all(upstream.read_text()) if d]
+    for doc in docs:
+        if doc["metadata"]["name"] == "pod-ready":
+            # ANDed with the stage's own expressions (sigs.k8s.io/kwok pkg/apis/v1alpha1 StageSelector).
+            doc["spec"]["selector"]["matchAnnotations"] = {SERVING: "true"}
+    gated.write_text(yaml.safe_dump_all(docs))
+    return gated
 
 
 def argo_rollouts(s: ClusterSettings) -> Component:

@@ -134,7 +134,7 @@ def up(s: ClusterSettings, log=print) -> None:
     started: dict[str, procs.Process] = {}
     t0 = time.monotonic()
     try:
-        stages = (s.tools_dir.parent / "kwok-stages").resolve() / "stages.yaml"
+        stages = components.stages(s)
         for group in ([components.etcd(s)], [components.apiserver(s)],
                       [components.controller_manager(s), components.scheduler(s), components.kwok(s, stages)],
                       [components.argo_rollouts(s)]):

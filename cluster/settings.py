@@ -40,6 +40,8 @@ class ClusterSettings(BaseSettings):
     """How long each component may take to become ready."""
     node: str = "kwok-node-0"
     """The name of the KWOK node pods are scheduled on."""
+    serve_pods: bool = False
+    """Pods become Ready only once the data plane serves them (python -m cluster dataplane); else at once."""
 
     def port_table(self) -> dict[str, tuple[int, str]]:
         """{what: (port, variable)} for every port the control plane binds."""

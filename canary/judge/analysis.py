@@ -41,6 +41,7 @@ class Question:
     tests: tuple[str, ...] = TESTS
     since: float | None = None
     latency_ms: float | None = None
+    grace_s: float | None = None  # no canary evidence for this long is an error (JUDGE_NO_TRAFFIC_GRACE_S if None)
 
     def key(self) -> tuple:
         """The rollout this question belongs to: every test and weight of it share one analysis."""
@@ -171,7 +172,8 @@ class Analysis:
         return {self.q.canary: "canary", self.q.stable: "stable"}
 
     def _check_traffic(self, reader: PrometheusReader, ev, q: Question, now: float) -> None:
-        if now - self.first_asked < self.settings.no_traffic_grace_s or ev.canary_trials(q.tests):
+        grace = self.settings.no_traffic_grace_s if q.grace_s is None else q.grace_s
+        if now - self.first_asked < grace or ev.canary_trials(q.tests):
             return
         for rev in (q.canary, q.stable):
             if not reader.known(rev):

@@ -110,14 +110,14 @@ class Analyses:
 
 
 def _question(canary: str, stable: str, weight: float, tests: str, since: float | None,
-              latency_ms: float | None) -> Question:
+              latency_ms: float | None, grace_s: float | None = None) -> Question:
     names = tuple(dict.fromkeys(t.strip() for t in tests.split(",") if t.strip()))
     unknown = [t for t in names if t not in ALL_TESTS]
     if unknown or not names:
         raise HTTPException(422, f"bad request: tests: {', '.join(unknown) or 'none given'}; choose from {', '.join(ALL_TESTS)}")
     if canary == stable:
         raise HTTPException(422, f"bad request: canary and stable are the same revision ({canary})")
-    return Question(canary, stable, weight, names, since, latency_ms)
+    return Question(canary, stable, weight, names, since, latency_ms, grace_s)
 
 
 def _answers_check(settings: JudgeSettings):
@@ -156,10 +156,10 @@ def create(settings: JudgeSettings, clock=time.time):
 
     @app.get("/v1/judge")
     def judge(canary: str = Query(pattern=REVISION_PATTERN), stable: str = Query(pattern=REVISION_PATTERN),
-              weight: float = Query(ge=0, le=100), tests: str = ",".join(TESTS),
-              since: float | None = Query(None, ge=0), latency_ms: float | None = Query(None, gt=0)) -> dict:
+              weight: float = Query(ge=0, le=100), tests: str = ",".join(TESTS), since: float | None = Query(None, ge=0),
+              latency_ms: float | None = Query(None, gt=0), grace_s: float | None = Query(None, ge=0, le=3600)) -> dict:
         with duration.time():
-            question, now = _question(canary, stable, weight, tests, since, latency_ms), clock()
+            question, now = _question(canary, stable, weight, tests, since, latency_ms, grace_s), clock()
             try:
                 doc = analyses.get(question, now, reader).answer(reader, question, now)
             except JudgeError as exc:

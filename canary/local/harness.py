@@ -74,12 +74,18 @@ class Harness:
     def start_stack(self, runtime: str | None = None, timeout_s: float = 180,
                     prefix: tuple[str, ...] = ()) -> StackClient:
         """``canary up`` in the background (``prefix``: e.g. taskset); returns once the stack is ready."""
-        log = self.run_dir / "up.log"
-        log.write_text("")
-        args = ["-m", "canary", "up", *(["--runtime", runtime] if runtime else [])]
-        proc = self._spawn("canary up", args, log, prefix)
-        self._wait("canary up", proc, lambda: "stack ready" in log.read_text(), log, timeout_s)
+        self.start("canary up", ["-m", "canary", "up", *(["--runtime", runtime] if runtime else [])], "stack ready",
+                   timeout_s, prefix, "up.log")
         return StackClient(self.run_dir)
+
+    def start(self, name: str, args: list[str], ready_text: str, timeout_s: float, prefix: tuple[str, ...] = (),
+              log_name: str | None = None) -> subprocess.Popen:
+        """``python <args>`` in the background, its output in a log; returns once the log says ``ready_text``."""
+        log = self.run_dir / (log_name or f"{name.replace(' ', '-')}.log")
+        log.write_text("")
+        proc = self._spawn(name, args, log, prefix)
+        self._wait(name, proc, lambda: ready_text in log.read_text(), log, timeout_s)
+        return proc
 
     def start_controller(self, time_scale: float = 1.0, timeout_s: float = 60, fresh: bool = True) -> ControlClient:
         """``canary controller`` in the background; its client once its API answers.

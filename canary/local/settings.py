@@ -22,6 +22,8 @@ class StackSettings(BaseSettings):
     """Which runtime serves the models: mlserver or seldon."""
     stable_version: str = "v1"
     """The version the stack starts with."""
+    stable_revision: str = ""
+    """Its revision, when another names it (Argo's pod-template-hash); derived from the version if empty."""
     gateway_port: int = 8000
     """Envoy's listener: where clients and the load generator send requests."""
     envoy_admin_port: int = 9901

@@ -82,7 +82,7 @@ class Stack(StatusMixin):
                                   "--prometheus-url", f"http://127.0.0.1:{s.prometheus_port}"],
                         {"JUDGE_ANSWERS_TOKEN": self.answers_token}, f"http://127.0.0.1:{s.judge_port}/healthz", "judge",
                         s.judge_port)
-            self._start_runtime(s.stable_version, "stable", {})
+            self._start_runtime(s.stable_version, "stable", {}, s.stable_revision or None)
             self._write_envoy()
             (self.run_dir / "envoy" / "bootstrap.json").write_text(json.dumps(envoy.bootstrap(
                 s.gateway_port, s.envoy_admin_port, self._files.cds, self._files.rds)))
@@ -105,14 +105,14 @@ class Stack(StatusMixin):
         (self.run_dir / "stack.json").unlink(missing_ok=True)
 
     # -- versions -----------------------------------------------------------
-    def add_canary(self, version: str, fault_env: dict[str, str] | None = None) -> Managed:
-        """Start ``version``'s runtime as the canary, with no traffic yet."""
+    def add_canary(self, version: str, fault_env: dict[str, str] | None = None, revision: str | None = None) -> Managed:
+        """Start ``version``'s runtime as the canary, with no traffic yet; ``revision`` if another names it."""
         with self._lock:
             if self.routing.canary:
                 raise StackError(f"a canary ({self.routing.canary}) already runs; remove it first")
             if self._runtime(version):
                 raise StackError(f"version {version} already runs")
-            managed = self._start_runtime(version, "canary", fault_env or {})
+            managed = self._start_runtime(version, "canary", fault_env or {}, revision)
             self.routing.canary, self.routing.canary_weight = version, 0
             self._write_envoy()
             self.write_state()
@@ -176,7 +176,7 @@ class Stack(StatusMixin):
     def _runtime(self, version: str) -> Managed | None:
         return self.procs.get(f"runtime-{version}")
 
-    def _start_runtime(self, version: str, role: str, fault_env: dict[str, str]) -> Managed:
+    def _start_runtime(self, version: str, role: str, fault_env: dict[str, str], revision: str | None = None) -> Managed:
         s = self.settings
         used = {m.port for m in self.procs.values()}
         base = next((p for p in (s.stable_port, s.canary_port) if p not in used), None)
@@ -184,7 +184,7 @@ class Stack(StatusMixin):
             raise StackError("both runtime port slots are taken: retire the previous version first")
         folder = self.run_dir / f"runtime-{version}"
         folder.mkdir(parents=True, exist_ok=True)
-        revision = runtimes.revision(version, s.runtime, fault_env)
+        revision = revision or runtimes.revision(version, s.runtime, fault_env)
         # Answers go to the judge, which joins stable's and the canary's under a mirror route.
         env = {"FAULT_ADMIN_TOKEN": self.fault_token, **fault_env, "ANSWERS_REVISION": revision,
                "ANSWERS_URL": f"http://127.0.0.1:{s.judge_port}/v1/answers", "ANSWERS_TOKEN": self.answers_token}

@@ -42,17 +42,22 @@ class Cluster:
         return json.loads(self.kubectl("-n", namespace, "get", kind, *([name] if name else []), "-o", "json").stdout)
 
 
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory) -> Cluster:
-    """etcd, kube-apiserver, controller-manager, scheduler, KWOK and Argo Rollouts, on free ports."""
-    seed = os.getpid()
+def settings_on_free_ports(run_dir: Path, serve_pods: bool = False) -> ClusterSettings:
+    """A control plane's settings with ports of its own, so one runs beside a developer's."""
+    seed = os.getpid() + (1000 if serve_pods else 0)
     etcd = ports.free_block(2, seed)
     free = iter(ports.free_block(1, seed + i) for i in range(1, 40))
     taken = {etcd, etcd + 1}
     pick = lambda: next(p for p in free if p not in taken and not taken.add(p))  # noqa: E731
-    settings = ClusterSettings(run_dir=tmp_path_factory.mktemp("cluster"), etcd_port=etcd, apiserver_port=pick(),
-                               controller_manager_port=pick(), scheduler_port=pick(), kwok_port=pick(),
-                               argo_healthz_port=pick(), argo_metrics_port=pick())
+    return ClusterSettings(run_dir=run_dir, etcd_port=etcd, apiserver_port=pick(), controller_manager_port=pick(),
+                           scheduler_port=pick(), kwok_port=pick(), argo_healthz_port=pick(),
+                           argo_metrics_port=pick(), serve_pods=serve_pods)
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory) -> Cluster:
+    """etcd, kube-apiserver, controller-manager, scheduler, KWOK and Argo Rollouts, on free ports."""
+    settings = settings_on_free_ports(tmp_path_factory.mktemp("cluster"))
     controlplane.up(settings, log=lambda line: None)
     try:
         yield Cluster(settings)

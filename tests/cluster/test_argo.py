@@ -8,32 +8,9 @@ so every AnalysisRun errs after its retries); each analysis step is passed with 
 import json
 import math
 
+from tests.cluster.argo_view import at_step, rollout, routes, weights
 from tests.cluster.conftest import HOST, NAMESPACE, REGISTRY, Cluster
 from tests.waiting import wait_until
-
-
-def rollout(cluster: Cluster) -> dict:
-    """Rollout wine as Argo last wrote it."""
-    return cluster.get("rollout", "wine")
-
-
-def routes(cluster: Cluster) -> list[dict]:
-    """VirtualService wine's http routes, in order."""
-    return cluster.get("virtualservice", "wine")["spec"]["http"]
-
-
-def weights(route: dict) -> dict[str, int]:
-    """Subset -> weight of one route (Argo leaves out a weight of 0)."""
-    return {d["destination"]["subset"]: d.get("weight", 0) for d in route["route"]}
-
-
-def at_step(cluster: Cluster, index: int) -> dict:
-    """The rollout once Argo is at step ``index`` (and has not aborted)."""
-    def reached():
-        status = rollout(cluster)["status"]
-        assert not status.get("abort"), status.get("message")
-        return status if status.get("currentStepIndex") == index else None
-    return wait_until(reached, 60, f"rollout wine at step {index}")
 
 
 def analysis_args(cluster: Cluster, step: int) -> dict[str, str]:

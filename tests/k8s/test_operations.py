@@ -13,10 +13,10 @@ from tests.k8s.support import ROOT, by_kind, render
 LABEL = "ml-canary.io/rewritten-by"
 
 
-def make_n(target: str) -> str:
+def make_n(target: str, *settings: str) -> str:
     """The commands ``make target`` would run, also when the tests themselves run under make."""
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    out = subprocess.run(["make", "--no-print-directory", "-n", target], cwd=ROOT, capture_output=True, text=True,
+    out = subprocess.run(["make", "--no-print-directory", "-n", target, *settings], cwd=ROOT, capture_output=True, text=True,
                          env=env)
     assert out.returncode == 0, out.stderr
     return out.stdout
@@ -31,6 +31,17 @@ def test_a_rollout_patch_replaces_the_pod_template_and_nothing_else(component, t
     patch = json.loads(out.stdout)
     assert [(p["op"], p["path"]) for p in patch] == [("replace", "/spec/template")]
     assert patch[0]["value"] == by_kind(docs, "Rollout")["wine"]["spec"]["template"]
+
+
+def test_faults_given_to_a_rollout_reach_the_runtime_and_a_malformed_one_is_refused(tmp_path):
+    rendered = "\n---\n".join(json.dumps(d) for d in render("overlays/mlserver", ("components/v2",), tmp_path))
+    run = lambda *args: subprocess.run([sys.executable, "hack/template_patch.py", *args], cwd=ROOT,  # noqa: E731
+                                       input=rendered, capture_output=True, text=True)
+    env = json.loads(run("FAULT_ERROR_RATIO=1.0", "FAULT_LATENCY_MS=50").stdout)[0]["value"]["spec"]["containers"][0]["env"]
+    assert env[-2:] == [{"name": "FAULT_ERROR_RATIO", "value": "1.0"}, {"name": "FAULT_LATENCY_MS", "value": "50"}]
+    bad = run("FAULT_ERROR_RATIO")
+    assert bad.returncode != 0 and "'FAULT_ERROR_RATIO' is not NAME=VALUE" in bad.stderr and bad.stdout == ""
+    assert "hack/template_patch.py FAULT_WRONG_RATIO=0.3 |" in make_n("rollout-v2", "FAULTS=FAULT_WRONG_RATIO=0.3")
 
 
 @pytest.mark.parametrize("target", ["rollout-v2", "rollout-faulty-v2"])

@@ -159,6 +159,18 @@ def test_a_canary_without_traffic_is_a_409_after_the_grace_period(prometheus, ju
     assert ask(judge, canary, stable).json()["decision"] == "continue"  # within the default grace of 60 s
 
 
+def test_a_question_may_shorten_the_grace_as_the_shadow_template_does(prometheus, judge):
+    """A shadow phase whose mirror Argo skipped gets no copies: an error within the question's grace_s,
+    never a minute of "continue" that the shadow step would take for a pass."""
+    canary, stable = prometheus.fresh()
+    prometheus.serve(stable, 10)
+    prometheus.serve(canary, 0)
+    assert ask(judge, canary, stable, grace_s=1000).json()["decision"] == "continue"
+    response = ask(judge, canary, stable, grace_s=0)  # the same analysis, asked with a grace already spent
+    assert response.status_code == 409 and f"canary revision {canary} has had no requests" in response.json()["error"]
+    assert ask(judge, canary, stable, grace_s=-1).status_code == 422
+
+
 def test_prometheus_down_is_a_502_never_a_pass(judge):
     down = judge.make(prometheus_url=f"http://127.0.0.1:{procs.free_port()}", no_traffic_grace_s=0)
     response = ask(down, "aaaaaaaaaa", "bbbbbbbbbb")

@@ -1,0 +1,72 @@
+"""What the local Envoy must do, read from the VirtualService and DestinationRule as Argo wrote them.
+
+Argo's Istio router (rollout/trafficrouting/istio/istio.go) writes weights on the routes the
+Rollout names, puts its managed routes (setHeaderRoute, setMirrorRoute) first, and points the
+DestinationRule's subsets at the revisions by ``rollouts-pod-template-hash``. This reads them
+back into the stack's terms: the revision behind each subset, the canary's weight, the header
+and mirror routes. What Envoy cannot do as written is a ValueError naming the route.
+"""
+
+from dataclasses import dataclass
+
+from canary.rollout.interfaces import HeaderRoute, MirrorRoute
+
+HASH_LABEL = "rollouts-pod-template-hash"
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The routing Argo asked for, in the stack's terms."""
+
+    stable: str | None
+    canary: str | None  # None while the canary subset is stable's revision
+    canary_weight: int
+    header_routes: tuple[HeaderRoute, ...] = ()
+    mirror_routes: tuple[MirrorRoute, ...] = ()
+
+
+def subsets(destination_rule: dict) -> dict[str, str | None]:
+    """Subset name -> the revision its labels select."""
+    return {s["name"]: s.get("labels", {}).get(HASH_LABEL) for s in destination_rule["spec"].get("subsets", [])}
+
+
+def weight(route: dict, subset: str) -> int:
+    """The weight ``route`` gives ``subset`` (Argo leaves out a weight of 0; a lone destination takes all)."""
+    destinations = route.get("route", [])
+    if len(destinations) == 1:
+        return 100 if destinations[0]["destination"].get("subset") == subset else 0
+    return sum(d.get("weight", 0) for d in destinations if d["destination"].get("subset") == subset)
+
+
+def _header_route(route: dict) -> HeaderRoute:
+    match = []
+    for entry in route.get("match", []):
+        if set(entry) - {"headers"}:
+            raise ValueError(f"route {route['name']}: a header route matching on {sorted(set(entry) - {'headers'})}")
+        match += [{"headerName": name, "headerValue": value} for name, value in entry["headers"].items()]
+    return HeaderRoute.from_argo(route["name"], match)
+
+
+def _mirror_route(route: dict) -> MirrorRoute:
+    # Istio's HTTPMatchRequest says uri where Argo's step says path; a port match is the listener's,
+    # and the local gateway has one.
+    match = [{k: v for k, v in (("method", m.get("method")), ("path", m.get("uri")), ("headers", m.get("headers"))) if v}
+             for m in route.get("match", [])]
+    return MirrorRoute.from_argo(route["name"], int(route.get("mirrorPercentage", {}).get("value", 100)), match)
+
+
+def read(virtual_service: dict, destination_rule: dict, weighted: list[str], managed: list[str],
+         canary_subset: str = "canary", stable_subset: str = "stable") -> Routing:
+    """The Routing the two objects say: ``weighted`` the Rollout's routes, ``managed`` its managedRoutes."""
+    revisions = subsets(destination_rule)
+    stable, canary = revisions.get(stable_subset), revisions.get(canary_subset)
+    http = {r.get("name"): r for r in virtual_service["spec"].get("http", [])}
+    missing = [name for name in weighted if name not in http]
+    if missing:
+        raise ValueError(f"VirtualService {virtual_service['metadata']['name']} has no route {', '.join(missing)}")
+    weights = {name: weight(http[name], canary_subset) for name in weighted}
+    if len(set(weights.values())) > 1:
+        raise ValueError(f"the Rollout's routes carry different canary weights {weights}: one gateway weight cannot")
+    headers = tuple(_header_route(http[n]) for n in managed if n in http and "mirror" not in http[n])
+    mirrors = tuple(_mirror_route(http[n]) for n in managed if n in http and "mirror" in http[n])
+    return Routing(stable, canary if canary != stable else None, weights[weighted[0]], headers, mirrors)
