@@ -292,7 +292,7 @@ TIME_SCALE ?= 4
 ENGINE ?= local
 
 .PHONY: demo
-demo: $(STAMP) $(if $(filter seldon,$(RUNTIME)),$(SELDON_STAMP)) tools $(if $(filter argo,$(ENGINE)),cluster-tools) ## A local canary rollout that promotes, and faulty ones rolled back automatically (RUNTIME=mlserver|seldon; ENGINE=local, a few minutes, or argo: the real Argo controller decides, about 13 minutes).
+demo: $(STAMP) $(if $(filter seldon,$(RUNTIME)),$(SELDON_STAMP)) tools $(if $(filter argo,$(ENGINE)),cluster-tools) ## A local canary rollout that promotes, and faulty ones rolled back automatically (RUNTIME=mlserver|seldon; ENGINE=local, a few minutes, or argo: the real Argo controller decides, about ten minutes).
 	$(if $(filter-out local argo,$(ENGINE)),$(error ENGINE=$(ENGINE): use local or argo))
 	$(if $(filter argo,$(ENGINE)),$(BIN)/python -m cluster.demo --runtime $(RUNTIME),$(BIN)/python -m canary.cli.demo --time-scale $(TIME_SCALE) --runtime $(RUNTIME))
 

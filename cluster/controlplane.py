@@ -115,6 +115,7 @@ def _platform(s: ClusterSettings) -> None:
 def _check(s: ClusterSettings) -> None:
     """What up needs before it starts anything: the binaries, openssl, no running copy, free ports."""
     missing = [b for b in components.BINARIES if not (s.tools_dir / b).exists()]
+    missing += [] if (s.tools_dir.parent / "kwok-stages" / "stages.yaml").exists() else ["KWOK's stages"]
     if missing:
         raise ClusterError(f"missing {', '.join(missing)} in {s.tools_dir}: run make cluster-tools")
     if shutil.which("openssl") is None:

@@ -9,8 +9,8 @@ the stack's Prometheus and judge, which Argo's controller on this machine can re
 """
 
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx
 
@@ -19,35 +19,9 @@ from canary.local.stack import Stack, StackError
 from cluster import routes
 from cluster.components import SERVING
 from cluster.kube import Kube
-from servers.faults import env_name
-from servers.settings import FaultFields
+from cluster.pods import Template, by_revision, steady, template_of
 
-FAULT_VARIABLES = {env_name(f) for f in FaultFields.model_fields}
-
-
-@dataclass(frozen=True)
-class Template:
-    """What a pod asks to run: a model version on a runtime, with faults."""
-
-    version: str
-    runtime: str
-    faults: dict[str, str]
-
-
-def template_of(pod: dict) -> Template:
-    """The pod's model version (label ``version``), runtime (its image) and FAULT_* variables."""
-    container = pod["spec"]["containers"][0]
-    faults = {e["name"]: e["value"] for e in container.get("env", []) if e["name"] in FAULT_VARIABLES and "value" in e}
-    return Template(pod["metadata"]["labels"]["version"], "seldon" if "seldon" in container["image"] else "mlserver",
-                    faults)
-
-
-def steady(rollout: dict, autoscaler: dict) -> bool:
-    """Healthy, and every pod the HorizontalPodAutoscaler asked for available: it first acts a minute or so after
-    a deploy (once it can read the Rollout's scale), and a rollout started before then meets its scale-up."""
-    status, wanted = rollout.get("status", {}), rollout["spec"].get("replicas", 1)
-    return status.get("phase") == "Healthy" and wanted >= autoscaler["spec"].get("minReplicas", 1) \
-        and status.get("availableReplicas") == wanted
+START_RETRY_S = 10.0  # a stack that failed to start is tried again this much later, not every tick
 
 
 class DataPlane:
@@ -57,44 +31,54 @@ class DataPlane:
         self.kube, self.settings, self.name, self.emit = kube, settings, name, emit
         self.stack: Stack | None = None
         self._said: set[str] = set()
+        self._start_at, self._steady = 0.0, False
 
     def tick(self) -> None:
         """Observe the Rollout, its pods and routes; start, promote, stop and route runtimes to match."""
-        rollout = self.kube.get("rollouts", self.name)
-        if rollout is None:
-            return
-        pods = self._pods(rollout)
+        rollout = self._get("rollouts", self.name, "make deploy")
+        selector = ",".join(f"{k}={v}" for k, v in rollout["spec"]["selector"]["matchLabels"].items())
+        pods = by_revision(self.kube.items("pods", selector))
         if self.stack is None and not self._start(rollout, pods):
             return
-        self._point_templates()
-        istio = rollout["spec"]["strategy"]["canary"]["trafficRouting"]["istio"]
-        vs = self.kube.get("virtualservices", istio["virtualService"]["name"])
-        dr = self.kube.get("destinationrules", istio["destinationRule"]["name"])
-        managed = [r["name"] for r in rollout["spec"]["strategy"]["canary"]["trafficRouting"].get("managedRoutes", [])]
-        wanted = routes.read(vs, dr, istio["virtualService"]["routes"], managed,
-                             istio["destinationRule"]["canarySubsetName"], istio["destinationRule"]["stableSubsetName"])
+        assert self.stack is not None
+        for line in self.stack.poll():
+            self.emit(f"data plane: {line}")
         self._mark_serving(pods)  # first: a canary's start below takes seconds, and Argo counts stable's pods
-        self._converge(rollout, wanted, pods)
+        self._point_templates()
+        self._converge(rollout, self._wanted(rollout), pods)
         self._mark_serving(pods)
+        if not self._steady and steady(rollout, self._get("horizontalpodautoscalers", self.name, "make deploy")):
+            self._steady = True
+            self.emit(f"data plane: steady at {rollout['spec'].get('replicas', 1)} pods; ready for make rollout-v2")
 
-    def _pods(self, rollout: dict) -> dict[str, list[dict]]:
-        """Revision -> its pods bound to a node and not being deleted."""
-        selector = ",".join(f"{k}={v}" for k, v in rollout["spec"]["selector"]["matchLabels"].items())
-        out: dict[str, list[dict]] = {}
-        for pod in self.kube.items("pods", selector):
-            if pod["spec"].get("nodeName") and not pod["metadata"].get("deletionTimestamp"):
-                out.setdefault(pod["metadata"]["labels"].get(routes.HASH_LABEL, ""), []).append(pod)
-        return out
+    def _get(self, kind: str, name: str, fix: str) -> dict:
+        found = self.kube.get(kind, name)
+        if found is None:
+            raise ValueError(f"no {kind} {self.kube.namespace}/{name} yet: {fix}")
+        return found
+
+    def _wanted(self, rollout: dict) -> routes.Routing:
+        canary = rollout["spec"]["strategy"]["canary"]
+        istio = canary["trafficRouting"]["istio"]
+        vs = self._get("virtualservices", istio["virtualService"]["name"], "make deploy")
+        dr = self._get("destinationrules", istio["destinationRule"]["name"], "make deploy")
+        managed = [r["name"] for r in canary["trafficRouting"].get("managedRoutes", [])]
+        return routes.read(vs, dr, istio["virtualService"]["routes"], managed,
+                           istio["destinationRule"]["canarySubsetName"], istio["destinationRule"]["stableSubsetName"])
 
     def _start(self, rollout: dict, pods: dict[str, list[dict]]) -> bool:
         """Start the stack once the stable revision has pods; True once it runs."""
         stable = rollout.get("status", {}).get("stableRS")
         if stable not in pods:
+            self._say_once(f"data plane: waiting for Rollout {self.kube.namespace}/{self.name}'s stable pods")
+            return False
+        if time.monotonic() < self._start_at:
             return False
         template = self._template(pods[stable][0])
         settings = self.settings.model_copy(update={"stable_version": template.version, "stable_revision": stable})
+        self._start_at = time.monotonic() + START_RETRY_S
         stack = Stack(settings, emit=self.emit)
-        stack.up()
+        stack.up()  # all or nothing: a StackError leaves nothing running
         self.stack = stack
         self.emit(f"data plane: {template.version} (revision {stable}) is stable")
         return True
@@ -113,26 +97,38 @@ class DataPlane:
 
     def _converge(self, rollout: dict, wanted: routes.Routing, pods: dict[str, list[dict]]) -> None:
         """Processes follow the pods, as a kubelet does; routes follow the Istio objects, as istiod does."""
-        stack = self.stack
+        stack, status, running = self.stack, rollout.get("status", {}), self._revisions()
         assert stack is not None
-        status, running = rollout.get("status", {}), self._revisions()
-        current = status.get("currentPodHash")
-        canary = current if current != status.get("stableRS") and current in pods else None
-        if running.get("canary") and running["canary"] in (wanted.stable, status.get("stableRS")):
+        current, stable = status.get("currentPodHash"), status.get("stableRS")
+        canary = current if current != stable and current in pods else None
+        if running.get("canary") and running["canary"] in (wanted.stable, stable):
             stack.promote_canary()  # Argo made the canary's revision stable
             self.emit(f"data plane: revision {running['canary']} promoted to stable")
         elif running.get("canary") and running["canary"] != canary:
             stack.remove_canary()
             self.emit(f"data plane: canary revision {running['canary']} stopped (its pods are gone)")
         running = self._revisions()
-        if running.get("previous") and running["previous"] not in (wanted.stable, wanted.canary):
+        if running.get("previous") and (canary or stable != running["stable"]
+                                        or running["previous"] not in (wanted.stable, wanted.canary)):
             stack.retire(next(m.version for m in stack.procs.values() if m.role == "previous"))
             self.emit(f"data plane: revision {running['previous']} stopped (no subset names it)")
-        if canary and not stack.routing.canary:
-            template = self._template(pods[canary][0])
-            stack.add_canary(template.version, template.faults, canary)
-            self.emit(f"data plane: canary {template.version} (revision {canary}) serving, faults {template.faults}")
+        if stable != running["stable"] and stable in pods:
+            self._add(stable, pods)  # a rollback or an undo: Argo made an older revision stable
+            stack.promote_canary()
+            self.emit(f"data plane: revision {stable} is stable again")
+        elif canary and not stack.routing.canary:
+            self._add(canary, pods)
         self._route(wanted)
+
+    def _add(self, revision: str, pods: dict[str, list[dict]]) -> None:
+        assert self.stack is not None
+        template = self._template(pods[revision][0])
+        if any(m.version == template.version for m in self.stack.procs.values()):
+            raise StackError(f"revision {revision} runs model {template.version}, as stable does: the local gateway "
+                             "routes feedback by model version, so two builds of one version cannot run side by side "
+                             "here; roll out from another version (docs/kubernetes.md)")
+        self.stack.add_canary(template.version, template.faults, revision)
+        self.emit(f"data plane: {template.version} (revision {revision}) serving, faults {template.faults}")
 
     def _route(self, wanted: routes.Routing) -> None:
         """Envoy's routes as Argo's. While the canary subset names another revision (Argo has not moved it
@@ -155,26 +151,36 @@ class DataPlane:
         served = set(self._revisions().values())
         for revision, group in pods.items():
             for pod in group:
-                if revision in served and SERVING not in pod["metadata"].get("annotations", {}):
+                annotations = pod["metadata"].setdefault("annotations", {})
+                if revision in served and SERVING not in annotations:
                     self.kube.patch("pods", pod["metadata"]["name"], {"metadata": {"annotations": {SERVING: "true"}}})
+                    annotations[SERVING] = "true"
 
     def _point_templates(self) -> None:
         """The AnalysisTemplates' Prometheus and judge addresses: the stack's, which the host can reach."""
         local = {"prometheus-address": f"http://127.0.0.1:{self.settings.prometheus_port}",
                  "judge-address": f"http://127.0.0.1:{self.settings.judge_port}"}
         for template in self.kube.items("analysistemplates"):
-            patch = [{"op": "replace", "path": f"/spec/args/{i}/value", "value": local[a["name"]]}
+            patch = [{"op": "add", "path": f"/spec/args/{i}/value", "value": local[a["name"]]}
                      for i, a in enumerate(template["spec"].get("args", []))
                      if a["name"] in local and a.get("value") != local[a["name"]]]
             if patch:
                 self.kube.patch("analysistemplates", template["metadata"]["name"], patch)
 
     def run(self, stop: threading.Event, interval_s: float = 0.5) -> None:
-        """Tick until ``stop``; a failure is said once and retried on the next tick. The stack stops with it."""
+        """Tick until ``stop``; a failure is said once (again if it comes back) and retried on the next tick."""
         try:
             while not stop.is_set():
                 try:
                     self.tick()
+                    if self.stack is not None:
+                        self._said.clear()  # a failure that comes back is said again
+                except httpx.HTTPStatusError as exc:
+                    if exc.response.status_code == 401:
+                        self.emit("data plane: the API server refuses its token (the control plane was restarted): "
+                                  "start the data plane again")
+                        return
+                    self._say_once(f"data plane: {exc}")
                 except (StackError, ValueError, OSError, KeyError, httpx.HTTPError) as exc:
                     self._say_once(f"data plane: {exc}")
                 stop.wait(interval_s)

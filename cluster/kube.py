@@ -15,6 +15,7 @@ PATHS = {
     "analysistemplates": "/apis/argoproj.io/v1alpha1/namespaces/{ns}/analysistemplates",
     "virtualservices": "/apis/networking.istio.io/v1/namespaces/{ns}/virtualservices",
     "destinationrules": "/apis/networking.istio.io/v1/namespaces/{ns}/destinationrules",
+    "horizontalpodautoscalers": "/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers",
 }
 
 

@@ -10,8 +10,7 @@ and mirror routes. What Envoy cannot do as written is a ValueError naming the ro
 from dataclasses import dataclass
 
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
-
-HASH_LABEL = "rollouts-pod-template-hash"
+from cluster.pods import HASH_LABEL
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,9 @@ def _header_route(route: dict) -> HeaderRoute:
 def _mirror_route(route: dict) -> MirrorRoute:
     # Istio's HTTPMatchRequest says uri where Argo's step says path; a port match is the listener's,
     # and the local gateway has one.
+    unknown = {k for m in route.get("match", []) for k in m} - {"method", "uri", "headers", "port"}
+    if unknown:
+        raise ValueError(f"route {route['name']}: a mirror route matching on {sorted(unknown)}")
     match = [{k: v for k, v in (("method", m.get("method")), ("path", m.get("uri")), ("headers", m.get("headers"))) if v}
              for m in route.get("match", [])]
     return MirrorRoute.from_argo(route["name"], int(route.get("mirrorPercentage", {}).get("value", 100)), match)

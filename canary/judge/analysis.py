@@ -178,8 +178,12 @@ class Analysis:
         for rev in (q.canary, q.stable):
             if not reader.known(rev):
                 raise JudgeError(404, f"revision {rev} is unknown to Prometheus (no target with {REVISION_LABEL}=\"{rev}\")")
-        raise JudgeError(409, f"canary revision {q.canary} has had no requests in "
-                              f"{now - self.first_asked:.0f}s: give it traffic (a weight or a header route)")
+        message = (f"canary revision {q.canary} has had no requests in {now - self.first_asked:.0f}s: "
+                   "give it traffic (a weight or a header route)")
+        # Failed, like a failed test: a retry of the rollout (asked after JUDGE_RETRY_GAP_S) starts a new
+        # analysis with its own grace, instead of inheriting one already spent.
+        self.failed.setdefault("traffic", {"at": now, "reason": message})
+        raise JudgeError(409, message)
 
     def _test(self, ev, name: str, now: float) -> dict:
         result = ev.evaluate(name, self.settings.alpha * self.settings.alpha_shares[name])

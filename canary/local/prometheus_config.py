@@ -9,7 +9,9 @@ from pathlib import Path
 import yaml
 
 RULES = resources.files("canary.local") / "prometheus" / "rules.yaml"
-_STAT_NAME = "wine-(.+)-([0-9a-f]{10})"
+# The revision is the last part: Argo's pod-template-hash (rand.SafeEncodeString of a 32-bit hash: up to
+# 10 of [bcdfghjklmnpqrstvwxz2456789], 9 at times) or the stack's own 10 hex digits; never a dash.
+STAT_NAME = "wine-(.+)-([a-z0-9]+)"
 
 
 def config(folder: Path, envoy_admin_port: int, loadgen_port: int, interval: str, gateway_interval: str) -> dict:
@@ -23,9 +25,9 @@ def config(folder: Path, envoy_admin_port: int, loadgen_port: int, interval: str
              "static_configs": [{"targets": [f"127.0.0.1:{envoy_admin_port}"]}],
              # Each runtime's cluster stats are named wine-<version>-<revision> (envoy.stat_name).
              "metric_relabel_configs": [
-                 {"source_labels": ["envoy_cluster_name"], "regex": _STAT_NAME, "target_label": "version",
+                 {"source_labels": ["envoy_cluster_name"], "regex": STAT_NAME, "target_label": "version",
                   "replacement": "$1"},
-                 {"source_labels": ["envoy_cluster_name"], "regex": _STAT_NAME, "target_label": "revision",
+                 {"source_labels": ["envoy_cluster_name"], "regex": STAT_NAME, "target_label": "revision",
                   "replacement": "$2"}]},
             {"job_name": "runtime", "file_sd_configs": [{"files": [str(folder / "runtimes.json")], "refresh_interval": "5s"}]},
             {"job_name": "loadgen", "static_configs": [{"targets": [f"127.0.0.1:{loadgen_port}"]}]},

@@ -5,7 +5,7 @@ import pytest
 
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 from cluster import routes
-from cluster.dataplane import template_of
+from cluster.pods import template_of
 
 WEIGHTED, MANAGED = ["primary", "grpc"], ["canary-header", "mirror-route"]
 

@@ -1,6 +1,7 @@
 """A real Prometheus scraping counters the test sets, per revision, as Envoy's would look after the scrape."""
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -134,8 +135,8 @@ def prometheus(exporter, tmp_path_factory):
 @pytest.fixture
 def judge(prometheus):
     """The judge's API over the real Prometheus; ``judge.make(**settings)`` for other settings."""
-    def make(**settings) -> TestClient:
-        return TestClient(service.create(JudgeSettings(**{"prometheus_url": prometheus.url, **settings})),
+    def make(clock=time.time, **settings) -> TestClient:
+        return TestClient(service.create(JudgeSettings(**{"prometheus_url": prometheus.url, **settings}), clock=clock),
                           base_url="http://127.0.0.1")
 
     client = make()

@@ -171,6 +171,20 @@ def test_a_question_may_shorten_the_grace_as_the_shadow_template_does(prometheus
     assert ask(judge, canary, stable, grace_s=-1).status_code == 422
 
 
+def test_a_retry_after_a_spent_grace_gets_a_grace_of_its_own(prometheus, judge):
+    """``kubectl argo rollouts retry`` after a shadow phase without copies asks about the same revisions:
+    once JUDGE_RETRY_GAP_S has passed it is a new attempt, not the old analysis with its grace spent."""
+    canary, stable = prometheus.fresh()
+    prometheus.serve(stable, 10)
+    prometheus.serve(canary, 0)
+    shift = [0.0]
+    judge = judge.make(clock=lambda: time.time() + shift[0])
+    assert ask(judge, canary, stable, grace_s=0).status_code == 409
+    shift[0] = 11  # JUDGE_RETRY_GAP_S (10 s) without a question: Argo stopped asking, then a person retried
+    # The old analysis, asked first 11 s ago, would be past a 5 s grace: a 409 again.
+    assert ask(judge, canary, stable, grace_s=5).json()["decision"] == "continue"
+
+
 def test_prometheus_down_is_a_502_never_a_pass(judge):
     down = judge.make(prometheus_url=f"http://127.0.0.1:{procs.free_port()}", no_traffic_grace_s=0)
     response = ask(down, "aaaaaaaaaa", "bbbbbbbbbb")

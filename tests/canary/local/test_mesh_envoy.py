@@ -1,8 +1,10 @@
 """The gateway's routing is derived from k8s/base, and rendered as Envoy wants it."""
 
+import re
+
 import pytest
 
-from canary.local import envoy, mesh, runtimes
+from canary.local import envoy, mesh, prometheus_config, runtimes
 from tests.canary.conftest import ROOT
 
 
@@ -102,3 +104,11 @@ def test_a_faulty_build_of_a_version_is_another_revision():
     assert good == runtimes.revision("v2", "mlserver", {}) and len(good) == 10
     assert good != runtimes.revision("v2", "mlserver", {"FAULT_ERROR_RATIO": "0.3"})
     assert good != runtimes.revision("v2", "seldon", {}) != runtimes.revision("v1", "seldon", {})
+
+
+@pytest.mark.parametrize("revision", ["0123456789", "d64d55b64", "7bd8b87f79", "5c4fbc9wxz"])
+def test_the_scrape_reads_version_and_revision_from_any_pod_template_hash(revision):
+    """Argo's hashes are up to 10 of a 27-character alphabet, not always 10 hex digits: a 9-character
+    one once left a canary's requests without a revision label, and its analysis without data."""
+    found = re.fullmatch(prometheus_config.STAT_NAME, envoy.stat_name("v2", revision))
+    assert found and found.groups() == ("v2", revision)

@@ -1,15 +1,14 @@
 """A control plane whose pods are served (python -m cluster dataplane), the shipped k8s/ applied by make deploy,
 and the load generator at 50 rps through the local gateway: upstream Argo decides every rollout here."""
 
+import json
 from pathlib import Path
 
 import pytest
 
 from canary.local.harness import Harness, free_port_env
 from cluster import controlplane
-from cluster.dataplane import steady
 from tests.cluster.conftest import HOST, REGISTRY, Cluster, settings_on_free_ports
-from tests.waiting import wait_until
 
 
 class Served(Cluster):
@@ -19,14 +18,20 @@ class Served(Cluster):
         super().__init__(settings)
         self.harness = harness
 
-    def start_loadgen(self, json_path: Path) -> None:
-        """50 rps through the gateway, half the answers' truth sent back, until stop_loadgen."""
-        self.harness.start_loadgen(50, json_path, "--feedback-ratio", "0.5", "--seed", "7")
-        self.harness.wait_traffic()
 
-    def stop_loadgen(self) -> None:
-        """Stop the load generator (it writes its --json summary as it exits)."""
+
+class Users:
+    """The load generator at 50 rps through the gateway, half the answers' truth sent back."""
+
+    def __init__(self, harness: Harness, json_path: Path):
+        self.harness, self.json_path = harness, json_path
+        harness.start_loadgen(50, json_path, "--feedback-ratio", "0.5", "--seed", "7")
+        harness.wait_traffic()
+
+    def answered(self) -> dict[str, dict]:
+        """Stop it (it writes its --json summary as it exits); its answers per version that answered."""
         assert self.harness.stop_process("loadgen") == 0
+        return json.loads(self.json_path.read_text())["by_version"]
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +46,17 @@ def served(tmp_path_factory) -> Served:
         harness.env.update(cluster.env)
         done = cluster.make("deploy", f"REGISTRY={REGISTRY}", f"HOST={HOST}")
         assert done.returncode == 0, done.stderr
-        harness.start("data plane", ["-m", "cluster", "dataplane"], "is stable", timeout_s=240)
-        wait_until(lambda: steady(cluster.get("rollout", "wine"), cluster.get("hpa", "wine")), 180,
-                   "v1 served at the autoscaler's replicas")
+        # Steady: v1 at the autoscaler's replicas, which it sets a minute or so after the deploy.
+        harness.start("data plane", ["-m", "cluster", "dataplane"], "ready for make rollout-v2", timeout_s=300)
         yield cluster
     finally:
         harness.stop()
         controlplane.down(settings)
+
+
+@pytest.fixture
+def users(served: Served, tmp_path) -> Users:
+    """The users of one test; stopped at its end, also when it fails."""
+    running = Users(served.harness, tmp_path / "lg.json")
+    yield running
+    served.harness.stop_process("loadgen")
