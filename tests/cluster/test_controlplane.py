@@ -42,6 +42,7 @@ def test_a_component_that_never_gets_ready_names_its_log_and_nothing_is_left_run
     for name in components.BINARIES:  # the real binaries, but an apiserver that never answers
         (tools / name).symlink_to(default_tools() / name)
     (tools / "kube-apiserver").unlink()
+    (tmp_path / "kwok-stages").symlink_to(default_tools().parent / "kwok-stages")
     # No exec: the shell keeps its command line (with tmp_path in it), so a leak would be seen below.
     (tools / "kube-apiserver").write_text("#!/bin/sh\necho listening soon\nsleep 600\n")
     (tools / "kube-apiserver").chmod(0o755)
