@@ -19,7 +19,6 @@ class Served(Cluster):
         self.harness = harness
 
 
-
 class Users:
     """The load generator at 50 rps through the gateway, half the answers' truth sent back."""
 
