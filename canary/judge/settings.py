@@ -72,8 +72,10 @@ class JudgeSettings(BaseSettings):
     its duration; 1 s runtimes and 250 ms Envoy locally, 30 s with the cluster's 15 s scrapes)."""
     history_s: float = Field(600.0, gt=0)
     """Stable's history before the analysis that sets the latency bound and its prior rates."""
-    retry_gap_s: float = Field(10.0, gt=0)
-    """A question about a failed analysis after this long without one is a new attempt (a retried rollout)."""
+    retry_gap_s: float = Field(30.0, gt=0)
+    """A question about a failed analysis after this long without one is a new attempt (a retried rollout).
+    Longer than Argo waits between measurements of a metric in error (DefaultErrorRetryInterval, 10 s, argo-rollouts
+    analysis/analysis.go): shorter, and each error's retry was a new attempt with a fresh grace, never five in a row."""
     route_slack: float = Field(0.2, gt=0, le=1)
     """The canary's share of a weighted step's requests may exceed the weight by this much (testers' header
     routes, retries) before the judge answers that the routes are not what the step set (409)..."""

@@ -26,3 +26,16 @@ def at_step(cluster: Cluster, index: int, timeout_s: float = 60) -> dict:
         assert not status.get("abort"), status.get("message")
         return status if status.get("currentStepIndex") == index else None
     return wait_until(reached, timeout_s, f"rollout wine at step {index}")
+
+
+def analyses(cluster: Cluster) -> str:
+    """Each AnalysisRun's metrics as Argo counted them, for a failure to say what Argo saw."""
+    lines = []
+    for run in cluster.get("analysisrun")["items"]:
+        status = run.get("status", {})
+        lines.append(f"{run['metadata']['name']}: {status.get('phase')} {status.get('message', '')}")
+        for m in status.get("metricResults", []):
+            last = (m.get("measurements") or [{}])[-1]
+            lines.append(f"  {m['name']}: {m.get('phase')} count={m.get('count', 0)} errors={m.get('error', 0)} "
+                         f"last={last.get('phase')} {last.get('value', '')} {last.get('message', '')}")
+    return "\n".join(lines)

@@ -1,11 +1,13 @@
 """Pod Security "restricted", as kube-apiserver's own admission decides it: every pod template the
-namespace will hold is admitted, and what restricted refuses is refused (the admission's message)."""
+namespace will hold is admitted, with Istio's injected containers as well, and what restricted refuses
+is refused (the admission's message)."""
 
 import copy
 import json
 
 import pytest
 
+from tests.cluster.injected import inject
 from tests.k8s import crossref
 from tests.k8s.support import by_kind, render
 from tests.k8s.test_manifests import OVERLAYS
@@ -13,7 +15,8 @@ from tests.k8s.test_manifests import OVERLAYS
 
 def admit(cluster, template: dict, name: str) -> str:
     """Create a pod of this template in dry run (admission runs, nothing is stored): '' or the refusal."""
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "ml-canary"},
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "ml-canary",
+                                                          "annotations": template["metadata"].get("annotations", {})},
            "spec": template["spec"]}
     done = cluster.kubectl("create", "--dry-run=server", "-f", "-", stdin=json.dumps(pod), check=False)
     return done.stderr.strip()
@@ -25,9 +28,24 @@ def test_every_pod_template_is_admitted_as_restricted(deployed, overlay, tmp_pat
         assert admit(deployed, template, f"admitted-{i}") == "", name
 
 
+@pytest.mark.parametrize("native", [True, False], ids=["native sidecar", "sidecar container"])
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_is_admitted_as_restricted_with_istios_containers_injected(deployed, overlay, native, tmp_path):
+    """The namespace is labelled for injection: restricted judges the pod Istio's webhook returns."""
+    for i, (name, template) in enumerate(crossref.pods(render(overlay, ("components/loadgen",), tmp_path)).items()):
+        assert admit(deployed, inject(template, native), f"injected-{i}") == "", name
+
+
 def _container(change):
     def mutate(template):
         change(template["spec"]["containers"][0].setdefault("securityContext", {}))
+    return mutate
+
+
+def _injected(annotations: dict, native: bool = True):
+    def mutate(template):
+        template["metadata"].setdefault("annotations", {}).update(annotations)
+        template.update(inject(template, native))
     return mutate
 
 
@@ -44,6 +62,9 @@ REFUSED = [
          "securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": False, "runAsUser": 0,
                              "capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]}}}),
      "unrestricted capabilities"),
+    # Annotations that change what the injector adds: TPROXY interception and NET_BIND_SERVICE run istio-proxy as root.
+    (_injected({"sidecar.istio.io/interceptionMode": "TPROXY"}), 'must not include "NET_ADMIN"'),
+    (_injected({"sidecar.istio.io/capNetBindService": "true"}, native=False), 'container "istio-proxy" must not set runAsUser=0'),
 ]
 
 

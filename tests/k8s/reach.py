@@ -8,12 +8,14 @@ Each layer is evaluated as the component that enforces it would:
   port-level over workload-level): STRICT refuses plain text.
 - AuthorizationPolicy: DENY first, then if any ALLOW policy selects the workload a
   request must match one of its rules; principals exist only for mutual TLS peers.
-  Paths match as pilot/pkg/security/authz/matcher/string.go, StringMatcherWithPrefix.
+  Paths match as pilot/pkg/security/authz/matcher/string.go, StringMatcherWithPrefix; a
+  `when` on request.headers[NAME] as matcher/header.go, HeaderMatcher ("*" is presence).
 - The sidecar does not intercept 15020, 15021 and 15090 (cni/pkg/plugin/sidecar_redirect.go,
   excludeInboundPorts): there only NetworkPolicy applies.
 Hand-written: no library evaluates these policies offline together.
 """
 
+import re
 from dataclasses import dataclass, field
 
 NAMESPACE = "ml-canary"
@@ -96,7 +98,26 @@ def path_matches(pattern: str, path: str) -> bool:
     return path == pattern
 
 
-def _rule_matches(rule: dict, src: Peer, port: int, method: str, path: str) -> bool:
+def header_matches(pattern: str, value: str | None) -> bool:
+    """HeaderMatcher: "*" present (even empty), "*x" suffix, "x*" prefix, else exact; an absent header never."""
+    return value is not None and (pattern == "*" or path_matches(pattern, value))
+
+
+def _when_ok(conditions: list[dict], headers: dict[str, str]) -> bool:
+    """Every condition holds; a key other than request.headers[...] is not modelled and says so."""
+    for c in conditions:
+        name = re.fullmatch(r"request\.headers\[(.+)\]", c["key"])
+        if not name:
+            raise NotImplementedError(f"AuthorizationPolicy when key {c['key']} is not modelled here")
+        value = headers.get(name.group(1).lower())
+        if "values" in c and not any(header_matches(v, value) for v in c["values"]):
+            return False
+        if any(header_matches(v, value) for v in c.get("notValues", [])):
+            return False
+    return True
+
+
+def _rule_matches(rule: dict, src: Peer, port: int, method: str, path: str, headers: dict[str, str]) -> bool:
     def source_ok(s):
         if "principals" in s and (src.principal is None or not any(path_matches(p, src.principal) for p in s["principals"])):
             return False
@@ -109,22 +130,24 @@ def _rule_matches(rule: dict, src: Peer, port: int, method: str, path: str) -> b
 
     froms, tos = rule.get("from"), rule.get("to")
     return ((not froms or any(source_ok(f["source"]) for f in froms))
-            and (not tos or any(operation_ok(t["operation"]) for t in tos)) and not rule.get("when"))
+            and (not tos or any(operation_ok(t["operation"]) for t in tos)) and _when_ok(rule.get("when", []), headers))
 
 
-def authz_allows(docs: list[dict], src: Peer, dst: Peer, port: int, method: str, path: str) -> bool:
+def authz_allows(docs: list[dict], src: Peer, dst: Peer, port: int, method: str, path: str,
+                 headers: dict[str, str] | None = None) -> bool:
     """DENY policies, then ALLOW ones, of the destination workload."""
+    headers = {k.lower(): v for k, v in (headers or {}).items()}
     policies = [d["spec"] for d in docs if d["kind"] == "AuthorizationPolicy"
                 and (not d["spec"].get("selector") or _selects(d["spec"]["selector"], dst.labels))]
     matching = lambda action: [p for p in policies if p.get("action", "ALLOW") == action]  # noqa: E731
-    if any(_rule_matches(r, src, port, method, path) for p in matching("DENY") for r in p.get("rules", [])):
+    if any(_rule_matches(r, src, port, method, path, headers) for p in matching("DENY") for r in p.get("rules", [])):
         return False
     allows = matching("ALLOW")
-    return not allows or any(_rule_matches(r, src, port, method, path) for p in allows for r in p.get("rules", []))
+    return not allows or any(_rule_matches(r, src, port, method, path, headers) for p in allows for r in p.get("rules", []))
 
 
 def verdict(docs: list[dict], src: Peer, dst: Peer, port: int, method: str = "GET", path: str = "/",
-            protocol: str = "TCP") -> str:
+            protocol: str = "TCP", headers: dict[str, str] | None = None) -> str:
     """'allow', or which layer denies: 'network', 'mtls' or 'authz'."""
     if not network_allows(docs, src, dst, port, protocol):
         return "network"
@@ -132,7 +155,7 @@ def verdict(docs: list[dict], src: Peer, dst: Peer, port: int, method: str = "GE
         return "allow"  # outside the project, or not through the sidecar's inbound listener
     if src.principal is None and mtls_mode(docs, dst, port) == "STRICT":
         return "mtls"
-    return "allow" if authz_allows(docs, src, dst, port, method, path) else "authz"
+    return "allow" if authz_allows(docs, src, dst, port, method, path, headers) else "authz"
 
 
 def rbac_allows(docs: list[dict], role: str, verb: str, resource: str, group: str = "") -> bool:

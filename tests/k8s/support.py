@@ -24,13 +24,13 @@ def require_binary(name: str, package: str) -> str:
     return found
 
 
-def render(path: str, components: tuple[str, ...] = (), tmp_path: Path | None = None) -> list[dict]:
-    """``kubectl kustomize`` of a folder under k8s/, optionally with components added."""
+def render(path: str, components: tuple[str, ...] = (), tmp_path: Path | None = None, root: Path = K8S) -> list[dict]:
+    """``kubectl kustomize`` of a folder under k8s/ (or a copy of it at ``root``), optionally with components added."""
     kubectl = require_binary("kubectl", "kubectl, with kustomize built in")
-    target = K8S / path
+    target = root / path
     if components:
         assert tmp_path is not None
-        rel = lambda p: os.path.relpath(K8S / p, tmp_path)  # noqa: E731 - kustomize wants relative paths
+        rel = lambda p: os.path.relpath(root / p, tmp_path)  # noqa: E731 - kustomize wants relative paths
         (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(
             {"resources": [rel(path)], "components": [rel(c) for c in components]}))
         target = tmp_path

@@ -2,11 +2,13 @@
 AuthorizationPolicies: what must be reachable is, what must be denied is."""
 
 import copy
+import shutil
 
 import pytest
+import yaml
 
 from tests.k8s import reach
-from tests.k8s.support import by_kind, render
+from tests.k8s.support import K8S, by_kind, render
 from tests.k8s.test_manifests import _set
 
 GATEWAY = reach.Peer("istio-system", {"istio": "ingressgateway"},
@@ -16,6 +18,9 @@ ARGO = reach.Peer("argo-rollouts", {"app.kubernetes.io/name": "argo-rollouts"}, 
 DNS = reach.Peer("kube-system", {"k8s-app": "kube-dns"})
 COLLECTOR = reach.Peer("observability", {"app.kubernetes.io/name": "opentelemetry-collector"})
 ISTIOD = reach.Peer("istio-system", {"app": "istiod"})
+
+# The header route's header: the mesh's testers may pick the canary, the public may not.
+CANARY_HEADER = {"x-canary": "always"}
 
 PATHS = {  # each overlay's protocol: inference, metadata, gRPC inference, feedback
     "overlays/mlserver": ("/v2/models/wine/infer", "/v2/models/wine", "/inference.GRPCInferenceService/ModelInfer",
@@ -40,6 +45,9 @@ def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
     http, admin = wine.ports["http"], wine.ports.get("http-admin", wine.ports["http"])
     calls = [
         ("public -> inference", GATEWAY, wine, http, "POST", infer, "allow"),
+        ("public -> inference, x-canary set", GATEWAY, wine, http, "POST", infer, "deny"),
+        ("public -> gRPC inference, x-canary set", GATEWAY, wine, wine.ports["grpc"], "POST", grpc, "deny"),
+        ("load generator -> inference, x-canary set", loadgen, wine, http, "POST", infer, "allow"),
         ("public -> model metadata", GATEWAY, wine, http, "GET", metadata, "allow"),
         ("public -> gRPC inference", GATEWAY, wine, wine.ports["grpc"], "POST", grpc, "allow"),
         ("public -> gRPC repository API", GATEWAY, wine, wine.ports["grpc"], "POST",
@@ -77,7 +85,8 @@ def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
         if path is None:
             continue
         protocol = "UDP" if method == "UDP" else "TCP"
-        actual = reach.verdict(docs, src, dst, port, method, path, protocol)
+        headers = CANARY_HEADER if name.endswith("x-canary set") else None
+        actual = reach.verdict(docs, src, dst, port, method, path, protocol, headers)
         rows.append((name, intended, "allow" if actual == "allow" else f"deny ({actual})"))
     return rows
 
@@ -114,6 +123,8 @@ BROKEN = [  # each breaks one intended row, as findings on this project once did
     (_set("NetworkPolicy", "allow-dns-and-mesh-egress", ["spec", "egress", 0, "ports"], [{"port": 53, "protocol": "TCP"}]),
      "overlays/mlserver", "wine -> DNS"),
     (_set("Role", "rollout-operator", ["rules"], []), "overlays/mlserver", "operator -> fault admin (port-forward)"),
+    (_set("AuthorizationPolicy", "wine-public-canary-header-deny", ["spec", "rules", 0, "when", 0, "key"],
+          "request.headers[x-canary-route]"), "overlays/mlserver", "public -> inference, x-canary set"),
 ]
 
 
@@ -126,3 +137,25 @@ def test_a_broken_policy_changes_its_row(mutate, overlay, row, tmp_path):
     rows = {name: (intended, actual) for name, intended, actual in table(docs, overlay)}
     intended, actual = rows[row]
     assert actual.split()[0] != intended, rows[row]
+
+
+def test_another_ingress_gateway_is_named_in_one_file(tmp_path):
+    """An istio/gateway Helm release istio-ingress in namespace istio-ingress: only ingress-gateway.yaml changes,
+    and the public reaches wine through that gateway, not through the default one, header route refused alike."""
+    root = tmp_path / "k8s"
+    shutil.copytree(K8S, root)
+    config = root / "base/ingress-gateway.yaml"
+    doc = yaml.safe_load(config.read_text())
+    doc["data"] = {"namespace": "istio-ingress", "label": "ingress", "serviceAccount": "istio-ingress"}
+    config.write_text(yaml.safe_dump(doc))
+    docs = render("overlays/mlserver", tmp_path=tmp_path, root=root)
+    helm = reach.Peer("istio-ingress", {"istio": "ingress"}, "cluster.local/ns/istio-ingress/sa/istio-ingress")
+    wine, (infer, *_) = _workload(docs, "Rollout", "wine"), PATHS["overlays/mlserver"]
+    call = (wine, wine.ports["http"], "POST", infer)
+    assert reach.verdict(docs, helm, *call) == "allow" and reach.verdict(docs, GATEWAY, *call) != "allow"
+    assert reach.verdict(docs, helm, *call, headers=CANARY_HEADER) == "authz"
+    assert by_kind(docs, "Gateway")["wine-gateway"]["spec"]["selector"] == {"istio": "ingress"}
+    monitor = by_kind(docs, "PodMonitor")["istio-ingressgateway"]["spec"]
+    assert monitor["namespaceSelector"] == {"matchNames": ["istio-ingress"]} and monitor["selector"]["matchLabels"] == {
+        "istio": "ingress"}
+    assert "ingress-gateway" not in by_kind(docs, "ConfigMap")  # local-config: never applied

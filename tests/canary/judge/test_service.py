@@ -171,6 +171,19 @@ def test_a_question_may_shorten_the_grace_as_the_shadow_template_does(prometheus
     assert ask(judge, canary, stable, grace_s=-1).status_code == 422
 
 
+def test_argo_asking_again_after_an_error_is_the_same_analysis_and_errs_again(prometheus, judge):
+    """Argo asks a metric in error again 10 s later (DefaultErrorRetryInterval): five such errors abort. Each
+    must find the grace spent, or a shadow phase without copies answers "continue" forever and passes."""
+    canary, stable = prometheus.fresh()
+    prometheus.serve(stable, 10)
+    prometheus.serve(canary, 0)
+    shift = [0.0]
+    judge = judge.make(clock=lambda: time.time() + shift[0])
+    for attempt in range(5):
+        shift[0] = 10.9 * attempt  # Argo's 10 s, from a finish time it keeps in whole seconds
+        assert ask(judge, canary, stable, grace_s=5).status_code == (409 if attempt else 200), attempt
+
+
 def test_a_retry_after_a_spent_grace_gets_a_grace_of_its_own(prometheus, judge):
     """``kubectl argo rollouts retry`` after a shadow phase without copies asks about the same revisions:
     once JUDGE_RETRY_GAP_S has passed it is a new attempt, not the old analysis with its grace spent."""
@@ -180,8 +193,8 @@ def test_a_retry_after_a_spent_grace_gets_a_grace_of_its_own(prometheus, judge):
     shift = [0.0]
     judge = judge.make(clock=lambda: time.time() + shift[0])
     assert ask(judge, canary, stable, grace_s=0).status_code == 409
-    shift[0] = 11  # JUDGE_RETRY_GAP_S (10 s) without a question: Argo stopped asking, then a person retried
-    # The old analysis, asked first 11 s ago, would be past a 5 s grace: a 409 again.
+    shift[0] = 31  # JUDGE_RETRY_GAP_S (30 s) without a question: Argo stopped asking, then a person retried
+    # The old analysis, asked first 31 s ago, would be past a 5 s grace: a 409 again.
     assert ask(judge, canary, stable, grace_s=5).json()["decision"] == "continue"
 
 

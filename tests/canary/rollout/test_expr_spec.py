@@ -112,6 +112,15 @@ def test_the_shipped_rollout_loads():
     assert yaml.safe_load((ROOT / "k8s/base/rollout.yaml").read_text())["metadata"]["name"] == rollout_spec.name
 
 
+def test_a_metric_asked_more_often_than_once_a_second_is_refused_as_argo_would_burst_it():
+    """The shipped judge template at its old 250ms: Argo took its measurements in bursts and ended early."""
+    doc = yaml.safe_load((ROOT / "k8s/base/analysistemplate-judge.yaml").read_text())
+    assert {m["name"]: m["interval"] for m in doc["spec"]["metrics"]} == {"judge": "1s", "quality": "1s"}
+    doc["spec"]["metrics"][0].update(interval="250ms", count=720)
+    with pytest.raises(spec.SpecError, match="metric 'judge': interval 250ms: under 1s, Argo Rollouts takes"):
+        spec.parse_template(doc)
+
+
 @pytest.mark.parametrize("body, scale", [({"replicas": 1}, "replicas 1"), ({"weight": 20}, "weight 20"),
                                          ({"matchTrafficWeight": True}, "matchTrafficWeight")])
 def test_set_canary_scale_is_read_as_argo_reads_it(body, scale):

@@ -3,14 +3,16 @@
 Nothing here decides but upstream Argo: its AnalysisRuns ask the local Prometheus and the judge,
 the local Envoy routes as the VirtualService Argo writes, and the load generator is the users.
 A faulty v2 must be aborted in the shadow phase with no user request answered by it; a healthy
-one aborted by hand, retried, and promoted through every step by the analysis alone.
+one aborted by hand, retried, and promoted through every step by the analysis alone; and a shadow
+phase whose mirror Argo skipped must abort, not pass.
 """
 
+import json
 
 import httpx
 import pytest
 
-from tests.cluster.argo_view import at_step, rollout, routes, weights
+from tests.cluster.argo_view import analyses, at_step, rollout, routes, weights
 from tests.cluster.dataplane.conftest import Served
 from tests.waiting import wait_until
 
@@ -30,7 +32,10 @@ def aborted(served: Served, timeout_s: float) -> str:
     def done():
         status = rollout(served)["status"]
         return status.get("abort") and status.get("phase") == "Degraded" and status.get("message")
-    message = wait_until(done, timeout_s, "Argo to abort the rollout")
+    try:
+        message = wait_until(done, timeout_s, "Argo to abort the rollout")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nrollout: {rollout(served)['status']}\n{analyses(served)}") from None
     wait_until(lambda: all(weights(r).get("canary", 0) == 0 for r in routes(served) if r["name"] in ("primary", "grpc"))
                and not {r["name"] for r in routes(served)} & {"mirror-route", "canary-header"}, 60,
                "every route back on stable, Argo's own routes gone")
@@ -44,6 +49,34 @@ def envoy_split(served: Served) -> dict[str, int]:
     primary = next(r for c in dump["configs"] for h in c["route_config"]["virtual_hosts"] for r in h["routes"]
                    if r.get("name") == "primary")
     return {c["name"].removeprefix("wine-"): c["weight"] for c in primary["route"]["weighted_clusters"]["clusters"]}
+
+
+def set_ready(served: Served, pod: str, ready: bool) -> None:
+    """Flip a pod's Ready condition, as a failing or passing readiness probe does."""
+    patch = {"status": {"conditions": [{"type": "Ready", "status": str(ready)}]}}
+    served.kubectl("-n", "ml-canary", "patch", "pod", pod, "--subresource=status", "-p", json.dumps(patch))
+
+
+def test_a_shadow_phase_without_copies_aborts_instead_of_passing(served, users):
+    """Argo marks setMirrorRoute done without writing the route while stable is short of available pods
+    (rollout/trafficrouting.go, reconcileTrafficRouting): one stable pod unready at that moment is enough.
+    A minute of "no evidence yet" must not pass the shadow step and hand users an unjudged canary; nor may
+    Argo take the minute's measurements in a burst (it keeps their times in whole seconds)."""
+    stable = rollout(served)["status"]["stableRS"]
+    pod = next(p["metadata"]["name"] for p in served.get("pods")["items"]
+               if p["metadata"]["labels"].get("rollouts-pod-template-hash") == stable)
+    set_ready(served, pod, False)
+    try:
+        roll_out(served)
+        at_step(served, 2, 120)  # the shadow analysis, with the mirror step marked done...
+        assert "mirror-route" not in {r["name"] for r in routes(served)}  # ...and no mirror written
+        message = aborted(served, 180)
+        assert "assessed Error" in message and "409" in message, message  # the judge: no copy within grace_s
+    finally:
+        set_ready(served, pod, True)
+    whole = lambda: (r := rollout(served))["status"].get("availableReplicas") == r["spec"].get("replicas")  # noqa: E731
+    wait_until(whole, 120, "stable whole again")  # aborted, so Degraded: no steady() here
+    assert set(users.answered()) == {"v1"}  # never a weight
 
 
 def test_a_v2_failing_every_request_is_aborted_by_argo_in_the_shadow_phase(served, users):
