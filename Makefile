@@ -292,7 +292,7 @@ cluster-down: $(STAMP) ## Stop every process cluster-up started.
 	$(BIN)/python -m cluster down
 
 .PHONY: test-cluster
-test-cluster: $(STAMP) cluster-tools ## Apply k8s/ to the real control plane (make deploy) and run the shipped Rollout under the real Argo controller, then with real runtimes behind its pods.
+test-cluster: $(STAMP) $(OPS_STAMP) cluster-tools ## Apply k8s/ to the real control plane (make deploy) and run the shipped Rollout under the real Argo controller, then with real runtimes behind its pods.
 	$(call run_pytest,$(BIN)/python,tests/cluster --ignore=tests/cluster/dataplane)
 	$(call run_pytest,$(BIN)/python,tests/cluster/dataplane)
 
@@ -325,4 +325,4 @@ clean: ## Remove artifacts and run folders (keeps the virtual environments).
 
 .PHONY: distclean
 distclean: clean ## Remove the virtual environments too.
-	rm -rf $(VENV) $(VENV_SELDON) $(VENV_CHECKOV)
+	rm -rf $(VENV) $(VENV_SELDON) $(VENV_CHECKOV) $(VENV_OPS)

@@ -1,11 +1,10 @@
-"""The judge under a platform's load: many analyses at once, each asked four times a second.
+"""The judge under a platform's load: many analyses at once, each asked four times a second (four times Argo's rate).
 
 ``python -m bench.judge_api``. An exporter serves Envoy-style counters for PAIRS canary/stable
 revision pairs (20 rps each, 1% 5xx, both status classes and the 28 latency buckets), a real
 Prometheus scrapes it every second, and a real judge process (``python -m canary.judge``) is
 asked about every pair every 250 ms at once, four times as often as Argo asks with the shipped
-template (every second), for
-``--seconds``. Each stable has served for ``--warm-up`` seconds; each canary is born at its
+template (every second), for ``--seconds``. Each stable has served for ``--warm-up`` seconds; each canary is born at its
 analysis's first question (a new rollout), or with its stable (``--rebuild``: a judge restarted
 under fifty running analyses rebuilds each from Prometheus at once); ``--busy`` adds a CPU hog
 per core. Reported: the time of each answer (p50, p99, max) and the judge's CPU per answer (its

@@ -1,9 +1,9 @@
 """What Istio's sidecar injector adds to a pod before Pod Security admission sees it.
 
 Mutating webhooks run before the PodSecurity admission plugin, so a namespace enforcing
-"restricted" judges the pod with Istio's containers and volumes in it. Istio cannot be built
-here at 1.29.6 (its module is not served at a release), so this states, for the fields Pod
-Security reads, what istio/istio 1.29.6
+"restricted" judges the pod with Istio's containers and volumes in it. istio.io/istio is not
+published as a versioned Go module, so its injector cannot be built at 1.29.6 and run; this
+states instead, for the fields Pod Security reads, what istio/istio 1.29.6
 manifests/charts/istio-control/istio-discovery/files/injection-template.yaml renders with the
 CNI plugin on (pilot.cni.enabled, a prerequisite in docs/kubernetes.md) and default values:
 the istio-validation init container, istio-proxy (a native sidecar, an init container with

@@ -166,7 +166,7 @@ def test_a_retried_rollout_is_judged_afresh():
     rollout = Rollout()
     rollout.history(30)
     assert fails(rollout.run(10, Second(10, (5, 5, ()), (45, 0, ()))))
-    for _ in range(30):
+    for _ in range(int(rollout.settings.retry_gap_s)):  # nobody asks for longer than JUDGE_RETRY_GAP_S
         rollout.serve(Second(10, (0, 0, ()), (50, 0, ())), ask=False)  # aborted: the canary has no traffic
     retried = rollout.run(5, Second(10, (5, 0, ()), (45, 0, ())))
     assert retried[0]["decision"] == "continue" and not fails(retried)
