@@ -38,6 +38,19 @@ def seconds(value: str | int | float) -> float:
     return _non_negative(-total if sign == "-" else total, value)
 
 
+def interval_s(value: str | int | float) -> float:
+    """A metric's interval: a duration of 1s or more, because Argo cannot keep a shorter one."""
+    total = seconds(value)
+    # Argo stores a measurement's finishedAt as a metav1.Time, whose JSON has whole seconds
+    # (apimachinery meta/v1/time.go, MarshalJSON), and times the next one from it (argo-rollouts
+    # analysis/analysis.go, generateMetricTasks): a 250ms metric is measured in bursts, all of its
+    # count within a few seconds, and ends long before the time it was meant to cover.
+    if total < 1:
+        raise DurationError(f"{value!r} is under 1s: Argo Rollouts takes such measurements in bursts (it keeps "
+                            "their times in whole seconds); use 1s or more and a count to match")
+    return total
+
+
 def _non_negative(total: float, value) -> float:
     if total < 0:
         raise DurationError(f"{value!r} is negative; a duration is 0 or more")

@@ -21,10 +21,10 @@ class SpecError(ValueError):
     """The Rollout or an AnalysisTemplate cannot be executed as written."""
 
 
-def duration_s(value, where: str) -> float:
-    """An Argo duration in seconds; SpecError names the field when it is not one."""
+def duration_s(value, where: str, parse=durations.seconds) -> float:
+    """An Argo duration in seconds (read by ``parse``); SpecError names the field when it is not one."""
     try:
-        return durations.seconds(value)
+        return parse(value)
     except durations.DurationError as exc:
         raise SpecError(f"{where}: {exc}") from None
 
@@ -210,26 +210,13 @@ def _metric(raw: dict, where: str) -> Metric:
     count = raw.get("count")
     return Metric(
         name=raw["name"], query=prom["query"] if prom else "", address=prom.get("address", "") if prom else "", web=call,
-        interval_s=_interval_s(raw["interval"], where) if raw.get("interval") else None,
+        interval_s=duration_s(raw["interval"], f"{where}: interval", durations.interval_s) if raw.get("interval") else None,
         count=int(count) if count is not None else None,
         initial_delay_s=duration_s(raw["initialDelay"], f"{where}: initialDelay") if raw.get("initialDelay") else 0.0,
         success_condition=raw.get("successCondition", ""), failure_condition=raw.get("failureCondition", ""),
         failure_limit=int(raw.get("failureLimit", 0)), inconclusive_limit=int(raw.get("inconclusiveLimit", 0)),
         consecutive_error_limit=int(raw.get("consecutiveErrorLimit", DEFAULT_CONSECUTIVE_ERROR_LIMIT)),
     )
-
-
-def _interval_s(value, where: str) -> float:
-    """A metric's interval; under a second is refused, because Argo cannot keep it."""
-    seconds = duration_s(value, f"{where}: interval")
-    # Argo stores a measurement's finishedAt as a metav1.Time, whose JSON has whole seconds
-    # (apimachinery meta/v1/time.go, MarshalJSON), and times the next one from it (argo-rollouts
-    # analysis/analysis.go, generateMetricTasks): a 250ms metric is measured in bursts, all of its
-    # count within a few seconds, and ends long before the time it was meant to cover.
-    if seconds < 1:
-        raise SpecError(f"{where}: interval {value}: under 1s, Argo Rollouts takes the measurements in "
-                        "bursts (it keeps their times in whole seconds); use 1s or more and a count to match")
-    return seconds
 
 
 def parse_template(doc: dict) -> Template:

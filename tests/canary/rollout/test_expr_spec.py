@@ -117,7 +117,7 @@ def test_a_metric_asked_more_often_than_once_a_second_is_refused_as_argo_would_b
     doc = yaml.safe_load((ROOT / "k8s/base/analysistemplate-judge.yaml").read_text())
     assert {m["name"]: m["interval"] for m in doc["spec"]["metrics"]} == {"judge": "1s", "quality": "1s"}
     doc["spec"]["metrics"][0].update(interval="250ms", count=720)
-    with pytest.raises(spec.SpecError, match="metric 'judge': interval 250ms: under 1s, Argo Rollouts takes"):
+    with pytest.raises(spec.SpecError, match="metric 'judge': interval: '250ms' is under 1s: Argo Rollouts takes"):
         spec.parse_template(doc)
 
 
