@@ -224,13 +224,13 @@ deploy: ## Apply the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, mo
 	  || head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' \
 	  | kubectl -n $(NAMESPACE) create secret generic $(ANSWERS_SECRET) --from-file=token=/dev/stdin
 	$(APPLY) -l 'ml-canary.io/rewritten-by!=argo-rollouts' -f $(RENDERED)
-	kubectl -n $(NAMESPACE) get virtualservice/wine destinationrule/wine >/dev/null 2>&1 \
+	kubectl -n $(NAMESPACE) get virtualservice/wine-rest virtualservice/wine-grpc destinationrule/wine >/dev/null 2>&1 \
 	  || $(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)
 	@# Saved last, so a deploy that failed leaves the settings of the one before.
 	$(DEPLOYMENT) configmap | $(APPLY) -f -
 
 .PHONY: routes
-routes: ## Re-apply VirtualService and DestinationRule wine (a new HOST); only between rollouts: it resets Argo's weights.
+routes: ## Reset what Argo Rollouts rewrites (VirtualServices wine-rest, wine-grpc, DestinationRule wine); only between rollouts.
 	@mkdir -p build && $(DEPLOYMENT) render > $(RENDERED)
 	$(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)
 

@@ -60,10 +60,11 @@ class DataPlane:
     def _wanted(self, rollout: dict) -> routes.Routing:
         canary = rollout["spec"]["strategy"]["canary"]
         istio = canary["trafficRouting"]["istio"]
-        vs = self._get("virtualservices", istio["virtualService"]["name"], "make deploy")
+        vss = [(self._get("virtualservices", ref["name"], "make deploy"), ref.get("routes", []))
+               for ref in routes.listed(istio)]
         dr = self._get("destinationrules", istio["destinationRule"]["name"], "make deploy")
         managed = [r["name"] for r in canary["trafficRouting"].get("managedRoutes", [])]
-        return routes.read(vs, dr, istio["virtualService"]["routes"], managed,
+        return routes.read(vss, dr, managed,
                            istio["destinationRule"]["canarySubsetName"], istio["destinationRule"]["stableSubsetName"])
 
     def _start(self, rollout: dict, pods: dict[str, list[dict]]) -> bool:

@@ -57,18 +57,27 @@ def _mirror_route(route: dict) -> MirrorRoute:
     return MirrorRoute.from_argo(route["name"], int(route.get("mirrorPercentage", {}).get("value", 100)), match)
 
 
-def read(virtual_service: dict, destination_rule: dict, weighted: list[str], managed: list[str],
+def listed(istio: dict) -> list[dict]:
+    """The Rollout's VirtualService references (trafficRouting.istio): ``virtualServices``, or the one ``virtualService``."""
+    return istio.get("virtualServices") or ([istio["virtualService"]] if "virtualService" in istio else [])
+
+
+def read(virtual_services: list[tuple[dict, list[str]]], destination_rule: dict, managed: list[str],
          canary_subset: str = "canary", stable_subset: str = "stable") -> Routing:
-    """The Routing the two objects say: ``weighted`` the Rollout's routes, ``managed`` its managedRoutes."""
+    """The Routing the objects say: each VirtualService the Rollout names with its weighted routes, and the
+    Rollout's managedRoutes (Argo writes them into each VirtualService; the first one's are read)."""
     revisions = subsets(destination_rule)
     stable, canary = revisions.get(stable_subset), revisions.get(canary_subset)
-    http = {r.get("name"): r for r in virtual_service["spec"].get("http", [])}
-    missing = [name for name in weighted if name not in http]
-    if missing:
-        raise ValueError(f"VirtualService {virtual_service['metadata']['name']} has no route {', '.join(missing)}")
-    weights = {name: weight(http[name], canary_subset) for name in weighted}
+    weights, written = {}, {}
+    for vs, weighted in virtual_services:
+        http = {r.get("name"): r for r in vs["spec"].get("http", [])}
+        missing = [name for name in weighted if name not in http]
+        if missing:
+            raise ValueError(f"VirtualService {vs['metadata']['name']} has no route {', '.join(missing)}")
+        weights |= {f"{vs['metadata']['name']}/{name}": weight(http[name], canary_subset) for name in weighted}
+        written |= {name: http[name] for name in managed if name in http and name not in written}
     if len(set(weights.values())) > 1:
         raise ValueError(f"the Rollout's routes carry different canary weights {weights}: one gateway weight cannot")
-    headers = tuple(_header_route(http[n]) for n in managed if n in http and "mirror" not in http[n])
-    mirrors = tuple(_mirror_route(http[n]) for n in managed if n in http and "mirror" in http[n])
-    return Routing(stable, canary if canary != stable else None, weights[weighted[0]], headers, mirrors)
+    headers = tuple(_header_route(r) for r in written.values() if "mirror" not in r)
+    mirrors = tuple(_mirror_route(r) for r in written.values() if "mirror" in r)
+    return Routing(stable, canary if canary != stable else None, next(iter(weights.values()), 0), headers, mirrors)

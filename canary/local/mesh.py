@@ -1,8 +1,10 @@
 """What Envoy takes from the Istio objects in k8s/base: the same routing on one machine.
 
-Read from the VirtualService's ``primary`` route and the DestinationRule's
-traffic policy: timeout, retries, connection-pool limits, outlier detection.
-Weights and header routes are the rollout's to set, not the files'.
+Read from VirtualService wine's ``rest`` route (the root route whose delegate carries the
+weights, and whose timeout and retries istiod gives every route of that delegate, Argo's header
+and mirror routes included) and the DestinationRule's traffic policy: timeout, retries,
+connection-pool limits, outlier detection. Weights and header routes are the rollout's to set,
+not the files'.
 """
 
 from dataclasses import dataclass
@@ -10,12 +12,12 @@ from pathlib import Path
 
 import yaml
 
-PRIMARY_ROUTE = "primary"
+PRIMARY_ROUTE = "rest"
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """The primary route's retries."""
+    """The REST predictions' retries."""
 
     attempts: int
     per_try_timeout: str

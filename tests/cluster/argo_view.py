@@ -1,6 +1,8 @@
 """The Rollout, and the VirtualService routes as the real Argo controller wrote them."""
 
 from tests.cluster.conftest import Cluster
+from tests.k8s import delegation
+from tests.k8s.feedback_routes import route_taken
 from tests.waiting import wait_until
 
 
@@ -10,8 +12,14 @@ def rollout(cluster: Cluster) -> dict:
 
 
 def routes(cluster: Cluster) -> list[dict]:
-    """VirtualService wine's http routes, in order."""
-    return cluster.get("virtualservice", "wine")["spec"]["http"]
+    """The http routes Argo rewrites, in order: VirtualService wine-rest's, then wine-grpc's."""
+    return [r for name in ("wine-rest", "wine-grpc") for r in cluster.get("virtualservice", name)["spec"]["http"]]
+
+
+def taken(cluster: Cluster, port: int, path: str, headers: dict[str, str]) -> dict:
+    """The route a request in the mesh takes, once istiod merges the delegates into VirtualService wine."""
+    merged = delegation.merged({n: cluster.get("virtualservice", n) for n in ("wine", "wine-rest", "wine-grpc")})
+    return route_taken(merged["wine"]["spec"]["http"], ("mesh", port), path, headers) or {}
 
 
 def weights(route: dict) -> dict[str, int]:
@@ -23,7 +31,7 @@ def at_step(cluster: Cluster, index: int, timeout_s: float = 60) -> dict:
     """The rollout once Argo is at step ``index`` (and has not aborted)."""
     def reached():
         status = rollout(cluster)["status"]
-        assert not status.get("abort"), status.get("message")
+        assert not status.get("abort"), f"{status.get('message')}\n{analyses(cluster)}"
         return status if status.get("currentStepIndex") == index else None
     return wait_until(reached, timeout_s, f"rollout wine at step {index}")
 

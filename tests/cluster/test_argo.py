@@ -8,7 +8,7 @@ so every AnalysisRun errs after its retries); each analysis step is passed with 
 import json
 import math
 
-from tests.cluster.argo_view import at_step, rollout, routes, weights
+from tests.cluster.argo_view import at_step, rollout, routes, taken, weights
 from tests.cluster.conftest import HOST, NAMESPACE, REGISTRY, Cluster
 from tests.waiting import wait_until
 
@@ -102,6 +102,10 @@ def test_the_shipped_steps_as_argo_writes_them(deployed):
     assert http[0]["mirrorPercentage"]["value"] == 50
     assert [m["method"] for m in http[0]["match"]] == [{"exact": "POST"}] * 2
     assert weights(http[0]) == {"stable": 100, "canary": 0}
+    # istiod gives Argo's route the root's timeout and retries (it writes neither).
+    copied = taken(deployed, 8080, "/v2/models/wine/infer", {})
+    assert (copied["name"], copied["timeout"], copied["retries"]["retryOn"]) == (
+        "rest-mirror-route", "5s", "connect-failure,refused-stream,reset")
     promote(deployed)
 
     # 10%: no mirror, the header route to the canary first, the weight on both routes Argo manages.
@@ -111,6 +115,13 @@ def test_the_shipped_steps_as_argo_writes_them(deployed):
     assert http["canary-header"]["match"][0]["headers"] == {"x-canary": {"exact": "always"}}
     assert weights(http["canary-header"]) == {"canary": 100}
     assert weights(http["primary"]) == weights(http["grpc"]) == {"stable": 90, "canary": 10}
+    # A tester's gRPC request reaches the canary's gRPC port, with the root's deadline (Argo writes a header
+    # route into each delegate, with that delegate's port; istiod adds the root's port match and timeout).
+    for port, path in ((8081, "/inference.GRPCInferenceService/ModelInfer"), (8080, "/v2/models/wine/infer")):
+        tester = taken(deployed, port, path, {"x-canary": "always"})
+        assert [(d["destination"]["subset"], d["destination"]["port"]["number"]) for d in tester["route"]] == [
+            ("canary", port)]
+        assert tester["timeout"] == "5s"
     promote(deployed)
 
     # 50%, then the promotion: v2 is stable and takes everything.

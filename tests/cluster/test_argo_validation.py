@@ -99,7 +99,7 @@ REFUSED = [
     (_rollout(lambda s: _first(s, "setHeaderRoute")["setHeaderRoute"]["match"][0]["headerValue"].update(prefix="al")),
      "StringMatch match value must have exactly one of the following"),
     (_rollout(lambda s: _routing(s).pop("istio")), "SetMirrorRoute requires TrafficRouting, supports Istio only"),
-    (_rollout(lambda s: _routing(s)["istio"]["virtualService"].update(routes=["main"])),
+    (_rollout(lambda s: _routing(s)["istio"]["virtualServices"][1].update(routes=["main"])),
      "HTTP Route 'main' is not found in the defined Virtual Service."),
     (_rollout(lambda s: _routing(s)["istio"]["destinationRule"].update(canarySubsetName="preview")),
      "Canary DestinationRule subset 'preview' not found in route"),

@@ -6,7 +6,7 @@ not exist; every name one object uses for another is checked here.
 
 import re
 
-from tests.k8s import feedback_routes, mirror_routes
+from tests.k8s import delegation, feedback_routes, managed_routes, mirror_routes
 from tests.k8s.support import by_kind
 
 
@@ -53,7 +53,7 @@ def check(docs: list[dict]) -> list[str]:
     gateways = by_kind(docs, "Gateway")
     accounts = by_kind(docs, "ServiceAccount")
     ns = {d["metadata"].get("namespace") for d in docs} - {None}
-    problems += feedback_routes.check(docs) + mirror_routes.check(docs)
+    problems += feedback_routes.check(docs) + mirror_routes.check(docs) + managed_routes.check(docs)
 
     for name, ro in by_kind(docs, "Rollout").items():
         pod = ro["spec"]["template"]
@@ -70,15 +70,14 @@ def check(docs: list[dict]) -> list[str]:
                     problems.append(f"Rollout {name}: {probe} uses port {port}, which the container does not name")
         canary = ro["spec"]["strategy"]["canary"]
         istio = canary["trafficRouting"]["istio"]
-        vs_ref, dr_ref = istio["virtualService"], istio["destinationRule"]
-        vs = vss.get(vs_ref["name"])
-        if vs is None:
-            problems.append(f"Rollout {name}: VirtualService {vs_ref['name']} does not exist")
-        else:
-            route_names = {r.get("name") for r in vs["spec"]["http"]}
-            for route in vs_ref.get("routes", []):
-                if route not in route_names:
-                    problems.append(f"Rollout {name}: VirtualService {vs_ref['name']} has no http route named {route}")
+        dr_ref = istio["destinationRule"]
+        for vs_ref in delegation.listed(ro):
+            vs = vss.get(vs_ref["name"])
+            route_names = {r.get("name") for r in (vs or {"spec": {"http": []}})["spec"]["http"]}
+            if vs is None:
+                problems.append(f"Rollout {name}: VirtualService {vs_ref['name']} does not exist")
+            problems += [f"Rollout {name}: VirtualService {vs_ref['name']} has no http route named {route}"
+                         for route in vs_ref.get("routes", []) if vs is not None and route not in route_names]
         dr = drs.get(dr_ref["name"])
         if dr is None:
             problems.append(f"Rollout {name}: DestinationRule {dr_ref['name']} does not exist")
@@ -110,6 +109,8 @@ def check(docs: list[dict]) -> list[str]:
         for gw in vs["spec"].get("gateways", []):
             if gw != "mesh" and gw not in gateways:
                 problems.append(f"VirtualService {name}: Gateway {gw} does not exist")
+        problems += [f"VirtualService {name}: delegate {r['delegate']['name']} does not exist"
+                     for r in vs["spec"]["http"] if "delegate" in r and r["delegate"]["name"] not in vss]
         for route in vs["spec"]["http"]:
             for dest in route.get("route", []):
                 d = dest["destination"]

@@ -11,6 +11,7 @@ gateway.go buildGatewayHTTPRouteConfig; in the mesh, the Service's port) or whos
 from models.versions import VERSIONS
 from servers.admin import VERSION_HEADER
 from servers.feedback import FEEDBACK_PATH, SELDON_FEEDBACK_PATH
+from tests.k8s import delegation
 from tests.k8s.mirror_routes import string_matches
 from tests.k8s.support import by_kind
 
@@ -37,14 +38,14 @@ def serves_routes(server: dict) -> bool:
     return is_http_server(server) and not (server.get("tls") or {}).get("httpsRedirect")
 
 
-def entries(vs: dict, docs: list[dict]) -> list[tuple[str, int]]:
+def entries(vs: dict, docs: list[dict], mesh_ports: tuple[str, ...] = ("http",)) -> list[tuple[str, int]]:
     """(gateway, listener port) of every way into the VirtualService: each server of its Gateways that serves
-    http routes and does not only redirect, and the mesh at Service wine's http port."""
+    http routes and does not only redirect, and the mesh at Service wine's ports named ``mesh_ports``."""
     out = []
     for name in vs["spec"].get("gateways", []):
         if name == "mesh":
             service = by_kind(docs, "Service").get("wine", {"spec": {"ports": []}})
-            out += [("mesh", p["port"]) for p in service["spec"]["ports"] if p.get("name") == "http"]
+            out += [("mesh", p["port"]) for p in service["spec"]["ports"] if p.get("name") in mesh_ports]
         elif gateway := by_kind(docs, "Gateway").get(name):
             out += [(name, s["port"]["number"]) for s in gateway["spec"].get("servers", []) if serves_routes(s)]
     return out
@@ -87,7 +88,7 @@ def _problems(http: list[dict], subsets: dict, entry: tuple[str, int], path: str
 def check(docs: list[dict]) -> list[str]:
     """Through every entry, feedback with a version's header reaches that version's pods, and without one
     gets a 4xx: never a weighted route that would credit either version."""
-    vs, dr = by_kind(docs, "VirtualService").get("wine"), by_kind(docs, "DestinationRule").get("wine")
+    vs, dr = delegation.merged(by_kind(docs, "VirtualService")).get("wine"), by_kind(docs, "DestinationRule").get("wine")
     if vs is None or dr is None:
         return []
     http = vs["spec"].get("http", [])

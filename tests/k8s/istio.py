@@ -9,7 +9,7 @@ shipped manifests could break are encoded, not the whole webhook.
 
 import re
 
-from tests.k8s import crossref
+from tests.k8s import crossref, delegation
 from tests.k8s.feedback_routes import listener_admits, serves_routes, tls_mode
 from tests.k8s.support import by_kind
 
@@ -48,15 +48,22 @@ def virtual_service(name: str, spec: dict) -> list[str]:
         ns, _, gname = gw.rpartition("/")
         if gw != MESH and not (_label(gname) and (not ns or _label(ns))):
             problems.append(f"VirtualService {name}: invalid gateway name {gw!r}")
+    if not hosts and gateways:  # a delegate (validation.go, ValidateVirtualService)
+        problems.append(f"VirtualService {name}: delegate virtual service must have no gateways specified")
     for route in spec.get("http", []):
-        problems += _http_route(name, route)
+        problems += _http_route(name, route, delegate=not hosts)
     return problems
 
 
-def _http_route(name: str, route: dict) -> list[str]:
+def _http_route(name: str, route: dict, delegate: bool) -> list[str]:
     """validateHTTPRouteDestinations and validateDestination: weights, hosts, subset names."""
     problems, dests = [], route.get("route", [])
     label = f"VirtualService {name} route {route.get('name', '?')}"
+    if "delegate" in route:  # virtualservice.go validateHTTPRouteConflict: a root route, or a delegate's
+        if delegate:
+            return [f"{label}: delegate HTTP route cannot contain delegate"]
+        return [f"{label}: root HTTP route {route.get('name')} must not specify {k}" for k in ("route", "redirect")
+                if k in route]
     problems += [f"{label}: {p}" for p in _route_conflict(route)]
     if len(dests) > 1 and sum(d.get("weight", 0) for d in dests) == 0:
         problems.append(f"{label}: total destination weight = 0")
@@ -174,7 +181,7 @@ def service_ports(docs: list[dict]) -> list[str]:
     single route naming port 8080 sends gRPC on 8081 to the REST server.
     """
     problems, services = [], by_kind(docs, "Service")
-    for name, vs in by_kind(docs, "VirtualService").items():
+    for name, vs in delegation.merged(by_kind(docs, "VirtualService")).items():
         if MESH not in vs["spec"].get("gateways", [MESH]):
             continue
         for host in vs["spec"].get("hosts", []):

@@ -1,14 +1,11 @@
 """A mirror route copies predictions to the canary, and nothing else.
 
-Argo Rollouts puts its managed routes before every route of the VirtualService
-(rollout/trafficrouting/istio/istio.go, orderRoutes and getOrderedVirtualServiceRoutes),
-and builds the mirror route from the first setWeight route's destinations, HTTP port
-included (createMirrorRoute; the header route's port comes the same way, getVirtualServiceCanaryPort):
-the first route named in trafficRouting.istio.virtualService.routes, found by
-getVirtualServiceSetWeightRoute. That route must be the HTTP one. A setMirrorRoute match that also takes feedback
-would copy stable's labels to the canary and skip the feedback routes; one that takes
-gRPC would send it to the HTTP port. Istio matches a uri regex against the whole path
-(pilot/pkg/networking/core/route/route.go, translateRouteMatch: RE2 full match).
+Argo Rollouts puts its managed routes first in each VirtualService the Rollout names
+(rollout/trafficrouting/istio/istio.go, orderRoutes and getOrderedVirtualServiceRoutes): there,
+a setMirrorRoute match that also takes other requests (feedback, reads, probes) would copy them
+to the canary. Istio matches a uri regex against the whole path
+(pilot/pkg/networking/core/route/route.go, translateRouteMatch: RE2 full match). Its ports,
+timeout and retries are managed_routes.py's.
 """
 
 import re
@@ -37,23 +34,6 @@ def _takes(match: dict, path: str) -> bool:
     return string_matches(match.get("method"), "POST") and string_matches(match.get("path"), path)
 
 
-def _managed_port(ro: dict, docs: list[dict]) -> list[str]:
-    """The managed routes' destinations come from the first named route: it must send to the HTTP port."""
-    istio = ro["spec"]["strategy"].get("canary", {}).get("trafficRouting", {}).get("istio", {})
-    names, vs = istio.get("virtualService", {}).get("routes", []), by_kind(docs, "VirtualService").get(
-        istio.get("virtualService", {}).get("name"))
-    service = by_kind(docs, "Service").get("wine")
-    if not names or vs is None or service is None:
-        return []
-    http = {p["port"] for p in service["spec"]["ports"] if p.get("name") == "http"}
-    route = next((r for r in vs["spec"].get("http", []) if r.get("name") == names[0]), {})
-    ports = {d["destination"].get("port", {}).get("number") for d in route.get("route", [])}
-    if ports != http:
-        return [f"Rollout {ro['metadata']['name']}: its first route {names[0]} sends to port(s) {sorted(ports)}, "
-                f"not Service wine's http port {sorted(http)}: Argo's header and mirror routes would too"]
-    return []
-
-
 def _sizing(name: str, ro: dict, docs: list[dict]) -> list[str]:
     """The shadow phase's three numbers agree: canary pods at p% of stable's for a copy of p% of the predictions,
     and the shadow template telling the judge the canary's share of the requests, p / (100 + p)."""
@@ -79,7 +59,7 @@ def check(docs: list[dict]) -> list[str]:
     scale, mirror and judge share agree."""
     problems = []
     for name, ro in by_kind(docs, "Rollout").items():
-        problems += _managed_port(ro, docs) + _sizing(name, ro, docs)
+        problems += _sizing(name, ro, docs)
         for i, step in enumerate(ro["spec"]["strategy"].get("canary", {}).get("steps", [])):
             matches = (step.get("setMirrorRoute") or {}).get("match") or []
             where = f"Rollout {name}: step {i + 1} setMirrorRoute"

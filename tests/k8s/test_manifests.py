@@ -95,11 +95,24 @@ def _set(kind, name, path, value):
     return mutate
 
 
-def _edit_route(name, change):
+def _edit_route(name, change, vs="wine"):
     def mutate(docs):
-        vs = next(d for d in docs if d["kind"] == "VirtualService" and d["metadata"]["name"] == "wine")
-        change(next(r for r in vs["spec"]["http"] if r["name"] == name))
+        found = next(d for d in docs if d["kind"] == "VirtualService" and d["metadata"]["name"] == vs)
+        change(next(r for r in found["spec"]["http"] if r["name"] == name))
     return mutate
+
+
+def _undelegated(docs):
+    """The routes as shipped before delegation: one VirtualService, Argo's routes beside primary and grpc."""
+    vss = {d["metadata"]["name"]: d for d in docs if d["kind"] == "VirtualService"}
+    root = vss["wine"]["spec"]["http"]
+    for route in [r for r in root if "delegate" in r]:
+        inline = vss[route["delegate"]["name"]]["spec"]["http"][0]
+        root[root.index(route)] = {**inline, **{k: v for k, v in route.items() if k not in ("delegate", "name")}}
+    docs[:] = [d for d in docs if d["kind"] != "VirtualService" or d["metadata"]["name"] == "wine"]
+    _set("Rollout", "wine", ["spec", "strategy", "canary", "trafficRouting", "istio"],
+         {"virtualService": {"name": "wine", "routes": ["primary", "grpc"]},
+          "destinationRule": {"name": "wine", "canarySubsetName": "canary", "stableSubsetName": "stable"}})(docs)
 
 
 def _mesh_port_only(docs):
@@ -114,7 +127,8 @@ def _rename_route(old, new):
 
 
 DRIFT = [
-    (_rename("VirtualService", "wine", "wine-vs"), "VirtualService wine does not exist"),
+    (_rename("VirtualService", "wine-rest", "wine-vs"), "VirtualService wine-rest does not exist"),
+    (_rename("VirtualService", "wine-grpc", "wine-vs"), "VirtualService wine: delegate wine-grpc does not exist"),
     (_rename("DestinationRule", "wine", "wine-dr"), "DestinationRule wine does not exist"),
     (_rename("AnalysisTemplate", "latency", "latency-gate"), "AnalysisTemplate latency does not exist"),
     (_rename("Gateway", "wine-gateway", "gw"), "Gateway wine-gateway does not exist"),
@@ -127,7 +141,7 @@ DRIFT = [
                         100)(docs)], "must ask at weight=50, the canary's share under a 100% mirror"),
     (_rename("ServiceAccount", "loadgen", "lg"), "principal cluster.local/ns/ml-canary/sa/loadgen"),
     (_rename("Role", "rollout-operator", "ops"), "Role rollout-operator does not exist"),
-    (_rename_route("primary", "main"), "has no http route named primary"),
+    (_edit_route("primary", lambda r: r.update(name="main"), vs="wine-rest"), "has no http route named primary"),
     (_edit_route("feedback-v2", lambda r: r["route"][0]["destination"].update(subset="v1")),
      "x-model-version: v2 takes route feedback-v2, not one to a subset with labels version: v2"),
     (_edit_route("feedback-v1", lambda r: r["match"][0]["headers"]["x-model-version"].update(exact="V1")),
@@ -136,13 +150,13 @@ DRIFT = [
      "not one to a subset with labels version: v2"),
     # Istio drops a match whose port is not the listener's: 443 at the gateway (route.go, TranslateRoute).
     (_mesh_port_only, "feedback to /ml-canary/v1/feedback through wine-gateway port 443 with x-model-version: v1 "
-                      "takes route primary"),
+                      "takes route rest-primary"),
     (_edit_route("feedback-v1", lambda r: [m.update(port=8080) for m in r["match"]]),
      "through wine-gateway port 443 with x-model-version: v1 takes route feedback-unrouted"),
     (_edit_route("feedback-v2", lambda r: [m.update(gateways=["mesh"]) for m in r["match"]]),
      "through wine-gateway port 443 with x-model-version: v2 takes route feedback-unrouted"),
     (_edit_route("feedback-unrouted", lambda r: r["match"].pop(1)),
-     "feedback to /api/v1.0/feedback through mesh port 8080 without x-model-version takes route primary"),
+     "feedback to /api/v1.0/feedback through mesh port 8080 without x-model-version takes route rest-primary"),
     (_set("DestinationRule", "wine", ["spec", "subsets", 1, "name"], "preview"), "has no subset canary"),
     (_set("Service", "wine", ["spec", "selector"], {"app": "wine-model"}), "no Service selects its pods"),
     (_set("Service", "ml-canary-judge", ["spec", "selector"], {"app": "judge"}), "does not select any pods"),
@@ -152,8 +166,18 @@ DRIFT = [
     (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 7, "analysis", "args", 1, "valueFrom"], {"podTemplateHashValue": "Canary"}), "podTemplateHashValue Canary is not Stable or Latest"),
     (_rename("AnalysisTemplate", "judge", "judge-v2"), "AnalysisTemplate judge does not exist"),
     (_rename("AnalysisTemplate", "shadow", "mirror"), "AnalysisTemplate shadow does not exist"),
-    (_set("Rollout", "wine", ["spec", "strategy", "canary", "trafficRouting", "istio", "virtualService", "routes"], ["grpc", "primary"]),
-     "its first route grpc sends to port(s) [8081]"),
+    # Argo's header and mirror routes carry no port match, timeout or retries (istio.go, createHeaderRoute):
+    # beside primary they sent gRPC testers to the REST port, with no deadline; a delegate's root gives them all.
+    (_undelegated, "/inference.GRPCInferenceService/ModelInfer through mesh port 8081 takes route canary-header "
+                   "to port(s) [8080], not 8081"),
+    (_undelegated, "/v2/models/wine/infer through mesh port 8080 takes route canary-header with timeout None, "
+                   "not route primary's 5s"),
+    (_undelegated, "(mirror-route), /v2/models/wine/infer through wine-gateway port 443 takes route mirror-route with "
+                   "retries None"),
+    (_edit_route("rest", lambda r: r.update(match=[{"port": 8080}])), "through wine-gateway port 443 takes route None"),
+    (_set("Rollout", "wine", ["spec", "strategy", "canary", "trafficRouting", "istio", "virtualServices"],
+          [{"name": "wine-rest", "routes": ["primary"]}]),
+     "/seldon.protos.Seldon/Predict through mesh port 8081 takes route grpc-grpc, not canary-header"),
     (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 1, "setMirrorRoute", "match"], [{"method": {"exact": "POST"}}]),
      "also copies POST /ml-canary/v1/feedback"),
     (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 1, "setMirrorRoute", "match", 0, "path"], {"prefix": "/"}),

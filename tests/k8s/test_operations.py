@@ -69,7 +69,7 @@ def test_the_objects_argo_rewrites_are_labelled_and_deploy_never_reapplies_them(
     assert labelled == rewritten
     deploy = make_n("deploy")
     assert f"kubectl apply --server-side --force-conflicts --field-manager=ml-canary -l '{LABEL}!=argo-rollouts'" in deploy
-    assert "get virtualservice/wine destinationrule/wine" in deploy  # the rest only when missing
+    assert "get virtualservice/wine-rest virtualservice/wine-grpc destinationrule/wine" in deploy  # the rest only when missing
 
 
 def test_a_rollout_scaled_by_an_hpa_sets_no_replicas():
