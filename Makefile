@@ -223,9 +223,11 @@ deploy: ## Apply the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, mo
 	@kubectl -n $(NAMESPACE) get secret $(ANSWERS_SECRET) -o name >/dev/null 2>&1 \
 	  || head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' \
 	  | kubectl -n $(NAMESPACE) create secret generic $(ANSWERS_SECRET) --from-file=token=/dev/stdin
-	$(APPLY) -l 'ml-canary.io/rewritten-by!=argo-rollouts' -f $(RENDERED)
+	@# What Argo rewrites first, only when missing: VirtualService wine delegates to these, and istiod
+	@# drops a route whose delegate does not exist yet.
 	kubectl -n $(NAMESPACE) get virtualservice/wine-rest virtualservice/wine-grpc destinationrule/wine >/dev/null 2>&1 \
 	  || $(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)
+	$(APPLY) -l 'ml-canary.io/rewritten-by!=argo-rollouts' -f $(RENDERED)
 	@# Saved last, so a deploy that failed leaves the settings of the one before.
 	$(DEPLOYMENT) configmap | $(APPLY) -f -
 

@@ -21,7 +21,7 @@ def test_every_render_is_accepted_by_the_api_server(deployed, overlay, component
 
 def test_a_render_the_schema_refuses_is_refused(deployed):
     docs = render("overlays/mlserver")
-    routes = next(d for d in docs if d["kind"] == "VirtualService")["spec"]["http"]
+    routes = next(d for d in docs if d["kind"] == "VirtualService" and d["metadata"]["name"] == "wine")["spec"]["http"]
     next(r for r in routes if r["name"] == "rest")["retries"]["attempts"] = "three"
     done = deployed.kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", stdin=yaml.safe_dump_all(docs),
                             check=False)

@@ -40,8 +40,13 @@ def _string_conflict(root: dict | None, leaf: dict | None) -> bool:
     return True
 
 
+_UNMODELLED = {"ignoreUriCase", "sourceNamespace", "sourceLabels", "withoutHeaders", "queryParams"}
+
+
 def _conflict(root: dict, leaf: dict) -> bool:
     """hasConflict, for the fields ml-canary's routes use: uri, method, headers, port, gateways."""
+    if _UNMODELLED & (set(root) | set(leaf)):
+        raise ValueError(f"a delegated match on {sorted(_UNMODELLED & (set(root) | set(leaf)))}: not modelled here")
     if any(_string_conflict(root.get(k), leaf.get(k)) for k in ("uri", "scheme", "method", "authority")):
         return True
     if any(_string_conflict((root.get("headers") or {}).get(k), v) for k, v in (leaf.get("headers") or {}).items()):
@@ -86,14 +91,14 @@ def merge_route(root: dict, leaf: dict) -> dict | None:
 
 def merged(virtual_services: dict[str, dict]) -> dict[str, dict]:
     """mergeVirtualServicesIfNeeded: each root with its delegates' routes in place; delegates (no hosts) dropped."""
-    out = {}
+    out, delegates = {}, {n: vs for n, vs in virtual_services.items() if not vs["spec"].get("hosts")}
     for name, vs in virtual_services.items():
-        if not vs["spec"].get("hosts"):
+        if name in delegates:
             continue
         vs = copy.deepcopy(vs)
         http = []
         for route in vs["spec"].get("http", []):
-            delegate = virtual_services.get((route.get("delegate") or {}).get("name"))
+            delegate = delegates.get((route.get("delegate") or {}).get("name"))
             if "delegate" not in route:
                 http.append(route)
             elif delegate is not None:  # a missing delegate: istiod ignores only this route

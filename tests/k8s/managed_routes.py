@@ -5,8 +5,9 @@ Rollout names in that VirtualService (tests/k8s/delegation.py names the upstream
 istiod gives them the root route's match, timeout and retries through a delegate, a gRPC request
 with x-canary reaches the canary's REST port and a tester's request waits without a deadline. This
 applies every such step as Argo would, merges as istiod does, and sends each prediction through
-each way in: the route it takes must send to the port it came to, with the timeout and retries it
-had before the step.
+each way in: it must take the step's route (a header route every prediction with its header, a mirror
+route every REST one: istiod drops a delegate route whose match conflicts with its root's), sent to the
+port it came to, with the timeout and retries it had before the step.
 """
 
 from loadgen.payloads import PROTOCOLS, path_for
@@ -21,12 +22,20 @@ GRPC = ["/inference.GRPCInferenceService/ModelInfer", "/seldon.protos.Seldon/Pre
 def _requests(docs: list[dict], vs: dict) -> list[tuple[tuple[str, int], str, int]]:
     """(entry, path, port it must reach): REST predictions through every entry, gRPC to the mesh's grpc port."""
     ports = {p.get("name"): p["port"] for p in by_kind(docs, "Service")["wine"]["spec"]["ports"]}
+    if not {"http", "grpc"} <= set(ports):
+        return []
     out = []
     for entry in entries(vs, docs, mesh_ports=("http", "grpc")):
         grpc = entry == ("mesh", ports.get("grpc"))
         paths = GRPC if grpc else [path_for(p, "wine") for p in PROTOCOLS]
         out += [(entry, path, ports["grpc" if grpc else "http"]) for path in paths]
     return out
+
+
+def _expected(step: dict, path: str) -> bool:
+    """Whether the step's route must take this request: a header route every prediction with its header,
+    a mirror route every REST one (gRPC is never copied)."""
+    return "setHeaderRoute" in step or path not in GRPC
 
 
 def _ports(route: dict) -> set:
@@ -40,13 +49,15 @@ def _step_problems(docs: list[dict], name: str, ro: dict, i: int, step: dict) ->
     managed = step.get("setHeaderRoute") or step.get("setMirrorRoute")
     headers = {m["headerName"]: next(iter(m["headerValue"].values())) for m in managed.get("match", [])
                if "headerName" in m}
-    problems = []
+    problems, requests = [], {vs_name: _requests(docs, vs) for vs_name, vs in after.items()}
+    if {p in GRPC for rs in requests.values() for _, p, _ in rs} != {True, False}:
+        return [f"Rollout {name}: step {i}: Service wine has no http or no grpc port in the mesh to send through"]
     for vs_name, vs in after.items():
-        for entry, path, port in _requests(docs, vs):
+        for entry, path, port in requests[vs_name]:
             was = route_taken(before[vs_name]["spec"]["http"], entry, path, headers) or {}
             now = route_taken(vs["spec"]["http"], entry, path, headers) or {}
             where = f"Rollout {name}: after step {i} ({managed['name']}), {path} through {entry[0]} port {entry[1]}"
-            if headers and not now.get("name", "").endswith(managed["name"]):
+            if _expected(step, path) and not now.get("name", "").endswith(managed["name"]):
                 problems.append(f"{where} takes route {now.get('name')}, not {managed['name']}")
             if _ports(now) != {port}:
                 problems.append(f"{where} takes route {now.get('name')} to port(s) {sorted(_ports(now), key=str)}, "

@@ -175,6 +175,10 @@ DRIFT = [
     (_undelegated, "(mirror-route), /v2/models/wine/infer through wine-gateway port 443 takes route mirror-route with "
                    "retries None"),
     (_edit_route("rest", lambda r: r.update(match=[{"port": 8080}])), "through wine-gateway port 443 takes route None"),
+    # A root match the mirror's conflicts with: istiod drops the mirror route (hasConflict), nothing is copied.
+    (_edit_route("rest", lambda r: r.update(match=[{"uri": {"regex": ".*"}}])),
+     "(mirror-route), /v2/models/wine/infer through mesh port 8080 takes route rest-primary, not mirror-route"),
+    (_set("Service", "wine", ["spec", "ports", 0, "name"], "rest"), "Service wine has no http or no grpc port"),
     (_set("Rollout", "wine", ["spec", "strategy", "canary", "trafficRouting", "istio", "virtualServices"],
           [{"name": "wine-rest", "routes": ["primary"]}]),
      "/seldon.protos.Seldon/Predict through mesh port 8081 takes route grpc-grpc, not canary-header"),
