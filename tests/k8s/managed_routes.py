@@ -10,13 +10,10 @@ route every REST one: istiod drops a delegate route whose match conflicts with i
 port it came to, with the timeout and retries it had before the step.
 """
 
-from loadgen.payloads import PROTOCOLS, path_for
 from tests.k8s import delegation
 from tests.k8s.feedback_routes import entries, route_taken
+from tests.k8s.mirror_routes import GRPC, REST
 from tests.k8s.support import by_kind
-
-# gRPC methods (MLServer's V2 service, the Seldon wrapper's), sent to Service wine's grpc port.
-GRPC = ["/inference.GRPCInferenceService/ModelInfer", "/seldon.protos.Seldon/Predict"]
 
 
 def _requests(docs: list[dict], vs: dict) -> list[tuple[tuple[str, int], str, int]]:
@@ -27,7 +24,7 @@ def _requests(docs: list[dict], vs: dict) -> list[tuple[tuple[str, int], str, in
     out = []
     for entry in entries(vs, docs, mesh_ports=("http", "grpc")):
         grpc = entry == ("mesh", ports.get("grpc"))
-        paths = GRPC if grpc else [path_for(p, "wine") for p in PROTOCOLS]
+        paths = GRPC if grpc else REST
         out += [(entry, path, ports["grpc" if grpc else "http"]) for path in paths]
     return out
 

@@ -14,10 +14,11 @@ from loadgen.payloads import PROTOCOLS, path_for
 from servers.feedback import FEEDBACK_PATH, SELDON_FEEDBACK_PATH
 from tests.k8s.support import by_kind
 
-PREDICTIONS = [path_for(p, "wine") for p in PROTOCOLS] + ["/v2/models/wine/versions/1/infer"]
+REST = [path_for(p, "wine") for p in PROTOCOLS]
+PREDICTIONS = REST + ["/v2/models/wine/versions/1/infer"]
 # gRPC methods (MLServer's V2 service, the Seldon wrapper's): POSTs too, on the grpc route's port.
-OTHERS = [FEEDBACK_PATH, SELDON_FEEDBACK_PATH, "/inference.GRPCInferenceService/ModelInfer", "/seldon.protos.Seldon/Predict",
-          "/v2/models/wine", "/v2/health/ready"]
+GRPC = ["/inference.GRPCInferenceService/ModelInfer", "/seldon.protos.Seldon/Predict"]
+OTHERS = [FEEDBACK_PATH, SELDON_FEEDBACK_PATH, *GRPC, "/v2/models/wine", "/v2/health/ready"]
 
 
 def string_matches(rule: dict | None, value: str) -> bool:
