@@ -12,13 +12,14 @@ def rollout(cluster: Cluster) -> dict:
 
 
 def routes(cluster: Cluster) -> list[dict]:
-    """The http routes Argo rewrites, in order: VirtualService wine-rest's, then wine-grpc's."""
-    return [r for name in ("wine-rest", "wine-grpc") for r in cluster.get("virtualservice", name)["spec"]["http"]]
+    """The http routes Argo rewrites, in order: those of each VirtualService the Rollout names, in its order."""
+    return [r for ref in delegation.listed(rollout(cluster))
+            for r in cluster.get("virtualservice", ref["name"])["spec"]["http"]]
 
 
 def taken(cluster: Cluster, port: int, path: str, headers: dict[str, str]) -> dict:
     """The route a request in the mesh takes, once istiod merges the delegates into VirtualService wine."""
-    merged = delegation.merged({n: cluster.get("virtualservice", n) for n in ("wine", "wine-rest", "wine-grpc")})
+    merged = delegation.merged({vs["metadata"]["name"]: vs for vs in cluster.get("virtualservice")["items"]})
     return route_taken(merged["wine"]["spec"]["http"], ("mesh", port), path, headers) or {}
 
 

@@ -16,7 +16,7 @@ from cluster import routes
 from tests.k8s.support import by_kind
 
 # mergeHTTPRoute: the fields a delegate route takes from its root when it has none.
-INHERITED = ("rewrite", "directResponse", "timeout", "retries", "fault", "mirror", "mirrorPercentage",
+_INHERITED = ("rewrite", "directResponse", "timeout", "retries", "fault", "mirror", "mirrorPercentage",
              "corsPolicy", "mirrors", "headers")
 _MATCH_INHERITED = ("uri", "scheme", "method", "authority", "sourceNamespace", "gateways", "statPrefix")
 _MATCH_MERGED = ("headers", "withoutHeaders", "queryParams", "sourceLabels")
@@ -83,7 +83,7 @@ def merge_route(root: dict, leaf: dict) -> dict | None:
         out["match"] = copy.deepcopy(root["match"])
     out["name"] = f"{root['name']}-{leaf['name']}" if root.get("name") and leaf.get("name") else \
         leaf.get("name") or root.get("name")
-    for key in INHERITED:
+    for key in _INHERITED:
         if key not in out and key in root:
             out[key] = copy.deepcopy(root[key])
     return out
