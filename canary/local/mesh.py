@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-PRIMARY_ROUTE = "rest"
+REST_ROUTE = "rest"
 
 
 @dataclass(frozen=True)
@@ -49,15 +49,15 @@ def read(k8s_dir: Path) -> MeshPolicy:
     base = Path(k8s_dir) / "base"
     vs = _load(base / "virtualservice.yaml", "VirtualService")
     dr = _load(base / "destinationrule.yaml", "DestinationRule")
-    primary = next((r for r in vs["spec"]["http"] if r.get("name") == PRIMARY_ROUTE), None)
-    if primary is None:
-        raise ValueError(f"VirtualService {vs['metadata']['name']} has no http route named {PRIMARY_ROUTE}")
-    retries = primary.get("retries")
+    rest = next((r for r in vs["spec"]["http"] if r.get("name") == REST_ROUTE), None)
+    if rest is None:
+        raise ValueError(f"VirtualService {vs['metadata']['name']} has no http route named {REST_ROUTE}")
+    retries = rest.get("retries")
     policy = dr["spec"].get("trafficPolicy", {})
     pool = policy.get("connectionPool", {})
     return MeshPolicy(
-        timeout=primary.get("timeout", "15s"),
-        retry=RetryPolicy(retries["attempts"], retries.get("perTryTimeout", primary.get("timeout", "15s")),
+        timeout=rest.get("timeout", "15s"),
+        retry=RetryPolicy(retries["attempts"], retries.get("perTryTimeout", rest.get("timeout", "15s")),
                           retries.get("retryOn", "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"))
         if retries and retries.get("attempts") else None,
         max_connections=pool.get("tcp", {}).get("maxConnections"),
