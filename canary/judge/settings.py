@@ -70,6 +70,8 @@ class JudgeSettings(BaseSettings):
     settle_s: float = Field(1.5, ge=0)
     """How far behind the question the evidence ends: every target's scrape has reached it (a scrape interval and
     its duration; 1 s runtimes and 250 ms Envoy locally, 30 s with the cluster's 15 s scrapes)."""
+    since_max_age_s: float = Field(86400.0, gt=0)
+    """A question's ``since`` may be at most this long ago (422 otherwise): the analysis is rebuilt from it."""
     history_s: float = Field(600.0, gt=0)
     """Stable's history before the analysis that sets the latency bound and its prior rates."""
     retry_gap_s: float = Field(30.0, gt=0)

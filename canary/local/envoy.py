@@ -31,7 +31,7 @@ def cluster_name(version: str) -> str:
 
 
 def stat_name(version: str, revision: str) -> str:
-    """The name the cluster's stats carry: Prometheus' scrape splits it into version and revision labels."""
+    """The name a runtime's sidecar gives its stats (its Prometheus target carries version and revision)."""
     return f"wine-{version}-{revision}"
 
 
@@ -46,40 +46,50 @@ class Routing:
     mirror_routes: list[MirrorRoute] = field(default_factory=list)
 
 
+def stats_settings() -> dict:
+    """Finer latency buckets than Envoy's defaults at the low end, where a model answers; a 1 s flush,
+    so histograms reach Prometheus as fast as counters (default 5 s)."""
+    return {"stats_flush_interval": "1s",
+            "stats_config": {"histogram_bucket_settings": [{"match": {"prefix": "cluster."}, "buckets": LATENCY_BUCKETS_MS}]}}
+
+
+def listener(name: str, port: int, hcm: dict) -> dict:
+    """A listener on this machine whose one filter is the HTTP connection manager ``hcm``."""
+    hcm = {"@type": _HCM, "stat_prefix": name, **hcm,
+           "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER}}]}
+    return {"name": name, "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
+            "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}]}
+
+
+def admin(port: int) -> dict:
+    """Envoy's admin API on this machine: stats for Prometheus, readiness."""
+    return {"address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}
+
+
+def command(binary: str, config_path: Path) -> list[str]:
+    """Envoy's command line: one worker thread; no hot restart, so several (sidecars, a bench) run side by side."""
+    return [binary, "-c", str(config_path), "--concurrency", "1", "--log-level", "warn", "--disable-hot-restart"]
+
+
 def bootstrap(gateway_port: int, admin_port: int, cds_path: Path, rds_path: Path) -> dict:
     """The static part: one listener whose routes come from the RDS file, clusters from the CDS file."""
     def source(path: Path) -> dict:
         return {"path_config_source": {"path": str(path)}, "resource_api_version": "V3"}
 
-    hcm = {
-        "@type": _HCM,
-        "stat_prefix": "gateway",
-        "rds": {"route_config_name": ROUTE_CONFIG, "config_source": source(rds_path)},
-        "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER}}],
-    }
-    listener = {
-        "name": "gateway",
-        "address": {"socket_address": {"address": "127.0.0.1", "port_value": gateway_port}},
-        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}],
-    }
+    rds = {"rds": {"route_config_name": ROUTE_CONFIG, "config_source": source(rds_path)}}
     return {
-        "node": {"id": "ml-canary-gateway", "cluster": "ml-canary"},
-        # Finer latency buckets than Envoy's defaults at the low end, where a model answers; a 1 s
-        # flush, so histograms reach Prometheus as fast as counters (default 5 s).
-        "stats_flush_interval": "1s",
-        "stats_config": {"histogram_bucket_settings": [{"match": {"prefix": "cluster."}, "buckets": LATENCY_BUCKETS_MS}]},
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": admin_port}}},
+        "node": {"id": "ml-canary-gateway", "cluster": "ml-canary"}, **stats_settings(), "admin": admin(admin_port),
         "dynamic_resources": {"cds_config": source(cds_path)},
-        "static_resources": {"listeners": [listener]},
+        "static_resources": {"listeners": [listener("gateway", gateway_port, rds)]},
     }
 
 
-def cluster(version: str, port: int, mesh: MeshPolicy, revision: str) -> dict:
-    """One version's runtime, with the DestinationRule's pool limits and outlier detection."""
+def cluster(version: str, port: int, mesh: MeshPolicy) -> dict:
+    """One version, reached through its runtime's sidecar on ``port``, with the DestinationRule's pool limits
+    and outlier detection (as a client's sidecar applies them on a cluster)."""
     out = {
         "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster",
         "name": cluster_name(version),
-        "alt_stat_name": stat_name(version, revision),
         "type": "STATIC",
         "connect_timeout": mesh.connect_timeout,
         "load_assignment": {

@@ -19,16 +19,17 @@ import httpx
 from canary.local import ports, procs
 from canary.local.client import ControlClient, StackClient
 from canary.local.settings import StackSettings
+from canary.local.sidecar import SLOT_PORTS
 
 _BLOCKS = itertools.count()  # successive blocks of one process start apart
 # The CANARY_* port variables, by offset within a block of free ports.
 PORT_OFFSETS = {"GATEWAY": 0, "ENVOY_ADMIN": 1, "PROMETHEUS": 2, "API": 3, "LOADGEN_METRICS": 4, "CONTROL": 5,
-                "STABLE": 6, "JUDGE": 10, "CANARY": 11}
+                "STABLE": 6, "JUDGE": 6 + SLOT_PORTS, "CANARY": 7 + SLOT_PORTS}  # a runtime's slot: SLOT_PORTS ports
 
 
 def free_port_env(seed: int | None = None) -> dict[str, str]:
-    """CANARY_*_PORT variables for a block of 16 free ports, so runs side by side do not collide."""
-    base = ports.free_block(16, seed if seed is not None else os.getpid() + next(_BLOCKS))
+    """CANARY_*_PORT variables for a block of free ports, so runs side by side do not collide."""
+    base = ports.free_block(PORT_OFFSETS["CANARY"] + SLOT_PORTS, seed if seed is not None else os.getpid() + next(_BLOCKS))
     return {f"CANARY_{name}_PORT": str(base + offset) for name, offset in PORT_OFFSETS.items()}
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from canary.local import ports
 from canary.local.settings import StackSettings
+from canary.local.sidecar import SLOT_PORTS
 
 
 def envoy_binary(settings: StackSettings) -> str:
@@ -26,5 +27,5 @@ def preflight(s: StackSettings) -> list[str]:
               "prometheus": (s.prometheus_port, "CANARY_PROMETHEUS_PORT"), "control API": (s.api_port, "CANARY_API_PORT"),
               "judge": (s.judge_port, "CANARY_JUDGE_PORT")}
     for slot, var in ((s.stable_port, "CANARY_STABLE_PORT"), (s.canary_port, "CANARY_CANARY_PORT")):
-        wanted.update({f"runtime port {slot + i}": (slot + i, var) for i in range(4)})
+        wanted.update({f"runtime port {slot + i}": (slot + i, var) for i in range(SLOT_PORTS)})
     return problems + ports.check(wanted)

@@ -9,27 +9,28 @@ from pathlib import Path
 import yaml
 
 RULES = resources.files("canary.local") / "prometheus" / "rules.yaml"
-# The revision is the last part: Argo's pod-template-hash (rand.SafeEncodeString of a 32-bit hash: up to
-# 10 of [bcdfghjklmnpqrstvwxz2456789], 9 at times) or the stack's own 10 hex digits; never a dash.
-STAT_NAME = "wine-(.+)-([a-z0-9]+)"
+RUNTIMES, SIDECARS = "runtimes.json", "sidecars.json"  # target files, rewritten as versions come and go
 
 
 def config(folder: Path, envoy_admin_port: int, loadgen_port: int, interval: str, gateway_interval: str) -> dict:
-    """Scrape Envoy, the runtimes (a file of targets, rewritten as canaries come and go) and the load generator."""
+    """Scrape the gateway, the runtimes and their sidecars (files of targets) and the load generator.
+
+    The per-revision request counts and latencies are the sidecars' (reporter="destination"), scraped
+    as often as the gateway; the gateway's own stats are per version and carry no revision label.
+    """
+    def targets(name: str) -> list[dict]:
+        return [{"files": [str(folder / name)], "refresh_interval": "5s"}]
+
     return {
         "global": {"scrape_interval": interval, "evaluation_interval": interval, "scrape_timeout": interval},
         "rule_files": [str(Path(str(RULES)))],
         "scrape_configs": [
             {"job_name": "envoy", "metrics_path": "/stats/prometheus",
              "scrape_interval": gateway_interval, "scrape_timeout": gateway_interval,
-             "static_configs": [{"targets": [f"127.0.0.1:{envoy_admin_port}"]}],
-             # Each runtime's cluster stats are named wine-<version>-<revision> (envoy.stat_name).
-             "metric_relabel_configs": [
-                 {"source_labels": ["envoy_cluster_name"], "regex": STAT_NAME, "target_label": "version",
-                  "replacement": "$1"},
-                 {"source_labels": ["envoy_cluster_name"], "regex": STAT_NAME, "target_label": "revision",
-                  "replacement": "$2"}]},
-            {"job_name": "runtime", "file_sd_configs": [{"files": [str(folder / "runtimes.json")], "refresh_interval": "5s"}]},
+             "static_configs": [{"targets": [f"127.0.0.1:{envoy_admin_port}"], "labels": {"reporter": "source"}}]},
+            {"job_name": "sidecar", "scrape_interval": gateway_interval, "scrape_timeout": gateway_interval,
+             "file_sd_configs": targets(SIDECARS)},
+            {"job_name": "runtime", "file_sd_configs": targets(RUNTIMES)},
             {"job_name": "loadgen", "static_configs": [{"targets": [f"127.0.0.1:{loadgen_port}"]}]},
         ],
     }
@@ -42,14 +43,16 @@ def write_config(folder: Path, cfg: dict) -> Path:
     return path
 
 
-def write_targets(folder: Path, targets: list[dict]) -> None:
-    """[{"target": "127.0.0.1:8102", "version": "v1", "role": "stable", "path": "/metrics"}], by rename."""
-    groups = [{"targets": [t["target"]], "labels": {"version": t["version"], "revision": t["revision"],
-                                                    "role": t["role"], "__metrics_path__": t["path"]}} for t in targets]
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".runtimes-")
+def write_targets(folder: Path, targets: list[dict], name: str = RUNTIMES) -> None:
+    """[{"target": "127.0.0.1:8102", "path": "/metrics", "version": "v1", ...}]: every other key is a label
+    of the target's series; written by rename."""
+    groups = [{"targets": [t["target"]], "labels": {"__metrics_path__": t["path"],
+                                                    **{k: v for k, v in t.items() if k not in ("target", "path")}}}
+              for t in targets]
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}-")
     with os.fdopen(fd, "w") as f:
         json.dump(groups, f)
-    os.replace(tmp, folder / "runtimes.json")
+    os.replace(tmp, folder / name)
 
 
 def command(binary: str, config_path: Path, data: Path, port: int) -> list[str]:

@@ -35,9 +35,9 @@ class StackSettings(BaseSettings):
     api_port: int = 8099
     """The stack supervisor's control API (localhost only)."""
     stable_port: int = 8100
-    """First of the stable runtime's ports (REST; gRPC +1, metrics +2, admin +3)."""
+    """First of the stable runtime's ports (REST; gRPC +1, metrics +2, admin +3; its sidecar +4, the sidecar's admin +5)."""
     canary_port: int = 8110
-    """First of the canary runtime's ports (REST; gRPC +1, metrics +2, admin +3)."""
+    """First of the canary runtime's ports (REST; gRPC +1, metrics +2, admin +3; its sidecar +4, the sidecar's admin +5)."""
     loadgen_metrics_port: int = 9101
     """Where Prometheus looks for 'python -m loadgen --metrics-port'."""
     scrape_interval: str = "1s"

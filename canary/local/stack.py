@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from canary.local import envoy, mesh, procs, runtimes
+from canary.local import envoy, mesh, procs, runtimes, sidecar
 from canary.local import prometheus_config as prometheus
 from canary.local.preflight import envoy_binary, preflight
 from canary.local.settings import StackSettings
@@ -74,7 +74,7 @@ class Stack(StatusMixin):
             s = self.settings
             cfg = prometheus.config(self.run_dir / "prometheus", s.envoy_admin_port, s.loadgen_metrics_port, s.scrape_interval,
                                      s.gateway_scrape_interval)
-            prometheus.write_targets(self.run_dir / "prometheus", [])
+            self._write_targets()
             cmd = prometheus.command(s.prometheus_bin, prometheus.write_config(self.run_dir / "prometheus", cfg),
                                      self.run_dir / "prometheus" / "data", s.prometheus_port)
             self._start("prometheus", cmd, {}, f"http://127.0.0.1:{s.prometheus_port}/-/ready", "metrics", s.prometheus_port)
@@ -86,9 +86,7 @@ class Stack(StatusMixin):
             self._write_envoy()
             (self.run_dir / "envoy" / "bootstrap.json").write_text(json.dumps(envoy.bootstrap(
                 s.gateway_port, s.envoy_admin_port, self._files.cds, self._files.rds)))
-            self._start("envoy", [envoy_binary(self.settings), "-c", str(self.run_dir / "envoy" / "bootstrap.json"),
-                                  "--concurrency", "1", "--log-level", "warn",
-                                  "--disable-hot-restart"],  # a second stack (or bench) may run beside it
+            self._start("envoy", envoy.command(envoy_binary(s), self.run_dir / "envoy" / "bootstrap.json"),
                         {}, f"http://127.0.0.1:{s.envoy_admin_port}/ready", "gateway", s.gateway_port)
         except BaseException:
             self.down()
@@ -198,14 +196,28 @@ class Stack(StatusMixin):
         managed = self._start(f"runtime-{version}", spec.cmd, spec.env, spec.ready_url, role, base, version)
         managed.admin_url, managed.metrics_port = spec.admin_url, spec.metrics_port
         managed.revision = revision
+        try:
+            self._start_sidecar(version, revision, base, folder)
+        except StackError:
+            self._stop_runtime(version)
+            raise
         self._write_targets()
         return managed
 
+    def _start_sidecar(self, version: str, revision: str, slot: int, folder) -> None:
+        """The runtime's own Envoy, where its requests are counted and timed (canary.local.sidecar)."""
+        config = folder / "sidecar.json"
+        config.write_text(json.dumps(sidecar.bootstrap(version, revision, slot)))
+        listen, admin = sidecar.ports(slot)
+        self._start(f"sidecar-{version}", envoy.command(envoy_binary(self.settings), config), {},
+                    f"http://127.0.0.1:{admin}/ready", "sidecar", listen).revision = revision
+
     def _stop_runtime(self, version: str) -> None:
-        managed = self.procs.pop(f"runtime-{version}", None)
-        if managed:
-            managed.process.stop()
-            self._write_targets()
+        for name in (f"sidecar-{version}", f"runtime-{version}"):
+            managed = self.procs.pop(name, None)
+            if managed:
+                managed.process.stop()
+        self._write_targets()
 
     def _start(self, name, cmd, env, ready_url, role, port, version=None) -> Managed:
         self.emit(f"starting {name} on port {port}")
@@ -224,13 +236,15 @@ class Stack(StatusMixin):
 
     def _write_envoy(self, keep: str | None = None) -> None:
         versions = {m.version for m in self.procs.values() if m.version} | ({keep} if keep else set())
-        clusters = [envoy.cluster(v, self._runtime(v).port, self.mesh, self._runtime(v).revision)
+        clusters = [envoy.cluster(v, sidecar.ports(self._runtime(v).port)[0], self.mesh)
                     for v in sorted(versions) if self._runtime(v)]
         self._files.write_clusters(clusters)
         self._files.write_routes(envoy.routes(self.routing, self.mesh))
 
     def _write_targets(self) -> None:
+        runtimes_ = [m for m in self.procs.values() if m.version]
         prometheus.write_targets(self.run_dir / "prometheus", [
             {"target": f"127.0.0.1:{m.metrics_port}", "version": m.version, "revision": m.revision, "role": m.role,
-             "path": "/metrics"}
-            for m in self.procs.values() if m.version])
+             "path": "/metrics"} for m in runtimes_])
+        prometheus.write_targets(self.run_dir / "prometheus", [sidecar.target(m.version, m.revision, m.port)
+                                                               for m in runtimes_], prometheus.SIDECARS)

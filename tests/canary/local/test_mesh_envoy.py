@@ -1,10 +1,8 @@
 """The gateway's routing is derived from k8s/base, and rendered as Envoy wants it."""
 
-import re
-
 import pytest
 
-from canary.local import envoy, mesh, prometheus_config, runtimes
+from canary.local import envoy, mesh, runtimes, sidecar
 from tests.canary.conftest import ROOT
 
 
@@ -21,8 +19,8 @@ def test_policy_comes_from_the_virtualservice_and_destinationrule(policy):
 
 
 def test_cluster_carries_pool_limits_and_never_ejects_for_5xx(policy):
-    c = envoy.cluster("v2", 8110, policy, "0123456789")
-    assert c["name"] == "wine-v2" and c["alt_stat_name"] == "wine-v2-0123456789"  # stats keyed by revision
+    c = envoy.cluster("v2", 8114, policy)
+    assert c["name"] == "wine-v2" and "alt_stat_name" not in c  # the sidecar's stats carry the revision
     assert c["circuit_breakers"]["thresholds"][0] == {"max_connections": 200, "max_pending_requests": 200, "max_requests": 1000}
     assert c["outlier_detection"]["enforcing_consecutive_5xx"] == 0
     assert c["outlier_detection"]["enforcing_consecutive_gateway_failure"] == 100
@@ -106,9 +104,16 @@ def test_a_faulty_build_of_a_version_is_another_revision():
     assert good != runtimes.revision("v2", "seldon", {}) != runtimes.revision("v1", "seldon", {})
 
 
-@pytest.mark.parametrize("revision", ["0123456789", "d64d55b64", "7bd8b87f79", "5c4fbc9wxz"])
-def test_the_scrape_reads_version_and_revision_from_any_pod_template_hash(revision):
-    """Argo's hashes are up to 10 of a 27-character alphabet, not always 10 hex digits: a 9-character
-    one once left a canary's requests without a revision label, and its analysis without data."""
-    found = re.fullmatch(prometheus_config.STAT_NAME, envoy.stat_name("v2", revision))
-    assert found and found.groups() == ("v2", revision)
+def test_each_runtime_is_reached_through_its_sidecar_which_counts_its_revisions_requests():
+    """The judge reads the sidecar's stats, as Istio's destination side: the request id must pass (answers are
+    joined by it), the gateway's route keeps the only timeout, and the sidecar never sheds load itself."""
+    boot = sidecar.bootstrap("v2", "5c4fbc9wxz", 8110)
+    hcm = boot["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    assert hcm["preserve_external_request_id"] is True
+    assert hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["timeout"] == "0s"
+    (inbound,) = boot["static_resources"]["clusters"]
+    assert inbound["alt_stat_name"] == "wine-v2-5c4fbc9wxz" and min(inbound["circuit_breakers"]["thresholds"][0].values()) > 10**9
+    endpoint = inbound["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
+    assert endpoint["port_value"] == 8110 and boot["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"] == 8114
+    assert sidecar.target("v2", "5c4fbc9wxz", 8110) == {"target": "127.0.0.1:8115", "version": "v2", "revision": "5c4fbc9wxz",
+                                                         "path": "/stats/prometheus", "reporter": "destination"}

@@ -157,7 +157,7 @@ def test_v2_with_10_percent_errors_is_aborted_by_the_judge_before_the_gate(rig):
 def stall(rig, version: str, waiting: int) -> None:
     """Stop a runtime's process until ``waiting`` requests wait on it at the gateway, then let it go on."""
     pid = next(p["pid"] for p in rig.stack.status()["processes"] if p["version"] == version)
-    active = rf"^cluster\.wine-{version}-.+\.upstream_rq_active$"
+    active = rf"^cluster\.wine-{version}\.upstream_rq_active$"
     os.kill(pid, signal.SIGSTOP)
     try:
         wait_until(lambda: rig.envoy_stat(active) >= waiting, 10, f"{waiting} requests waiting on {version}")

@@ -59,7 +59,7 @@ def canary_status(harness) -> subprocess.CompletedProcess:
 
 def test_all_processes_are_up_and_healthy(harness, stack):
     status = stack.status()
-    assert {p["name"] for p in status["processes"]} == {"prometheus", "judge", "envoy", "runtime-v1"}
+    assert {p["name"] for p in status["processes"]} == {"prometheus", "judge", "envoy", "runtime-v1", "sidecar-v1"}
     assert all(p["healthy"] for p in status["processes"])
     out = canary_status(harness)
     assert out.returncode == 0 and "runtime-v1" in out.stdout and "ready" in out.stdout
@@ -263,7 +263,7 @@ def test_each_runtime_is_a_revision_and_its_series_carry_it(harness, with_canary
     wait_until(lambda: harness.query(f'envoy_cluster_upstream_rq_xx{{revision="{status["canary_revision"]}"}}'), 30,
                "Prometheus to label the canary's Envoy stats with its revision")
     series = harness.query(f'envoy_cluster_upstream_rq_xx{{revision="{status["canary_revision"]}"}}')
-    assert {s["metric"]["version"] for s in series} == {"v2"}
+    assert {(s["metric"]["version"], s["metric"]["reporter"]) for s in series} == {("v2", "destination")}
 
 
 def stack_state(client: StackClient):
