@@ -14,7 +14,7 @@ import time
 
 from bench.designs import trained_work
 from bench.rollout import cpu_hogs
-from canary.local.harness import Harness, free_port_env
+from canary.local.harness import Harness, exit_on_sigterm, free_port_env
 
 BOUNDS_MS = (2, 3, 5)
 SIDES = {"gateway": 'reporter="source",envoy_cluster_name=~"wine-v[12]"', "sidecar": 'reporter="destination"'}
@@ -29,7 +29,8 @@ def slow_shares(harness: Harness, selector: str, window_s: float) -> dict[str, t
     for r in rows:
         version = r["metric"].get("version") or r["metric"]["envoy_cluster_name"].removeprefix("wine-")
         buckets.setdefault(version, {})[float(r["metric"]["le"])] = float(r["value"][1])
-    return {v: (round(b[math.inf]), [1 - b[le] / b[math.inf] for le in BOUNDS_MS]) for v, b in sorted(buckets.items())}
+    return {v: (round(b[math.inf]), [1 - b.get(le, 0) / b[math.inf] for le in BOUNDS_MS])
+            for v, b in sorted(buckets.items()) if b.get(math.inf)}
 
 
 def round_(harness: Harness, busy: bool, seconds: float) -> dict:
@@ -58,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=2, help="rounds of each kind (default 2)")
     p.add_argument("--seconds", type=float, default=60, help="window of each round (default 60)")
     args = p.parse_args(argv)
+    exit_on_sigterm()  # a stopped bench stops its stack
     with trained_work("bench-mirror-") as work:
         harness = Harness(work / "run", {**free_port_env(), "CANARY_ARTIFACTS": str(work / "artifacts")}, user="bench")
         try:

@@ -1,7 +1,7 @@
 """The local stack: time from 'canary up' to all-ready, and the latency Envoy adds.
 
 ``python -m bench.stack``. The stack is pinned to CPU 0, the load generator to
-CPU 1. Latency: 200 rps straight to the stable runtime and through the gateway,
+CPU 1. Latency: 200 rps straight to the stable runtime and through the gateway (and its sidecar),
 alternating for several rounds, the same run.
 """
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, rs in runs.items():
         errors = sum(r["requests"] - round(r["success_ratio"] * r["requests"]) for r in rs)
         print(f"| {name} | {med[name]['p50']:.3f} | {med[name]['p90']:.3f} | {med[name]['p99']:.3f} | {errors} |")
-    print(f"\nadded by the gateway: p50 {med['gateway']['p50'] - med['direct']['p50']:+.3f} ms, "
+    print(f"\nadded by the gateway and the sidecar: p50 {med['gateway']['p50'] - med['direct']['p50']:+.3f} ms, "
           f"p99 {med['gateway']['p99'] - med['direct']['p99']:+.3f} ms")
     print(json.dumps({"ready_s": ready, "runs": {k: [r["latency_ms"] for r in v] for k, v in runs.items()}}))
     return 0

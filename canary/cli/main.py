@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     st.set_defaults(func=cli_stack.status)
     lg = sub.add_parser("logs", help="the last lines of a process's log")
-    lg.add_argument("name", help="prometheus, envoy, runtime-v1, runtime-v2, ...")
+    lg.add_argument("name", help="prometheus, envoy, runtime-v1, sidecar-v1, runtime-v2, ...")
     lg.add_argument("-n", "--lines", type=int, default=50)
     lg.set_defaults(func=cli_stack.logs)
     sk = sub.add_parser("stack", help="change the stack by hand (what a rollout does)")

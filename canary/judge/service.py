@@ -110,16 +110,17 @@ class Analyses:
 
 
 def _question(canary: str, stable: str, weight: float, tests: str, since: float | None,
-              latency_ms: float | None, grace_s: float | None = None, oldest: float = 0.0) -> Question:
+              latency_ms: float | None, grace_s: float | None, now: float, settings: JudgeSettings) -> Question:
     names = tuple(dict.fromkeys(t.strip() for t in tests.split(",") if t.strip()))
     unknown = [t for t in names if t not in ALL_TESTS]
     if unknown or not names:
         raise HTTPException(422, f"bad request: tests: {', '.join(unknown) or 'none given'}; choose from {', '.join(ALL_TESTS)}")
     if canary == stable:
         raise HTTPException(422, f"bad request: canary and stable are the same revision ({canary})")
-    if since is not None and since < oldest:
+    if since is not None and since < now - settings.since_max_age_s:
         # An analysis is rebuilt cell by cell from its start: decades of empty cells would hold a worker for hours.
-        raise HTTPException(422, f"bad request: since {since:.0f} is before {oldest:.0f} (JUDGE_SINCE_MAX_AGE_S ago)")
+        raise HTTPException(422, f"bad request: since {since:.0f} is more than JUDGE_SINCE_MAX_AGE_S "
+                                 f"({settings.since_max_age_s:g} s) ago")
     return Question(canary, stable, weight, names, since, latency_ms, grace_s)
 
 
@@ -162,8 +163,7 @@ def create(settings: JudgeSettings, clock=time.time):
               weight: float = Query(ge=0, le=100), tests: str = ",".join(TESTS), since: float | None = Query(None, ge=0),
               latency_ms: float | None = Query(None, gt=0), grace_s: float | None = Query(None, ge=0, le=3600)) -> dict:
         with duration.time():
-            now = clock()
-            question = _question(canary, stable, weight, tests, since, latency_ms, grace_s, now - settings.since_max_age_s)
+            question = _question(canary, stable, weight, tests, since, latency_ms, grace_s, now := clock(), settings)
             try:
                 doc = analyses.get(question, now, reader).answer(reader, question, now)
             except JudgeError as exc:

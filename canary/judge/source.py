@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 import orjson
 
-REVISION_LABEL = "revision"  # set by the scrape configs: Envoy's cluster stat name locally, the pod's hash on a cluster
+REVISION_LABEL = "revision"  # set by the scrape configs: the sidecar's and runtime's target labels locally, the pod's hash on a cluster
 REVISION_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # a pod-template-hash; nothing PromQL must escape
 # The runtimes' own counters (docs/metrics.md), the same behind either proxy. Named here, not
 # imported from servers/: the judge's image carries no runtime (tests check they agree).

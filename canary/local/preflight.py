@@ -26,6 +26,9 @@ def preflight(s: StackSettings) -> list[str]:
     wanted = {"gateway": (s.gateway_port, "CANARY_GATEWAY_PORT"), "envoy admin": (s.envoy_admin_port, "CANARY_ENVOY_ADMIN_PORT"),
               "prometheus": (s.prometheus_port, "CANARY_PROMETHEUS_PORT"), "control API": (s.api_port, "CANARY_API_PORT"),
               "judge": (s.judge_port, "CANARY_JUDGE_PORT")}
+    if abs(s.stable_port - s.canary_port) < SLOT_PORTS:
+        problems.append(f"CANARY_STABLE_PORT ({s.stable_port}) and CANARY_CANARY_PORT ({s.canary_port}) must be "
+                        f"at least {SLOT_PORTS} apart: each runtime and its sidecar take {SLOT_PORTS} ports")
     for slot, var in ((s.stable_port, "CANARY_STABLE_PORT"), (s.canary_port, "CANARY_CANARY_PORT")):
         wanted.update({f"runtime port {slot + i}": (slot + i, var) for i in range(SLOT_PORTS)})
     return problems + ports.check(wanted)

@@ -43,7 +43,8 @@ class StackSettings(BaseSettings):
     scrape_interval: str = "1s"
     """Prometheus scrape and rule evaluation interval."""
     gateway_scrape_interval: str = "250ms"
-    """Prometheus' scrape of Envoy, whose counters the judge reads: short, so an all-failing canary is out fast."""
+    """Prometheus' scrape of the gateway and the sidecars, whose counters the judge reads: short, so an all-failing
+    canary is out fast."""
     workers: int = Field(0, ge=0)
     """MLServer parallel_workers for each runtime."""
     prometheus_bin: str = "prometheus"

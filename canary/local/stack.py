@@ -1,4 +1,5 @@
-"""The local stack: Prometheus, Envoy and one runtime per model version, supervised.
+"""The local stack: Prometheus, the Envoy gateway and one runtime per model version behind its own sidecar Envoy,
+supervised.
 
 Start-up is all or nothing: a process that fails to start stops everything
 already started, and the error names the process, the cause and the fix.
@@ -196,21 +197,15 @@ class Stack(StatusMixin):
         managed = self._start(f"runtime-{version}", spec.cmd, spec.env, spec.ready_url, role, base, version)
         managed.admin_url, managed.metrics_port = spec.admin_url, spec.metrics_port
         managed.revision = revision
-        try:
-            self._start_sidecar(version, revision, base, folder)
-        except StackError:
+        try:  # the runtime's own Envoy, where its requests are counted and timed (canary.local.sidecar)
+            listen, admin = sidecar.ports(base)
+            cmd = sidecar.command(envoy_binary(s), folder, version, revision, base, self.mesh)
+            self._start(f"sidecar-{version}", cmd, {}, f"http://127.0.0.1:{admin}/ready", "sidecar", listen).revision = revision
+        except BaseException:
             self._stop_runtime(version)
             raise
         self._write_targets()
         return managed
-
-    def _start_sidecar(self, version: str, revision: str, slot: int, folder) -> None:
-        """The runtime's own Envoy, where its requests are counted and timed (canary.local.sidecar)."""
-        config = folder / "sidecar.json"
-        config.write_text(json.dumps(sidecar.bootstrap(version, revision, slot)))
-        listen, admin = sidecar.ports(slot)
-        self._start(f"sidecar-{version}", envoy.command(envoy_binary(self.settings), config), {},
-                    f"http://127.0.0.1:{admin}/ready", "sidecar", listen).revision = revision
 
     def _stop_runtime(self, version: str) -> None:
         for name in (f"sidecar-{version}", f"runtime-{version}"):

@@ -211,7 +211,7 @@ def test_prometheus_down_is_a_502_never_a_pass(judge):
     ({"canary": "a", "stable": "b", "weight": 10, "tests": "errors,accuracies"}, "tests: accuracies"),
     ({"canary": "a", "stable": "b", "weight": 10, "latency_ms": -1}, "latency_ms: Input should be greater than 0"),
     ({"canary": "a", "weight": 10}, "stable: Field required"),
-    ({"canary": "a", "stable": "b", "weight": 10, "since": 0}, "since 0 is before"),  # was hours of empty cells
+    ({"canary": "a", "stable": "b", "weight": 10, "since": 0}, "since 0 is more than JUDGE_SINCE_MAX_AGE_S"),  # was hours of empty cells
 ])
 def test_bad_input_is_a_422_naming_the_field(judge, params, message):
     response = judge.get("/v1/judge", params=params)

@@ -104,13 +104,15 @@ def test_a_faulty_build_of_a_version_is_another_revision():
     assert good != runtimes.revision("v2", "seldon", {}) != runtimes.revision("v1", "seldon", {})
 
 
-def test_each_runtime_is_reached_through_its_sidecar_which_counts_its_revisions_requests():
+def test_each_runtime_is_reached_through_its_sidecar_which_counts_its_revisions_requests(policy):
     """The judge reads the sidecar's stats, as Istio's destination side: the request id must pass (answers are
-    joined by it), the gateway's route keeps the only timeout, and the sidecar never sheds load itself."""
-    boot = sidecar.bootstrap("v2", "5c4fbc9wxz", 8110)
+    joined by it), a runtime too slow for the gateway's 2 s attempt gets the sidecar's 504 (its revision's), and
+    the sidecar never sheds load itself."""
+    boot = sidecar.bootstrap("v2", "5c4fbc9wxz", 8110, policy)
     hcm = boot["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
     assert hcm["preserve_external_request_id"] is True
-    assert hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]["timeout"] == "0s"
+    route = hcm["route_config"]["virtual_hosts"][0]["routes"][0]["route"]
+    assert route["timeout"] == "1.900s" and route["retry_policy"]["retry_on"] == "connect-failure,refused-stream,reset"
     (inbound,) = boot["static_resources"]["clusters"]
     assert inbound["alt_stat_name"] == "wine-v2-5c4fbc9wxz" and min(inbound["circuit_breakers"]["thresholds"][0].values()) > 10**9
     endpoint = inbound["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]

@@ -208,6 +208,19 @@ def test_a_killed_runtime_is_reported(harness, with_canary):
     assert infer(harness).status_code == 200
 
 
+def test_a_runtime_too_slow_for_the_gateway_is_charged_the_timeout_under_its_revision(harness, stack):
+    """Its sidecar gives up just before the gateway's 2 s attempt: the 504 is the revision's, where the judge
+    counts errors (one the gateway answered itself would reach no revision)."""
+    stack.add_canary("v2", {"FAULT_LATENCY_MS": "2500"})
+    stack.set_routing(0, [{"name": "tester", "match": [{"headerName": "x-canary", "headerValue": {"exact": "always"}}]}])
+    slow = infer(harness, {"x-canary": "always"})
+    assert (slow.status_code, slow.headers["x-model-version"]) == (504, "v2")
+    revision = stack.status()["canary_revision"]
+    query = f'envoy_cluster_upstream_rq_xx{{revision="{revision}",envoy_response_code_class="5"}}'
+    wait_until(lambda: sum(float(s["value"][1]) for s in harness.query(query)) == 1, 30, "the 504 under v2's revision")
+    stack.remove_canary()
+
+
 def test_canary_down_stops_everything(stack_env, tmp_path):
     running = start_stack(tmp_path / "run", stack_env)
     StackClient(running.run_dir).add_canary("v2")
