@@ -26,9 +26,17 @@ def preflight(s: StackSettings) -> list[str]:
     wanted = {"gateway": (s.gateway_port, "CANARY_GATEWAY_PORT"), "envoy admin": (s.envoy_admin_port, "CANARY_ENVOY_ADMIN_PORT"),
               "prometheus": (s.prometheus_port, "CANARY_PROMETHEUS_PORT"), "control API": (s.api_port, "CANARY_API_PORT"),
               "judge": (s.judge_port, "CANARY_JUDGE_PORT")}
-    if abs(s.stable_port - s.canary_port) < SLOT_PORTS:
-        problems.append(f"CANARY_STABLE_PORT ({s.stable_port}) and CANARY_CANARY_PORT ({s.canary_port}) must be "
-                        f"at least {SLOT_PORTS} apart: each runtime and its sidecar take {SLOT_PORTS} ports")
     for slot, var in ((s.stable_port, "CANARY_STABLE_PORT"), (s.canary_port, "CANARY_CANARY_PORT")):
-        wanted.update({f"runtime port {slot + i}": (slot + i, var) for i in range(SLOT_PORTS)})
-    return problems + ports.check(wanted)
+        wanted.update({f"{var.removeprefix('CANARY_').lower()} runtime port {slot + i}": (slot + i, var)
+                       for i in range(SLOT_PORTS)})
+    return problems + _shared(wanted) + ports.check(wanted)
+
+
+def _shared(wanted: dict[str, tuple[int, str]]) -> list[str]:
+    """A sentence for each port two settings claim: a runtime takes SLOT_PORTS ports from its slot."""
+    owners: dict[int, set[str]] = {}
+    for port, var in wanted.values():
+        owners.setdefault(port, set()).add(var)
+    return [f"port {port} is claimed by {' and '.join(sorted(vs))}: each runtime takes {SLOT_PORTS} ports from its "
+            "slot (REST, gRPC, metrics, admin, its sidecar and the sidecar's admin)"
+            for port, vs in sorted(owners.items()) if len(vs) > 1]
