@@ -30,7 +30,8 @@ ENDED = ("Healthy", "Degraded")
 DESIGNS = {"shipped": "shipped: shadow phase, gates, judge", "no-shadow": "no shadow phase: gates, judge",
            "gates-only": "gates only"}
 SCENARIOS = {"100% errors": {"error_ratio": 1.0}, "10% errors": {"error_ratio": 0.1},
-             "3% errors": {"error_ratio": 0.03}, "3x slower (+3 ms)": {"latency_ms": 3}}
+             "3% errors": {"error_ratio": 0.03}, "3x slower (+3 ms)": {"latency_ms": 3},
+             "7x slower (+10 ms)": {"latency_ms": 10}}
 
 
 class Rig:

@@ -52,9 +52,10 @@ def slow(buckets: dict, bound_ms: float | None) -> tuple[float, float]:
     return min(max(trials - buckets.get(bound_ms, trials), 0), max(trials, 0)), trials
 
 
-def bound(buckets: dict, quantile: float, median_factor: float) -> tuple[float | None, str]:
+def bound(buckets: dict, quantile: float, median_factor: float, margin_ms: float = 0.0) -> tuple[float | None, str]:
     """The slow bound from stable's bucket counts: its quantile's bucket, or a multiple of its median bucket
-    where that is lower; None when too few answers (ten expected beyond the quantile).
+    where that is lower, plus ``margin_ms`` rounded up to a bucket; None when too few answers (ten expected
+    beyond the quantile).
 
     The quantile rests on the ten or so answers beyond it: a long tail, or one stall of a
     fraction of a second, lifts it to where a canary whose every answer is several times
@@ -67,9 +68,11 @@ def bound(buckets: dict, quantile: float, median_factor: float) -> tuple[float |
     at_quantile = next((b for b in edges if buckets[b] >= quantile * total), edges[-1])
     median = next((b for b in edges if buckets[b] >= total / 2), edges[-1])
     shifted = next((b for b in edges if b >= median_factor * median), edges[-1])
-    if shifted < at_quantile:
-        return shifted, f"{median_factor:g} x stable's median"
-    return at_quantile, f"stable p{quantile * 100:g}"
+    found, origin = (shifted, f"{median_factor:g} x stable's median") if shifted < at_quantile else (
+        at_quantile, f"stable p{quantile * 100:g}")
+    if margin_ms > 0:
+        found, origin = next((b for b in edges if b >= found + margin_ms), edges[-1]), f"{origin} + {margin_ms:g} ms"
+    return found, origin
 
 
 def add_buckets(into: dict, more: dict) -> dict:

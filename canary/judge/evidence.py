@@ -85,10 +85,12 @@ class Evidence:
         edges = sorted({float(dict(k[1])["le"]) for k in a.counts.keys() if k[0] == a.source.bucket} - {math.inf})
         if a.q.latency_ms is not None:
             return next((b for b in edges if b >= a.q.latency_ms), edges[-1] if edges else None), "latency_ms", False
-        found, origin = digest.bound(self._stable_history_buckets(), s.latency_quantile, s.latency_median_factor)
+        found, origin = digest.bound(self._stable_history_buckets(), s.latency_quantile, s.latency_median_factor,
+                                     s.latency_margin_ms)
         if found is not None:
             return found, f"{origin} over its {s.history_s:g} s before the analysis", False
-        found, origin = digest.bound(self.own_stable_buckets, s.latency_quantile, s.latency_median_factor)
+        found, origin = digest.bound(self.own_stable_buckets, s.latency_quantile, s.latency_median_factor,
+                                     s.latency_margin_ms)
         if found is not None:
             return found, f"{origin} over the analysis's first {self.upto * s.cell_s:g} s (judged after them)", True
         if self.upto * s.cell_s < s.no_traffic_grace_s or not edges:

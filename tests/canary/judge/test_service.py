@@ -80,6 +80,7 @@ def test_slow_answers_fail_the_latency_test_against_stables_p99_bucket(prometheu
     prometheus.serve(stable, 0)
     prometheus.serve(stable, 1100)
     prometheus.serve(canary, 0)
+    judge = judge.make(latency_margin_ms=0)  # the bound at stable's p99 bucket itself
     ask(judge, canary, stable)
     prometheus.serve(canary, 100, slow=60)
     prometheus.serve(stable, 2000)
@@ -97,6 +98,7 @@ def test_without_history_stables_first_answers_set_the_bound_and_only_later_ones
     canary, stable = prometheus.fresh()
     prometheus.serve(stable, 900, slow=300)
     prometheus.serve(canary, 0)
+    judge = judge.make(latency_margin_ms=0)
     ask(judge, canary, stable)
     prometheus.serve(stable, 2100, slow=300)
     prometheus.serve(canary, 100, slow=60)
@@ -117,7 +119,7 @@ def test_a_long_tail_in_stable_does_not_hide_a_canary_slower_in_every_answer(pro
     prometheus.serve(stable, 0)
     prometheus.serve(stable, 2000, tail=40)
     prometheus.serve(canary, 0)
-    judge = judge.make(latency_median_factor=factor) if factor else judge
+    judge = judge.make(latency_margin_ms=0, **({"latency_median_factor": factor} if factor else {}))
     ask(judge, canary, stable)
     prometheus.serve(canary, 200, tail=200)
     prometheus.serve(stable, 4000, tail=40)

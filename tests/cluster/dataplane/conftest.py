@@ -4,6 +4,7 @@ and the load generator at 50 rps through the local gateway: upstream Argo decide
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from canary.local.harness import Harness, free_port_env
@@ -17,6 +18,16 @@ class Served(Cluster):
     def __init__(self, settings, harness: Harness):
         super().__init__(settings)
         self.harness = harness
+
+    def judge_said(self) -> str:
+        """The judge's last answer per analysis (its reasons, which Argo's jsonPath drops), for a failure."""
+        try:
+            found = httpx.get(f"http://127.0.0.1:{self.harness.settings.judge_port}/v1/analyses", timeout=5).json()
+        except (httpx.HTTPError, ValueError) as exc:
+            return f"judge: {exc}"
+        return "\n".join(f"judge {a['canary']} vs {a['stable']} from {a['started_at']:.0f} to {a['at']:.0f}: "
+                         f"{a['decision']}: {a['summary']} (bound: {a['latency_bound_origin']}; "
+                         f"counter resets {a['counter_resets']})" for a in found["analyses"])
 
 
 class Users:
