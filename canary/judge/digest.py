@@ -70,9 +70,10 @@ def bound(buckets: dict, quantile: float, median_factor: float, margin_ms: float
     shifted = next((b for b in edges if b >= median_factor * median), edges[-1])
     found, origin = (shifted, f"{median_factor:g} x stable's median") if shifted < at_quantile else (
         at_quantile, f"stable p{quantile * 100:g}")
-    if margin_ms > 0:
-        found, origin = next((b for b in edges if b >= found + margin_ms), edges[-1]), f"{origin} + {margin_ms:g} ms"
-    return found, origin
+    beyond = next((b for b in edges if b >= found + margin_ms), None) if margin_ms > 0 else None
+    if beyond is not None:
+        return beyond, f"{origin} + {margin_ms:g} ms"
+    return found, origin + (f" (no bucket {margin_ms:g} ms beyond it)" if margin_ms > 0 else "")
 
 
 def add_buckets(into: dict, more: dict) -> dict:

@@ -35,7 +35,8 @@ def serve(reader: FakeReader, rng: np.random.Generator, t: int, canary_on: bool)
 
 def rollouts(seconds: int = 60) -> tuple[list[tuple], list[tuple], int, int]:
     """The same rollouts judged twice: each analysis reading alone, and all through RecentSamples."""
-    reader, rng, clock, settings = FakeReader(), np.random.default_rng(7), Clock(), JudgeSettings()
+    # No margin: the slow bound stays inside the answers, so the two ways of reading compare slow answers, not zeros.
+    reader, rng, clock, settings = FakeReader(), np.random.default_rng(7), Clock(), JudgeSettings(latency_margin_ms=0)
     alone, shared_judge = Analyses(settings), Analyses(settings)
     shared = RecentSamples(reader, settings.settle_s, settings.cell_s, clock, spawn=lambda work: work())
     answers_alone, answers_shared, alone_reads = [], [], 0
