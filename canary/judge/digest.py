@@ -54,12 +54,14 @@ def slow(buckets: dict, bound_ms: float | None) -> tuple[float, float]:
 
 def bound(buckets: dict, quantile: float, median_factor: float, margin_ms: float = 0.0) -> tuple[float | None, str]:
     """The slow bound from stable's bucket counts: its quantile's bucket, or a multiple of its median bucket
-    where that is lower, plus ``margin_ms`` rounded up to a bucket; None when too few answers (ten expected
-    beyond the quantile).
+    where that is lower; past that, ``margin_ms`` beyond the same latency estimated within its bucket, rounded
+    up to a bucket. None when too few answers (ten expected beyond the quantile).
 
     The quantile rests on the ten or so answers beyond it: a long tail, or one stall of a
     fraction of a second, lifts it to where a canary whose every answer is several times
-    slower is not "slow". The median rests on half the answers.
+    slower is not "slow". The median rests on half the answers. The margin is added to the
+    estimate, not to the bucket's edge: with coarse buckets (Istio's 5, 10, 25, 50 ms) the
+    edge often lies the margin beyond already, and adding it there would double the bound.
     """
     edges = sorted(set(buckets) - {math.inf})
     total = buckets.get(math.inf, 0)
@@ -68,12 +70,28 @@ def bound(buckets: dict, quantile: float, median_factor: float, margin_ms: float
     at_quantile = next((b for b in edges if buckets[b] >= quantile * total), edges[-1])
     median = next((b for b in edges if buckets[b] >= total / 2), edges[-1])
     shifted = next((b for b in edges if b >= median_factor * median), edges[-1])
-    found, origin = (shifted, f"{median_factor:g} x stable's median") if shifted < at_quantile else (
-        at_quantile, f"stable p{quantile * 100:g}")
-    beyond = next((b for b in edges if b >= found + margin_ms), None) if margin_ms > 0 else None
-    if beyond is not None:
-        return beyond, f"{origin} + {margin_ms:g} ms"
-    return found, origin + (f" (no bucket {margin_ms:g} ms beyond it)" if margin_ms > 0 else "")
+    if shifted < at_quantile:
+        found, origin = shifted, f"{median_factor:g} x stable's median"
+        estimate = median_factor * _within(buckets, edges, total / 2)
+    else:
+        found, origin, estimate = at_quantile, f"stable p{quantile * 100:g}", _within(buckets, edges, quantile * total)
+    if margin_ms <= 0:
+        return found, origin
+    beyond = next((b for b in edges if b >= max(found, estimate + margin_ms)), None)
+    if beyond is None:
+        return found, f"{origin} (no bucket {margin_ms:g} ms beyond it)"
+    return beyond, f"{origin} + {margin_ms:g} ms"
+
+
+def _within(buckets: dict, edges: list[float], rank: float) -> float:
+    """The latency of the answer at ``rank``, linear within its bucket (Prometheus' histogram_quantile)."""
+    below, lower = 0.0, 0.0
+    for edge in edges:
+        if buckets[edge] >= rank:
+            width = buckets[edge] - below
+            return lower + (edge - lower) * ((rank - below) / width if width > 0 else 1.0)
+        below, lower = buckets[edge], edge
+    return edges[-1]
 
 
 def add_buckets(into: dict, more: dict) -> dict:

@@ -10,22 +10,29 @@ from canary.judge.settings import JudgeSettings
 from tests.canary.judge.test_analysis import Rollout, Second, fails
 
 EDGES = (1.0, 2.0, 3.0, 4.0, 5.0, 8.0, 10.0, 15.0, 20.0)
+ISTIO = (1.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0)  # istio_request_duration_milliseconds' first buckets
 
 
-def buckets(times: dict[float, int]) -> dict[float, int]:
-    """Cumulative bucket counts over EDGES (and +Inf) of answer times (ms) -> how many."""
-    out = {le: sum(n for t, n in times.items() if t <= le) for le in EDGES}
+def buckets(times: dict[float, int], edges: tuple = EDGES) -> dict[float, int]:
+    """Cumulative bucket counts over ``edges`` (and +Inf) of answer times (ms) -> how many."""
+    out = {le: sum(n for t, n in times.items() if t <= le) for le in edges}
     return {**out, math.inf: sum(times.values())}
 
 
 @pytest.mark.parametrize("times, margin, bound, origin", [
     ({1.5: 980, 3.5: 15, 4.5: 5}, 5.0, 10.0, "stable p99 + 5 ms"),  # p99 bucket 4 (under 4 x the 2 ms median)
     ({1.5: 980, 3.5: 15, 4.5: 5}, 0.0, 4.0, "stable p99"),
-    ({0.8: 900, 1.5: 70, 18.0: 30}, 5.0, 10.0, "4 x stable's median + 5 ms"),  # a long tail: 4 x 1 ms, then + 5
+    ({0.8: 900, 1.5: 70, 18.0: 30}, 5.0, 8.0, "4 x stable's median + 5 ms"),  # a long tail: 4 x 0.56 ms, + 5
     ({1.5: 100, 18.0: 900}, 5.0, 20.0, "stable p99 (no bucket 5 ms beyond it)"),  # nothing past 20: said, not hidden
 ], ids=["p99", "no margin", "median", "no bucket beyond"])
 def test_the_margin_is_added_to_the_base_and_rounded_up_to_a_bucket(times, margin, bound, origin):
     assert digest.bound(buckets(times), 0.99, 4.0, margin) == (bound, origin)
+
+
+def test_with_coarse_buckets_the_margin_is_added_to_the_estimate_not_to_the_edge():
+    """Stable's p99 lies in Istio's (10, 25] ms bucket, at about 17.5 ms: 22.5 ms is still in it. Added to the
+    edge, the margin would make the bound 50 ms, twice what the tolerance meant."""
+    assert digest.bound(buckets({3.0: 985, 15.0: 10, 40.0: 5}, ISTIO), 0.99, 4.0, 5.0) == (25.0, "stable p99 + 5 ms")
 
 
 def tail(n: int, shares: dict[float, float]) -> tuple:
