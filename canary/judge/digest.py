@@ -77,10 +77,9 @@ def bound(buckets: dict, quantile: float, median_factor: float, margin_ms: float
         found, origin, estimate = at_quantile, f"stable p{quantile * 100:g}", _within(buckets, edges, quantile * total)
     if margin_ms <= 0:
         return found, origin
-    beyond = next((b for b in edges if b >= max(found, estimate + margin_ms)), None)
-    if beyond is None:
-        return found, f"{origin} (no bucket {margin_ms:g} ms beyond it)"
-    return beyond, f"{origin} + {margin_ms:g} ms"
+    target = max(found, estimate + margin_ms)
+    beyond = next((b for b in edges if b >= target), edges[-1])  # the last bucket: as much margin as there is
+    return beyond, f"{origin} + {margin_ms:g} ms" + ("" if beyond >= target else " (cut to the last bucket)")
 
 
 def _within(buckets: dict, edges: list[float], rank: float) -> float:
@@ -89,7 +88,7 @@ def _within(buckets: dict, edges: list[float], rank: float) -> float:
     for edge in edges:
         if buckets[edge] >= rank:
             width = buckets[edge] - below
-            return lower + (edge - lower) * ((rank - below) / width if width > 0 else 1.0)
+            return lower + (edge - lower) * (rank - below) / width  # width > 0: the buckets before were short
         below, lower = buckets[edge], edge
     return edges[-1]
 

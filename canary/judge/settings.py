@@ -52,8 +52,8 @@ class JudgeSettings(BaseSettings):
     """...or above this many times stable's median (its bucket's upper edge), where that is lower (a large
     value leaves the quantile alone)."""
     latency_margin_ms: float = Field(5.0, ge=0)
-    """...and at least this many milliseconds beyond it (from the latency estimated within its bucket), rounded
-    up to a bucket: a canary slower by less in its tail is not slow.
+    """...and at least this many milliseconds beyond that latency (the quantile or the median estimated within
+    its bucket), rounded up to a bucket, or the last bucket: a canary slower by less in its tail is not slow.
     A process on a shared CPU waits a scheduling slice, refills its caches after a pause, or serves fewer
     requests than stable's (one per revision on one machine; a canary pod just started): milliseconds
     that say nothing of the model. In the tests/cluster/dataplane runs a healthy v2 at 10% had 4-9% of

@@ -19,20 +19,24 @@ def buckets(times: dict[float, int], edges: tuple = EDGES) -> dict[float, int]:
     return {**out, math.inf: sum(times.values())}
 
 
-@pytest.mark.parametrize("times, margin, bound, origin", [
-    ({1.5: 980, 3.5: 15, 4.5: 5}, 5.0, 10.0, "stable p99 + 5 ms"),  # p99 bucket 4 (under 4 x the 2 ms median)
-    ({1.5: 980, 3.5: 15, 4.5: 5}, 0.0, 4.0, "stable p99"),
-    ({0.8: 900, 1.5: 70, 18.0: 30}, 5.0, 8.0, "4 x stable's median + 5 ms"),  # a long tail: 4 x 0.56 ms, + 5
-    ({1.5: 100, 18.0: 900}, 5.0, 20.0, "stable p99 (no bucket 5 ms beyond it)"),  # nothing past 20: said, not hidden
-], ids=["p99", "no margin", "median", "no bucket beyond"])
-def test_the_margin_is_added_to_the_base_and_rounded_up_to_a_bucket(times, margin, bound, origin):
-    assert digest.bound(buckets(times), 0.99, 4.0, margin) == (bound, origin)
+@pytest.mark.parametrize("times, margin, bound, origin, edges", [
+    ({1.5: 980, 3.5: 15, 4.5: 5}, 5.0, 10.0, "stable p99 + 5 ms", EDGES),  # p99 bucket 4 (under 4 x the 2 ms median)
+    ({1.5: 980, 3.5: 15, 4.5: 5}, 0.0, 4.0, "stable p99", EDGES),
+    ({0.8: 900, 1.5: 70, 18.0: 30}, 5.0, 8.0, "4 x stable's median + 5 ms", EDGES),  # a long tail: 4 x 0.56 ms, + 5
+    ({0.8: 900, 1.5: 70, 18.0: 30}, 0.1, 4.0, "4 x stable's median + 0.1 ms", EDGES),  # never below the base (4 ms)
+    ({1.5: 100, 18.0: 900}, 5.0, 20.0, "stable p99 + 5 ms (cut to the last bucket)", EDGES),  # nothing past 20: said
+    ({1.5: 980, 3.0: 15, 6.0: 5}, 5.0, 8.0, "stable p99 + 5 ms (cut to the last bucket)", (1.0, 2.0, 4.0, 8.0)),
+], ids=["p99", "no margin", "median", "small margin", "no bucket beyond", "a bucket short"])
+def test_the_margin_is_added_to_the_base_and_rounded_up_to_a_bucket(times, margin, bound, origin, edges):
+    assert digest.bound(buckets(times, edges), 0.99, 4.0, margin) == (bound, origin)
 
 
 def test_with_coarse_buckets_the_margin_is_added_to_the_estimate_not_to_the_edge():
     """Stable's p99 lies in Istio's (10, 25] ms bucket, at about 17.5 ms: 22.5 ms is still in it. Added to the
     edge, the margin would make the bound 50 ms, twice what the tolerance meant."""
     assert digest.bound(buckets({3.0: 985, 15.0: 10, 40.0: 5}, ISTIO), 0.99, 4.0, 5.0) == (25.0, "stable p99 + 5 ms")
+    # The p99 near the bottom of its bucket (11.5 ms, not 23.5): interpolated from below, as histogram_quantile.
+    assert digest.bound(buckets({3.0: 989, 12.0: 1, 20.0: 9, 40.0: 1}, ISTIO), 0.99, 4.0, 5.0)[0] == 25.0
 
 
 def tail(n: int, shares: dict[float, float]) -> tuple:
