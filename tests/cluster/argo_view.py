@@ -47,5 +47,5 @@ def analyses(cluster: Cluster) -> str:
             last = (m.get("measurements") or [{}])[-1]
             lines.append(f"  {m['name']}: {m.get('phase')} count={m.get('count', 0)} errors={m.get('error', 0)} "
                          f"last={last.get('phase')} {last.get('value', '')} {last.get('message', '')}")
-    judge_said = getattr(cluster, "judge_said", None)  # a served cluster's judge: why it said fail
-    return "\n".join(lines + ([judge_said()] if judge_said else []))
+    said = cluster.judge_said()
+    return "\n".join(lines + ([said] if said else []))

@@ -41,6 +41,10 @@ class Cluster:
         """One object, or the list of a kind, as JSON."""
         return json.loads(self.kubectl("-n", namespace, "get", kind, *([name] if name else []), "-o", "json").stdout)
 
+    def judge_said(self) -> str:
+        """What the judge last answered, for a failure to say why; a control plane without a judge: nothing."""
+        return ""
+
 
 def settings_on_free_ports(run_dir: Path, serve_pods: bool = False) -> ClusterSettings:
     """A control plane's settings with ports of its own, so one runs beside a developer's."""

@@ -264,4 +264,3 @@ def test_queries_that_move_to_the_other_prometheus_replica_keep_the_counts_exact
     # Never counted twice; missing at most B's second of lag and the scrape the move skips.
     assert 5 * 38 <= last["tests"][0]["canary"]["requests"] <= 5 * 40
     assert 45 * 38 <= last["tests"][0]["stable"]["requests"] <= 45 * 40
-
