@@ -51,10 +51,10 @@ def token_check(expected: str, hint: str):
 
 
 class ServerThread:
-    """uvicorn serving ``app`` on 127.0.0.1:``port`` from a daemon thread; ``stop`` ends it."""
+    """uvicorn serving ``app`` on ``host`` (127.0.0.1):``port`` from a daemon thread; ``stop`` ends it."""
 
-    def __init__(self, app: FastAPI, port: int, name: str):
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+    def __init__(self, app: FastAPI, port: int, name: str, host: str = "127.0.0.1"):
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                 lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)

@@ -3,6 +3,9 @@
 Under mirroring the gateway sends stable a request and the canary a copy with the
 same ``x-request-id``; neither sees the other's answer, so each reports its own and
 the judge joins them (``canary.judge.pairs``). Off unless ``ANSWERS_URL`` is set.
+With ``ANSWERS_SHARDS`` judge replicas, each answer goes to the replica its request id
+hashes to (``{shard}`` in the URL, a StatefulSet's ordinal): both revisions' answers to a
+request meet at the same one, whichever runtime reports first.
 A background thread posts every ``ANSWERS_FLUSH_S``; answers beyond
 ``ANSWERS_MAX_PENDING`` (a judge that is down) are dropped and counted, never block
 an inference. Standard library HTTP: the Seldon venv and the MLServer venv share it.
@@ -13,9 +16,11 @@ import logging
 import threading
 import time
 import urllib.request
+import zlib
 from collections import deque
 from pathlib import Path
 
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -28,7 +33,9 @@ class AnswerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANSWERS_", extra="ignore")
 
     url: str = ""
-    """The judge's POST /v1/answers; empty: answers are not reported."""
+    """The judge's POST /v1/answers; empty: answers are not reported. ``{shard}`` in it: the replica's number."""
+    shards: int = Field(1, ge=1, le=64)
+    """Judge replicas that share the answers, each the requests whose ids hash to it (``{shard}``: 0 to shards-1)."""
     revision: str = ""
     """This runtime's revision (the pod-template hash), as the judge's questions name it."""
     token: str = ""
@@ -39,6 +46,17 @@ class AnswerSettings(BaseSettings):
     """How often a batch is posted."""
     max_pending: int = 10_000
     """Answers kept while the judge does not take them; older ones are dropped."""
+
+    @model_validator(mode="after")
+    def _shards_named(self) -> "AnswerSettings":
+        if self.url and (self.shards > 1) != ("{shard}" in self.url):
+            raise ValueError(f"ANSWERS_URL {self.url!r} and ANSWERS_SHARDS {self.shards}: a URL with {{shard}} "
+                             "names one of several judge replicas, and only such a URL may be sharded")
+        return self
+
+    def url_of(self, request_id: str) -> str:
+        """The judge replica that joins this request's answers: the same for every revision's runtime."""
+        return self.url.replace("{shard}", str(zlib.crc32(request_id.encode()) % self.shards))
 
 
 class AnswerReporter:
@@ -71,8 +89,11 @@ class AnswerReporter:
             with self._lock:
                 batch = list(self._pending)
                 self._pending.clear()
-            if batch:
-                self._post(batch)
+            by_judge: dict[str, list] = {}
+            for answer in batch:
+                by_judge.setdefault(self.settings.url_of(answer[0]), []).append(answer)
+            for url, answers in by_judge.items():
+                self._post(url, answers)
 
     def _token(self) -> str:
         """The token, read from its file at every post: a Secret mounted late or rotated is picked up."""
@@ -81,13 +102,13 @@ class AnswerReporter:
         except OSError:  # not mounted (yet): the judge refuses the batch, and the warning below says so
             return ""
 
-    def _post(self, batch: list[tuple[str, str]]) -> None:
+    def _post(self, url: str, batch: list[tuple[str, str]]) -> None:
         body = json.dumps({"revision": self.settings.revision, "answers": batch}).encode()
-        request = urllib.request.Request(self.settings.url, body, {"Content-Type": "application/json",
-                                                                   "Authorization": f"Bearer {self._token()}"})
+        request = urllib.request.Request(url, body, {"Content-Type": "application/json",
+                                                     "Authorization": f"Bearer {self._token()}"})
         try:
             with urllib.request.urlopen(request, timeout=5):
                 pass
         except OSError as exc:  # the judge away: these answers are lost to the shadow test, not to users
             self.dropped += len(batch)
-            logger.warning("could not report %d answers to %s: %s", len(batch), self.settings.url, exc)
+            logger.warning("could not report %d answers to %s: %s", len(batch), url, exc)

@@ -17,15 +17,14 @@ from dataclasses import dataclass
 from canary.judge import digest as cells_digest
 from canary.judge import evidence
 from canary.judge.counters import CellCounts
-from canary.judge.pairs import PairCounts
 from canary.judge.recent import RecentSamples
 from canary.judge.settings import JudgeSettings
-from canary.judge.source import (FEEDBACK_TOTAL, PREDICTIONS_TOTAL, REVISION_LABEL, JudgeError, PrometheusReader,
-                                 Source)
+from canary.judge.source import (DISAGREEMENTS_TOTAL, FEEDBACK_TOTAL, PAIRS_TOTAL, PREDICTIONS_TOTAL, REVISION_LABEL,
+                                 JudgeError, PrometheusReader, Source)
 
 TESTS = ("errors", "latency")  # the default family: HTTP outcomes, from the proxy
 QUALITY_TESTS = ("accuracy", "class_mix")  # model quality, from the runtimes' own counters
-SHADOW_TESTS = ("disagreement",)  # under mirroring, from answers the runtimes report (canary.judge.pairs)
+SHADOW_TESTS = ("disagreement",)  # under mirroring, the judges' joined answers (canary.judge.pairs), via Prometheus
 ALL_TESTS = TESTS + QUALITY_TESTS + SHADOW_TESTS
 WINDOWED = TESTS + QUALITY_TESTS  # tests whose windows follow the weight
 FAIL, PASS, CONTINUE = "fail", "pass", "continue"
@@ -51,9 +50,9 @@ class Question:
 class Analysis:
     """The state behind one key; ``answer`` is called once per measurement."""
 
-    def __init__(self, question: Question, settings: JudgeSettings, source: Source, now: float, pairs: PairCounts,
+    def __init__(self, question: Question, settings: JudgeSettings, source: Source, now: float,
                  born: float | None = None):
-        self.q, self.settings, self.source, self.pairs = question, settings, source, pairs
+        self.q, self.settings, self.source = question, settings, source
         # The start: the question's since, else when the canary's counters were born, else now.
         self.started_at = min(now, next(t for t in (question.since, born, now) if t is not None))
         self.asked_at = self.first_asked = now
@@ -61,7 +60,6 @@ class Analysis:
         self.read_until: dict[str, float] = {}  # each counter read so far: up to when
         self.epoch: int | None = None  # which Prometheus replica the counts come from (the reader's epoch)
         self.windows: list[tuple[int, float]] = []  # (first cell, weight) of each window
-        self.pairs_base = pairs.counts(question.canary, question.stable)
         self.failed: dict[str, dict] = {}
         self.evidence = evidence.Evidence(self)
         # The last answer to each question (its tests), for GET /v1/analyses, and each answer's evidence
@@ -102,11 +100,11 @@ class Analysis:
 
     def _unchanged(self, q: Question, horizon: float) -> bool:
         """Whether this question's last answer stands: same weight, no new cell settled, no new counter
-        to read, and no joined pairs (they arrive outside Prometheus) among its tests."""
+        to read."""
         last = self.last.get(q.tests)
         upto = int((horizon - self.started_at) // self.settings.cell_s)
         return (last is not None and last["weight"] == q.weight and upto == last["cells"]
-                and "disagreement" not in q.tests and not self._metrics(q.tests) - set(self.read_until))
+                and not self._metrics(q.tests) - set(self.read_until))
 
     def _metrics(self, tests) -> set[str]:
         s, names = self.source, set()
@@ -114,6 +112,7 @@ class Analysis:
         names |= {s.bucket} if "latency" in tests else set()
         names |= {FEEDBACK_TOTAL} if "accuracy" in tests else set()
         names |= {PREDICTIONS_TOTAL} if "class_mix" in tests else set()
+        names |= {PAIRS_TOTAL, DISAGREEMENTS_TOTAL} if "disagreement" in tests else set()
         return names
 
     def _read(self, reader: PrometheusReader | RecentSamples, tests, horizon: float) -> None:
@@ -122,7 +121,7 @@ class Analysis:
         revisions, history = (self.q.canary, self.q.stable), self.settings.history_s
         read = lambda *args: self._follow(reader, *args)  # noqa: E731
         for metric in sorted(self._metrics(tests)):
-            selector = "" if metric in (FEEDBACK_TOTAL, PREDICTIONS_TOTAL) else self.source.selector
+            selector = self.source.selector if metric in (self.source.requests, self.source.bucket) else ""
             if metric == self.source.bucket and metric in self.read_until:
                 selector = ",".join(filter(None, [selector, self._bound_buckets()]))
             if metric not in self.read_until:

@@ -5,7 +5,7 @@ import math
 import re
 
 from canary.judge import digest, quality, twosample, verdict
-from canary.judge.source import FEEDBACK_TOTAL, REVISION_LABEL, JudgeError
+from canary.judge.source import DISAGREEMENTS_TOTAL, FEEDBACK_TOTAL, PAIRS_TOTAL, PEER_LABEL, REVISION_LABEL, JudgeError
 from canary.judge.tally import Tally
 
 _UNITS = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions", "disagreement": "pairs disagree"}
@@ -147,13 +147,18 @@ class Evidence:
             [(0, digest.slow(c, None)[1], 0, digest.slow(s, None)[1]) for _, c, s in rows], [w for w, _, _ in rows])
 
     def _pairs(self) -> tuple[int, int]:
-        """(disagreements, pairs) since the analysis began; counts the judge forgot and began again (an hour
-        without a change, canary.judge.pairs) are a reset: counted from zero."""
-        a = self.a
-        now = a.pairs.counts(a.q.canary, a.q.stable)
-        if now[1] < a.pairs_base[1]:
-            a.pairs_base = (0, 0)
-        return now[0] - a.pairs_base[0], now[1] - a.pairs_base[1]
+        """(disagreements, pairs) of the canary and stable since the analysis began, up to the horizon read:
+        every judge replica's counters summed, a restarted one's reset counted like any counter's. The two
+        counters are read apart, so a reset seen by one and not the other (or a scrape stored between the
+        reads) could put more disagreements than pairs: they stay within what the pairs allow."""
+        pairs = self.a.counts.total(lambda k: k[0] == PAIRS_TOTAL and self._ours(k))
+        disagreements = self.a.counts.total(lambda k: k[0] == DISAGREEMENTS_TOTAL and self._ours(k))
+        return min(max(disagreements, 0), max(pairs, 0)), max(pairs, 0)
+
+    def _ours(self, key) -> bool:
+        """Whether a pair series joins this analysis's two revisions (the judge labels them in sorted order)."""
+        labels = dict(key[1])
+        return {labels.get(REVISION_LABEL), labels.get(PEER_LABEL)} == {self.a.q.canary, self.a.q.stable}
 
     def check_routes(self, weight: float) -> None:
         """A 409 when the canary answers far more of this weight's requests than the weight gives it.
@@ -178,10 +183,11 @@ class Evidence:
 
     def canary_trials(self, tests) -> int:
         """The canary's requests (or predictions) so far, settled or not, in any of these tests' counters."""
-        a = self.a
-        if all(t == "disagreement" for t in tests):
-            return self._pairs()[1]
-        return a.counts.total(lambda k: dict(k[1]).get(REVISION_LABEL) == a.q.canary)
+        a, judged = self.a, (PAIRS_TOTAL, DISAGREEMENTS_TOTAL)  # the judge's own series: pairs, not requests
+        pairs = self._pairs()[1] if "disagreement" in tests else 0
+        if all(t == "disagreement" for t in tests):  # copies without pairs: the answers do not reach the judge
+            return pairs
+        return pairs + a.counts.total(lambda k: k[0] not in judged and dict(k[1]).get(REVISION_LABEL) == a.q.canary)
 
 
 def summary(results: list[dict], bound_ms: float | None) -> str:

@@ -4,13 +4,20 @@ Under mirroring the gateway sends each request to stable and a copy to the canar
 both with the original ``x-request-id``. Each runtime reports (request id, answer)
 to the judge; the first answer of a request waits here, bounded in number and age,
 until the other revision's answer to it arrives, and the pair is counted once.
-Counts only grow, so an analysis takes its baseline at its first question, like
-the Prometheus counters.
+
+The counts are exported as Prometheus counters (``collect``), and the disagreement
+test reads them back from Prometheus like every other count: summed over every judge
+replica (each joins the requests whose ids hash to it, ``servers.answers``), and kept
+across a restart, which is a counter reset to Prometheus, not a new analysis.
 """
 
 import threading
 import time
 from collections import OrderedDict
+
+from prometheus_client.core import CounterMetricFamily
+
+from canary.judge.source import DISAGREEMENTS_TOTAL, PAIRS_TOTAL, PEER_LABEL, REVISION_LABEL
 
 MAX_WAITING = 100_000  # answers waiting for their pair, per revision: 30 minutes at 50 rps
 MAX_AGE_S = 60.0  # a copy answered later than this is not joined (the canary was down, or not mirrored)
@@ -72,6 +79,21 @@ class PairCounts:
                 self._pairs.move_to_end(key)
                 joined += 1
         return joined
+
+    def collect(self):
+        """The counts as two counters, labelled by the pair's revisions in sorted order (``revision`` the
+        first): a prometheus_client collector, read at every scrape."""
+        labels = [REVISION_LABEL, PEER_LABEL]
+        pairs = CounterMetricFamily(PAIRS_TOTAL.removesuffix("_total"), "Answers of two revisions to the same "
+                                    "request, joined on its x-request-id.", labels=labels)
+        disagree = CounterMetricFamily(DISAGREEMENTS_TOTAL.removesuffix("_total"), "Joined pairs whose answers "
+                                       "differ.", labels=labels)
+        with self._lock:
+            for key, (joined, disagreements, _) in self._pairs.items():
+                pairs.add_metric(list(key), joined)
+                disagree.add_metric(list(key), disagreements)
+        yield pairs
+        yield disagree
 
     def counts(self, a: str, b: str) -> tuple[int, int]:
         """(disagreements, pairs) of these two revisions so far."""

@@ -74,7 +74,7 @@ class Analyses:
                 self._items.move_to_end(key)
                 return current
             self._make_room(key, now)
-            analysis = self._items[key] = Analysis(question, self.settings, self.source, now, self.pairs, born)
+            analysis = self._items[key] = Analysis(question, self.settings, self.source, now, born)
             self._items.move_to_end(key)
             return analysis
 
@@ -137,8 +137,9 @@ def _answers_check(settings: JudgeSettings):
     return check
 
 
-def _own_metrics() -> tuple[CollectorRegistry, Counter, Histogram]:
+def _own_metrics(pairs: PairCounts) -> tuple[CollectorRegistry, Counter, Histogram]:
     registry = CollectorRegistry()
+    registry.register(pairs)  # the joined answers, which the disagreement test reads back from Prometheus
     decisions = Counter(DECISIONS, "Judge answers, by decision (fail, pass, continue, error).", ["decision"],
                         registry=registry)
     duration = Histogram(DURATION, "Time to answer GET /v1/judge.", registry=registry,
@@ -156,7 +157,7 @@ def create(settings: JudgeSettings, clock=time.time):
     """The app; its Prometheus metrics on /metrics, liveness on /healthz."""
     app = create_app("ml-canary judge", hosts_for(settings.host))
     analyses, reader = Analyses(settings), _reader(settings, clock)
-    registry, decisions, duration = _own_metrics()
+    registry, decisions, duration = _own_metrics(analyses.pairs)
 
     @app.get("/v1/judge")
     def judge(canary: str = Query(pattern=REVISION_PATTERN), stable: str = Query(pattern=REVISION_PATTERN),

@@ -14,6 +14,9 @@ REVISION_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # a pod-template-has
 # The runtimes' own counters (docs/metrics.md), the same behind either proxy. Named here, not
 # imported from servers/: the judge's image carries no runtime (tests check they agree).
 FEEDBACK_TOTAL, PREDICTIONS_TOTAL = "mlcanary_feedback_total", "mlcanary_predictions_total"
+# The judge's own joined answers (canary.judge.pairs), per pair of revisions: ``revision`` and ``peer``.
+PAIRS_TOTAL, DISAGREEMENTS_TOTAL = "mlcanary_judge_pairs_total", "mlcanary_judge_pair_disagreements_total"
+PEER_LABEL = "peer"
 
 
 class JudgeError(Exception):

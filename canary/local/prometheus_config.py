@@ -12,11 +12,13 @@ RULES = resources.files("canary.local") / "prometheus" / "rules.yaml"
 RUNTIMES, SIDECARS = "runtimes.json", "sidecars.json"  # target files, rewritten as versions come and go
 
 
-def config(folder: Path, envoy_admin_port: int, loadgen_port: int, interval: str, gateway_interval: str) -> dict:
-    """Scrape the gateway, the runtimes and their sidecars (files of targets) and the load generator.
+def config(folder: Path, envoy_admin_port: int, loadgen_port: int, judge_port: int, interval: str,
+           gateway_interval: str) -> dict:
+    """Scrape the gateway, the runtimes and their sidecars (files of targets), the load generator and the judge.
 
     The per-revision request counts and latencies are the sidecars' (reporter="destination"), scraped
-    as often as the gateway; the gateway's own stats are per version and carry no revision label.
+    as often as the gateway; the gateway's own stats are per version and carry no revision label. The
+    judge's joined answers, which its disagreement test reads back, are scraped as often.
     """
     def targets(name: str) -> list[dict]:
         return [{"files": [str(folder / name)], "refresh_interval": "5s"}]
@@ -32,6 +34,8 @@ def config(folder: Path, envoy_admin_port: int, loadgen_port: int, interval: str
              "file_sd_configs": targets(SIDECARS)},
             {"job_name": "runtime", "file_sd_configs": targets(RUNTIMES)},
             {"job_name": "loadgen", "static_configs": [{"targets": [f"127.0.0.1:{loadgen_port}"]}]},
+            {"job_name": "judge", "scrape_interval": gateway_interval, "scrape_timeout": gateway_interval,
+             "static_configs": [{"targets": [f"127.0.0.1:{judge_port}"]}]},
         ],
     }
 

@@ -73,8 +73,8 @@ class Stack(StatusMixin):
         try:
             self._ensure_artifacts()
             s = self.settings
-            cfg = prometheus.config(self.run_dir / "prometheus", s.envoy_admin_port, s.loadgen_metrics_port, s.scrape_interval,
-                                     s.gateway_scrape_interval)
+            cfg = prometheus.config(self.run_dir / "prometheus", s.envoy_admin_port, s.loadgen_metrics_port, s.judge_port,
+                                    s.scrape_interval, s.gateway_scrape_interval)
             self._write_targets()
             cmd = prometheus.command(s.prometheus_bin, prometheus.write_config(self.run_dir / "prometheus", cfg),
                                      self.run_dir / "prometheus" / "data", s.prometheus_port)

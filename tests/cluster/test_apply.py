@@ -34,7 +34,7 @@ def test_deploy_makes_the_answers_token_once_and_both_ends_mount_it(deployed):
     assert again.returncode == 0, again.stderr
     assert deployed.get("secret", "ml-canary-answers")["data"]["token"] == token and len(token) > 20
     assert token not in again.stdout + again.stderr
-    judge = deployed.get("deployment", "ml-canary-judge")["spec"]["template"]["spec"]
+    judge = deployed.get("statefulset", "ml-canary-judge")["spec"]["template"]["spec"]
     runtime = deployed.get("rollout", "wine")["spec"]["template"]["spec"]
     for spec in (judge, runtime):
         volume = next(v for v in spec["volumes"] if v["name"] == "answers")["secret"]

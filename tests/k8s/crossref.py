@@ -6,7 +6,7 @@ not exist; every name one object uses for another is checked here.
 
 import re
 
-from tests.k8s import delegation, feedback_routes, managed_routes, mirror_routes
+from tests.k8s import answer_shards, delegation, feedback_routes, managed_routes, mirror_routes
 from tests.k8s.support import by_kind
 
 
@@ -17,12 +17,12 @@ def _labels_match(selector: dict, labels: dict) -> bool:
 # Istio's injector adds the istio-proxy container, whose Prometheus port has this name
 # (istio's manifests/charts/istio-control/istio-discovery/files/injection-template.yaml).
 INJECTED_PORTS = {"http-envoy-prom"}
+WORKLOADS = ("Rollout", "Deployment", "StatefulSet", "Job")  # the kinds whose pod templates run here
 
 
 def pods(docs: list[dict]) -> dict[str, dict]:
-    """Every pod template, by "Kind name": Rollouts, Deployments and Jobs."""
-    return {f"{d['kind']} {d['metadata']['name']}": d["spec"]["template"] for d in docs
-            if d["kind"] in ("Rollout", "Deployment", "Job")}
+    """Every pod template, by "Kind name": Rollouts, Deployments, StatefulSets and Jobs."""
+    return {f"{d['kind']} {d['metadata']['name']}": d["spec"]["template"] for d in docs if d["kind"] in WORKLOADS}
 
 
 def _ports(pod: dict) -> set[str]:
@@ -54,6 +54,7 @@ def check(docs: list[dict]) -> list[str]:
     accounts = by_kind(docs, "ServiceAccount")
     ns = {d["metadata"].get("namespace") for d in docs} - {None}
     problems += feedback_routes.check(docs) + mirror_routes.check(docs) + managed_routes.check(docs)
+    problems += answer_shards.check(docs)
 
     for name, ro in by_kind(docs, "Rollout").items():
         pod = ro["spec"]["template"]
@@ -177,7 +178,7 @@ def _check_analysis(name, i, ro, analysis, templates) -> list[str]:
 def _running_labels(docs: list[dict]) -> list[dict]:
     """Each pod's labels as it runs: a Rollout's pods also carry its stableMetadata or its canaryMetadata labels."""
     out = []
-    for d in (d for d in docs if d["kind"] in ("Rollout", "Deployment", "Job")):
+    for d in (d for d in docs if d["kind"] in WORKLOADS):
         labels = d["spec"]["template"]["metadata"].get("labels", {})
         canary = d["spec"].get("strategy", {}).get("canary", {}) if d["kind"] == "Rollout" else {}
         roles = [canary.get(k, {}).get("labels", {}) for k in ("stableMetadata", "canaryMetadata")]

@@ -84,6 +84,14 @@ def _rename(kind, old, new):
     return mutate
 
 
+def _answers(variable, value):
+    """The runtimes' answers reporting set otherwise in the Rollout."""
+    def mutate(docs):
+        env = next(d for d in docs if d["kind"] == "Rollout")["spec"]["template"]["spec"]["containers"][0]["env"]
+        next(e for e in env if e["name"] == variable)["value"] = value
+    return mutate
+
+
 def _set(kind, name, path, value):
     def mutate(docs):
         for d in docs:
@@ -160,7 +168,15 @@ DRIFT = [
     (_set("DestinationRule", "wine", ["spec", "subsets", 1, "name"], "preview"), "has no subset canary"),
     (_set("Service", "wine", ["spec", "selector"], {"app": "wine-model"}), "no Service selects its pods"),
     (_set("Service", "ml-canary-judge", ["spec", "selector"], {"app": "judge"}), "does not select any pods"),
-    (_set("Service", "ml-canary-judge", ["spec", "ports", 0, "targetPort"], "web"), "targetPort web is not a container port of Deployment ml-canary-judge"),
+    (_set("Service", "ml-canary-judge", ["spec", "ports", 0, "targetPort"], "web"), "targetPort web is not a container port of StatefulSet ml-canary-judge"),
+    (_set("StatefulSet", "ml-canary-judge", ["spec", "replicas"], 3), "ANSWERS_SHARDS 2, but StatefulSet ml-canary-judge has 3 replicas"),
+    (_set("StatefulSet", "ml-canary-judge", ["spec", "serviceName"], "ml-canary-judge"), "is not StatefulSet ml-canary-judge's serviceName ml-canary-judge"),
+    (_set("Service", "ml-canary-judge-peers", ["spec", "clusterIP"], "10.0.0.9"), "no headless Service ml-canary-judge-peers"),
+    (_rename("StatefulSet", "ml-canary-judge", "judge"), "names StatefulSet ml-canary-judge, which does not exist"),
+    (_answers("ANSWERS_URL", "http://ml-canary-judge.ml-canary.svc:8080/v1/answers"), "does not name a StatefulSet pod per {shard}"),
+    (_answers("ANSWERS_URL", "http://ml-canary-judge-{shard}.ml-canary-judge-peers.default.svc:8080/v1/answers"), "is not the namespace ml-canary"),
+    (_answers("ANSWERS_URL", "http://ml-canary-judge-{shard}.ml-canary-judge-peers.ml-canary.svc:80/v1/answers"), "port 80 is not a container port"),
+    (_answers("ANSWERS_SHARDS", "two"), "ANSWERS_SHARDS two is not a number"),
     (_set("PodMonitor", "wine-sidecar", ["spec", "podMetricsEndpoints", 0, "port"], "envoy-prom"), "port envoy-prom is not a container port"),
     (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 7, "analysis", "args", 2, "value"], "20"), "passes canary-weight 20, but the weight in force is 10"),
     (_set("Rollout", "wine", ["spec", "strategy", "canary", "steps", 7, "analysis", "args", 1, "valueFrom"], {"podTemplateHashValue": "Canary"}), "podTemplateHashValue Canary is not Stable or Latest"),

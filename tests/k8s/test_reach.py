@@ -39,7 +39,7 @@ def _workload(docs: list[dict], kind: str, name: str) -> reach.Peer:
 
 def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
     """(call, intended, actual) for every call that matters on this overlay."""
-    wine, judge = _workload(docs, "Rollout", "wine"), _workload(docs, "Deployment", "ml-canary-judge")
+    wine, judge = _workload(docs, "Rollout", "wine"), _workload(docs, "StatefulSet", "ml-canary-judge")
     loadgen = _workload(docs, "Job", "loadgen")
     infer, metadata, grpc, feedback = PATHS[overlay]
     http, admin = wine.ports["http"], wine.ports.get("http-admin", wine.ports["http"])

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from canary.judge.source import SOURCES
+from canary.judge.source import DISAGREEMENTS_TOTAL, PAIRS_TOTAL, SOURCES
 from tests.k8s import crossref, reach
 from tests.k8s.support import ROOT, by_kind, problems_after, render
 from tests.k8s.test_prometheus import _queries, promtool
@@ -17,9 +17,11 @@ KUBERNETES_DOC = ROOT / "docs" / "kubernetes.md"
 # Who exposes what (docs/metrics.md): name prefix -> (workload, container port name, path).
 PRODUCERS = {
     "istio_": ("Rollout wine", "http-envoy-prom", "/stats/prometheus"),  # the injected sidecar
-    "mlcanary_judge_": ("Deployment ml-canary-judge", "http", "/metrics"),
+    "mlcanary_judge_": ("StatefulSet ml-canary-judge", "http", "/metrics"),
     "mlcanary_": ("Rollout wine", "http-metrics", "/metrics"),  # the runtimes' custom metrics
 }
+# Series whose revision label their producer sets itself (the judge's joined pairs): the scrape must keep it.
+OWN_REVISION = ("mlcanary_judge_",)
 # Series from components the cluster brings, each a prerequisite docs/kubernetes.md names.
 PREREQUISITES = {"rollout_info", "analysis_run_metric_phase"}  # Argo Rollouts' controller metrics
 _PROMQL_WORDS = {"sum", "rate", "by", "and", "or", "on", "ignoring", "group_left", "group_right", "histogram_quantile",
@@ -32,6 +34,7 @@ def _reads(docs) -> list[tuple[str, str]]:
     exprs += [r["expr"] for g in by_kind(docs, "PrometheusRule")["ml-canary"]["spec"]["groups"] for r in g["rules"]]
     istio = SOURCES["istio"]
     exprs += [f"{istio.requests}{{revision=\"x\"}}", f"{istio.bucket}{{revision=\"x\"}}", 'up{revision="x"}']  # the judge
+    exprs += [f'{name}{{revision="x"}}' for name in (PAIRS_TOTAL, DISAGREEMENTS_TOTAL)]  # its disagreement test
     reads = []
     for expr in exprs:
         blocks = re.findall(r"\{[^}]*\}", expr)  # the label matchers, kept aside with their values
@@ -74,6 +77,11 @@ def wiring(docs) -> list[str]:
         scraped = _monitors_of(docs, *PRODUCERS[prefix]) if prefix else []
         if not scraped:
             problems.append(f"{name}: no shipped PodMonitor scrapes it")
+        elif prefix in OWN_REVISION:
+            # Without honorLabels a target label revision (a relabeling like the others') renames the
+            # producer's to exported_revision, and the reader's selector finds nothing.
+            if "revision" in matchers and not all(ep.get("honorLabels") for _, ep in scraped):
+                problems.append(f"{name}: selected by its own revision label, but its PodMonitor does not honor it")
         elif "revision" in matchers and not any(
                 r.get("targetLabel") == "revision" for _, ep in scraped for r in ep.get("relabelings", [])):
             problems.append(f"{name}: selected by revision, but its PodMonitor sets no revision label")
@@ -88,6 +96,10 @@ def _drop(kind, name):
     return lambda docs: docs.remove(by_kind(docs, kind)[name])
 
 
+def _dishonoured(docs):
+    by_kind(docs, "PodMonitor")["ml-canary-judge"]["spec"]["podMetricsEndpoints"][0].pop("honorLabels")
+
+
 def _no_relabel(docs):
     by_kind(docs, "PodMonitor")["wine-sidecar"]["spec"]["podMetricsEndpoints"][0]["relabelings"] = []
 
@@ -96,7 +108,9 @@ def _no_relabel(docs):
     (_drop("PodMonitor", "wine-sidecar"), "istio_requests_total: no shipped PodMonitor scrapes it"),
     (_drop("PodMonitor", "wine-runtime"), "up: no PodMonitor makes job ml-canary/wine-runtime"),
     (_no_relabel, "istio_requests_total: selected by revision, but its PodMonitor sets no revision label"),
-], ids=["no sidecar monitor", "no runtime monitor", "no revision label"])
+    (_drop("PodMonitor", "ml-canary-judge"), f"{PAIRS_TOTAL}: no shipped PodMonitor scrapes it"),
+    (_dishonoured, f"{PAIRS_TOTAL}: selected by its own revision label, but its PodMonitor does not honor it"),
+], ids=["no sidecar monitor", "no runtime monitor", "no revision label", "no judge monitor", "judge labels renamed"])
 def test_a_broken_wiring_is_caught(docs, mutate, message):
     assert message in problems_after(docs, mutate, wiring)
 

@@ -12,6 +12,7 @@ import numpy as np
 
 RQ, BUCKET = "envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket"
 FEEDBACK, PREDICTIONS = "mlcanary_feedback_total", "mlcanary_predictions_total"
+PAIRS, DISAGREEMENTS = "mlcanary_judge_pairs_total", "mlcanary_judge_pair_disagreements_total"
 EDGES = (1.0, 2.0, 4.0, 8.0, 16.0, 250.0, math.inf)
 
 
@@ -38,6 +39,12 @@ class FakeReader:
         """Feedback by outcome, as a runtime counts it."""
         for outcome, n in (("incorrect", incorrect), ("correct", feedback - incorrect)):
             self._inc((FEEDBACK, (("outcome", outcome), ("revision", revision))), n)
+
+    def add_pairs(self, revision: str, peer: str, pairs: float, disagreements: float = 0) -> None:
+        """Answers of two revisions joined at the judge, as it exports them (the revisions in sorted order)."""
+        labels = (("peer", max(revision, peer)), ("revision", min(revision, peer)))
+        self._inc((PAIRS, labels), pairs)
+        self._inc((DISAGREEMENTS, labels), disagreements)
 
     def add_predictions(self, revision: str, by_class: dict[str, float]) -> None:
         """Predictions by class."""

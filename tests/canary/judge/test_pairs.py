@@ -5,10 +5,14 @@ import math
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from canary.judge import quality, service
+from canary.judge.analysis import Question
 from canary.judge.pairs import PairCounts
 from canary.judge.settings import JudgeSettings
+from canary.judge.source import JudgeError
+from tests.canary.judge.fakeprom import DISAGREEMENTS, PAIRS, FakeReader
 
 
 class Clock:
@@ -89,20 +93,17 @@ def judge_app(**settings) -> TestClient:
     return TestClient(service.create(JudgeSettings(**settings)), base_url="http://127.0.0.1")
 
 
-def test_reported_answers_feed_the_judges_disagreement_test():
+def test_the_joined_counts_are_exported_for_prometheus_on_the_judges_metrics():
     judge = judge_app()
-    ask = lambda: judge.get("/v1/judge", params={"canary": "c1", "stable": "s1", "weight": 0,  # noqa: E731
-                                                 "tests": "disagreement"}).json()
-    assert ask()["tests"][0]["reason"] == "no joined pairs yet"
     ids = [f"r{i}" for i in range(60)]
     assert judge.post("/v1/answers", json={"revision": "s1", "answers": [[r, "class_0"] for r in ids]},
                       headers=SIGNED).json() == {"joined": 0}
     answers = [[r, "class_1" if i % 2 else "class_0"] for i, r in enumerate(ids)]  # half of them differ
     assert judge.post("/v1/answers", json={"revision": "c1", "answers": answers}, headers=SIGNED).json() == {"joined": 60}
-    doc = ask()
-    test = doc["tests"][0]
-    assert doc["decision"] == "fail" and (test["canary"]["events"], test["canary"]["requests"]) == (30, 60)
-    assert "disagreement fail" in doc["summary"] and "30/60 pairs disagree" in doc["summary"]
+    exported = {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(judge.get("/metrics").text) for s in family.samples}
+    labels = (("peer", "s1"), ("revision", "c1"))  # sorted: whichever reported first
+    assert exported[PAIRS, labels] == 60 and exported[DISAGREEMENTS, labels] == 30
 
 
 @pytest.mark.parametrize("body", [{"revision": "c1"}, {"revision": "c1", "answers": [["r", "a"]], "extra": 1},
@@ -127,11 +128,9 @@ def test_answers_without_the_token_are_refused_and_join_nothing(tmp_path):
         "/v1/answers", json={"revision": "s1", "answers": []}, headers=SIGNED).status_code == 200
 
 
-def test_a_flood_of_made_up_questions_evicts_no_running_analysis():
-    clock = Clock()
-    judge = TestClient(service.create(JudgeSettings(prometheus_url="http://127.0.0.1:9", max_analyses=2, idle_s=300,
-                                                    no_traffic_grace_s=1000),
-                                      clock=clock), base_url="http://127.0.0.1")
+def test_a_flood_of_made_up_questions_evicts_no_running_analysis(judge):
+    clock = Clock()  # at 0 s: an empty Prometheus answers every read
+    judge = judge.make(clock=clock, max_analyses=2, idle_s=300, no_traffic_grace_s=1000)
     ask = lambda canary: judge.get("/v1/judge", params={  # noqa: E731 - no credentials, as Argo asks
         "canary": canary, "stable": "s1", "weight": 0, "tests": "disagreement"})
     assert ask("c1").status_code == ask("c2").status_code == 200
@@ -148,17 +147,21 @@ def test_a_flood_of_made_up_questions_evicts_no_running_analysis():
 
 
 def test_a_full_judge_gives_the_slot_of_a_question_that_never_saw_a_canary_request_to_a_new_one():
-    clock = Clock()
-    judge = TestClient(service.create(JudgeSettings(prometheus_url="http://127.0.0.1:9", max_analyses=2, idle_s=300,
-                                                    no_traffic_grace_s=30, answers_token=TOKEN), clock=clock),
-                       base_url="http://127.0.0.1")
-    ask = lambda canary: judge.get("/v1/judge", params={  # noqa: E731
-        "canary": canary, "stable": "s1", "weight": 0, "tests": "disagreement"})
-    assert ask("c1").status_code == ask("made-up").status_code == 200
-    for revision in ("s1", "c1"):  # c1's copies are answered: a rollout in its shadow phase
-        judge.post("/v1/answers", json={"revision": revision, "answers": [["r1", "class_0"]]}, headers=SIGNED)
-    clock.now = 20
-    assert ask("c3").status_code == 503  # both still within the grace
-    clock.now = 40
-    assert ask("c1").status_code == 200 and ask("c3").status_code == 200  # made-up: no request in 40 s
-    assert {a["canary"] for a in judge.get("/v1/analyses").json()["analyses"]} == {"c1", "c3"}
+    reader, judge = FakeReader(), service.Analyses(JudgeSettings(max_analyses=2, idle_s=300, no_traffic_grace_s=30))
+
+    def ask(canary: str, now: float) -> dict:
+        question = Question(canary, "s1", 0, ("disagreement",))
+        return judge.get(question, now, reader).answer(reader, question, now)
+
+    reader.scrape(0)
+    ask("c1", 0), ask("made-up", 0)
+    reader.add_pairs("c1", "s1", 1)  # c1's copies are answered: a rollout in its shadow phase
+    reader.add_pairs("made-up", "s0", 5)  # another stable's pairs: nothing to this analysis
+    for t in range(1, 41):
+        reader.scrape(t)
+    with pytest.raises(JudgeError) as full:
+        ask("c3", 20)  # both still within the grace
+    assert full.value.status == 503
+    assert ask("c1", 40)["tests"][0]["canary"]["requests"] == 1
+    ask("c3", 40)  # made-up: no copy joined in 40 s, its slot goes
+    assert {a["canary"] for a in judge.last(None, None)} == {"c1", "c3"}

@@ -41,5 +41,5 @@ def test_the_rollouts_args_fill_every_placeholder_of_the_url():
                                                  {"Stable": "aaaa000000", "Latest": "bbbb111111"}) if m.web]
             for step in (shadow, first)]
     question = "http://judge/v1/judge?canary=bbbb111111&stable=aaaa000000"
-    assert urls[0] == [f"{question}&weight=33&tests=errors,latency&grace_s=30", f"{question}&weight=0&tests=disagreement&grace_s=30"]
+    assert urls[0] == [f"{question}&weight=33&tests=errors,latency&grace_s=30", f"{question}&weight=0&tests=disagreement&grace_s=45"]
     assert urls[1][0] == f"{question}&weight=10"

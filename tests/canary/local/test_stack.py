@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import httpx
 import pytest
@@ -164,7 +165,7 @@ def test_under_a_mirror_route_the_judge_joins_both_answers_to_each_request(harne
     wait_until(lambda: with_canary.status()["mirror_routes"] == ["mirror-route"], 10, "the mirror route")
     status = with_canary.status()
     params = {"canary": status["canary_revision"], "stable": status["stable_revision"], "weight": 0,
-              "tests": "disagreement"}
+              "tests": "disagreement", "since": time.time()}  # not from the canary's birth: an earlier test's pairs
 
     def pairs() -> int:
         return httpx.get(f"{status['judge']}/v1/judge", params=params, timeout=5).json()["tests"][0]["canary"]["requests"]

@@ -282,7 +282,7 @@ def test_the_shipped_shadow_phase_copies_predictions_before_any_weight_then_walk
     assert "Weights:  v1 100%, v2 0%; mirror routes ['mirror-route'] (copies to v2)" in shown, shown
     asked = set(make.judge.urls)
     question = "http://judge/v1/judge?canary=v2-rev&stable=v1-rev"
-    assert asked == {f"{question}&weight=33&tests=errors,latency&grace_s=30", f"{question}&weight=0&tests=disagreement&grace_s=30"}
+    assert asked == {f"{question}&weight=33&tests=errors,latency&grace_s=30", f"{question}&weight=0&tests=disagreement&grace_s=45"}
     run_until(ctrl, clock, lambda: router.weight == 10, step_s=0.25)
     assert router.mirrors == [] and 59 <= clock.now - 1000 <= 61  # a minute of copies, then the first weight
     run_until(ctrl, clock, lambda: ctrl.state.phase == HEALTHY)
