@@ -7,6 +7,7 @@ import secrets
 import sys
 import time
 
+from canary import statefile
 from canary.cli import live
 from canary.cli.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, one_line_errors
 from canary.cli.render import render
@@ -42,9 +43,7 @@ def _build(settings: StackSettings, csettings: ControllerSettings, scale: float)
 
 
 def _write_state(path, port: int, token: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump({"pid": os.getpid(), "api": f"http://127.0.0.1:{port}", "token": token}, f)
+    statefile.write_json(path, {"pid": os.getpid(), "api": f"http://127.0.0.1:{port}", "token": token})
 
 
 def controller(settings: StackSettings, args) -> int:

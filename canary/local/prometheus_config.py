@@ -1,12 +1,11 @@
 """Prometheus for the local stack: scrape config, the runtimes' target file, the rules."""
 
-import json
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 
 import yaml
+
+from canary import statefile
 
 RULES = resources.files("canary.local") / "prometheus" / "rules.yaml"
 RUNTIMES, SIDECARS = "runtimes.json", "sidecars.json"  # target files, rewritten as versions come and go
@@ -53,10 +52,7 @@ def write_targets(folder: Path, targets: list[dict], name: str = RUNTIMES) -> No
     groups = [{"targets": [t["target"]], "labels": {"__metrics_path__": t["path"],
                                                     **{k: v for k, v in t.items() if k not in ("target", "path")}}}
               for t in targets]
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}-")
-    with os.fdopen(fd, "w") as f:
-        json.dump(groups, f)
-    os.replace(tmp, folder / name)
+    statefile.write_json(folder / name, groups, mode=0o644)
 
 
 def command(binary: str, config_path: Path, data: Path, port: int) -> list[str]:

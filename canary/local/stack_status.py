@@ -1,9 +1,10 @@
 """What the stack reports: process health, deaths since the last look, and the state file other commands read."""
 
-import json
 import os
 
 import httpx
+
+from canary import statefile
 
 
 class StatusMixin:
@@ -49,7 +50,4 @@ class StatusMixin:
         """stack.json: how other commands find the supervisor (readable by this user only)."""
         state = {"pid": os.getpid(), "api": f"http://127.0.0.1:{self.settings.api_port}", "token": self.api_token,
                  "fault_token": self.fault_token, "pids": {m.name: m.process.pid for m in self.procs.values()}}
-        path = self.run_dir / "stack.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(state, f)
+        statefile.write_json(self.run_dir / "stack.json", state)

@@ -3,8 +3,9 @@
 Flagger's split: a router that sets weights, a deployer that runs revisions and a
 provider that runs queries, all passed in as the interfaces in ``interfaces``.
 Every decision is one event line with the numbers behind it. State is saved after
-every change, so a controller killed at any point resumes at the same step with
-the same weights. The lock guards the state only: queries and slow platform calls
+every change, with the change's event lines in the same transaction, so a controller
+killed at any point resumes at the same step with the same weights and a history that
+says so. The lock guards the state only: queries and slow platform calls
 run outside it, so a control such as abort never waits behind a slow Prometheus.
 """
 
@@ -44,22 +45,31 @@ class Controller(StepsMixin, MeasureMixin):
         self.time_scale, self.clock = time_scale, clock
         self.notify, self.emit = notify, emit
         self.lock = threading.RLock()
+        self._unsaved: tuple[list[str], list[dict]] = ([], [])  # event lines and ended rollouts, for the next save
         saved = store.load()
         self.state = RolloutState(**saved) if saved else RolloutState(stable=platform.deployer.stable_revision())
         self._run = self._load_run()
         if saved and self.state.target:
             self._event(f"controller restarted: resuming {self.state.phase.lower()} rollout to {self.state.target} "
                         f"at step {self.state.step + 1}/{len(self.spec.steps)}, canary weight {self.state.weight}")
+            self._save()
             self._apply_routing()
 
     # -- events, persistence, routing ---------------------------------------
     def _event(self, line: str) -> None:
-        self.store.event(line)
+        """Shown at once; stored with the state it led to, at the next ``_save``."""
+        self._unsaved[0].append(line)
         self.emit(line)
+
+    def _finished(self, outcome: str, message: str) -> None:
+        """The rollout's line in the history, stored with the state that ends it."""
+        self._unsaved[1].append(self._ended(outcome, message))
 
     def _save(self) -> None:
         self.state.analysis = self._run.to_dict() if self._run else None
-        self.store.save(asdict(self.state))
+        events, finished = self._unsaved
+        self.store.commit(asdict(self.state), events, finished)
+        self._unsaved = ([], [])
 
     def _load_run(self) -> AnalysisRun | None:
         doc = self.state.analysis
@@ -149,7 +159,7 @@ class Controller(StepsMixin, MeasureMixin):
             s.aborted, s.phase, s.paused, s.pause_reason = True, DEGRADED, False, ""
             s.message = f"RolloutAborted: {reason}"
             s.canary_down_at = self.clock() + self._scaled(self.spec.abort_scale_down_delay_s)
-            self.store.finished(self._ended("aborted", s.message))
+            self._finished("aborted", s.message)
             self._event(f"{reason}: aborting, canary weight 0; {s.target} scaled down in "
                         f"{fmt_s(self.spec.abort_scale_down_delay_s, self.time_scale)}")
             self._save()

@@ -1,7 +1,10 @@
 """The controller's memory: its state, the event log and the audit log, in SQLite.
 
-A controller killed at any point restarts from the last saved state. Events and
-audit entries can only be appended: triggers refuse updates and deletes.
+A controller killed at any point restarts from the last saved state. A transition's
+event lines, the record of a rollout it ended and its new state are one transaction
+(``commit``): a crash leaves all of them or none, never an abort in the history with
+the rollout still running in the state. Events and audit entries can only be appended:
+triggers refuse updates and deletes.
 """
 
 import json
@@ -34,19 +37,34 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a SIGKILL right after a save keeps the save
         self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one connection: readers wait for a transaction, never see half of one
         self._clock = clock
 
     def load(self) -> dict | None:
         """The last saved state, or None for a first start."""
-        row = self._db.execute("SELECT doc FROM state WHERE id = 1").fetchone()
+        with self._lock:
+            row = self._db.execute("SELECT doc FROM state WHERE id = 1").fetchone()
         return json.loads(row[0]) if row else None
 
     def save(self, doc: dict) -> None:
         """Replace the saved state (one row, a revision counter)."""
+        self.commit(doc)
+
+    def commit(self, doc: dict, events: list[str] = (), finished: list[dict] = ()) -> None:
+        """One transition, whole or not at all: its event lines, the rollouts it ended and the new state."""
+        at = self._clock()
         with self._lock:
-            self._db.execute("INSERT INTO state (id, revision, doc) VALUES (1, 1, ?) ON CONFLICT(id) DO UPDATE "
-                             "SET revision = revision + 1, doc = excluded.doc", (json.dumps(doc),))
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("INSERT INTO events (at, line) VALUES (?, ?)", [(at, line) for line in events])
+                self._db.executemany("INSERT INTO rollouts (at, doc) VALUES (?, ?)",
+                                     [(at, json.dumps(record)) for record in finished])
+                self._db.execute("INSERT INTO state (id, revision, doc) VALUES (1, 1, ?) ON CONFLICT(id) DO UPDATE "
+                                 "SET revision = revision + 1, doc = excluded.doc", (json.dumps(doc),))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def event(self, line: str) -> int:
         """Append an event line; its id."""
@@ -55,8 +73,9 @@ class Store:
 
     def events(self, after_id: int = 0, limit: int = 200) -> list[dict]:
         """Event lines after ``after_id``, oldest first."""
-        rows = self._db.execute("SELECT id, at, line FROM events WHERE id > ? ORDER BY id DESC LIMIT ?",
-                                (after_id, limit)).fetchall()
+        with self._lock:
+            rows = self._db.execute("SELECT id, at, line FROM events WHERE id > ? ORDER BY id DESC LIMIT ?",
+                                    (after_id, limit)).fetchall()
         return [{"id": i, "at": at, "line": line} for i, at, line in reversed(rows)]
 
     def finished(self, record: dict) -> None:
@@ -66,7 +85,8 @@ class Store:
 
     def rollouts(self, limit: int = 20) -> list[dict]:
         """The latest ended rollouts, newest first."""
-        rows = self._db.execute("SELECT at, doc FROM rollouts ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        with self._lock:
+            rows = self._db.execute("SELECT at, doc FROM rollouts ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [{"ended": at, **json.loads(doc)} for at, doc in rows]
 
     def audit(self, who: str, action: str, detail: dict, before: dict, after: dict) -> None:
@@ -77,7 +97,8 @@ class Store:
 
     def audit_log(self, limit: int = 100) -> list[dict]:
         """The latest audit entries, oldest first."""
-        rows = self._db.execute("SELECT at, who, action, detail, before, after FROM audit ORDER BY id DESC LIMIT ?",
-                                (limit,)).fetchall()
+        with self._lock:
+            rows = self._db.execute("SELECT at, who, action, detail, before, after FROM audit ORDER BY id DESC "
+                                    "LIMIT ?", (limit,)).fetchall()
         return [{"at": at, "who": who, "action": a, "detail": json.loads(d), "before": json.loads(b), "after": json.loads(af)}
                 for at, who, a, d, b, af in reversed(rows)]

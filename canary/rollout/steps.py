@@ -165,7 +165,7 @@ class StepsMixin:
         old = s.stable
         self.platform.deployer.promote_canary()
         s.retire.append([old, now + self._scaled(self.spec.scale_down_delay_s)])
-        self.store.finished(self._ended("promoted", ""))
+        self._finished("promoted", "")
         s.stable, s.target, s.weight, s.phase, s.message = s.target, None, 0, "Healthy", ""
         s.header_routes, s.mirror_routes = {}, {}
         self._event(f"rollout complete: {s.stable} is stable with 100% of traffic; {old} kept for "

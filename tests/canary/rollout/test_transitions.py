@@ -1,0 +1,56 @@
+"""A transition is stored whole or not at all: a crash never leaves an abort in the history of a running rollout."""
+
+import sqlite3
+
+import pytest
+
+from canary.rollout.controller import DEGRADED, Controller, Platform
+from canary.rollout.state import Store
+from tests.canary.conftest import weighted_steps
+from tests.canary.rollout.test_controller import Clock, Judge, Provider, Router
+
+
+class FailingStateWrite:
+    """A store's connection whose next write of the state fails (a disk full, a kill between two writes)."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db, self.armed = db, True
+
+    def execute(self, sql: str, *args):
+        if self.armed and sql.startswith("INSERT INTO state"):
+            self.armed = False
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.db.execute(sql, *args)
+
+    def executemany(self, *args):
+        return self.db.executemany(*args)
+
+
+def make(tmp_path, store_type=Store) -> tuple[Controller, Store]:
+    clock, router = Clock(), Router()
+    store = store_type(tmp_path / "c.db", clock)
+    ctrl = Controller(weighted_steps(tmp_path / "k8s"), store, Platform(router, router, Provider(), Judge()),
+                      prometheus_address="http://prom", judge_address="http://judge", clock=clock,
+                      emit=lambda line: None)
+    return ctrl, store
+
+
+def test_a_commit_that_fails_writes_nothing(tmp_path):
+    store = Store(tmp_path / "c.db")
+    store.save({"phase": "Progressing"})
+    with pytest.raises(TypeError):
+        store.commit({"phase": object()}, ["rollout aborted"], [{"outcome": "aborted"}])
+    assert store.load() == {"phase": "Progressing"} and store.events() == [] and store.rollouts() == []
+
+
+def test_an_abort_whose_state_write_fails_stores_neither_its_record_nor_its_event(tmp_path):
+    ctrl, store = make(tmp_path)
+    ctrl.start("v2")
+    store._db = FailingStateWrite(store._db)
+    with pytest.raises(sqlite3.OperationalError):
+        ctrl.abort("by hand")
+    assert store.rollouts() == [] and not any("aborting" in e["line"] for e in store.events())
+    assert store.load()["phase"] == "Progressing"  # the history and the state still agree: a running rollout
+    ctrl._save()  # the controller's next save stores what the failed one carried, once
+    assert [r["outcome"] for r in store.rollouts()] == ["aborted"] and store.load()["phase"] == DEGRADED
+    assert sum("by hand: aborting" in e["line"] for e in store.events()) == 1
