@@ -58,7 +58,7 @@ def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str
     @app.post("/rollout")
     def start(body: RolloutBody, who: str = user) -> dict:
         return control("rollout", body.model_dump(exclude_none=True), who,
-                       lambda: ctrl.start(body.version, body.faults.to_env()))
+                       lambda: ctrl.start(body.version, body.faults.to_env()), locked=False)
 
     @app.post("/promote")
     def promote(body: PromoteBody = PromoteBody(), who: str = user) -> dict:
@@ -66,7 +66,7 @@ def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str
 
     for name, method in (("pause", ctrl.pause), ("resume", ctrl.resume), ("retry", ctrl.retry),
                          ("abort", lambda: ctrl.abort("aborted by request"))):
-        _simple(app, user, control, name, method)
+        _simple(app, user, control, name, method, locked=name != "retry")
 
     @app.post("/fault")
     def fault(body: FaultBody, who: str = user) -> dict:
@@ -127,12 +127,13 @@ def _auditor(ctrl: Controller):
 
     def control(action: str, detail: dict, who: str, call, locked: bool = True) -> dict:
         try:
-            # Before, change and after are one step for the audit log; a fault flip changes no
-            # controller state and may wait on a runtime, so it does not hold the lock.
+            # Before, change and after are one step for the audit log. A fault flip changes no controller
+            # state and may wait on a runtime, and a rollout's start (or retry) waits for its canary while
+            # holding the lock only to decide (canary.rollout.launch): neither holds it throughout.
             with ctrl.lock if locked else contextlib.nullcontext():
-                before = ctrl.state.summary()
+                before = ctrl.summary()
                 result = call()
-                after = ctrl.state.summary()
+                after = ctrl.summary()
         except (ValueError, spec.SpecError) as exc:
             raise HTTPException(400, str(exc)) from None
         except ControlError as exc:
@@ -145,12 +146,12 @@ def _auditor(ctrl: Controller):
     return control
 
 
-def _simple(app: FastAPI, user, control, name: str, method) -> None:
+def _simple(app: FastAPI, user, control, name: str, method, locked: bool) -> None:
     """A control with no body: pause, resume, retry, abort."""
 
     @app.post(f"/{name}", name=name)
     def handler(who: str = user) -> dict:
-        return control(name, {}, who, method)
+        return control(name, {}, who, method, locked)
 
 
 def _runtimes(stack: StackClient) -> list[dict]:

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-from canary.rollout import guards, spec
+from canary.rollout import guards, launch, spec
 from canary.rollout.analysis import AnalysisRun
 from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, MirrorRoute, TrafficRouter
 from canary.rollout.status import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, RolloutState
@@ -49,6 +49,11 @@ class Controller(StepsMixin, MeasureMixin):
         saved = store.load()
         self.state = RolloutState(**saved) if saved else RolloutState(stable=platform.deployer.stable_revision())
         self._run = self._load_run()
+        if launch.interrupted(self.state):  # whether its canary runs is unknown: scale down whatever started
+            self.state.starting, self.state.canary_down_at = False, self.clock()
+            self.state.aborted, self.state.phase = True, DEGRADED
+            self.state.message = f"RolloutAborted: the controller stopped while canary {self.state.target} was starting"
+            self._finished("aborted", self.state.message)
         if saved and self.state.target:
             self._event(f"controller restarted: resuming {self.state.phase.lower()} rollout to {self.state.target} "
                         f"at step {self.state.step + 1}/{len(self.spec.steps)}, canary weight {self.state.weight}")
@@ -97,26 +102,25 @@ class Controller(StepsMixin, MeasureMixin):
 
     # -- controls ------------------------------------------------------------
     def start(self, version: str, faults: dict | None = None) -> None:
-        """Begin a rollout to ``version``; ``faults`` are FAULT_* variables for its runtime."""
+        """Begin a rollout to ``version``; ``faults`` are FAULT_* variables for its runtime. Decided and saved
+        under the lock, the canary started outside it (canary.rollout.launch)."""
         with self.lock:
-            s, deployer = self.state, self.platform.deployer
+            s = self.state
             self._require("rollout")
             if version == s.stable:
                 raise ControlError(f"{version} is already the stable version")
             self._check_args(version)
-            if s.target and s.aborted and s.canary_down_at:  # the aborted canary still runs: replace it
-                deployer.remove_canary()
-            for pending in [p for p in s.retire if p[0] == version]:
-                deployer.retire(version)
-                s.retire.remove(pending)
-            deployer.add_canary(version, faults or {})
-            self.state = RolloutState(stable=s.stable, phase=PROGRESSING, target=version, faults=faults or {},
-                                      retire=s.retire, history=[{"step": 0, "at": self.clock(), "kind": "start", "weight": 0}],
-                                      revisions=self._revisions())
+            replace = bool(s.target and s.aborted and s.canary_down_at)
+            retiring = [p for p in s.retire if p[0] == version]
+            self.state = started = RolloutState(
+                stable=s.stable, phase=PROGRESSING, target=version, faults=faults or {}, starting=True,
+                retire=[p for p in s.retire if p not in retiring], message=f"starting canary {version}",
+                history=[{"step": 0, "at": self.clock(), "kind": "start", "weight": 0}])
             extra = f" with faults {faults}" if faults else ""
             self._event(f"rollout {self.spec.name}: {self.state.stable} -> {version}{extra}, {len(self.spec.steps)} steps"
                         + ("" if self.time_scale == 1 else f", time-scale {self.time_scale:g}"))
             self._save()
+        launch.start_canary(self, started, replace, bool(retiring))
 
     def pause(self) -> None:
         """Hold the rollout where it is (Argo's spec.paused)."""
@@ -167,15 +171,17 @@ class Controller(StepsMixin, MeasureMixin):
             self.notify({"event": "rollout-aborted", "rollout": self.spec.name, "version": s.target, "message": s.message})
 
     def retry(self) -> None:
-        """Restart an aborted rollout from step 1."""
+        """Restart an aborted rollout from step 1; a canary already scaled down is started outside the lock."""
         with self.lock:
             s = self._require("retry")
-            if s.canary_down_at is None:  # already scaled down: bring the canary back
-                self.platform.deployer.add_canary(s.target, s.faults)
-            self.state = RolloutState(stable=s.stable, phase=PROGRESSING, target=s.target, faults=s.faults, retire=s.retire,
-                                      revisions=self._revisions())
+            back = s.canary_down_at is None  # already scaled down: bring the canary back
+            self.state = started = RolloutState(
+                stable=s.stable, phase=PROGRESSING, target=s.target, faults=s.faults, retire=s.retire, starting=back,
+                message=f"starting canary {s.target}" if back else "", revisions={} if back else self._revisions())
             self._event(f"retry: rollout to {s.target} restarts at step 1")
             self._save()
+        if back:
+            launch.start_canary(self, started)
 
     def _ended(self, outcome: str, message: str) -> dict:
         """A rollout's line in the history: from what to what, when it began, how it ended."""

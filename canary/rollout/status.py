@@ -31,6 +31,7 @@ class RolloutState:
     analysis: dict | None = None
     history: list = field(default_factory=list)
     revisions: dict = field(default_factory=dict)  # {"Stable": ..., "Latest": ...}: podTemplateHashValue
+    starting: bool = False  # the canary's runtime is being started (canary.rollout.launch): no step runs yet
 
     def summary(self) -> dict:
         """The few fields the audit log records before and after a control."""

@@ -19,7 +19,7 @@ class StepsMixin:
     def _progress(self, now: float, pending):
         """Advance through the steps; return (run, due metrics) when a measurement is needed."""
         s = self.state
-        if s.phase not in _ACTIVE or s.aborted or s.paused:
+        if s.phase not in _ACTIVE or s.aborted or s.paused or s.starting:  # no step before the canary runs
             return None
         while s.step < len(self.spec.steps) and not s.aborted:
             outcome = self._run_step(self.spec.steps[s.step], now, pending)
