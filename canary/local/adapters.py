@@ -30,6 +30,10 @@ class StackPlatform:
         """Start a runtime process for the canary."""
         self.client.add_canary(revision, faults)
 
+    def canary_ready(self) -> bool:
+        """Whether the canary's runtime process answers its readiness URL."""
+        return any(p["role"] == "canary" and p["healthy"] for p in self.client.status()["processes"])
+
     def remove_canary(self) -> None:
         """Drain and stop the canary's runtime."""
         self.client.remove_canary()

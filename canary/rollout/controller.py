@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-from canary.rollout import guards, launch, spec
+from canary.rollout import guards, launch, readiness, spec
 from canary.rollout.analysis import AnalysisRun
 from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, MirrorRoute, TrafficRouter
 from canary.rollout.status import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, RolloutState
@@ -207,10 +207,10 @@ class Controller(StepsMixin, MeasureMixin):
         now = self.clock()
         for action in self._due_scale_downs(now):
             action()
-        pending = None
+        ready, pending = readiness.read(self), None  # a platform read: outside the lock
         for _ in range(2):  # at most one round of measurements per pass
             with self.lock:
-                request = self._progress(now, pending)
+                request = self._progress(now, pending, ready)
             if request is None:
                 return
             run, metrics = request

@@ -87,6 +87,9 @@ class Deployer(Protocol):
     def add_canary(self, revision: str, faults: dict[str, str]) -> None:
         """Start the canary revision, with no traffic yet; ``faults`` are FAULT_* variables."""
 
+    def canary_ready(self) -> bool:
+        """Whether the canary answers its readiness probe (Argo: its ReplicaSet's available replicas)."""
+
     def remove_canary(self) -> None:
         """Take the canary's traffic away, then stop it."""
 

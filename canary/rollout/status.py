@@ -32,6 +32,7 @@ class RolloutState:
     history: list = field(default_factory=list)
     revisions: dict = field(default_factory=dict)  # {"Stable": ..., "Latest": ...}: podTemplateHashValue
     starting: bool = False  # the canary's runtime is being started (canary.rollout.launch): no step runs yet
+    unready_since: float | None = None  # the canary not ready when a step would give it traffic (canary.rollout.readiness)
 
     def summary(self) -> dict:
         """The few fields the audit log records before and after a control."""

@@ -5,7 +5,7 @@ An analysis step never queries under the lock: it returns the metrics that are d
 the controller measures them unlocked, and hands the measurements back.
 """
 
-from canary.rollout import analysis, spec
+from canary.rollout import analysis, readiness, spec
 from canary.rollout.analysis import INCONCLUSIVE, SUCCESSFUL, AnalysisRun
 from canary.rollout.wording import describe, fmt_s
 
@@ -16,16 +16,19 @@ _ACTIVE = ("Progressing", "Paused")
 class StepsMixin:
     """Step execution for ``Controller`` (state, spec, platform and helpers live there)."""
 
-    def _progress(self, now: float, pending):
-        """Advance through the steps; return (run, due metrics) when a measurement is needed."""
+    def _progress(self, now: float, pending, ready: bool | None = True):
+        """Advance through the steps; return (run, due metrics) when a measurement is needed. ``ready``: the
+        canary's readiness as read this pass (None: not read), which a step giving it traffic waits for."""
         s = self.state
         if s.phase not in _ACTIVE or s.aborted or s.paused or s.starting:  # no step before the canary runs
             return None
         while s.step < len(self.spec.steps) and not s.aborted:
+            if readiness.needed(s, self.spec.steps) and readiness.waits(self, ready, now):
+                return None
             outcome = self._run_step(self.spec.steps[s.step], now, pending)
             if outcome is not True:
                 return outcome or None
-        if s.step >= len(self.spec.steps) and not s.aborted:
+        if s.step >= len(self.spec.steps) and not s.aborted and not readiness.waits(self, ready, now):
             self._complete(now)
         return None
 

@@ -25,6 +25,7 @@ class Router:
 
     def __init__(self):
         self.stable, self.canary, self.weight, self.routes, self.calls = "v1", None, 0, [], []
+        self.ready = True  # the canary, when one runs, answers its readiness probe
 
     def stable_revision(self):
         return self.stable
@@ -35,6 +36,9 @@ class Router:
     def add_canary(self, version, faults):
         self.calls.append(("add", version))
         self.canary = version
+
+    def canary_ready(self):
+        return self.canary is not None and self.ready
 
     def remove_canary(self):
         self.calls.append(("remove", self.canary))

@@ -1,0 +1,71 @@
+"""The readiness gate: no new traffic share and no promotion for a canary that is not ready.
+
+Argo Rollouts keeps the canary at the previous step's weight while its ReplicaSet is short
+of available replicas (rollout/trafficrouting.go, ``reconcileTrafficRouting``: "Use the
+previous weight since the new RS is not ready for a new weight", with
+``AtDesiredReplicaCountsForCanary`` of utils/replicaset/canary.go), and a rollout that makes
+no progress within ``spec.progressDeadlineSeconds`` times out, aborted when
+``spec.progressDeadlineAbort`` is set (rollout/sync.go, ``calculateRolloutConditions``).
+Here the canary is one runtime, available when it answers its readiness probe: a canary that
+died after its last analysis is not handed the next share, or 100% at the promotion.
+"""
+
+from canary.rollout import spec
+from canary.rollout.status import RolloutState
+from canary.rollout.wording import fmt_s
+
+DEFAULT_PROGRESS_DEADLINE_S = 600  # Argo's default progressDeadlineSeconds
+
+
+def needed(state: RolloutState, steps: list) -> bool:
+    """Whether the next thing the rollout does gives the canary more traffic: a weight step, or the promotion."""
+    if not state.target or state.aborted or state.paused or state.starting:
+        return False
+    if state.step >= len(steps):
+        return True
+    step = steps[state.step]
+    return isinstance(step, spec.SetWeight) and step.weight > state.weight
+
+
+def _deadline(rollout: spec.RolloutSpec) -> tuple[float, bool]:
+    """(spec.progressDeadlineSeconds, spec.progressDeadlineAbort) of the Rollout as written."""
+    fields = rollout.doc.get("spec", {})
+    return float(fields.get("progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE_S)), bool(fields.get("progressDeadlineAbort"))
+
+
+def waits(ctrl, ready: bool | None, now: float) -> bool:
+    """Whether the step waits for its canary to be ready; past the progress deadline the rollout aborts (or,
+    without progressDeadlineAbort, says it timed out and keeps waiting, as Argo does)."""
+    s = ctrl.state
+    if ready is None:  # not read this pass (the step before needed no readiness): read at the next
+        return True
+    if ready:
+        s.unready_since = None
+        return False
+    deadline_s, abort = _deadline(ctrl.spec)
+    if s.unready_since is None:
+        s.unready_since = now
+        ctrl._event(f"step {min(s.step + 1, len(ctrl.spec.steps))}/{len(ctrl.spec.steps)}: canary {s.target} is not "
+                    "ready: it gets no more traffic until it is")
+        ctrl._save()
+    elif now - s.unready_since > ctrl._scaled(deadline_s):
+        reason = f"canary {s.target} not ready for {fmt_s(deadline_s, ctrl.time_scale)} (progressDeadlineSeconds)"
+        if abort:
+            ctrl.abort(reason)
+        elif s.message != f"ProgressDeadlineExceeded: {reason}":
+            s.message = f"ProgressDeadlineExceeded: {reason}"
+            ctrl._event(s.message)
+            ctrl._save()
+    return True
+
+
+def read(ctrl) -> bool | None:
+    """The canary's readiness, read outside the controller's lock and only when the next step needs it (None:
+    not read). A platform that does not answer has not shown the canary ready."""
+    with ctrl.lock:
+        if not needed(ctrl.state, ctrl.spec.steps):
+            return None
+    try:
+        return ctrl.platform.deployer.canary_ready()
+    except Exception:  # noqa: BLE001 - any failure to read means "not known ready": the gate waits
+        return False
