@@ -49,11 +49,7 @@ class Controller(StepsMixin, MeasureMixin):
         saved = store.load()
         self.state = RolloutState(**saved) if saved else RolloutState(stable=platform.deployer.stable_revision())
         self._run = self._load_run()
-        if launch.interrupted(self.state):  # whether its canary runs is unknown: scale down whatever started
-            self.state.starting, self.state.canary_down_at = False, self.clock()
-            self.state.aborted, self.state.phase = True, DEGRADED
-            self.state.message = f"RolloutAborted: the controller stopped while canary {self.state.target} was starting"
-            self._finished("aborted", self.state.message)
+        launch.recover(self)
         if saved and self.state.target:
             self._event(f"controller restarted: resuming {self.state.phase.lower()} rollout to {self.state.target} "
                         f"at step {self.state.step + 1}/{len(self.spec.steps)}, canary weight {self.state.weight}")
@@ -127,6 +123,7 @@ class Controller(StepsMixin, MeasureMixin):
         with self.lock:
             self._require("pause")
             self.state.paused, self.state.phase = True, PAUSED
+            self.state.unready_since = None  # paused time does not count toward the progress deadline
             self._event("paused by request")
             self._save()
 
@@ -151,6 +148,7 @@ class Controller(StepsMixin, MeasureMixin):
                 self._event(f"promote: skipping step {s.step + 1}/{len(self.spec.steps)}")
                 s.step += 1
             s.paused, s.pause_reason, s.pause_until, s.phase = False, "", None, PROGRESSING
+            s.unready_since = None  # a skipped step's wait for readiness starts over at the next one
             self._save()
 
     def abort(self, reason: str = "aborted by request") -> None:
@@ -158,8 +156,10 @@ class Controller(StepsMixin, MeasureMixin):
         with self.lock:
             s = self._require("abort")
             self._end_run()
+            routed = (s.weight, s.header_routes, s.mirror_routes) != (0, {}, {})
             s.weight, s.header_routes, s.mirror_routes = 0, {}, {}  # Argo removes the managed routes
-            self._apply_routing()
+            if routed:  # a canary still starting has no traffic: no call that waits behind its start
+                self._apply_routing()
             s.aborted, s.phase, s.paused, s.pause_reason = True, DEGRADED, False, ""
             s.message = f"RolloutAborted: {reason}"
             s.canary_down_at = self.clock() + self._scaled(self.spec.abort_scale_down_delay_s)
@@ -172,12 +172,13 @@ class Controller(StepsMixin, MeasureMixin):
 
     def retry(self) -> None:
         """Restart an aborted rollout from step 1; a canary already scaled down is started outside the lock."""
+        revisions = self._revisions()  # a platform read: before the lock
         with self.lock:
             s = self._require("retry")
             back = s.canary_down_at is None  # already scaled down: bring the canary back
             self.state = started = RolloutState(
                 stable=s.stable, phase=PROGRESSING, target=s.target, faults=s.faults, retire=s.retire, starting=back,
-                message=f"starting canary {s.target}" if back else "", revisions={} if back else self._revisions())
+                message=f"starting canary {s.target}" if back else "", revisions={} if back else revisions)
             self._event(f"retry: rollout to {s.target} restarts at step 1")
             self._save()
         if back:

@@ -14,6 +14,8 @@ def _inactive(s: RolloutState) -> str | None:
 
 def refusal(name: str, s: RolloutState, steps: list) -> str | None:
     """Why control ``name`` does not apply to state ``s`` now; None when it does."""
+    if name in ("rollout", "retry") and s.starting:  # one start at a time (canary.rollout.launch)
+        return f"canary {s.target} is still starting; wait for it, or abort"
     if name == "rollout":
         return f"a rollout to {s.target} is {s.phase.lower()}; abort or promote it first" if s.target and not s.aborted else None
     if name == "retry":

@@ -3,52 +3,65 @@
 Starting a runtime (a ReplicaSet, a local process) takes seconds to minutes. Under the lock
 every reader (``canary get``, the dashboard, the audit) and every control (abort) waited for
 it. Instead the controller decides and saves the new rollout, marked ``starting``, under the
-lock; the platform calls run outside it; the lock is taken again to record the result, unless
-another control changed the rollout meanwhile. No step runs while the canary starts.
+lock; the platform calls run outside it; the lock is taken again to record the result. While
+a canary starts no step runs, and a new rollout or a retry is refused (canary.rollout.guards),
+so the rollout being started is the controller's state throughout; an abort changes it in place.
 """
 
 from typing import TYPE_CHECKING
 
-from canary.rollout.status import ControlError, RolloutState
+from canary.rollout.status import DEGRADED, RolloutState
 
 if TYPE_CHECKING:  # the controller passes itself: a collaborator, not a base class
     from canary.rollout.controller import Controller
 
 
 def start_canary(ctrl: "Controller", started: RolloutState, replace: bool = False, retire: bool = False) -> None:
-    """Run the platform calls that start ``started.target``, then mark the rollout started; on a failure, abort it."""
-    deployer, version = ctrl.platform.deployer, started.target
+    """Run the platform calls that start ``started.target``, then record the outcome; a failure aborts the rollout."""
+    deployer, version, error = ctrl.platform.deployer, started.target, None
     try:
         if replace:  # the aborted canary still runs: replace it
             deployer.remove_canary()
         if retire:  # the version is still running as a retired stable
             deployer.retire(version)
         deployer.add_canary(version, started.faults)
-    except Exception as exc:
-        _abort(ctrl, started, f"canary {version} did not start: {exc}")
-        raise
+        revisions = ctrl._revisions()  # a platform read: outside the lock too
+    except Exception as exc:  # noqa: BLE001 - whatever the platform raised ends the start; re-raised below
+        error = exc
     with ctrl.lock:
-        current = ctrl.state
-        if current is not started and current.target == version and not current.aborted:
-            current.revisions = ctrl._revisions()  # aborted, then retried, while it started: the retry's canary
-        elif current is not started or started.aborted:
-            if current.aborted and current.canary_down_at is None:  # its scale-down ran before it was up
-                current.canary_down_at = ctrl.clock()
-            ctrl._event(f"canary {version} started after the rollout was aborted: the abort's scale-down removes it")
-        else:
-            started.starting, started.message, started.revisions = False, "", ctrl._revisions()
-        ctrl._save()
+        _record(ctrl, started, error, None if error else revisions)
+    if error is not None:
+        raise error
 
 
-def _abort(ctrl: "Controller", started: RolloutState, reason: str) -> None:
-    """Abort the rollout that was starting, unless a control already ended it."""
-    if ctrl.state is started and not started.aborted:
-        try:
-            ctrl.abort(reason)
-        except ControlError:  # aborted by request in the meantime
-            pass
+def _record(ctrl: "Controller", started: RolloutState, error: Exception | None, revisions: dict | None) -> None:
+    """The start's outcome, under the lock: started, failed (the rollout aborts), or up after an abort."""
+    started.starting = False
+    version = started.target
+    if error is not None and not started.aborted:
+        ctrl.abort(f"canary {version} did not start: {error}")  # weight 0 already: no platform call
+        return
+    if error is not None:
+        ctrl._event(f"canary {version} did not start: {error}")
+    elif started.aborted:  # aborted while it started: the abort's scale-down removes it, even one already past
+        started.canary_down_at = started.canary_down_at or ctrl.clock()
+        ctrl._event(f"canary {version} started after the rollout was aborted: the abort's scale-down removes it")
+    else:
+        started.message, started.revisions = "", revisions
+    ctrl._save()
 
 
-def interrupted(state: RolloutState) -> bool:
-    """A saved rollout whose canary was starting when the controller stopped: whether it runs is unknown."""
-    return bool(state.starting and state.target and not state.aborted)
+def recover(ctrl: "Controller") -> None:
+    """After a restart: a canary that was starting may or may not run, so whatever started is scaled down."""
+    s = ctrl.state
+    if not (s.starting and s.target):
+        return
+    s.starting, s.canary_down_at = False, s.canary_down_at or ctrl.clock()
+    if s.aborted:
+        return
+    s.aborted, s.phase = True, DEGRADED
+    s.message = f"RolloutAborted: the controller stopped while canary {s.target} was starting"
+    ctrl._finished("aborted", s.message)
+    ctrl._event(f"{s.message}: whatever started is scaled down; retry to start it again")
+    if ctrl.notify:
+        ctrl.notify({"event": "rollout-aborted", "rollout": ctrl.spec.name, "version": s.target, "message": s.message})

@@ -30,30 +30,36 @@ def needed(state: RolloutState, steps: list) -> bool:
 def _deadline(rollout: spec.RolloutSpec) -> tuple[float, bool]:
     """(spec.progressDeadlineSeconds, spec.progressDeadlineAbort) of the Rollout as written."""
     fields = rollout.doc.get("spec", {})
-    return float(fields.get("progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE_S)), bool(fields.get("progressDeadlineAbort"))
+    deadline = float(fields.get("progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE_S))
+    return deadline, bool(fields.get("progressDeadlineAbort"))
+
+
+WAITING, TIMED_OUT = "CanaryNotReady", "ProgressDeadlineExceeded"  # the message prefixes while the gate holds
 
 
 def waits(ctrl, ready: bool | None, now: float) -> bool:
-    """Whether the step waits for its canary to be ready; past the progress deadline the rollout aborts (or,
-    without progressDeadlineAbort, says it timed out and keeps waiting, as Argo does)."""
+    """Whether the step waits for its canary to be ready (None: not read this pass); past the progress deadline
+    the rollout aborts, or, without progressDeadlineAbort, says it timed out and keeps waiting, as Argo does."""
     s = ctrl.state
-    if ready is None:  # not read this pass (the step before needed no readiness): read at the next
+    if ready is None:  # not read this pass (the pass began before this step), or the platform did not answer
         return True
     if ready:
         s.unready_since = None
+        if s.message.startswith((WAITING, TIMED_OUT)):
+            s.message = ""
         return False
     deadline_s, abort = _deadline(ctrl.spec)
     if s.unready_since is None:
         s.unready_since = now
-        ctrl._event(f"step {min(s.step + 1, len(ctrl.spec.steps))}/{len(ctrl.spec.steps)}: canary {s.target} is not "
-                    "ready: it gets no more traffic until it is")
+        s.message = f"{WAITING}: canary {s.target} is not ready; it gets no more traffic until it is"
+        ctrl._event(f"step {min(s.step + 1, len(ctrl.spec.steps))}/{len(ctrl.spec.steps)}: {s.message}")
         ctrl._save()
-    elif now - s.unready_since > ctrl._scaled(deadline_s):
+    elif now - s.unready_since > ctrl._scaled(deadline_s) and not s.message.startswith(TIMED_OUT):
         reason = f"canary {s.target} not ready for {fmt_s(deadline_s, ctrl.time_scale)} (progressDeadlineSeconds)"
         if abort:
             ctrl.abort(reason)
-        elif s.message != f"ProgressDeadlineExceeded: {reason}":
-            s.message = f"ProgressDeadlineExceeded: {reason}"
+        else:
+            s.message = f"{TIMED_OUT}: {reason}"
             ctrl._event(s.message)
             ctrl._save()
     return True
@@ -61,11 +67,11 @@ def waits(ctrl, ready: bool | None, now: float) -> bool:
 
 def read(ctrl) -> bool | None:
     """The canary's readiness, read outside the controller's lock and only when the next step needs it (None:
-    not read). A platform that does not answer has not shown the canary ready."""
+    not read, or the platform did not answer: the step waits, and the deadline counts only real answers)."""
     with ctrl.lock:
         if not needed(ctrl.state, ctrl.spec.steps):
             return None
     try:
         return ctrl.platform.deployer.canary_ready()
-    except Exception:  # noqa: BLE001 - any failure to read means "not known ready": the gate waits
-        return False
+    except Exception:  # noqa: BLE001 - a platform that does not answer has not shown the canary ready, nor unready
+        return None

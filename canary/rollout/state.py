@@ -50,7 +50,7 @@ class Store:
         """Replace the saved state (one row, a revision counter)."""
         self.commit(doc)
 
-    def commit(self, doc: dict, events: list[str] = (), finished: list[dict] = ()) -> None:
+    def commit(self, doc: dict, events: tuple | list = (), finished: tuple | list = ()) -> None:
         """One transition, whole or not at all: its event lines, the rollouts it ended and the new state."""
         at = self._clock()
         with self._lock:
@@ -61,10 +61,11 @@ class Store:
                                      [(at, json.dumps(record)) for record in finished])
                 self._db.execute("INSERT INTO state (id, revision, doc) VALUES (1, 1, ?) ON CONFLICT(id) DO UPDATE "
                                  "SET revision = revision + 1, doc = excluded.doc", (json.dumps(doc),))
+                self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:  # SQLite rolls back by itself on some errors (a full disk, I/O)
+                    self._db.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
 
     def event(self, line: str) -> int:
         """Append an event line; its id."""

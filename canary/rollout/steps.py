@@ -16,7 +16,7 @@ _ACTIVE = ("Progressing", "Paused")
 class StepsMixin:
     """Step execution for ``Controller`` (state, spec, platform and helpers live there)."""
 
-    def _progress(self, now: float, pending, ready: bool | None = True):
+    def _progress(self, now: float, pending, ready: bool | None):
         """Advance through the steps; return (run, due metrics) when a measurement is needed. ``ready``: the
         canary's readiness as read this pass (None: not read), which a step giving it traffic waits for."""
         s = self.state
@@ -75,11 +75,11 @@ class StepsMixin:
         s = self.state
         if step.match:
             s.mirror_routes[step.name] = {"percentage": step.percentage, "match": list(step.match)}
-            self._event(f"{n}: mirror route {step.name}: {step.percentage}% of matching requests copied to {s.target}")
         else:
             s.mirror_routes.pop(step.name, None)
-            self._event(f"{n}: mirror route {step.name} removed")
-        self._apply_routing()
+        self._apply_routing()  # first: a routing call that fails leaves no event of a change not made
+        self._event(f"{n}: mirror route {step.name}: {step.percentage}% of matching requests copied to {s.target}"
+                    if step.match else f"{n}: mirror route {step.name} removed")
         self._advance({"kind": "setMirrorRoute", "name": step.name})
 
     def _advance(self, record: dict) -> None:

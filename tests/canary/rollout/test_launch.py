@@ -1,12 +1,13 @@
 """A canary that takes long to start holds up nothing: reads and abort answer meanwhile, and the abort wins."""
 
 import threading
+from dataclasses import asdict
 
 import pytest
 from fastapi.testclient import TestClient
 
 from canary.local import controlapi
-from canary.rollout.controller import DEGRADED, Controller, Platform
+from canary.rollout.controller import DEGRADED, ControlError, Controller, Platform, RolloutState
 from canary.rollout.state import Store
 from tests.canary.conftest import weighted_steps
 from tests.canary.rollout.test_controller import Clock, Judge, Provider, Router, run_until
@@ -80,15 +81,34 @@ def test_a_canary_that_fails_to_start_aborts_the_rollout_with_the_reason(tmp_pat
 
 
 def test_a_controller_restarted_while_its_canary_started_aborts_and_scales_down_what_started(tmp_path):
-    router = SlowRouter()
+    router = Router()
     ctrl, clock = make(tmp_path, router)
-    starting = threading.Thread(target=ctrl.start, args=("v2",))
-    starting.start()
-    assert router.adding.wait(10)
+    # What a controller killed during add_canary saved; the platform finished the start without it.
+    ctrl.store.save(asdict(RolloutState(stable="v1", phase="Progressing", target="v2", starting=True,
+                                        message="starting canary v2", history=[{"step": 0, "at": 0, "kind": "start"}])))
+    router.add_canary("v2", {})
     restarted = Controller(ctrl.spec, Store(tmp_path / "c.db", clock), ctrl.platform, prometheus_address="http://prom",
                            judge_address="http://judge", clock=clock, emit=lambda line: None)
-    router.release.set()  # the old process's start completes behind the new one's back
-    starting.join(10)
-    assert restarted.state.aborted and "stopped while canary v2 was starting" in restarted.state.message
-    run_until(restarted, clock, lambda: router.canary is None)
+    saved = restarted.store.load()
+    assert saved["aborted"] and not saved["starting"] and "stopped while canary v2 was starting" in saved["message"]
     assert [r["outcome"] for r in restarted.store.rollouts()] == ["aborted"]
+    run_until(restarted, restarted.clock, lambda: router.canary is None)  # scaled down at once, not left running
+
+
+def test_no_second_start_or_retry_while_a_canary_starts(tmp_path):
+    router = SlowRouter()
+    ctrl, _ = make(tmp_path, router)
+    starting = threading.Thread(target=ctrl.start, args=("v2",))
+    starting.start()
+    try:
+        assert router.adding.wait(10)
+        ctrl.abort("by hand")
+        for control in (lambda: ctrl.start("v2"), ctrl.retry):
+            with pytest.raises(ControlError, match="canary v2 is still starting"):
+                control()
+    finally:
+        router.release.set()
+        starting.join(10)
+    assert not ctrl.store.load()["starting"]
+    ctrl.retry()  # once it is up, the aborted rollout may be retried
+    assert ctrl.state.phase == "Progressing" and router.calls.count(("add", "v2")) == 1

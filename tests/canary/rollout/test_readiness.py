@@ -53,3 +53,29 @@ def test_readiness_is_read_only_when_a_step_would_give_the_canary_traffic(rig): 
     weights = sum(isinstance(step, spec.SetWeight) and step.weight > 0 for step in ctrl.spec.steps)
     # Once per step that gives traffic (the promotion shares the last step's pass), never in an analysis's passes.
     assert reads.reads == weights == 3
+
+
+def test_without_progress_deadline_abort_the_rollout_says_it_timed_out_and_goes_on_once_ready(rig):  # noqa: F811
+    make, clock, router, *_ = rig
+    ctrl = make()
+    ctrl.spec.doc["spec"]["progressDeadlineAbort"] = False
+    router.ready = False
+    ctrl.start("v2")
+    run_until(ctrl, clock, lambda: ctrl.state.message.startswith("ProgressDeadlineExceeded"))
+    assert ctrl.state.phase == "Progressing" and router.weight == 0 and "not ready for 10m" in ctrl.state.message
+    router.ready = True
+    run_until(ctrl, clock, lambda: router.weight == 10)
+    assert ctrl.state.message == ""
+
+
+def test_time_paused_does_not_count_toward_the_progress_deadline(rig):  # noqa: F811
+    make, clock, router, *_ = rig
+    ctrl = make()
+    router.ready = False
+    ctrl.start("v2")
+    run_until(ctrl, clock, lambda: ctrl.state.unready_since is not None)
+    ctrl.pause()
+    clock.now += 3600  # an hour paused, the canary still not ready
+    ctrl.resume()
+    ctrl.reconcile()
+    assert ctrl.state.phase == "Progressing" and ctrl.state.message.startswith("CanaryNotReady")

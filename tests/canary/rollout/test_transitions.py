@@ -13,17 +13,24 @@ from tests.canary.rollout.test_controller import Clock, Judge, Provider, Router
 class FailingStateWrite:
     """A store's connection whose next write of the state fails (a disk full, a kill between two writes)."""
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db, self.armed = db, True
+    def __init__(self, db: sqlite3.Connection, rolled_back: bool = False):
+        self.db, self.armed, self.rolled_back = db, True, rolled_back
 
     def execute(self, sql: str, *args):
         if self.armed and sql.startswith("INSERT INTO state"):
             self.armed = False
+            if self.rolled_back:  # as SQLite does by itself on a full disk or an I/O error
+                self.db.execute("ROLLBACK")
             raise sqlite3.OperationalError("database or disk is full")
         return self.db.execute(sql, *args)
 
     def executemany(self, *args):
         return self.db.executemany(*args)
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (sqlite3.Connection's)."""
+        return self.db.in_transaction
 
 
 def make(tmp_path, store_type=Store) -> tuple[Controller, Store]:
@@ -54,3 +61,12 @@ def test_an_abort_whose_state_write_fails_stores_neither_its_record_nor_its_even
     ctrl._save()  # the controller's next save stores what the failed one carried, once
     assert [r["outcome"] for r in store.rollouts()] == ["aborted"] and store.load()["phase"] == DEGRADED
     assert sum("by hand: aborting" in e["line"] for e in store.events()) == 1
+
+
+def test_a_commit_that_sqlite_rolled_back_itself_raises_its_own_error_and_the_store_goes_on(tmp_path):
+    store = Store(tmp_path / "c.db")
+    store._db = FailingStateWrite(store._db, rolled_back=True)
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        store.commit({"phase": "Progressing"}, ["rollout started"])
+    store.commit({"phase": "Progressing"}, ["rollout started"])  # no transaction left open
+    assert store.load() == {"phase": "Progressing"} and [e["line"] for e in store.events()] == ["rollout started"]
