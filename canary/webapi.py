@@ -12,9 +12,10 @@ import time
 from collections.abc import Sequence
 
 import uvicorn
-from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi import FastAPI, Header, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from canary.origin import LOOPBACK, LocalOrigin
@@ -38,6 +39,14 @@ def create_app(title: str, hosts: Sequence[str] = LOOPBACK) -> FastAPI:
         return JSONResponse({"error": f"bad request: {problems}"}, status_code=422)
 
     return app
+
+
+def serve_metrics(app: FastAPI, registry: CollectorRegistry) -> None:
+    """``GET /metrics``: the registry in Prometheus' text format, open like every read on localhost."""
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
 def token_check(expected: str, hint: str):

@@ -3,7 +3,7 @@
 from prometheus_client.parser import text_string_to_metric_families
 
 
-def total(text: str, name: str, **labels: str) -> float:
+def total(text: str, name: str, /, **labels: str) -> float:
     """The sum of every sample called ``name`` whose labels include ``labels``."""
     return sum(
         sample.value

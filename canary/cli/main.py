@@ -60,6 +60,8 @@ def _rollout_commands(sub) -> None:
     """The controller and its controls; names mirror 'kubectl argo rollouts'."""
     ctl = sub.add_parser("controller", help="run the rollout controller in the foreground")
     ctl.add_argument("--time-scale", type=float, help="run every duration this many times faster (CANARY_TIME_SCALE)")
+    ctl.add_argument("--restart-steps", action="store_true",
+                     help="when k8s/'s steps changed under a running rollout: start it over at step 1 with the new steps")
     ctl.set_defaults(func=cli_rollout.controller)
     ro = sub.add_parser("rollout", help="start a rollout to VERSION through the Rollout's steps")
     ro.add_argument("version")

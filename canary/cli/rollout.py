@@ -2,13 +2,17 @@
 
 import getpass
 import json
+import logging
 import os
 import secrets
 import sys
 import time
+from pathlib import Path
+
+import yaml
 
 from canary import statefile
-from canary.cli import live
+from canary.cli import live, logs
 from canary.cli.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, one_line_errors
 from canary.cli.render import render
 from canary.local import controlapi, procs
@@ -17,29 +21,34 @@ from canary.local.client import ApiError, ControlClient, NotRunning, StackClient
 from canary.local.settings import ControllerSettings, StackSettings
 from canary.webapi import ServerThread
 from canary.rollout import notify, spec
+from canary.rollout.saved import SavedStateError
 from canary.rollout.controller import Controller, Platform
+from canary.rollout.metrics import ControllerMetrics
 from canary.rollout.prometheus import PrometheusProvider
 from canary.rollout.state import Store
 from servers.faults import FaultUpdate
 from servers.settings import FaultFields
 
 
+log = logging.getLogger("canary.controller")
+
+
 def _emit(line: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+    log.info(line)
 
 
-def _build(settings: StackSettings, csettings: ControllerSettings, scale: float) -> Controller:
-    """The controller over the running stack; NotRunning or SpecError when it cannot be built."""
+def _build(settings: StackSettings, csettings: ControllerSettings, scale: float, restart_steps: bool) -> Controller:
+    """The controller over the running stack; NotRunning, SpecError or SavedStateError when it cannot be built."""
     stack = StackClient(settings.run_dir)
     stack.status()
     rollout = spec.load(settings.k8s_dir)
     store = Store(settings.run_dir / "controller.db")
     platform = StackPlatform(stack)
     alert = lambda event: notify.send(csettings.webhooks, event, lambda l: (store.event(l), _emit(l)))  # noqa: E731
-    return Controller(rollout, store, Platform(platform, platform, PrometheusProvider()), time_scale=scale, emit=_emit,
+    return Controller(rollout, store, Platform(platform, platform, PrometheusProvider(), observer=platform), time_scale=scale, emit=_emit,
                       prometheus_address=f"http://127.0.0.1:{settings.prometheus_port}",
                       judge_address=f"http://127.0.0.1:{settings.judge_port}",
-                      notify=alert if csettings.webhooks else None)
+                      notify=alert if csettings.webhooks else None, restart_steps=restart_steps)
 
 
 def _write_state(path, port: int, token: str) -> None:
@@ -50,13 +59,14 @@ def controller(settings: StackSettings, args) -> int:
     """Run the controller in the foreground: reconcile the rollout, serve the control API."""
     csettings = ControllerSettings()
     scale = args.time_scale or csettings.time_scale
+    logs.setup(settings.log_format)
     try:
-        ctrl = _build(settings, csettings, scale)
-        token = secrets.token_hex(16)
-        app = controlapi.create(ctrl, token, StackClient(settings.run_dir),
-                                f"http://127.0.0.1:{settings.prometheus_port}", f"http://127.0.0.1:{settings.judge_port}")
+        ctrl = _build(settings, csettings, scale, args.restart_steps)
+        token, metrics = secrets.token_hex(16), ControllerMetrics(ctrl, _namespace(settings.k8s_dir))
+        app = controlapi.create(ctrl, token, StackClient(settings.run_dir), f"http://127.0.0.1:{settings.prometheus_port}",
+                                f"http://127.0.0.1:{settings.judge_port}", metrics.registry)
         server = ServerThread(app, csettings.control_port, "control-api").start()
-    except (NotRunning, ApiError, spec.SpecError, OSError) as exc:
+    except (NotRunning, ApiError, spec.SpecError, SavedStateError, OSError) as exc:
         print(f"canary controller: {exc}", file=sys.stderr)
         return EXIT_FAIL
     path = settings.run_dir / "controller.json"
@@ -65,22 +75,34 @@ def controller(settings: StackSettings, args) -> int:
     _emit(f"controller for Rollout {ctrl.spec.name} ready on http://127.0.0.1:{csettings.control_port}"
           + (f" (time-scale {scale:g})" if scale != 1 else "") + f"; stable {ctrl.state.stable}")
     try:
-        _loop(ctrl, stop, csettings.tick_s)
+        _loop(ctrl, stop, csettings.tick_s, metrics)
     finally:
         server.stop()
         path.unlink(missing_ok=True)
     return EXIT_OK
 
 
-def _loop(ctrl: Controller, stop, tick_s: float) -> None:
-    """Reconcile until stopped; nothing a reconcile raises ends the loop."""
+def _loop(ctrl: Controller, stop, tick_s: float, metrics: ControllerMetrics) -> None:
+    """Reconcile until stopped, timed and counted as Argo's rollout_reconcile; nothing a reconcile raises ends
+    the loop."""
     while not stop:
         time.sleep(tick_s)
         try:
-            ctrl.reconcile()
+            with metrics.reconcile.time():
+                ctrl.reconcile()
         except Exception as exc:  # noqa: BLE001 - the stack busy or gone, a bug: say so, try again next tick
-            _emit(f"warning: reconcile failed: {type(exc).__name__}: {exc}")
+            metrics.errors.inc()
+            log.warning(f"reconcile failed: {type(exc).__name__}: {exc}")
             time.sleep(1.0)
+
+
+def _namespace(k8s_dir: Path) -> str:
+    """The namespace kustomize gives the Rollout, which Argo's series carry and the Grafana board selects."""
+    try:
+        doc = yaml.safe_load((k8s_dir / "base" / "kustomization.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        doc = {}
+    return doc.get("namespace") or "default"
 
 
 def _client(settings: StackSettings) -> ControlClient:

@@ -1,6 +1,7 @@
 """``canary up | down | status | logs | stack ...``: the local stack's commands."""
 
 import json
+import logging
 import os
 import signal
 import sys
@@ -8,12 +9,15 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from canary.cli import logs
 from canary.cli.errors import EXIT_FAIL, EXIT_NOT_RUNNING, EXIT_OK, one_line_errors
 from canary.local import procs, stackapi
 from canary.local.client import ApiError, NotRunning, StackClient
 from canary.local.settings import StackSettings
 from canary.local.stack import Stack, StackError
 from canary.webapi import ServerThread
+
+log = logging.getLogger("canary.stack")
 
 
 def up(settings: StackSettings, args) -> int:
@@ -28,7 +32,8 @@ def up(settings: StackSettings, args) -> int:
         pass
     stop = threading.Event()  # set by 'canary down' through the API
     signalled = procs.StopFlag()
-    stack = Stack(settings, emit=lambda line: print(line, flush=True))
+    logs.setup(settings.log_format)
+    stack = Stack(settings, emit=log.info)
     try:
         seconds = stack.up()
     except StackError as exc:
@@ -41,16 +46,16 @@ def up(settings: StackSettings, args) -> int:
         stack.down()
         print(f"canary up: {exc}; set CANARY_API_PORT", file=sys.stderr)
         return EXIT_FAIL
-    print(f"stack ready in {seconds:.1f}s ({settings.runtime}, stable {settings.stable_version}): "
-          f"gateway http://127.0.0.1:{settings.gateway_port}, Prometheus http://127.0.0.1:{settings.prometheus_port}; "
-          "Ctrl-C or 'canary down' stops it", flush=True)
+    log.info(f"stack ready in {seconds:.1f}s ({settings.runtime}, stable {settings.stable_version}): "
+             f"gateway http://127.0.0.1:{settings.gateway_port}, Prometheus http://127.0.0.1:{settings.prometheus_port}; "
+             "Ctrl-C or 'canary down' stops it")
     try:
         while not (stop.is_set() or signalled):
             time.sleep(0.5)
             for line in stack.poll():
-                print(f"warning: {line}", flush=True)
+                log.warning(line)
     finally:
-        print("stopping the stack", flush=True)
+        log.info("stopping the stack")
         server.stop()
         changes.shutdown(wait=True)
         stack.down()

@@ -8,9 +8,9 @@ import threading
 import time
 from collections import OrderedDict
 
-from fastapi import Depends, Header, HTTPException, Query, Response
+from fastapi import Depends, Header, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from canary.judge.analysis import ALL_TESTS, TESTS, Analysis, Question
 from canary.judge.pairs import PairCounts
@@ -18,7 +18,7 @@ from canary.judge.recent import RecentSamples
 from canary.judge.settings import JudgeSettings
 from canary.judge.source import REVISION_PATTERN, JudgeError, PrometheusReader, source_for
 from canary.origin import hosts_for
-from canary.webapi import create_app, token_check
+from canary.webapi import create_app, serve_metrics, token_check
 
 DECISIONS = "mlcanary_judge_decisions"
 DURATION = "mlcanary_judge_request_duration_seconds"
@@ -188,8 +188,5 @@ def create(settings: JudgeSettings, clock=time.time):
     def healthz() -> dict:
         return {"status": "ok"}
 
-    @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
+    serve_metrics(app, registry)
     return app

@@ -1,11 +1,11 @@
 """The engine's interfaces implemented over the local stack's API: Envoy routes and runtime processes."""
 
 from canary.local.client import StackClient
-from canary.rollout.interfaces import HeaderRoute, MirrorRoute
+from canary.rollout.interfaces import HeaderRoute, MirrorRoute, Observed
 
 
 class StackPlatform:
-    """TrafficRouter and Deployer for the one-machine stack (Envoy's route file, runtime processes)."""
+    """TrafficRouter, Deployer and Observer for the one-machine stack (Envoy's route file, runtime processes)."""
 
     def __init__(self, client: StackClient):
         self.client = client
@@ -45,6 +45,18 @@ class StackPlatform:
     def retire(self, revision: str) -> None:
         """Stop an old runtime."""
         self.client.retire(revision)
+
+    def observe(self) -> Observed:
+        """The stack read back: runtimes alive with their sidecars, and the routes Envoy has loaded."""
+        status = self.client.status()
+        alive = {p["name"] for p in status["processes"] if p["state"] == "running"}
+        running = frozenset(p["version"] for p in status["processes"]
+                            if p["version"] and p["name"] in alive and f"sidecar-{p['version']}" in alive)
+        routes = status.get("gateway_routes")
+        if routes is None:  # Envoy down or starting: the routes are unknown, not empty
+            return Observed(status["stable"], status["canary"], running)
+        return Observed(status["stable"], status["canary"], running, routes["canary_weight"],
+                        frozenset(routes["header_routes"]), frozenset(routes["mirror_routes"]))
 
 
 def _mirror_json(route: MirrorRoute) -> dict:

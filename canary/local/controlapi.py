@@ -7,12 +7,13 @@ import time
 
 import httpx
 from fastapi import Depends, FastAPI, HTTPException, Query
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict, Field
 
 from canary.dashboard import pages, proxy
 from canary.dashboard.sessions import Sessions, control_user
 from canary.local.client import ApiError, NotRunning, StackClient
-from canary.webapi import create_app, token_check
+from canary.webapi import create_app, serve_metrics, token_check
 from canary.rollout import spec
 from canary.rollout.controller import ControlError, Controller
 from canary.rollout.view import view
@@ -44,9 +45,11 @@ class FaultBody(FaultUpdate):
 HINT = "'canary' reads it from the run directory's controller.json"
 
 
-def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str, judge_url: str) -> FastAPI:
-    """The app: GET /rollout, /events, /audit, /runtimes; POST the controls; the dashboard on /."""
+def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str, judge_url: str,
+           registry: CollectorRegistry | None = None) -> FastAPI:
+    """The app: GET /rollout, /events, /audit, /runtimes, /metrics; POST the controls; the dashboard on /."""
     app = create_app("ml-canary controller")
+    serve_metrics(app, registry or CollectorRegistry())
     sessions, bearer = Sessions(token, ctrl.store.path), token_check(token, HINT)
     user = Depends(control_user(sessions, bearer, HINT))
     app.include_router(pages.router(sessions, bearer))

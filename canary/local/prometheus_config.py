@@ -12,8 +12,9 @@ RUNTIMES, SIDECARS = "runtimes.json", "sidecars.json"  # target files, rewritten
 
 
 def config(folder: Path, envoy_admin_port: int, loadgen_port: int, judge_port: int, interval: str,
-           gateway_interval: str) -> dict:
-    """Scrape the gateway, the runtimes and their sidecars (files of targets), the load generator and the judge.
+           gateway_interval: str, controller_port: int | None = None) -> dict:
+    """Scrape the gateway, the runtimes and their sidecars (files of targets), the load generator, the judge and
+    the rollout controller (its control API's /metrics, when it runs).
 
     The per-revision request counts and latencies are the sidecars' (reporter="destination"), scraped
     as often as the gateway; the gateway's own stats are per version and carry no revision label. The
@@ -35,6 +36,8 @@ def config(folder: Path, envoy_admin_port: int, loadgen_port: int, judge_port: i
             {"job_name": "loadgen", "static_configs": [{"targets": [f"127.0.0.1:{loadgen_port}"]}]},
             {"job_name": "judge", "scrape_interval": gateway_interval, "scrape_timeout": gateway_interval,
              "static_configs": [{"targets": [f"127.0.0.1:{judge_port}"]}]},
+            *([{"job_name": "controller", "static_configs": [{"targets": [f"127.0.0.1:{controller_port}"]}]}]
+              if controller_port else []),
         ],
     }
 

@@ -12,6 +12,8 @@ class StackSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CANARY_", extra="ignore")
 
+    log_format: Literal["plain", "json"] = "plain"
+    """How 'canary up' and 'canary controller' write their log lines: for a person, or one JSON object each."""
     run_dir: Path = Path("run/stack")
     """Where configs, logs, Prometheus data and the stack's state file live."""
     k8s_dir: Path = Path("k8s")

@@ -6,6 +6,7 @@ already started, and the error names the process, the cause and the fix.
 """
 
 import json
+import logging
 import secrets
 import shutil
 import sys
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from canary.local import envoy, mesh, procs, runtimes, sidecar
 from canary.local import prometheus_config as prometheus
 from canary.local.preflight import envoy_binary, preflight
-from canary.local.settings import StackSettings
+from canary.local.settings import ControllerSettings, StackSettings
 from canary.local.stack_status import StatusMixin
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 from models import train
@@ -46,7 +47,7 @@ class Managed:
 class Stack(StatusMixin):
     """Owns the processes; every change goes through one lock."""
 
-    def __init__(self, settings: StackSettings, emit: Callable[[str], None] = print):
+    def __init__(self, settings: StackSettings, emit: Callable[[str], None] = logging.getLogger("canary.stack").info):
         self.settings = settings
         self.run_dir = settings.run_dir.resolve()
         self.emit = emit
@@ -74,7 +75,7 @@ class Stack(StatusMixin):
             self._ensure_artifacts()
             s = self.settings
             cfg = prometheus.config(self.run_dir / "prometheus", s.envoy_admin_port, s.loadgen_metrics_port, s.judge_port,
-                                    s.scrape_interval, s.gateway_scrape_interval)
+                                    s.scrape_interval, s.gateway_scrape_interval, ControllerSettings().control_port)
             self._write_targets()
             cmd = prometheus.command(s.prometheus_bin, prometheus.write_config(self.run_dir / "prometheus", cfg),
                                      self.run_dir / "prometheus" / "data", s.prometheus_port)

@@ -5,6 +5,7 @@ import os
 import httpx
 
 from canary import statefile
+from canary.local import gateway
 
 
 class StatusMixin:
@@ -37,6 +38,8 @@ class StatusMixin:
             out.append({"name": m.name, "pid": m.process.pid, "port": m.port, "role": m.role, "version": m.version,
                         "revision": m.revision, "state": state, "healthy": healthy, "log": str(m.process.log_path), "admin_url": m.admin_url})
         revisions = {m.version: m.revision for m in items if m.version}
+        envoy_up = any(p["name"] == "envoy" and p["state"] == "running" for p in out)
+        admin = f"http://127.0.0.1:{self.settings.envoy_admin_port}"
         return {"gateway": f"http://127.0.0.1:{self.settings.gateway_port}", "runtime": self.settings.runtime,
                 "judge": f"http://127.0.0.1:{self.settings.judge_port}",
                 "stable": self.routing.stable, "canary": self.routing.canary,
@@ -44,7 +47,9 @@ class StatusMixin:
                 "canary_revision": revisions.get(self.routing.canary),
                 "canary_weight": self.routing.canary_weight if self.routing.canary else 0,
                 "header_routes": [h.name for h in self.routing.header_routes],
-                "mirror_routes": [m.name for m in self.routing.mirror_routes], "processes": out}
+                "mirror_routes": [m.name for m in self.routing.mirror_routes], "processes": out,
+                # what Envoy has loaded (canary.local.gateway): the controller's read-back
+                "gateway_routes": gateway.loaded(admin, self.routing.canary) if envoy_up else None}
 
     def write_state(self) -> None:
         """stack.json: how other commands find the supervisor (readable by this user only)."""

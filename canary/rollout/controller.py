@@ -9,19 +9,21 @@ says so. The lock guards the state only: queries and slow platform calls
 run outside it, so a control such as abort never waits behind a slow Prometheus.
 """
 
+import logging
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 
-from canary.rollout import guards, launch, readiness, spec
+from canary.rollout import converge, guards, launch, readiness, saved as saved_state, spec
 from canary.rollout.analysis import AnalysisRun
-from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, MirrorRoute, TrafficRouter
+from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, MirrorRoute, Observer, TrafficRouter
 from canary.rollout.status import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, RolloutState
 from canary.rollout.measure import MeasureMixin
 from canary.rollout.steps import StepsMixin
 from canary.rollout.web import WebProvider
 from canary.rollout.wording import fmt_s
 
+_log = logging.getLogger("canary.controller")
 __all__ = ["DEGRADED", "HEALTHY", "PAUSED", "PROGRESSING", "ControlError", "Controller", "Platform", "RolloutState"]
 
 @dataclass(frozen=True)
@@ -32,13 +34,15 @@ class Platform:
     deployer: Deployer
     provider: MetricsProvider
     web: WebProvider = field(default_factory=WebProvider)  # Argo's web provider: plain HTTP, the same everywhere
+    observer: Observer | None = None  # reads the platform back (canary.rollout.converge); None: trust the calls
 
 
 class Controller(StepsMixin, MeasureMixin):
     """One Rollout's controller: controls from the API, ``reconcile`` from the loop."""
 
     def __init__(self, rollout: spec.RolloutSpec, store, platform: Platform, *, prometheus_address: str,
-                 judge_address: str = "", time_scale: float = 1.0, clock=time.time, notify=None, emit=print):
+                 judge_address: str = "", time_scale: float = 1.0, clock=time.time, notify=None, emit=_log.info,
+                 restart_steps: bool = False):
         self.spec, self.store, self.platform = rollout, store, platform
         # Args the templates point at cluster services; on this platform they take these values.
         self.local_args = {"prometheus-address": prometheus_address, **({"judge-address": judge_address} if judge_address else {})}
@@ -46,15 +50,17 @@ class Controller(StepsMixin, MeasureMixin):
         self.notify, self.emit = notify, emit
         self.lock = threading.RLock()
         self._unsaved: tuple[list[str], list[dict]] = ([], [])  # event lines and ended rollouts, for the next save
-        saved = store.load()
-        self.state = RolloutState(**saved) if saved else RolloutState(stable=platform.deployer.stable_revision())
+        # SavedStateError when the saved state cannot be resumed with this k8s/ (canary.rollout.saved)
+        self.state, saved, lines = saved_state.load(store, rollout, platform.deployer.stable_revision, clock(),
+                                                    restart_steps)
+        self._steps_hash = saved_state.steps_hash(rollout)
+        for line in lines:
+            self._event(line)
         self._run = self._load_run()
+        self.looks = converge.Looks()
         launch.recover(self)
         if saved and self.state.target:
-            self._event(f"controller restarted: resuming {self.state.phase.lower()} rollout to {self.state.target} "
-                        f"at step {self.state.step + 1}/{len(self.spec.steps)}, canary weight {self.state.weight}")
-            self._save()
-            self._apply_routing()
+            launch.resume(self)
 
     # -- events, persistence, routing ---------------------------------------
     def _event(self, line: str) -> None:
@@ -68,6 +74,7 @@ class Controller(StepsMixin, MeasureMixin):
 
     def _save(self) -> None:
         self.state.analysis = self._run.to_dict() if self._run else None
+        self.state.schema, self.state.steps_hash = saved_state.SCHEMA, self._steps_hash
         events, finished = self._unsaved
         self.store.commit(asdict(self.state), events, finished)
         self._unsaved = ([], [])
@@ -204,10 +211,12 @@ class Controller(StepsMixin, MeasureMixin):
 
     # -- the loop --------------------------------------------------------------
     def reconcile(self) -> None:
-        """One pass: scale-downs that are due, then the steps; measurements are taken unlocked."""
+        """One pass: scale-downs that are due, the platform read back and repaired, then the steps; the platform
+        is read and measurements are taken unlocked."""
         now = self.clock()
         for action in self._due_scale_downs(now):
             action()
+        converge.look(self, now)  # a scale-down that failed above is found here, and done again
         ready, pending = readiness.read(self), None  # a platform read: outside the lock
         for _ in range(2):  # at most one round of measurements per pass
             with self.lock:

@@ -62,6 +62,18 @@ def _one(route: str, value: dict) -> tuple[str, str]:
     return kind, text
 
 
+@dataclass(frozen=True)
+class Observed:
+    """The platform as it is, read back: what serves, what runs, and the routes the gateway has loaded."""
+
+    stable: str
+    canary: str | None
+    running: frozenset[str]  # versions whose runtime is up (a process alive, a ReplicaSet with pods)
+    weight: int | None = None  # None: the gateway did not say (it is down or starting)
+    header_routes: frozenset[str] = frozenset()
+    mirror_routes: frozenset[str] = frozenset()
+
+
 class ProviderError(Exception):
     """The metric provider could not answer (Prometheus down, bad query, a judge's error status)."""
 
@@ -98,6 +110,13 @@ class Deployer(Protocol):
 
     def retire(self, revision: str) -> None:
         """Stop a revision that no longer serves."""
+
+
+class Observer(Protocol):
+    """Reads the platform back, so the controller acts on what is there, not on what it asked for."""
+
+    def observe(self) -> Observed:
+        """The revisions running and the routes in force; raises when the platform does not answer."""
 
 
 class MetricsProvider(Protocol):

@@ -1,4 +1,5 @@
-"""Starting a canary without holding the controller's lock: saved first, started unlocked, and an abort wins.
+"""Starting a canary without holding the controller's lock: saved first, started unlocked, and an abort wins;
+resuming after a restart.
 
 Starting a runtime (a ReplicaSet, a local process) takes seconds to minutes. Under the lock
 every reader (``canary get``, the dashboard, the audit) and every control (abort) waited for
@@ -48,7 +49,19 @@ def _record(ctrl: "Controller", started: RolloutState, error: Exception | None, 
         ctrl._event(f"canary {version} started after the rollout was aborted: the abort's scale-down removes it")
     else:
         started.message, started.revisions = "", revisions
+        _routes_back(ctrl, started)
     ctrl._save()
+
+
+def _routes_back(ctrl: "Controller", started: RolloutState) -> None:
+    """A canary started again mid-rollout (canary.rollout.converge) gets its routes back at once, as a replaced
+    pod keeps its ReplicaSet's weight; a first start has none. A refusal is left to the next read-back."""
+    if (started.weight, started.header_routes, started.mirror_routes) == (0, {}, {}):
+        return
+    try:
+        ctrl._apply_routing()
+    except Exception as exc:  # noqa: BLE001 - the canary is up; the routes are repaired by the read-back
+        ctrl._event(f"routes not given back to canary {started.target}: {exc}")
 
 
 def recover(ctrl: "Controller") -> None:
@@ -65,3 +78,19 @@ def recover(ctrl: "Controller") -> None:
     ctrl._event(f"{s.message}: whatever started is scaled down; retry to start it again")
     if ctrl.notify:
         ctrl.notify({"event": "rollout-aborted", "rollout": ctrl.spec.name, "version": s.target, "message": s.message})
+
+
+def resume(ctrl: "Controller") -> None:
+    """After a restart: the saved routes set again; where the platform refuses them (it changed while the
+    controller was down), the read-back finds out what it is and repairs it (canary.rollout.converge)."""
+    s = ctrl.state
+    ctrl._event(f"controller restarted: resuming {s.phase.lower()} rollout to {s.target} "
+                f"at step {s.step + 1}/{len(ctrl.spec.steps)}, canary weight {s.weight}")
+    ctrl._save()
+    try:
+        ctrl._apply_routing()
+    except Exception as exc:
+        if ctrl.platform.observer is None:
+            raise
+        ctrl._event(f"routes not set again on restart ({exc}): reading the platform back")
+        ctrl._save()

@@ -33,6 +33,8 @@ class RolloutState:
     revisions: dict = field(default_factory=dict)  # {"Stable": ..., "Latest": ...}: podTemplateHashValue
     starting: bool = False  # the canary's runtime is being started (canary.rollout.launch): no step runs yet
     unready_since: float | None = None  # the canary not ready when a step would give it traffic (canary.rollout.readiness)
+    schema: int = 1  # the saved state's layout (canary.rollout.saved.SCHEMA when saved)
+    steps_hash: str = ""  # the steps this state was made with (canary.rollout.saved.steps_hash)
 
     def summary(self) -> dict:
         """The few fields the audit log records before and after a control."""

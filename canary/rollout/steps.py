@@ -163,10 +163,13 @@ class StepsMixin:
         self.abort(f"analysis {worst.name} {run.phase.lower()}: {numbers} ({worst.message})")
         return False
 
-    def _complete(self, now: float) -> None:
+    def _complete(self, now: float, promoted: bool = False) -> None:
+        """The canary becomes stable; ``promoted``: the platform already made it so (canary.rollout.converge)."""
         s = self.state
         old = s.stable
-        self.platform.deployer.promote_canary()
+        if not promoted:
+            self.platform.deployer.promote_canary()
+        self._end_run()
         s.retire.append([old, now + self._scaled(self.spec.scale_down_delay_s)])
         self._finished("promoted", "")
         s.stable, s.target, s.weight, s.phase, s.message = s.target, None, 0, "Healthy", ""

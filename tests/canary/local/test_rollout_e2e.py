@@ -13,6 +13,7 @@ import pytest
 from bench.designs import variant
 from canary.local.client import ApiError, StackClient
 from canary.local.harness import Harness, wait_for
+from tests.canary.conftest import ROOT
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -209,6 +210,14 @@ def test_manual_pause_resume_promote_abort_retry(rig):
     paused = wait_for(c, lambda d: d["phase"] == "Paused", 5)
     assert any(e["line"] == "paused by request" for e in paused["events"])
     assert rig.stack.status()["canary_weight"] == 10
+    rig.stack.set_routing(0)  # by hand, behind the controller's back: read back and set again
+    wait_until(lambda: (rig.stack.status()["gateway_routes"] or {}).get("canary_weight") == 10, 20,
+               "the controller to give the canary its 10% again")
+    assert any(e["line"].startswith("drift: the gateway gives the canary 0%") for e in c.get(events=50)["events"])
+    board = json.loads((ROOT / "k8s/base/grafana/ml-canary-dashboard.json").read_text())  # its Argo panel, here
+    phase = next(t["expr"] for p in board["panels"] for t in p.get("targets", []) if "rollout_info" in t["expr"])
+    wait_until(lambda: [r["metric"]["phase"] for r in rig.query(phase)] == ["Paused"], 20,
+               "the controller's rollout_info, scraped by the local Prometheus, on the Grafana board's panel")
     c.post("/resume")
     c.post("/promote")  # skip the first analysis
     wait_for(c, lambda d: d["weight"] == 50, 30)

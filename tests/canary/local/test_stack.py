@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from canary.local import procs
+from canary.local.adapters import StackPlatform
 from canary.local.client import StackClient
 from tests.canary.conftest import ROOT, assert_reachable_from_this_machine_only, child_pids, start_stack
 from tests.canary.local.support import loadgen, summary
@@ -82,6 +83,9 @@ def test_inference_through_the_gateway(harness, stack):
 def test_weights_90_10_and_the_header_route(harness, with_canary, tmp_path):
     header = [{"name": "canary-header", "match": [{"headerName": "x-canary", "headerValue": {"exact": "always"}}]}]
     with_canary.set_routing(10, header)
+    loaded = wait_until(lambda: (r := with_canary.status()["gateway_routes"]) and r["canary_weight"] == 10 and r, 10,
+                        "Envoy to load the routes")  # read back from Envoy's admin API
+    assert (loaded["header_routes"], loaded["mirror_routes"]) == (["canary-header"], [])
     out = tmp_path / "lg.json"
     doc = summary(loadgen(harness.gateway, "--rps", "400", "--duration", "6s", out=out), out)
     assert doc["requests"] == 2400 and doc["success_ratio"] == 1.0
@@ -122,7 +126,7 @@ def test_a_mirror_route_copies_requests_to_the_canary_while_stable_answers(harne
     seen = reloads()
     with_canary.set_routing(0, [], [mirror])
     wait_until(lambda: reloads() > seen, 10, "Envoy to load the mirror route")
-    assert with_canary.status()["mirror_routes"] == ["mirror-route"]
+    assert with_canary.status()["mirror_routes"] == with_canary.status()["gateway_routes"]["mirror_routes"] == ["mirror-route"]
     assert {infer(harness).headers["x-model-version"] for _ in range(20)} == {"v1"}  # users never see v2
     wait_until(lambda: v2_requests() >= 20, 10, "the 20 copies to reach v2")
     seen = reloads()
@@ -201,6 +205,8 @@ def test_a_killed_runtime_is_reported(harness, with_canary):
     runtime = wait_until(lambda: next((p for p in with_canary.status()["processes"]
                                        if p["name"] == "runtime-v2" and p["state"] != "running"), None), 10, "the death")
     assert runtime["state"] == "exited (-9)" and not runtime["healthy"]
+    seen = StackPlatform(with_canary).observe()  # what the controller reads back: the canary is not running
+    assert (seen.canary, "v2" in seen.running, "v1" in seen.running) == ("v2", False, True)
     out = canary_status(harness)
     assert out.returncode == 1 and "NOT READY" in out.stdout
     wait_until(lambda: "runtime-v2" in harness_log.read_text() and "exited with code -9" in harness_log.read_text(),

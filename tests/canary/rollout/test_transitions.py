@@ -4,6 +4,7 @@ import sqlite3
 
 import pytest
 
+from canary.rollout import saved
 from canary.rollout.controller import DEGRADED, Controller, Platform
 from canary.rollout.state import Store
 from tests.canary.conftest import weighted_steps
@@ -70,3 +71,47 @@ def test_a_commit_that_sqlite_rolled_back_itself_raises_its_own_error_and_the_st
         store.commit({"phase": "Progressing"}, ["rollout started"])
     store.commit({"phase": "Progressing"}, ["rollout started"])  # no transaction left open
     assert store.load() == {"phase": "Progressing"} and [e["line"] for e in store.events()] == ["rollout started"]
+
+
+def _changed_steps(folder, weight: int):
+    """The shipped steps with the first weight changed, as a person editing k8s/ mid-rollout would."""
+    from canary.rollout import spec
+
+    rollout = weighted_steps(folder)
+    first = next(i for i, s in enumerate(rollout.steps) if isinstance(s, spec.SetWeight))
+    rollout.steps[first] = spec.SetWeight(weight)
+    return rollout
+
+
+def test_changed_steps_under_a_running_rollout_are_refused_naming_the_way_out(tmp_path):
+    ctrl, store = make(tmp_path)
+    ctrl.start("v2")
+    ctrl.reconcile()
+    step = ctrl.state.step
+    assert step >= 1 and store.load()["schema"] == saved.SCHEMA and store.load()["steps_hash"]
+    again = dict(prometheus_address="http://prom", judge_address="http://judge", clock=ctrl.clock, emit=lambda l: None)
+    resumed = Controller(weighted_steps(tmp_path / "same"), store, ctrl.platform, **again)  # comments, same steps
+    assert resumed.state.step == step
+    with pytest.raises(saved.SavedStateError, match="put k8s/ back as it was .* or start the controller with --restart-steps"):
+        Controller(_changed_steps(tmp_path / "changed", 20), store, ctrl.platform, **again)
+    assert store.load()["step"] == step  # the refusal changed nothing
+    over = Controller(_changed_steps(tmp_path / "changed2", 20), store, ctrl.platform, restart_steps=True, **again)
+    assert (over.state.step, over.state.weight, over.state.target) == (0, 0, "v2")
+    assert any("--restart-steps starts it over at step 1" in e["line"] for e in store.events())
+    over.reconcile()
+    assert over.state.weight == 20  # the new steps
+    Controller(_changed_steps(tmp_path / "changed3", 20), store, ctrl.platform, **again)  # now saved with them
+
+
+def test_an_aborted_rollout_resumes_under_changed_steps_and_a_newer_schema_is_refused(tmp_path):
+    ctrl, store = make(tmp_path)
+    ctrl.start("v2")
+    ctrl.abort("by hand")
+    again = dict(prometheus_address="http://prom", judge_address="http://judge", clock=ctrl.clock, emit=lambda l: None)
+    Controller(_changed_steps(tmp_path / "changed", 20), store, ctrl.platform, **again)  # retry starts at step 1
+    store.save({**store.load(), "schema": saved.SCHEMA + 1, "replicas_ready": 2})
+    with pytest.raises(saved.SavedStateError, match=r"newer controller \(state schema 3, fields replicas_ready.*move"):
+        Controller(ctrl.spec, store, ctrl.platform, **again)
+    old = {k: v for k, v in store.load().items() if k not in ("schema", "steps_hash", "replicas_ready")}
+    store.save(old)  # as a controller before the schema saved it
+    assert Controller(_changed_steps(tmp_path / "c2", 30), store, ctrl.platform, **again).state.aborted

@@ -1,0 +1,43 @@
+"""The routes Envoy has loaded, read back from its admin API: what the gateway does, not what was written for it.
+
+The stack writes Envoy's route file and Envoy picks it up, or does not (a rejected file, an Envoy
+restarted from an older file). The controller compares these with the state it saved.
+"""
+
+import httpx
+
+from canary.local import envoy
+
+
+def loaded(admin_url: str, canary: str | None, timeout_s: float = 0.5) -> dict | None:
+    """The canary's weight and the header and mirror routes in Envoy's loaded route configuration; None when
+    Envoy does not answer or has loaded none."""
+    try:
+        response = httpx.get(f"{admin_url}/config_dump", params={"resource": "dynamic_route_configs"},
+                             timeout=timeout_s)
+        response.raise_for_status()
+        configs = response.json().get("configs", [])
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    loaded_ = next((c for c in configs if c.get("route_config", {}).get("name") == envoy.ROUTE_CONFIG), None)
+    if loaded_ is None:
+        return None
+    return {**summarise(loaded_["route_config"], canary), "version": loaded_.get("version_info")}
+
+
+def summarise(route_config: dict, canary: str | None) -> dict:
+    """The canary's weight on the primary route, and the names of the routes Argo's steps added
+    (canary.local.envoy.routes names each entry ``<route>-<i>``)."""
+    target = envoy.cluster_name(canary) if canary else None
+    weight, headers, mirrors = 0, set(), set()
+    for host in route_config.get("virtual_hosts", []):
+        for entry in host.get("routes", []):
+            name, action = entry.get("name", ""), entry.get("route", {})
+            if name == "primary":
+                clusters = action.get("weighted_clusters", {}).get("clusters", [])
+                weight = sum(int(c.get("weight", 0)) for c in clusters if c.get("name") == target)
+            elif action.get("request_mirror_policies"):
+                mirrors.add(name.rsplit("-", 1)[0])
+            elif target and action.get("cluster") == target and not name.startswith("feedback-"):
+                headers.add(name.rsplit("-", 1)[0])
+    return {"canary_weight": weight, "header_routes": sorted(headers), "mirror_routes": sorted(mirrors)}
