@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import yaml
+from prometheus_client import disable_created_metrics
 
 from canary import statefile
 from canary.cli import live, logs
@@ -60,6 +61,7 @@ def controller(settings: StackSettings, args) -> int:
     csettings = ControllerSettings()
     scale = args.time_scale or csettings.time_scale
     logs.setup(settings.log_format)
+    disable_created_metrics()  # Argo's series have no _created: the same board, the same series
     try:
         ctrl = _build(settings, csettings, scale, args.restart_steps)
         token, metrics = secrets.token_hex(16), ControllerMetrics(ctrl, _namespace(settings.k8s_dir))
@@ -91,7 +93,7 @@ def _loop(ctrl: Controller, stop, tick_s: float, metrics: ControllerMetrics) -> 
             with metrics.reconcile.time():
                 ctrl.reconcile()
         except Exception as exc:  # noqa: BLE001 - the stack busy or gone, a bug: say so, try again next tick
-            metrics.errors.inc()
+            metrics.failed()
             log.warning(f"reconcile failed: {type(exc).__name__}: {exc}")
             time.sleep(1.0)
 

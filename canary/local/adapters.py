@@ -55,7 +55,7 @@ class StackPlatform:
         routes = status.get("gateway_routes")
         if routes is None:  # Envoy down or starting: the routes are unknown, not empty
             return Observed(status["stable"], status["canary"], running)
-        return Observed(status["stable"], status["canary"], running, routes["canary_weight"],
+        return Observed(status["stable"], status["canary"], running, tuple(sorted(routes["weights"].items())),
                         frozenset(routes["header_routes"]), frozenset(routes["mirror_routes"]))
 
 

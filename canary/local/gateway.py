@@ -26,18 +26,19 @@ def loaded(admin_url: str, canary: str | None, timeout_s: float = 0.5) -> dict |
 
 
 def summarise(route_config: dict, canary: str | None) -> dict:
-    """The canary's weight on the primary route, and the names of the routes Argo's steps added
-    (canary.local.envoy.routes names each entry ``<route>-<i>``)."""
-    target = envoy.cluster_name(canary) if canary else None
-    weight, headers, mirrors = 0, set(), set()
+    """The primary route's split by version, the canary's share of it, and the names of the routes Argo's steps
+    added (canary.local.envoy.routes names each entry ``<route>-<i>``)."""
+    target, prefix = envoy.cluster_name(canary) if canary else None, envoy.cluster_name("")
+    weights, headers, mirrors = {}, set(), set()
     for host in route_config.get("virtual_hosts", []):
         for entry in host.get("routes", []):
             name, action = entry.get("name", ""), entry.get("route", {})
             if name == "primary":
-                clusters = action.get("weighted_clusters", {}).get("clusters", [])
-                weight = sum(int(c.get("weight", 0)) for c in clusters if c.get("name") == target)
+                for c in action.get("weighted_clusters", {}).get("clusters", []):
+                    weights[c["name"].removeprefix(prefix)] = int(c.get("weight", 0))
             elif action.get("request_mirror_policies"):
                 mirrors.add(name.rsplit("-", 1)[0])
-            elif target and action.get("cluster") == target and not name.startswith("feedback-"):
+            elif action.get("cluster") and not name.startswith("feedback-"):
                 headers.add(name.rsplit("-", 1)[0])
-    return {"canary_weight": weight, "header_routes": sorted(headers), "mirror_routes": sorted(mirrors)}
+    return {"weights": {v: w for v, w in sorted(weights.items()) if w}, "header_routes": sorted(headers),
+            "canary_weight": weights.get(canary, 0) if target else 0, "mirror_routes": sorted(mirrors)}

@@ -4,8 +4,10 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 
 from canary import statefile
+from canary.local.settings import ControllerSettings
 
 RULES = resources.files("canary.local") / "prometheus" / "rules.yaml"
 RUNTIMES, SIDECARS = "runtimes.json", "sidecars.json"  # target files, rewritten as versions come and go
@@ -62,3 +64,12 @@ def command(binary: str, config_path: Path, data: Path, port: int) -> list[str]:
     """Prometheus' command line for the stack: its config, data folder and port, localhost only."""
     return [binary, f"--config.file={config_path}", f"--storage.tsdb.path={data}",
             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=1d", "--log.level=warn"]
+
+
+def control_port() -> int | None:
+    """Where 'canary controller' serves its /metrics; None (no scrape) when its settings are bad: the controller
+    refuses to start on them and says why, the stack need not."""
+    try:
+        return ControllerSettings().control_port
+    except ValidationError:
+        return None

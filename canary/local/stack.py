@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from canary.local import envoy, mesh, procs, runtimes, sidecar
 from canary.local import prometheus_config as prometheus
 from canary.local.preflight import envoy_binary, preflight
-from canary.local.settings import ControllerSettings, StackSettings
+from canary.local.settings import StackSettings
 from canary.local.stack_status import StatusMixin
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 from models import train
@@ -75,7 +75,7 @@ class Stack(StatusMixin):
             self._ensure_artifacts()
             s = self.settings
             cfg = prometheus.config(self.run_dir / "prometheus", s.envoy_admin_port, s.loadgen_metrics_port, s.judge_port,
-                                    s.scrape_interval, s.gateway_scrape_interval, ControllerSettings().control_port)
+                                    s.scrape_interval, s.gateway_scrape_interval, prometheus.control_port())
             self._write_targets()
             cmd = prometheus.command(s.prometheus_bin, prometheus.write_config(self.run_dir / "prometheus", cfg),
                                      self.run_dir / "prometheus" / "data", s.prometheus_port)
@@ -244,3 +244,4 @@ class Stack(StatusMixin):
              "path": "/metrics"} for m in runtimes_])
         prometheus.write_targets(self.run_dir / "prometheus", [sidecar.target(m.version, m.revision, m.port)
                                                                for m in runtimes_], prometheus.SIDECARS)
+

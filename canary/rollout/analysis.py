@@ -20,17 +20,17 @@ SUCCESSFUL, RUNNING, PENDING = "Successful", "Running", "Pending"
 INCONCLUSIVE, ERROR, FAILED = "Inconclusive", "Error", "Failed"
 _WORSE = {SUCCESSFUL: 0, RUNNING: 1, PENDING: 2, INCONCLUSIVE: 3, ERROR: 4, FAILED: 5}
 ERROR_RETRY_S = 10.0
-
-
-def worse_rank(phase: str) -> int:
-    """How bad a phase is, for ranking: Successful lowest, Failed highest (Argo's order)."""
-    return _WORSE[phase]
 # Measurements kept per metric; the counts keep the rest (Argo's
 # DefaultMeasurementHistoryLimit, analysis/analysis.go, garbageCollectMeasurements).
 MEASUREMENT_HISTORY_LIMIT = 10
 # Under a time-scale, no metric is asked more often than this (wall clock): the
 # controller ticks every 0.1 s and the judge's data refresh every 0.25 s.
 MIN_SCALED_INTERVAL_S = 0.25
+
+
+def worse_rank(phase: str) -> int:
+    """How bad a phase is, for ranking: Successful lowest, Failed highest (Argo's order)."""
+    return _WORSE[phase]
 
 
 @dataclass

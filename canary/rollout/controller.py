@@ -165,7 +165,7 @@ class Controller(StepsMixin, MeasureMixin):
             self._end_run()
             routed = (s.weight, s.header_routes, s.mirror_routes) != (0, {}, {})
             s.weight, s.header_routes, s.mirror_routes = 0, {}, {}  # Argo removes the managed routes
-            if routed:  # a canary still starting has no traffic: no call that waits behind its start
+            if routed and not s.starting:  # no call that waits behind a start: the read-back sets the routes after
                 self._apply_routing()
             s.aborted, s.phase, s.paused, s.pause_reason = True, DEGRADED, False, ""
             s.message = f"RolloutAborted: {reason}"
@@ -216,7 +216,7 @@ class Controller(StepsMixin, MeasureMixin):
         now = self.clock()
         for action in self._due_scale_downs(now):
             action()
-        converge.look(self, now)  # a scale-down that failed above is found here, and done again
+        converge.look(self, now)  # a scale-down that failed (at this pass or before) is found and done again
         ready, pending = readiness.read(self), None  # a platform read: outside the lock
         for _ in range(2):  # at most one round of measurements per pass
             with self.lock:

@@ -9,6 +9,7 @@ in a row find it, so a change under way (a route file being loaded, a canary com
 taken for drift; routes are set again under the lock, so a concurrent abort is never overwritten.
 """
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
@@ -18,7 +19,9 @@ from canary.rollout.interfaces import Observed
 if TYPE_CHECKING:  # the controller passes itself: a collaborator, not a base class
     from canary.rollout.controller import Controller
 
+_log = logging.getLogger("canary.controller")
 EVERY_S = 2.0  # seconds between looks: a repair within two looks, a status read per look
+TOLD = object()  # a finding's "repair" that only said what it found
 
 
 @dataclass
@@ -29,6 +32,8 @@ class Looks:
     due_at: float = 0.0
     suspects: set = field(default_factory=set)
     repairs: int = 0  # differences repaired since the controller started (mlcanary_rollout_drift_repairs_total)
+    told: set = field(default_factory=set)  # what was reported and is not repaired here: said once
+    blind: bool = False  # the last look could not read the platform (said once per streak)
 
 
 def look(ctrl: "Controller", now: float) -> None:
@@ -39,28 +44,38 @@ def look(ctrl: "Controller", now: float) -> None:
     looks.due_at = now + looks.every_s
     try:
         seen = observer.observe()
-    except Exception:  # noqa: BLE001 - a platform that does not answer shows nothing to compare this time
+    except Exception as exc:  # noqa: BLE001 - a platform that does not answer shows nothing to compare this time
+        if not looks.blind:
+            _log.warning(f"reading the platform back failed: {type(exc).__name__}: {exc}; trying again")
+        looks.blind = True
         return
+    looks.blind = False
     with ctrl.lock:
-        actions = _repair(ctrl, seen, now)
+        actions = _repair(ctrl, seen)
     for action in actions:  # runtimes are started and stopped outside the lock
         action()
 
 
-def _repair(ctrl: "Controller", seen: Observed, now: float) -> list[Callable[[], None]]:
+def _repair(ctrl: "Controller", seen: Observed) -> list[Callable[[], None]]:
     """Under the lock: the findings seen on two looks in a row, repaired or scheduled; the calls to make."""
     s, looks = ctrl.state, ctrl.looks
     if s.starting:  # the platform is being changed on purpose: nothing to compare until the start is recorded
         looks.suspects = set()
         return []
     findings = _findings(ctrl, seen)
-    confirmed = [(key, f) for key, f in findings.items() if key in looks.suspects]
+    confirmed = [f for key, f in findings.items() if key in looks.suspects]
     looks.suspects = set(findings)
-    looks.repairs += len(confirmed)
     actions = []
-    for _key, (line, make) in confirmed:
+    for line, make in confirmed:
         ctrl._event(f"drift: {line}")
-        action = make()
+        try:
+            action = make()
+        except Exception as exc:  # noqa: BLE001 - a refused repair is said, and tried again at the next two looks
+            ctrl._event(f"drift: the repair failed: {type(exc).__name__}: {exc}")
+            continue
+        if action is TOLD:
+            continue
+        looks.repairs += 1
         if action is not None:
             actions.append(action)
     if confirmed:
@@ -70,10 +85,22 @@ def _repair(ctrl: "Controller", seen: Observed, now: float) -> list[Callable[[],
 
 def _findings(ctrl: "Controller", seen: Observed) -> dict:
     """Each difference between the platform and the state: key -> (event line, repair made under the lock)."""
-    s, deployer = ctrl.state, ctrl.platform.deployer
-    if s.target and not s.aborted and seen.stable == s.target != s.stable:
+    s = ctrl.state
+    if s.target and not s.aborted and seen.stable == s.target != s.stable and s.stable in seen.running:
         return {f"promoted {s.target}": (f"the platform already serves {s.target} as stable (its promotion was not "
                                          "recorded): the rollout completes", lambda: ctrl._complete(ctrl.clock(), True))}
+    if seen.stable != s.stable:  # the stack started again with another version, say: a person decides, once told
+        told = ctrl.looks.told
+        return {} if seen.stable in told else {f"stable {seen.stable}": (
+            f"the platform serves {seen.stable} as stable, the rollout {s.stable}: not repaired (start the stack "
+            f"with CANARY_STABLE_VERSION={s.stable}, or move controller.db away)", lambda: told.add(seen.stable) or TOLD)}
+    out = _runtime_findings(ctrl, seen)
+    return out or _route_findings(ctrl, seen)
+
+
+def _runtime_findings(ctrl: "Controller", seen: Observed) -> dict:
+    """A canary that should run and does not, one that runs and should not, versions nothing accounts for."""
+    s, deployer = ctrl.state, ctrl.platform.deployer
     wanted = bool(s.target) and not s.aborted  # Argo keeps an aborted canary until its scale-down
     allowed = wanted or bool(s.target and s.canary_down_at)
     out: dict = {}
@@ -83,17 +110,16 @@ def _findings(ctrl: "Controller", seen: Observed) -> dict:
                                         lambda: deployer.remove_canary)
     elif wanted and (seen.canary != s.target or s.target not in seen.running):
         out[f"restart {s.target}"] = (f"canary {s.target} is not running: starting it again", lambda: _restart(ctrl, seen))
-    keep = {s.stable, seen.stable, seen.canary, *(version for version, _ in s.retire)} | ({s.target} if allowed else set())
+    keep = {s.stable, seen.canary, *(version for version, _ in s.retire)} | ({s.target} if allowed else set())
     for version in sorted(seen.running - keep):
         out[f"retire {version}"] = (f"version {version} runs, but serves nothing the rollout knows of: scaling it down",
                                     lambda version=version: lambda: deployer.retire(version))
-    if not out:
-        out.update(_route_findings(ctrl, seen))
     return out
 
 
 def _restart(ctrl: "Controller", seen: Observed) -> Callable[[], None]:
-    """The canary started again, as a ReplicaSet replaces its pod: the rollout waits until it is up."""
+    """The canary started again, as a ReplicaSet replaces its pod: the rollout waits until it is up, then the
+    canary gets its routes back (canary.rollout.launch)."""
     s = ctrl.state
     s.starting, s.message = True, f"starting canary {s.target} again"
     replace, retire = seen.canary is not None, s.target in seen.running and seen.canary != s.target
@@ -101,14 +127,19 @@ def _restart(ctrl: "Controller", seen: Observed) -> Callable[[], None]:
 
 
 def _route_findings(ctrl: "Controller", seen: Observed) -> dict:
-    """The gateway's routes against the state's (weight, header routes, mirror routes), once the runtimes match."""
+    """The gateway's split and routes against the state's, once the runtimes are as the state says."""
     s = ctrl.state
-    if seen.weight is None:  # the gateway did not say: nothing to compare
+    if seen.weights is None:  # the gateway did not say: nothing to compare
         return {}
-    want = (s.weight, frozenset(s.header_routes), frozenset(s.mirror_routes))
-    have = (seen.weight, seen.header_routes, seen.mirror_routes)
+    split = {s.stable: 100 - s.weight, **({s.target: s.weight} if s.target else {})}
+    want = (tuple(sorted((v, w) for v, w in split.items() if w)), frozenset(s.header_routes), frozenset(s.mirror_routes))
+    have = (seen.weights, seen.header_routes, seen.mirror_routes)
     if have == want:
         return {}
-    line = (f"the gateway gives the canary {have[0]}% with routes {sorted(have[1] | have[2]) or 'none'}, the rollout "
-            f"{want[0]}% with {sorted(want[1] | want[2]) or 'none'}: routes set again")
+    line = (f"the gateway splits {_split(have[0])} with routes {sorted(have[1] | have[2]) or 'none'}, the rollout "
+            f"{_split(want[0])} with {sorted(want[1] | want[2]) or 'none'}: routes set again")
     return {f"routes {have} {want}": (line, lambda: ctrl._apply_routing())}
+
+
+def _split(weights: tuple) -> str:
+    return " ".join(f"{v} {w}%" for v, w in weights) or "nothing"

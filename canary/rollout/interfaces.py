@@ -69,7 +69,8 @@ class Observed:
     stable: str
     canary: str | None
     running: frozenset[str]  # versions whose runtime is up (a process alive, a ReplicaSet with pods)
-    weight: int | None = None  # None: the gateway did not say (it is down or starting)
+    weights: tuple[tuple[str, int], ...] | None = None  # the primary route's split, (version, weight) sorted, no 0s;
+    # None: the gateway did not say (it is down or starting)
     header_routes: frozenset[str] = frozenset()
     mirror_routes: frozenset[str] = frozenset()
 

@@ -65,9 +65,15 @@ def _routes_back(ctrl: "Controller", started: RolloutState) -> None:
 
 
 def recover(ctrl: "Controller") -> None:
-    """After a restart: a canary that was starting may or may not run, so whatever started is scaled down."""
+    """After a restart: a first start's canary may or may not run, so whatever started is scaled down; a
+    canary being started again mid-rollout is left to the read-back."""
     s = ctrl.state
     if not (s.starting and s.target):
+        return
+    if not s.aborted and (s.step or s.weight or s.header_routes or s.mirror_routes):
+        s.starting = False  # a canary started again mid-rollout (canary.rollout.converge): the read-back goes on
+        ctrl._event(f"controller restarted while canary {s.target} was being started again: the read-back "
+                    "finds out whether it runs")
         return
     s.starting, s.canary_down_at = False, s.canary_down_at or ctrl.clock()
     if s.aborted:

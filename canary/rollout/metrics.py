@@ -8,8 +8,8 @@ canary's weight and the drift repairs have no Argo series (its CLI reads them fr
 carry this project's prefix. Values are read from the controller's state at each scrape.
 """
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from canary.rollout import analysis
 
@@ -27,23 +27,26 @@ class ControllerMetrics:
         labels = {"namespace": namespace, "name": ctrl.spec.name}
         self.reconcile = Histogram("rollout_reconcile", "Rollout reconciliation performance.", list(labels),
                                    buckets=RECONCILE_BUCKETS, registry=self.registry).labels(**labels)
-        self.errors = Counter("rollout_reconcile_error", "Error occurring during the rollout", list(labels),
-                              registry=self.registry).labels(**labels)
-        self.registry.register(RolloutCollector(ctrl, labels))
+        self.errors = 0  # reconcile passes that raised: rollout_reconcile_error, read by the collector
+        self.registry.register(RolloutCollector(ctrl, labels, lambda: self.errors))
+
+    def failed(self) -> None:
+        """Count a reconcile pass that raised."""
+        self.errors += 1
 
 
 class RolloutCollector:
     """The rollout's phase, step, weight and analysis as gauges, read under the controller's lock at each scrape."""
 
-    def __init__(self, ctrl, labels: dict):
-        self.ctrl, self.labels = ctrl, labels
+    def __init__(self, ctrl, labels: dict, errors=lambda: 0):
+        self.ctrl, self.labels, self.errors = ctrl, labels, errors
+        self.kinds = {m.name: "Web" if m.web else "Prometheus" for t in ctrl.spec.templates.values() for m in t.metrics}
 
     def collect(self):
         """prometheus_client's collector interface."""
         with self.ctrl.lock:
             s, run, repairs = self.ctrl.state, self.ctrl.run, self.ctrl.looks.repairs
             phases = {m: st.phase for m, st in run.states.items()} if run else _last_verdicts(s.history)
-            kinds = {m: "Web" if metric.web else "Prometheus" for m, metric in run.metrics.items()} if run else {}
             run_name = run.name if run else _last_run_name(self.ctrl.spec.name, s)
             phase, step, weight = s.phase, s.step, s.weight
             run_phase = run.phase if run else None
@@ -57,8 +60,13 @@ class RolloutCollector:
                                     "saved state that the controller repaired.", labels=names)
         drift.add_metric(values, repairs)
         yield drift
+        # Argo's counter has no _total (client_golang keeps the name as given); prometheus_client's counters
+        # always have one, so it is served untyped under Argo's name (rate() reads either).
+        errors = Metric("rollout_reconcile_error", "Error occurring during the rollout", "unknown")
+        errors.add_sample("rollout_reconcile_error", dict(self.labels), self.errors())
+        yield errors
         if run_name:
-            yield from _analysis(run_name, run_phase, phases, kinds, values)
+            yield from _analysis(run_name, run_phase, phases, self.kinds, values)
 
 
 def _analysis(run_name: str, run_phase: str | None, phases: dict, kinds: dict, values: list):

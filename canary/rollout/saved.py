@@ -24,10 +24,13 @@ class SavedStateError(Exception):
 
 
 def steps_hash(rollout: spec.RolloutSpec) -> str:
-    """A hash of the steps as parsed and of the AnalysisTemplates they name: a YAML comment changes nothing."""
-    steps = [{type(step).__name__: dataclasses.asdict(step)} for step in rollout.steps]
-    templates = {name: dataclasses.asdict(t) for name, t in rollout.templates.items()}
-    text = json.dumps({"steps": steps, "templates": templates}, sort_keys=True, default=repr)
+    """A hash of the steps as written (Argo's ``currentStepHash`` covers them only) and of the metric names of the
+    templates they name, which a saved analysis refers to; from the YAML, so a new parser field changes nothing."""
+    steps = rollout.doc.get("spec", {}).get("strategy", {}).get("canary", {}).get("steps", [])
+    named = {name for step in rollout.steps if isinstance(step, spec.Analysis) for name in step.templates}
+    metrics = {name: sorted(m.name for m in rollout.templates[name].metrics) for name in sorted(named)
+               if name in rollout.templates}
+    text = json.dumps({"steps": steps, "metrics": metrics}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -43,8 +46,8 @@ def load(store, rollout: spec.RolloutSpec, stable: Callable[[], str], now: float
         raise SavedStateError(f"{store.path} was written by a newer controller (state schema {schema}"
                               + (f", fields {', '.join(unknown)}" if unknown else "") + f"; this one reads up to "
                               f"{SCHEMA}): run that version, or move the file away to start with no rollout and no history")
-    state, now = RolloutState(**doc), steps_hash(rollout)
-    if not (state.steps_hash and state.steps_hash != now and state.target and not state.aborted):
+    state, current = RolloutState(**doc), steps_hash(rollout)
+    if not (state.steps_hash and state.steps_hash != current and state.target and not state.aborted):
         return state, True, []
     where = f"the rollout to {state.target} at step {state.step + 1}"
     if not restart_steps:

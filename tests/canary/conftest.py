@@ -71,3 +71,14 @@ def weighted_steps(folder: Path):
     from canary.rollout import spec
 
     return spec.load(variant(folder, shadow=False))
+
+
+@pytest.fixture
+def canary_logging():
+    """The ``canary`` loggers as they were, after a test that sets them up (canary.cli.logs.setup)."""
+    import logging
+
+    logger = logging.getLogger("canary")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved

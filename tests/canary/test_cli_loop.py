@@ -1,10 +1,17 @@
 """The controller's loop outlives anything a reconcile raises, and says what went wrong."""
 
+import io
+from types import SimpleNamespace
+
+from canary.cli import logs
 from canary.cli import rollout as cli_rollout
+from canary.rollout.metrics import ControllerMetrics
 
 
 class Flaky:
     """A controller whose reconciles raise what a broken stack or a bug would, then succeed."""
+
+    spec = SimpleNamespace(name="wine", templates={})
 
     def __init__(self, stop):
         self.calls, self.stop = 0, stop
@@ -25,12 +32,15 @@ class Stop:
         return self.set
 
 
-def test_the_loop_survives_a_failing_reconcile(monkeypatch, capsys):
+def test_the_loop_survives_a_failing_reconcile_says_so_and_counts_it(monkeypatch, canary_logging):
     monkeypatch.setattr(cli_rollout.time, "sleep", lambda s: None)  # the loop's pacing, not a synchronisation
+    out = io.StringIO()
+    logs.setup("plain", out)
     stop = Stop()
     ctrl = Flaky(stop)
-    cli_rollout._loop(ctrl, stop, 0.1)
-    assert ctrl.calls == 3
-    out = capsys.readouterr().out
-    assert "reconcile failed: TimeoutError: the stack did not answer" in out
-    assert "reconcile failed: TypeError" in out
+    metrics = ControllerMetrics(ctrl, "ml-canary")
+    cli_rollout._loop(ctrl, stop, 0.1, metrics)
+    assert ctrl.calls == 3 and metrics.errors == 2
+    lines = out.getvalue()
+    assert "warning: reconcile failed: TimeoutError: the stack did not answer" in lines
+    assert "warning: reconcile failed: TypeError" in lines

@@ -11,15 +11,7 @@ from canary.cli import logs
 from canary.cli import rollout as cli_rollout
 
 
-@pytest.fixture
-def restore():
-    logger = logging.getLogger("canary")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    yield
-    logger.handlers[:], logger.level, logger.propagate = saved
-
-
-def test_a_person_reads_the_time_and_the_line_and_a_warning_says_so(restore):
+def test_a_person_reads_the_time_and_the_line_and_a_warning_says_so(canary_logging):
     out = io.StringIO()
     logs.setup("plain", out)
     cli_rollout._emit("step 1/6: set weight 10")
@@ -29,7 +21,7 @@ def test_a_person_reads_the_time_and_the_line_and_a_warning_says_so(restore):
     assert re.fullmatch(r"\d\d:\d\d:\d\d warning: runtime-v2 \(pid 7\) exited with code -9", second)
 
 
-def test_json_when_asked_one_object_per_line_with_level_and_logger(restore):
+def test_json_when_asked_one_object_per_line_with_level_and_logger(canary_logging):
     out = io.StringIO()
     logs.setup("json", out)
     cli_rollout._emit("rollout wine: v1 -> v2")

@@ -85,7 +85,8 @@ class Cluster:
         self._done(mode)
 
     def observe(self) -> Observed:
-        routes = (self.weight, self.headers, self.mirrors)
+        split = {self.stable: 100 - self.weight, **({self.canary: self.weight} if self.canary else {})}
+        routes = (tuple(sorted((v, w) for v, w in split.items() if w)), self.headers, self.mirrors)
         if self.loads_late:  # a gateway that shows a change only by its next look (Envoy reading a route file)
             routes, self.loaded = self.loaded or routes, routes
         return Observed(self.stable, self.canary, frozenset(v for v, up in self.alive.items() if up), *routes)
@@ -200,7 +201,8 @@ def test_routes_the_gateway_lost_are_set_again_within_two_looks(tmp_path):
     rig.cluster.weight = 0  # the gateway restarted from an older route file
     rig.run(2 * converge.EVERY_S + 1)
     assert rig.cluster.weight == 10
-    assert any(e["line"].startswith("drift: the gateway gives the canary 0%") for e in rig.ctrl.store.events())
+    assert "drift: the gateway splits v1 100% with routes ['canary-header'], the rollout v1 90% v2 10% with " \
+           "['canary-header']: routes set again" in [e["line"] for e in rig.ctrl.store.events()]
 
 
 def test_a_change_under_way_is_not_taken_for_drift(tmp_path):
@@ -238,3 +240,58 @@ def test_without_an_observer_nothing_is_read_back(tmp_path):
     rig.cluster.alive["v0"] = True
     rig.run(10)
     assert rig.cluster.alive["v0"] and rig.cluster.log == []
+
+
+def test_a_controller_restarted_while_it_started_a_killed_canary_again_goes_on_with_the_rollout(tmp_path):
+    rig = Rig(tmp_path)
+    rig.act(lambda c: c.start("v2"))
+    rig.run(30)
+    rig.cluster.alive["v2"] = False
+    rig.cluster.inject("add_canary", 2, "crash")  # the controller dies as the second start returns
+    rig.run(6)
+    assert rig.cluster.log.count("add_canary") == 2 and not rig.ctrl.state.aborted  # not taken for a first start
+    rig.run(1500)
+    assert rig.ctrl.state.phase == HEALTHY and actual(rig.cluster) == desired(rig.ctrl)
+    assert [r["outcome"] for r in rig.ctrl.store.rollouts()] == ["promoted"]
+
+
+def test_an_abort_while_a_killed_canary_starts_again_makes_no_call_that_waits_behind_the_start(tmp_path):
+    rig = Rig(tmp_path)
+    rig.act(lambda c: c.start("v2"))
+    rig.run(30)
+    rig.cluster.alive["v2"] = False
+    real_add = rig.cluster.add_canary
+
+    def add_and_abort(version, faults):  # the abort arrives while the runtime starts
+        rig.cluster.log.append("abort")
+        rig.ctrl.abort("by hand")
+        real_add(version, faults)
+
+    rig.cluster.add_canary = add_and_abort
+    rig.run(6)
+    log = rig.cluster.log
+    assert "abort" in log and "set_routing" not in log[log.index("abort"):log.index("abort") + 2]
+    rig.run(120)
+    assert rig.ctrl.state.aborted and actual(rig.cluster) == desired(rig.ctrl)
+
+
+def test_a_platform_serving_another_stable_is_said_once_and_not_repaired(tmp_path):
+    rig = Rig(tmp_path)
+    rig.cluster.stable, rig.cluster.alive = "v3", {"v3": True}  # the stack started again with another version
+    rig.run(20)
+    lines = [e["line"] for e in rig.ctrl.store.events() if e["line"].startswith("drift")]
+    assert lines == ["drift: the platform serves v3 as stable, the rollout v1: not repaired (start the stack with "
+                     "CANARY_STABLE_VERSION=v1, or move controller.db away)"]
+    assert rig.cluster.log == [] and rig.ctrl.looks.repairs == 0
+
+
+def test_a_repair_the_platform_refuses_is_said_and_tried_again(tmp_path):
+    rig = Rig(tmp_path)
+    rig.act(lambda c: c.start("v2"))
+    rig.run(30)
+    rig.cluster.weight = 0
+    rig.cluster.inject("set_routing", rig.cluster.log.count("set_routing") + 1, "raise")
+    rig.run(4 * converge.EVERY_S + 1)
+    lines = [e["line"] for e in rig.ctrl.store.events()]
+    assert "drift: the repair failed: RuntimeError: set_routing failed" in lines
+    assert rig.cluster.weight == 10 and rig.ctrl.looks.repairs == 1

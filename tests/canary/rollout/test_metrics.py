@@ -33,7 +33,7 @@ def test_the_rollout_and_its_analysis_as_argo_names_them(tmp_path):
     rig.run(3)
     text = scrape(rig, metrics)  # the run ended: its verdicts stay on show, as Argo keeps the AnalysisRun
     assert total(text, "rollout_info", phase="Degraded", **where) == 1
-    assert total(text, "analysis_run_metric_phase", metric="judge", phase="Failed") == 1
+    assert total(text, "analysis_run_metric_phase", metric="judge", phase="Failed", type="Web") == 1
     assert total(text, "analysis_run_info", phase="Failed", namespace="ml-canary") == 1
 
 
@@ -49,14 +49,14 @@ def test_reconcile_timing_errors_and_drift_repairs_are_counted(tmp_path, monkeyp
     text = scrape(rig, metrics)
     assert total(text, "rollout_reconcile_count", namespace="ml-canary", name="wine") == 3
     assert total(text, "mlcanary_rollout_drift_repairs_total", name="wine") == 1
-    assert total(text, "rollout_reconcile_error_total", name="wine") == 0
+    assert total(text, "rollout_reconcile_error", name="wine") == 0  # Argo's name: no _total
 
     def broken():
         raise RuntimeError("the stack is busy")
 
     rig.ctrl.reconcile = broken
     cli._loop(rig.ctrl, Flag([False, True]), 0, metrics)
-    assert total(scrape(rig, metrics), "rollout_reconcile_error_total", name="wine") == 1
+    assert total(scrape(rig, metrics), "rollout_reconcile_error", name="wine") == 1
 
 
 class Flag:

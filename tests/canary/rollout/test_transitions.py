@@ -73,14 +73,17 @@ def test_a_commit_that_sqlite_rolled_back_itself_raises_its_own_error_and_the_st
     assert store.load() == {"phase": "Progressing"} and [e["line"] for e in store.events()] == ["rollout started"]
 
 
-def _changed_steps(folder, weight: int):
-    """The shipped steps with the first weight changed, as a person editing k8s/ mid-rollout would."""
+def _changed_steps(folder, weight: int | None = None):
+    """The Rollout as the controller loads it, after a person edited k8s/ mid-rollout: the first weight changed,
+    or only a comment added (``weight`` None)."""
+    from bench.designs import variant
     from canary.rollout import spec
 
-    rollout = weighted_steps(folder)
-    first = next(i for i, s in enumerate(rollout.steps) if isinstance(s, spec.SetWeight))
-    rollout.steps[first] = spec.SetWeight(weight)
-    return rollout
+    k8s = variant(folder, shadow=False)
+    path = k8s / "base" / "rollout.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("- setWeight: 10", f"- setWeight: {weight}", 1) if weight else "# edited\n" + text)
+    return spec.load(k8s)
 
 
 def test_changed_steps_under_a_running_rollout_are_refused_naming_the_way_out(tmp_path):
@@ -90,13 +93,14 @@ def test_changed_steps_under_a_running_rollout_are_refused_naming_the_way_out(tm
     step = ctrl.state.step
     assert step >= 1 and store.load()["schema"] == saved.SCHEMA and store.load()["steps_hash"]
     again = dict(prometheus_address="http://prom", judge_address="http://judge", clock=ctrl.clock, emit=lambda l: None)
-    resumed = Controller(weighted_steps(tmp_path / "same"), store, ctrl.platform, **again)  # comments, same steps
+    resumed = Controller(_changed_steps(tmp_path / "same"), store, ctrl.platform, **again)  # a comment: same steps
     assert resumed.state.step == step
     with pytest.raises(saved.SavedStateError, match="put k8s/ back as it was .* or start the controller with --restart-steps"):
         Controller(_changed_steps(tmp_path / "changed", 20), store, ctrl.platform, **again)
     assert store.load()["step"] == step  # the refusal changed nothing
     over = Controller(_changed_steps(tmp_path / "changed2", 20), store, ctrl.platform, restart_steps=True, **again)
     assert (over.state.step, over.state.weight, over.state.target) == (0, 0, "v2")
+    assert isinstance(over.state.history[-1]["at"], float) and over.state.history[-1]["kind"] == "steps changed"
     assert any("--restart-steps starts it over at step 1" in e["line"] for e in store.events())
     over.reconcile()
     assert over.state.weight == 20  # the new steps
