@@ -13,7 +13,8 @@ import yaml
 from prometheus_client import disable_created_metrics
 
 from canary import statefile
-from canary.cli import live, logs
+from canary.cli import live
+from canary.cli.logs import setup as setup_logging
 from canary.cli.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, one_line_errors
 from canary.cli.render import render
 from canary.local import controlapi, procs
@@ -60,7 +61,7 @@ def controller(settings: StackSettings, args) -> int:
     """Run the controller in the foreground: reconcile the rollout, serve the control API."""
     csettings = ControllerSettings()
     scale = args.time_scale or csettings.time_scale
-    logs.setup(settings.log_format)
+    setup_logging(settings.log_format)
     disable_created_metrics()  # Argo's series have no _created: the same board, the same series
     try:
         ctrl = _build(settings, csettings, scale, args.restart_steps)

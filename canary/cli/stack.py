@@ -9,7 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from canary.cli import logs
+from canary.cli.logs import setup as setup_logging
 from canary.cli.errors import EXIT_FAIL, EXIT_NOT_RUNNING, EXIT_OK, one_line_errors
 from canary.local import procs, stackapi
 from canary.local.client import ApiError, NotRunning, StackClient
@@ -32,7 +32,7 @@ def up(settings: StackSettings, args) -> int:
         pass
     stop = threading.Event()  # set by 'canary down' through the API
     signalled = procs.StopFlag()
-    logs.setup(settings.log_format)
+    setup_logging(settings.log_format)
     stack = Stack(settings, emit=log.info)
     try:
         seconds = stack.up()
