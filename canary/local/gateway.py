@@ -9,9 +9,9 @@ import httpx
 from canary.local import envoy
 
 
-def loaded(admin_url: str, canary: str | None, timeout_s: float = 0.5) -> dict | None:
-    """The canary's weight and the header and mirror routes in Envoy's loaded route configuration; None when
-    Envoy does not answer or has loaded none."""
+def loaded(admin_url: str, timeout_s: float = 0.5) -> dict | None:
+    """The primary route's split and the header and mirror routes in Envoy's loaded route configuration; None
+    when Envoy does not answer or has loaded none."""
     try:
         response = httpx.get(f"{admin_url}/config_dump", params={"resource": "dynamic_route_configs"},
                              timeout=timeout_s)
@@ -22,13 +22,13 @@ def loaded(admin_url: str, canary: str | None, timeout_s: float = 0.5) -> dict |
     loaded_ = next((c for c in configs if c.get("route_config", {}).get("name") == envoy.ROUTE_CONFIG), None)
     if loaded_ is None:
         return None
-    return {**summarise(loaded_["route_config"], canary), "version": loaded_.get("version_info")}
+    return {**summarise(loaded_["route_config"]), "version": loaded_.get("version_info")}
 
 
-def summarise(route_config: dict, canary: str | None) -> dict:
-    """The primary route's split by version, the canary's share of it, and the names of the routes Argo's steps
-    added (canary.local.envoy.routes names each entry ``<route>-<i>``)."""
-    target, prefix = envoy.cluster_name(canary) if canary else None, envoy.cluster_name("")
+def summarise(route_config: dict) -> dict:
+    """The primary route's split by version, and the names of the routes Argo's steps added
+    (canary.local.envoy.routes names each entry ``<route>-<i>``)."""
+    prefix = envoy.cluster_name("")
     weights, headers, mirrors = {}, set(), set()
     for host in route_config.get("virtual_hosts", []):
         for entry in host.get("routes", []):
@@ -41,4 +41,4 @@ def summarise(route_config: dict, canary: str | None) -> dict:
             elif action.get("cluster") and not name.startswith("feedback-"):
                 headers.add(name.rsplit("-", 1)[0])
     return {"weights": {v: w for v, w in sorted(weights.items()) if w}, "header_routes": sorted(headers),
-            "canary_weight": weights.get(canary, 0) if target else 0, "mirror_routes": sorted(mirrors)}
+            "mirror_routes": sorted(mirrors)}

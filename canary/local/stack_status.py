@@ -49,7 +49,7 @@ class StatusMixin:
                 "header_routes": [h.name for h in self.routing.header_routes],
                 "mirror_routes": [m.name for m in self.routing.mirror_routes], "processes": out,
                 # what Envoy has loaded (canary.local.gateway): the controller's read-back
-                "gateway_routes": gateway.loaded(admin, self.routing.canary) if envoy_up else None}
+                "gateway_routes": gateway.loaded(admin) if envoy_up else None}
 
     def write_state(self) -> None:
         """stack.json: how other commands find the supervisor (readable by this user only)."""

@@ -28,6 +28,11 @@ MEASUREMENT_HISTORY_LIMIT = 10
 MIN_SCALED_INTERVAL_S = 0.25
 
 
+def run_name(rollout: str, target: str, step: int) -> str:
+    """An analysis run's name: the Rollout's, the version under analysis and the step (1-based)."""
+    return f"{rollout}-{target}-step{step}"
+
+
 def worse_rank(phase: str) -> int:
     """How bad a phase is, for ranking: Successful lowest, Failed highest (Argo's order)."""
     return _WORSE[phase]

@@ -95,4 +95,4 @@ def _last_verdicts(history: list) -> dict:
 
 def _last_run_name(rollout: str, s) -> str | None:
     last = next((h for h in reversed(s.history) if h.get("kind") == "analysis"), None)
-    return f"{rollout}-{s.target or s.stable}-step{last['step']}" if last else None
+    return analysis.run_name(rollout, s.target or s.stable, last["step"]) if last else None

@@ -79,11 +79,6 @@ class Store:
                                     (after_id, limit)).fetchall()
         return [{"id": i, "at": at, "line": line} for i, at, line in reversed(rows)]
 
-    def finished(self, record: dict) -> None:
-        """Append a rollout that ended (promoted or aborted), for the history of earlier rollouts."""
-        with self._lock:
-            self._db.execute("INSERT INTO rollouts (at, doc) VALUES (?, ?)", (self._clock(), json.dumps(record)))
-
     def rollouts(self, limit: int = 20) -> list[dict]:
         """The latest ended rollouts, newest first."""
         with self._lock:

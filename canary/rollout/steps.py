@@ -106,7 +106,7 @@ class StepsMixin:
     def _start_run(self, step: spec.Analysis, now: float, n: str) -> None:
         s = self.state
         metrics = self._metrics(step)
-        self._run = AnalysisRun(f"{self.spec.name}-{s.target}-step{s.step + 1}", metrics, now, self.time_scale)
+        self._run = AnalysisRun(analysis.run_name(self.spec.name, s.target, s.step + 1), metrics, now, self.time_scale)
         longest = max(m.initial_delay_s + (m.interval_s or 0) * max((analysis.effective_count(m) or 1) - 1, 0)
                       for m in metrics)
         self._event(f"{n}: analysis {', '.join(step.templates)} for {s.target}: "

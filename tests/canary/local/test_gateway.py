@@ -8,18 +8,17 @@ POLICY = mesh.read(ROOT / "k8s")
 
 
 def summary(routing: envoy.Routing) -> dict:
-    return gateway.summarise(envoy.routes(routing, POLICY), routing.canary)
+    return gateway.summarise(envoy.routes(routing, POLICY))
 
 
 def test_the_split_and_the_routes_argo_added_by_their_names():
     header = HeaderRoute.from_argo("canary-header", [{"headerName": "x-canary", "headerValue": {"exact": "always"}}])
     mirror = MirrorRoute.from_argo("mirror-route", 100, [{"method": {"exact": "POST"}}, {"path": {"prefix": "/v2"}}])
     doc = summary(envoy.Routing("v1", "v2", 10, [header], [mirror]))
-    assert doc == {"weights": {"v1": 90, "v2": 10}, "canary_weight": 10, "header_routes": ["canary-header"],
+    assert doc == {"weights": {"v1": 90, "v2": 10}, "header_routes": ["canary-header"],
                    "mirror_routes": ["mirror-route"]}  # feedback routes, which go to a version too, are not counted
 
 
 def test_all_traffic_on_one_version_and_no_canary():
     assert summary(envoy.Routing("v2", "v3", 100))["weights"] == {"v3": 100}
-    assert summary(envoy.Routing("v2")) == {"weights": {"v2": 100}, "canary_weight": 0, "header_routes": [],
-                                            "mirror_routes": []}
+    assert summary(envoy.Routing("v2")) == {"weights": {"v2": 100}, "header_routes": [], "mirror_routes": []}

@@ -211,7 +211,7 @@ def test_manual_pause_resume_promote_abort_retry(rig):
     assert any(e["line"] == "paused by request" for e in paused["events"])
     assert rig.stack.status()["canary_weight"] == 10
     rig.stack.set_routing(0)  # by hand, behind the controller's back: read back and set again
-    wait_until(lambda: (rig.stack.status()["gateway_routes"] or {}).get("canary_weight") == 10, 20,
+    wait_until(lambda: (rig.stack.status()["gateway_routes"] or {"weights": {}})["weights"].get("v2") == 10, 20,
                "the controller to give the canary its 10% again")
     assert any(e["line"].startswith("drift: the gateway splits v1 100%") for e in c.get(events=50)["events"])
     board = json.loads((ROOT / "k8s/base/grafana/ml-canary-dashboard.json").read_text())  # its Argo panel, here

@@ -83,7 +83,7 @@ def test_inference_through_the_gateway(harness, stack):
 def test_weights_90_10_and_the_header_route(harness, with_canary, tmp_path):
     header = [{"name": "canary-header", "match": [{"headerName": "x-canary", "headerValue": {"exact": "always"}}]}]
     with_canary.set_routing(10, header)
-    loaded = wait_until(lambda: (r := with_canary.status()["gateway_routes"]) and r["canary_weight"] == 10 and r, 10,
+    loaded = wait_until(lambda: (r := with_canary.status()["gateway_routes"]) and r["weights"].get("v2") == 10 and r, 10,
                         "Envoy to load the routes")  # read back from Envoy's admin API
     assert (loaded["header_routes"], loaded["mirror_routes"]) == (["canary-header"], [])
     out = tmp_path / "lg.json"
