@@ -9,7 +9,7 @@ request addressed to a foreign name a 400 and a change from another origin a 403
 import hmac
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException, Request, Response
@@ -49,7 +49,7 @@ def serve_metrics(app: FastAPI, registry: CollectorRegistry) -> None:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def token_check(expected: str, hint: str):
+def token_check(expected: str, hint: str) -> Callable[[str], None]:
     """A dependency that refuses a request without ``Authorization: Bearer <expected>`` (401)."""
 
     def check(authorization: str = Header(default="")) -> None:

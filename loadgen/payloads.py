@@ -81,7 +81,7 @@ class PayloadPool:
             raise ValueError(f"unknown protocol {protocol!r}; use v2 or seldon")
         truth = data.truth()
         self._valid = [Payload(encode_rows(protocol, rows[i:i + batch_rows], names), True, tuple(truth[i:i + batch_rows]))
-                       for i in range(0, len(rows) - batch_rows + 1)]
+                       for i in range(len(rows) - batch_rows + 1)]
         self._invalid = _invalid(protocol, rows[0], names)
         self._rng = rng
         self._invalid_ratio = invalid_ratio

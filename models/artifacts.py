@@ -86,6 +86,6 @@ def load(folder: Path):
         )
     try:
         estimator = sio.load(model_path, trusted=TRUSTED_TYPES)
-    except Exception as exc:  # skops raises several types for untrusted or corrupt files
+    except Exception as exc:  # noqa: BLE001 - skops raises several types for untrusted or corrupt files
         raise ArtifactError(f"{model_path} could not be loaded safely: {exc}") from None
     return estimator, metadata

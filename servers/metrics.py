@@ -58,7 +58,7 @@ class RuntimeMetrics:
         return ModelMetrics(self, model_name, model_version)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def for_registry(registry: CollectorRegistry) -> RuntimeMetrics:
     """One RuntimeMetrics per registry, so two models in one process share the families."""
     return RuntimeMetrics(registry)

@@ -15,8 +15,8 @@ import numpy as np
 from flask import has_request_context, request
 from google.protobuf import json_format
 from seldon_core.flask_utils import SeldonMicroserviceException
-from seldon_core.utils import json_to_seldon_message
 from seldon_core.user_model import SeldonNotImplementedError
+from seldon_core.utils import json_to_seldon_message
 
 from servers import admin_http, faults, feedback
 from servers.answers import REQUEST_ID_HEADER, AnswerReporter, AnswerSettings

@@ -17,7 +17,7 @@ class AnswerSink:
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - the stdlib's name
+            def do_POST(self):
                 sink.paths.append(self.path)
                 sink.auth.append(self.headers.get("Authorization", ""))
                 sink.batches.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))

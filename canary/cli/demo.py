@@ -10,6 +10,7 @@ faulty ones aborted with traffic back on v1.
 """
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -27,7 +28,7 @@ _ROW = [13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 10
 def step_table(history: list[dict], harness: Harness) -> list[str]:
     """Per analysis step: weight, verdicts, requests and 5xx per version, from Envoy's counters."""
     rows = []
-    for before, entry in zip(history, history[1:]):
+    for before, entry in itertools.pairwise(history):
         if entry["kind"] != "analysis":
             continue
         window = max(entry["at"] - before["at"], 1.0)

@@ -14,23 +14,22 @@ from prometheus_client import disable_created_metrics
 
 from canary import statefile
 from canary.cli import live
-from canary.cli.logs import setup as setup_logging
 from canary.cli.errors import EXIT_FAIL, EXIT_OK, EXIT_USAGE, one_line_errors
+from canary.cli.logs import setup as setup_logging
 from canary.cli.render import render
 from canary.local import controlapi, procs
 from canary.local.adapters import StackPlatform
 from canary.local.client import ApiError, ControlClient, NotRunning, StackClient
 from canary.local.settings import ControllerSettings, StackSettings
-from canary.webapi import ServerThread
 from canary.rollout import notify, spec
-from canary.rollout.saved import SavedStateError
 from canary.rollout.controller import Controller, Platform
 from canary.rollout.metrics import ControllerMetrics
 from canary.rollout.prometheus import PrometheusProvider
+from canary.rollout.saved import SavedStateError
 from canary.rollout.state import Store
+from canary.webapi import ServerThread
 from servers.faults import FaultUpdate
 from servers.settings import FaultFields
-
 
 log = logging.getLogger("canary.controller")
 

@@ -9,9 +9,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from canary.cli.logs import setup as setup_logging
 from canary.cli.errors import EXIT_FAIL, EXIT_NOT_RUNNING, EXIT_OK, one_line_errors
-from canary.local import procs, stackapi
+from canary.cli.logs import setup as setup_logging
+from canary.local import procs, stack_status, stackapi
 from canary.local.client import ApiError, NotRunning, StackClient
 from canary.local.settings import StackSettings
 from canary.local.stack import Stack, StackError
@@ -52,7 +52,7 @@ def up(settings: StackSettings, args) -> int:
     try:
         while not (stop.is_set() or signalled):
             time.sleep(0.5)
-            for line in stack.poll():
+            for line in stack_status.deaths(stack):
                 log.warning(line)
     finally:
         log.info("stopping the stack")

@@ -1,6 +1,8 @@
 """The page, its scripts and plotly.js (from the plotly wheel), and the login routes."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import plotly
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -25,7 +27,7 @@ class Login(BaseModel):
     user: str = Field("dashboard", min_length=1, max_length=64, pattern=r"^[\w.@ -]+$")
 
 
-def _logged_in(sessions: Sessions, user: str, answer) -> Response:
+def _logged_in(sessions: Sessions, user: str, answer: Callable[[str], Response]) -> Response:
     """``answer(csrf)`` with a new session's cookie: the CSRF token leaves the server only here."""
     sid, csrf = sessions.open(user)
     response = answer(csrf)
@@ -33,7 +35,7 @@ def _logged_in(sessions: Sessions, user: str, answer) -> Response:
     return response
 
 
-def router(sessions: Sessions, bearer) -> APIRouter:
+def router(sessions: Sessions, bearer: Callable[..., None]) -> APIRouter:
     """GET / and /static/*; GET /session; POST /login, /logout, /login-codes; GET /login?code=."""
     api = APIRouter()
     _files(api)
@@ -57,11 +59,11 @@ def _files(api: APIRouter) -> None:
         return FileResponse(STATIC / name, media_type=FILES[name])
 
 
-def _login(api: APIRouter, sessions: Sessions, bearer) -> None:
+def _login(api: APIRouter, sessions: Sessions, bearer: Callable[..., None]) -> None:
     """Who is logged in, the login form, one-time login links, logout."""
 
     @api.get("/session")
-    def session(request: Request) -> dict:
+    def session(request: Request) -> dict[str, Any]:
         # Never the CSRF token: whoever holds the cookie (any port of this host) could read it here.
         found = sessions.get(request.cookies.get(sessions.cookie))
         return {"logged_in": True, "user": found.user} if found else {"logged_in": False}
@@ -92,6 +94,6 @@ def _login(api: APIRouter, sessions: Sessions, bearer) -> None:
         return response
 
     @api.post("/login-codes", dependencies=[Depends(bearer)])
-    def login_code(request: Request) -> dict:
+    def login_code(request: Request) -> dict[str, str]:
         code = sessions.new_code(request.headers.get("x-canary-user", "unknown"))
         return {"code": code, "path": f"/login?code={code}"}

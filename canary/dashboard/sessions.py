@@ -19,6 +19,7 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,7 +56,7 @@ class Sessions:
     """Sessions in the controller's SQLite file (``:memory:`` alone); one-time login codes in memory."""
 
     def __init__(self, token: str, db: Path | str = ":memory:", ttl_s: float = 12 * 3600, code_ttl_s: float = 60,
-                 clock=time.time):
+                 clock: Callable[[], float] = time.time):
         self._token, self.ttl_s, self._code_ttl, self._clock = token, ttl_s, code_ttl_s, clock
         self._db = sqlite3.connect(str(db), check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
@@ -105,7 +106,7 @@ class Sessions:
         return user if user and expires >= self._clock() else None
 
 
-def control_user(sessions: Sessions, bearer, hint: str):
+def control_user(sessions: Sessions, bearer: Callable[[str], None], hint: str) -> Callable[..., str]:
     """A dependency for every change: ``bearer`` (canary.webapi.token_check, the CLI's way) when the request
     carries an Authorization header, else a session with its CSRF header (a browser's). It returns who is
     acting, for the audit log; 401 without either, 403 on a bad CSRF token."""

@@ -19,8 +19,16 @@ from canary.judge import evidence
 from canary.judge.counters import CellCounts
 from canary.judge.recent import RecentSamples
 from canary.judge.settings import JudgeSettings
-from canary.judge.source import (DISAGREEMENTS_TOTAL, FEEDBACK_TOTAL, PAIRS_TOTAL, PREDICTIONS_TOTAL, REVISION_LABEL,
-                                 JudgeError, PrometheusReader, Source)
+from canary.judge.source import (
+    DISAGREEMENTS_TOTAL,
+    FEEDBACK_TOTAL,
+    PAIRS_TOTAL,
+    PREDICTIONS_TOTAL,
+    REVISION_LABEL,
+    JudgeError,
+    PrometheusReader,
+    Source,
+)
 
 TESTS = ("errors", "latency")  # the default family: HTTP outcomes, from the proxy
 QUALITY_TESTS = ("accuracy", "class_mix")  # model quality, from the runtimes' own counters

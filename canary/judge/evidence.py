@@ -124,7 +124,7 @@ class Evidence:
 
     def evaluate(self, name: str, alpha: float) -> dict:
         """One test's result at level ``alpha``."""
-        s, a = self.settings, self.a
+        s = self.settings
         if name == "disagreement":
             d, n = self._pairs()
             return quality.disagreement(d, n, s.disagreement_absolute, alpha)

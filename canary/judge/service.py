@@ -9,8 +9,8 @@ import time
 from collections import OrderedDict
 
 from fastapi import Depends, Header, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from pydantic import BaseModel, ConfigDict, Field
 
 from canary.judge.analysis import ALL_TESTS, TESTS, Analysis, Question
 from canary.judge.pairs import PairCounts

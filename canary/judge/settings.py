@@ -6,7 +6,6 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 # Errors fail a broken build fastest and weigh most; the slow model-quality tests share the rest.
 ALPHA_SHARES = {"errors": 0.4, "latency": 0.25, "accuracy": 0.1, "class_mix": 0.1, "disagreement": 0.15}
 

@@ -31,8 +31,8 @@ class Tally:
 
     def by_window(self) -> list[tuple[int, int, int, int]]:
         """The four counts summed over each window, in order."""
-        return [tuple(int(round(v)) for v in self.windows[w]) for w in sorted(self.windows)]
+        return [tuple(round(v) for v in self.windows[w]) for w in sorted(self.windows)]
 
     def totals(self) -> tuple[int, int, int, int]:
         """The four counts over every cell."""
-        return tuple(int(round(v)) for v in sum(self.windows.values(), np.zeros(4)))
+        return tuple(round(v) for v in sum(self.windows.values(), np.zeros(4)))

@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from canary.dashboard import pages, proxy
 from canary.dashboard.sessions import Sessions, control_user
 from canary.local.client import ApiError, NotRunning, StackClient
-from canary.webapi import create_app, serve_metrics, token_check
 from canary.rollout import spec
 from canary.rollout.controller import ControlError, Controller
 from canary.rollout.view import view
+from canary.webapi import create_app, serve_metrics, token_check
 from servers.admin import FAULTS_PATH
 from servers.faults import FaultUpdate
 

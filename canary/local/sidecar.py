@@ -17,7 +17,7 @@ from canary.rollout.durations import seconds
 
 # Istio's inbound clusters have no limits of their own (the client side enforces the DestinationRule's):
 # Envoy's default 1024 would turn a burst into 503s counted against the revision.
-_UNLIMITED = {k: 4294967295 for k in ("max_connections", "max_pending_requests", "max_requests", "max_retries")}
+_UNLIMITED = dict.fromkeys(("max_connections", "max_pending_requests", "max_requests", "max_retries"), 4294967295)
 SIDECAR_OFFSET, ADMIN_OFFSET = 4, 5  # ports from a runtime's slot: REST, gRPC, metrics, admin, then these two
 SLOT_PORTS = ADMIN_OFFSET + 1
 # The runtimes close a connection idle for 5 s (uvicorn) or 2 s (gunicorn): the sidecar closes its own first, so

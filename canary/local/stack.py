@@ -15,11 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from canary.local import envoy, mesh, procs, runtimes, sidecar
+from canary.local import envoy, mesh, procs, runtimes, sidecar, stack_status
 from canary.local import prometheus_config as prometheus
 from canary.local.preflight import envoy_binary, preflight
 from canary.local.settings import StackSettings
-from canary.local.stack_status import StatusMixin
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 from models import train
 
@@ -44,7 +43,7 @@ class Managed:
     exit_code: int | None = None
 
 
-class Stack(StatusMixin):
+class Stack:
     """Owns the processes; every change goes through one lock."""
 
     def __init__(self, settings: StackSettings, emit: Callable[[str], None] = logging.getLogger("canary.stack").info):
@@ -57,7 +56,7 @@ class Stack(StatusMixin):
         self.answers_token = secrets.token_hex(16)  # the runtimes' answers to the judge: no other process's
         self.procs: dict[str, Managed] = {}
         self.routing = envoy.Routing(stable=settings.stable_version)
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._files = envoy.EnvoyFiles(self.run_dir / "envoy")
 
     # -- start and stop ---------------------------------------------------
@@ -93,12 +92,12 @@ class Stack(StatusMixin):
         except BaseException:
             self.down()
             raise
-        self.write_state()
+        stack_status.write_state(self)
         return time.monotonic() - started
 
     def down(self) -> None:
         """Stop every process, newest first."""
-        with self._lock:
+        with self.lock:
             for name in reversed(list(self.procs)):
                 self.procs[name].process.stop()
             self.procs.clear()
@@ -107,7 +106,7 @@ class Stack(StatusMixin):
     # -- versions -----------------------------------------------------------
     def add_canary(self, version: str, fault_env: dict[str, str] | None = None, revision: str | None = None) -> Managed:
         """Start ``version``'s runtime as the canary, with no traffic yet; ``revision`` if another names it."""
-        with self._lock:
+        with self.lock:
             if self.routing.canary:
                 raise StackError(f"a canary ({self.routing.canary}) already runs; remove it first")
             if self._runtime(version):
@@ -115,12 +114,12 @@ class Stack(StatusMixin):
             managed = self._start_runtime(version, "canary", fault_env or {}, revision)
             self.routing.canary, self.routing.canary_weight = version, 0
             self._write_envoy()
-            self.write_state()
+            stack_status.write_state(self)
             return managed
 
     def remove_canary(self, drain_s: float = 1.0) -> None:
         """Weight to 0 and header routes off first; stop the canary once in-flight requests drained."""
-        with self._lock:
+        with self.lock:
             version = self.routing.canary
             if version is None:
                 return
@@ -129,11 +128,11 @@ class Stack(StatusMixin):
             time.sleep(drain_s)
             self._stop_runtime(version)
             self._write_envoy()
-            self.write_state()
+            stack_status.write_state(self)
 
     def promote_canary(self) -> None:
         """The canary becomes stable with all traffic; the old stable keeps running until retired."""
-        with self._lock:
+        with self.lock:
             if self.routing.canary is None:
                 raise StackError("no canary to promote")
             old = self.routing.stable
@@ -142,21 +141,21 @@ class Stack(StatusMixin):
             if self._runtime(old):
                 self._runtime(old).role = "previous"
             self._write_envoy(keep=old)
-            self.write_state()
+            stack_status.write_state(self)
 
     def retire(self, version: str) -> None:
         """Stop a version that no longer serves traffic."""
-        with self._lock:
+        with self.lock:
             if version in (self.routing.stable, self.routing.canary):
                 raise StackError(f"version {version} still serves traffic")
             self._stop_runtime(version)
             self._write_envoy()
-            self.write_state()
+            stack_status.write_state(self)
 
     def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute],
                     mirror_routes: list[MirrorRoute] = ()) -> None:
         """Rewrite Envoy's routes; refused when no canary runs to take the traffic."""
-        with self._lock:
+        with self.lock:
             if not 0 <= canary_weight <= 100:
                 raise StackError(f"canary weight {canary_weight} is outside 0..100")
             if self.routing.canary is None and (canary_weight or header_routes or mirror_routes):
@@ -164,7 +163,7 @@ class Stack(StatusMixin):
             self.routing.canary_weight, self.routing.header_routes = canary_weight, list(header_routes)
             self.routing.mirror_routes = list(mirror_routes)
             self._files.write_routes(envoy.routes(self.routing, self.mesh))
-            self.write_state()
+            stack_status.write_state(self)
 
     # -- helpers ------------------------------------------------------------------
     def _ensure_artifacts(self) -> None:

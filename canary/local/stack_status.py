@@ -1,58 +1,61 @@
 """What the stack reports: process health, deaths since the last look, and the state file other commands read."""
 
 import os
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from canary import statefile
 from canary.local import gateway
 
+if TYPE_CHECKING:  # the stack passes itself: a collaborator, not a base class
+    from canary.local.stack import Stack
 
-class StatusMixin:
-    """Status for ``Stack`` (its processes, routing, settings and lock live there)."""
 
-    def poll(self) -> list[str]:
-        """Note processes that died since the last poll; return a line for each."""
-        lines = []
-        with self._lock:
-            for m in self.procs.values():
-                code = m.process.popen.poll()
-                if code is not None and m.exit_code is None:
-                    m.exit_code = code
-                    lines.append(f"{m.name} (pid {m.process.pid}) exited with code {code}; log: {m.process.log_path}")
-        return lines
+def deaths(stack: "Stack") -> list[str]:
+    """Note processes that died since the last poll; return a line for each."""
+    lines: list[str] = []
+    with stack.lock:
+        for m in stack.procs.values():
+            code = m.process.popen.poll()
+            if code is not None and m.exit_code is None:
+                m.exit_code = code
+                lines.append(f"{m.name} (pid {m.process.pid}) exited with code {code}; log: {m.process.log_path}")
+    return lines
 
-    def status(self) -> dict:
-        """Routing, and every process with its pid, port, role and health."""
-        with self._lock:
-            items = list(self.procs.values())
-        out = []
-        for m in items:
-            state = "running" if m.process.popen.poll() is None else f"exited ({m.process.popen.poll()})"
-            healthy = False
-            if state == "running":
-                try:
-                    healthy = httpx.get(m.ready_url, timeout=0.5).status_code == 200
-                except httpx.HTTPError:
-                    pass
-            out.append({"name": m.name, "pid": m.process.pid, "port": m.port, "role": m.role, "version": m.version,
-                        "revision": m.revision, "state": state, "healthy": healthy, "log": str(m.process.log_path), "admin_url": m.admin_url})
-        revisions = {m.version: m.revision for m in items if m.version}
-        envoy_up = any(p["name"] == "envoy" and p["state"] == "running" for p in out)
-        admin = f"http://127.0.0.1:{self.settings.envoy_admin_port}"
-        return {"gateway": f"http://127.0.0.1:{self.settings.gateway_port}", "runtime": self.settings.runtime,
-                "judge": f"http://127.0.0.1:{self.settings.judge_port}",
-                "stable": self.routing.stable, "canary": self.routing.canary,
-                "stable_revision": revisions.get(self.routing.stable),
-                "canary_revision": revisions.get(self.routing.canary),
-                "canary_weight": self.routing.canary_weight if self.routing.canary else 0,
-                "header_routes": [h.name for h in self.routing.header_routes],
-                "mirror_routes": [m.name for m in self.routing.mirror_routes], "processes": out,
-                # what Envoy has loaded (canary.local.gateway): the controller's read-back
-                "gateway_routes": gateway.loaded(admin) if envoy_up else None}
 
-    def write_state(self) -> None:
-        """stack.json: how other commands find the supervisor (readable by this user only)."""
-        state = {"pid": os.getpid(), "api": f"http://127.0.0.1:{self.settings.api_port}", "token": self.api_token,
-                 "fault_token": self.fault_token, "pids": {m.name: m.process.pid for m in self.procs.values()}}
-        statefile.write_json(self.run_dir / "stack.json", state)
+def status(stack: "Stack") -> dict[str, Any]:
+    """Routing, and every process with its pid, port, role and health."""
+    with stack.lock:
+        items = list(stack.procs.values())
+    out: list[dict[str, Any]] = []
+    for m in items:
+        state = "running" if m.process.popen.poll() is None else f"exited ({m.process.popen.poll()})"
+        healthy = False
+        if state == "running":
+            try:
+                healthy = httpx.get(m.ready_url, timeout=0.5).status_code == 200
+            except httpx.HTTPError:
+                pass
+        out.append({"name": m.name, "pid": m.process.pid, "port": m.port, "role": m.role, "version": m.version,
+                    "revision": m.revision, "state": state, "healthy": healthy, "log": str(m.process.log_path), "admin_url": m.admin_url})
+    revisions = {m.version: m.revision for m in items if m.version}
+    envoy_up = any(p["name"] == "envoy" and p["state"] == "running" for p in out)
+    admin = f"http://127.0.0.1:{stack.settings.envoy_admin_port}"
+    return {"gateway": f"http://127.0.0.1:{stack.settings.gateway_port}", "runtime": stack.settings.runtime,
+            "judge": f"http://127.0.0.1:{stack.settings.judge_port}",
+            "stable": stack.routing.stable, "canary": stack.routing.canary,
+            "stable_revision": revisions.get(stack.routing.stable),
+            "canary_revision": revisions.get(stack.routing.canary),
+            "canary_weight": stack.routing.canary_weight if stack.routing.canary else 0,
+            "header_routes": [h.name for h in stack.routing.header_routes],
+            "mirror_routes": [m.name for m in stack.routing.mirror_routes], "processes": out,
+            # what Envoy has loaded (canary.local.gateway): the controller's read-back
+            "gateway_routes": gateway.loaded(admin) if envoy_up else None}
+
+
+def write_state(stack: "Stack") -> None:
+    """stack.json: how other commands find the supervisor (readable by this user only)."""
+    state = {"pid": os.getpid(), "api": f"http://127.0.0.1:{stack.settings.api_port}", "token": stack.api_token,
+             "fault_token": stack.fault_token, "pids": {m.name: m.process.pid for m in stack.procs.values()}}
+    statefile.write_json(stack.run_dir / "stack.json", state)

@@ -6,9 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
+from canary.local import stack_status
 from canary.local.stack import Stack, StackError
-from canary.webapi import create_app, token_check
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
+from canary.webapi import create_app, token_check
 
 
 class HeaderMatch(BaseModel):
@@ -87,7 +88,7 @@ def _changer(stack: Stack, changes: ThreadPoolExecutor):
             raise HTTPException(409, str(exc)) from None
         except ValueError as exc:
             raise HTTPException(400, f"bad request: {exc}") from None
-        return result if result is not None else stack.status()
+        return result if result is not None else stack_status.status(stack)
 
     return change
 
@@ -101,7 +102,7 @@ def create(stack: Stack, stop: threading.Event, changes: ThreadPoolExecutor) -> 
 
     @app.get("/status")
     def status() -> dict:
-        return stack.status()
+        return stack_status.status(stack)
 
     @app.post("/canary", dependencies=[auth])
     def add_canary(body: CanaryBody) -> dict:

@@ -11,10 +11,11 @@ completed metric; any Failed, Error or Inconclusive metric terminates the rest.
 
 import math
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 from canary.rollout import expr
 from canary.rollout.interfaces import ProviderError  # noqa: F401 - where the providers and the tests find it
-from canary.rollout.spec import Metric
+from canary.rollout.template import Metric
 
 SUCCESSFUL, RUNNING, PENDING = "Successful", "Running", "Pending"
 INCONCLUSIVE, ERROR, FAILED = "Inconclusive", "Error", "Failed"
@@ -65,7 +66,7 @@ class MetricState:
     measurements: list[Measurement] = field(default_factory=list)
 
 
-def _condition(condition: str, result) -> bool:
+def _condition(condition: str, result: object) -> bool:
     """utils/evaluate/evaluate.go, EvalCondition: the condition must yield a boolean."""
     value = expr.evaluate(condition, result)
     if not isinstance(value, bool):
@@ -73,7 +74,7 @@ def _condition(condition: str, result) -> bool:
     return value
 
 
-def judge(metric: Metric, result) -> tuple[str, str]:
+def judge(metric: Metric, result: object) -> tuple[str, str]:
     """A measurement's phase from the conditions, as Argo's EvaluateResult decides it."""
     try:
         success = _condition(metric.success_condition, result) if metric.success_condition else False
@@ -192,13 +193,13 @@ class AnalysisRun:
         done = [s for s in self.states.values() if s.phase in (FAILED, ERROR, INCONCLUSIVE)]
         return max(done, key=lambda s: _WORSE[s.phase]) if done else None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The run as JSON, saved with the controller's state."""
         return {"name": self.name, "started_at": self.started_at, "time_scale": self.time_scale,
                 "terminating": self.terminating, "states": {k: asdict(v) for k, v in self.states.items()}}
 
     @classmethod
-    def from_dict(cls, doc: dict, metrics: list[Metric]) -> "AnalysisRun":
+    def from_dict(cls, doc: dict[str, Any], metrics: list[Metric]) -> "AnalysisRun":
         """A saved run, resumed by a restarted controller."""
         run = cls(doc["name"], metrics, doc["started_at"], doc["time_scale"])
         run.terminating = doc["terminating"]

@@ -2,6 +2,7 @@
 
 import dataclasses
 import re
+from typing import Any
 
 from canary.rollout import spec
 
@@ -9,7 +10,7 @@ UNKNOWN_REVISION = "unknown"  # what a check before the canary exists resolves p
 
 
 def resolve(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, local: dict[str, str],
-            revisions: dict[str, str]) -> dict[str, str]:
+            revisions: dict[str, str | None]) -> dict[str, str]:
     """Template defaults, then the step's args; fieldRef paths read the Rollout being rolled out,
     podTemplateHashValue reads ``revisions`` (``{"Stable": ..., "Latest": ...}``), and an arg named
     in ``local`` (the addresses of this machine's Prometheus and judge) takes that value."""
@@ -29,17 +30,17 @@ def resolve(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, local:
     missing = [k for k, v in values.items() if v is None]
     if missing:
         raise spec.SpecError(f"analysis {', '.join(step.templates)}: no value for required args {missing}")
-    return values
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def metrics_for(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, local: dict[str, str],
-                revisions: dict[str, str]) -> list[spec.Metric]:
+                revisions: dict[str, str | None]) -> list[spec.Metric]:
     """The step's metrics with every {{args.x}} in query, address, URL, headers and body replaced."""
     values = resolve(rollout, step, version, local, revisions)
     return [_substituted(m, values) for name in step.templates for m in rollout.templates[name].metrics]
 
 
-def _substituted(metric: spec.Metric, values: dict) -> spec.Metric:
+def _substituted(metric: spec.Metric, values: dict[str, str]) -> spec.Metric:
     call = metric.web
     if call is not None:
         call = dataclasses.replace(
@@ -49,14 +50,14 @@ def _substituted(metric: spec.Metric, values: dict) -> spec.Metric:
                                address=substitute(metric.address, values), web=call)
 
 
-def substitute(text: str, values: dict) -> str:
+def substitute(text: str, values: dict[str, str]) -> str:
     """Replace every {{args.name}} Argo would replace."""
     return re.sub(r"\{\{\s*args\.([\w-]+)\s*\}\}", lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def field(doc: dict, path: str) -> str:
+def field(doc: dict[str, Any], path: str) -> str:
     """A fieldRef path (spec.template.metadata.labels['version']) read from the Rollout."""
-    node = doc
+    node: Any = doc
     for part in (p for p in re.split(r"[.\[\]']+", path) if p):
         node = node[int(part)] if isinstance(node, list) else node.get(part) if isinstance(node, dict) else None
         if node is None:

@@ -12,14 +12,18 @@ run outside it, so a control such as abort never waits behind a slow Prometheus.
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from canary.rollout import converge, guards, launch, readiness, saved as saved_state, spec
+from canary.rollout import converge, guards, launch, readiness, spec, steps
+from canary.rollout import saved as saved_state
 from canary.rollout.analysis import AnalysisRun
 from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, MirrorRoute, Observer, TrafficRouter
+from canary.rollout.kinds import Measured
+from canary.rollout.measure import Measurer
+from canary.rollout.state import Store
 from canary.rollout.status import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, RolloutState
-from canary.rollout.measure import MeasureMixin
-from canary.rollout.steps import StepsMixin
 from canary.rollout.web import WebProvider
 from canary.rollout.wording import fmt_s
 
@@ -37,43 +41,49 @@ class Platform:
     observer: Observer | None = None  # reads the platform back (canary.rollout.converge); None: trust the calls
 
 
-class Controller(StepsMixin, MeasureMixin):
-    """One Rollout's controller: controls from the API, ``reconcile`` from the loop."""
+Notify = Callable[[dict[str, Any]], None]
 
-    def __init__(self, rollout: spec.RolloutSpec, store, platform: Platform, *, prometheus_address: str,
-                 judge_address: str = "", time_scale: float = 1.0, clock=time.time, notify=None, emit=_log.info,
-                 restart_steps: bool = False):
+
+class Controller:
+    """One Rollout's controller: controls from the API, ``reconcile`` from the loop; the steps execute themselves
+    (canary.rollout.kinds) and the measurements are the ``Measurer``'s."""
+
+    def __init__(self, rollout: spec.RolloutSpec, store: Store, platform: Platform, *, prometheus_address: str,
+                 judge_address: str = "", time_scale: float = 1.0, clock: Callable[[], float] = time.time,
+                 notify: Notify | None = None, emit: Callable[[str], None] = _log.info, restart_steps: bool = False):
         self.spec, self.store, self.platform = rollout, store, platform
         # Args the templates point at cluster services; on this platform they take these values.
-        self.local_args = {"prometheus-address": prometheus_address, **({"judge-address": judge_address} if judge_address else {})}
+        local_args = {"prometheus-address": prometheus_address, **({"judge-address": judge_address} if judge_address else {})}
+        self.measurer = Measurer(rollout, local_args, platform.deployer, platform.provider, platform.web)
         self.time_scale, self.clock = time_scale, clock
         self.notify, self.emit = notify, emit
         self.lock = threading.RLock()
-        self._unsaved: tuple[list[str], list[dict]] = ([], [])  # event lines and ended rollouts, for the next save
+        self._unsaved: tuple[list[str], list[dict[str, Any]]] = ([], [])  # event lines and ended rollouts
         # SavedStateError when the saved state cannot be resumed with this k8s/ (canary.rollout.saved)
         self.state, saved, lines = saved_state.load(store, rollout, platform.deployer.stable_revision, clock(),
                                                     restart_steps)
         self._steps_hash = saved_state.steps_hash(rollout)
         for line in lines:
-            self._event(line)
-        self._run = self._load_run()
+            self.event(line)
+        self.run: AnalysisRun | None = self._load_run()  # the analysis run of the current step, if any
         self.looks = converge.Looks()
         launch.recover(self)
         if saved and self.state.target:
             launch.resume(self)
 
     # -- events, persistence, routing ---------------------------------------
-    def _event(self, line: str) -> None:
+    def event(self, line: str) -> None:
         """Shown at once; stored with the state it led to, at the next ``_save``."""
         self._unsaved[0].append(line)
         self.emit(line)
 
-    def _finished(self, outcome: str, message: str) -> None:
+    def finished(self, outcome: str, message: str) -> None:
         """The rollout's line in the history, stored with the state that ends it."""
         self._unsaved[1].append(self._ended(outcome, message))
 
-    def _save(self) -> None:
-        self.state.analysis = self._run.to_dict() if self._run else None
+    def save(self) -> None:
+        """The state, with the events and ended rollouts since the last save, in one transaction."""
+        self.state.analysis = self.run.to_dict() if self.run else None
         self.state.schema, self.state.steps_hash = saved_state.SCHEMA, self._steps_hash
         events, finished = self._unsaved
         self.store.commit(asdict(self.state), events, finished)
@@ -83,28 +93,31 @@ class Controller(StepsMixin, MeasureMixin):
         doc = self.state.analysis
         if not doc:
             return None
-        return AnalysisRun.from_dict(doc, self._metrics(self.spec.steps[self.state.step]))
+        return AnalysisRun.from_dict(doc, self.measurer.metrics(self.spec.steps[self.state.step], self.state))
 
-    def _scaled(self, seconds: float) -> float:
+    def scaled(self, seconds: float) -> float:
+        """A duration of the plan in the controller's (time-scaled) seconds."""
         return seconds / self.time_scale
 
-    def _apply_routing(self) -> None:
+    def advance(self, record: dict[str, Any]) -> None:
+        """The current step done: recorded in the history, the next one current, saved."""
+        self.state.history.append({"step": self.state.step + 1, "at": self.clock(), **record})
+        self.state.step += 1
+        self.save()
+
+    def apply_routing(self) -> None:
+        """The state's weight, header and mirror routes set on the router."""
         routes = [HeaderRoute.from_argo(name, match) for name, match in self.state.header_routes.items()]
         mirrors = [MirrorRoute.from_argo(name, r["percentage"], r["match"]) for name, r in self.state.mirror_routes.items()]
         self.platform.router.set_routing(self.state.weight, routes, mirrors)
 
-    @property
-    def run(self) -> AnalysisRun | None:
-        """The analysis run of the current step, if any."""
-        return self._run
-
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """The audit fields, read under the lock."""
         with self.lock:
             return self.state.summary()
 
     # -- controls ------------------------------------------------------------
-    def start(self, version: str, faults: dict | None = None) -> None:
+    def start(self, version: str, faults: dict[str, str] | None = None) -> None:
         """Begin a rollout to ``version``; ``faults`` are FAULT_* variables for its runtime. Decided and saved
         under the lock, the canary started outside it (canary.rollout.launch)."""
         with self.lock:
@@ -112,7 +125,7 @@ class Controller(StepsMixin, MeasureMixin):
             self._require("rollout")
             if version == s.stable:
                 raise ControlError(f"{version} is already the stable version")
-            self._check_args(version)
+            self.measurer.check_args(version)
             replace = bool(s.target and s.aborted and s.canary_down_at)
             retiring = [p for p in s.retire if p[0] == version]
             self.state = started = RolloutState(
@@ -120,9 +133,9 @@ class Controller(StepsMixin, MeasureMixin):
                 retire=[p for p in s.retire if p not in retiring], message=f"starting canary {version}",
                 history=[{"step": 0, "at": self.clock(), "kind": "start", "weight": 0}])
             extra = f" with faults {faults}" if faults else ""
-            self._event(f"rollout {self.spec.name}: {self.state.stable} -> {version}{extra}, {len(self.spec.steps)} steps"
+            self.event(f"rollout {self.spec.name}: {self.state.stable} -> {version}{extra}, {len(self.spec.steps)} steps"
                         + ("" if self.time_scale == 1 else f", time-scale {self.time_scale:g}"))
-            self._save()
+            self.save()
         launch.start_canary(self, started, replace, bool(retiring))
 
     def pause(self) -> None:
@@ -131,8 +144,8 @@ class Controller(StepsMixin, MeasureMixin):
             self._require("pause")
             self.state.paused, self.state.phase = True, PAUSED
             self.state.unready_since = None  # paused time does not count toward the progress deadline
-            self._event("paused by request")
-            self._save()
+            self.event("paused by request")
+            self.save()
 
     def resume(self) -> None:
         """Undo a pause by request."""
@@ -140,58 +153,58 @@ class Controller(StepsMixin, MeasureMixin):
             self._require("resume")
             self.state.paused = False
             self.state.phase = PAUSED if self.state.pause_reason else PROGRESSING
-            self._event("resumed")
-            self._save()
+            self.event("resumed")
+            self.save()
 
     def promote(self, full: bool = False) -> None:
         """Skip the current pause or analysis; ``full`` skips every remaining step."""
         with self.lock:
             s = self._require("promote_full" if full else "promote")
-            self._end_run()
+            self.end_run()
             if full:
-                self._event(f"promote --full: skipping steps {s.step + 1}..{len(self.spec.steps)}")
+                self.event(f"promote --full: skipping steps {s.step + 1}..{len(self.spec.steps)}")
                 s.step = len(self.spec.steps)
             else:
-                self._event(f"promote: skipping step {s.step + 1}/{len(self.spec.steps)}")
+                self.event(f"promote: skipping step {s.step + 1}/{len(self.spec.steps)}")
                 s.step += 1
             s.paused, s.pause_reason, s.pause_until, s.phase = False, "", None, PROGRESSING
             s.unready_since = None  # a skipped step's wait for readiness starts over at the next one
-            self._save()
+            self.save()
 
     def abort(self, reason: str = "aborted by request") -> None:
         """Canary weight 0 at once; the canary is scaled down after abortScaleDownDelaySeconds."""
         with self.lock:
             s = self._require("abort")
-            self._end_run()
+            self.end_run()
             routed = (s.weight, s.header_routes, s.mirror_routes) != (0, {}, {})
             s.weight, s.header_routes, s.mirror_routes = 0, {}, {}  # Argo removes the managed routes
             if routed and not s.starting:  # no call that waits behind a start: the read-back sets the routes after
-                self._apply_routing()
+                self.apply_routing()
             s.aborted, s.phase, s.paused, s.pause_reason = True, DEGRADED, False, ""
             s.message = f"RolloutAborted: {reason}"
-            s.canary_down_at = self.clock() + self._scaled(self.spec.abort_scale_down_delay_s)
-            self._finished("aborted", s.message)
-            self._event(f"{reason}: aborting, canary weight 0; {s.target} scaled down in "
+            s.canary_down_at = self.clock() + self.scaled(self.spec.abort_scale_down_delay_s)
+            self.finished("aborted", s.message)
+            self.event(f"{reason}: aborting, canary weight 0; {s.target} scaled down in "
                         f"{fmt_s(self.spec.abort_scale_down_delay_s, self.time_scale)}")
-            self._save()
+            self.save()
         if self.notify:
             self.notify({"event": "rollout-aborted", "rollout": self.spec.name, "version": s.target, "message": s.message})
 
     def retry(self) -> None:
         """Restart an aborted rollout from step 1; a canary already scaled down is started outside the lock."""
-        revisions = self._revisions()  # a platform read: before the lock
+        revisions = self.measurer.revisions()  # a platform read: before the lock
         with self.lock:
             s = self._require("retry")
             back = s.canary_down_at is None  # already scaled down: bring the canary back
             self.state = started = RolloutState(
                 stable=s.stable, phase=PROGRESSING, target=s.target, faults=s.faults, retire=s.retire, starting=back,
                 message=f"starting canary {s.target}" if back else "", revisions={} if back else revisions)
-            self._event(f"retry: rollout to {s.target} restarts at step 1")
-            self._save()
+            self.event(f"retry: rollout to {s.target} restarts at step 1")
+            self.save()
         if back:
             launch.start_canary(self, started)
 
-    def _ended(self, outcome: str, message: str) -> dict:
+    def _ended(self, outcome: str, message: str) -> dict[str, Any]:
         """A rollout's line in the history: from what to what, when it began, how it ended."""
         s = self.state
         return {"from": s.stable, "to": s.target, "outcome": outcome, "message": message, "step": s.step,
@@ -204,41 +217,25 @@ class Controller(StepsMixin, MeasureMixin):
             raise ControlError(reason)
         return self.state
 
-    def _end_run(self) -> None:
-        if self._run:
-            self._run.terminate()
-            self._run = None
+    def end_run(self) -> None:
+        """The current analysis run stopped, as Argo terminates a run its step no longer needs."""
+        if self.run:
+            self.run.terminate()
+            self.run = None
 
     # -- the loop --------------------------------------------------------------
     def reconcile(self) -> None:
         """One pass: scale-downs that are due, the platform read back and repaired, then the steps; the platform
         is read and measurements are taken unlocked."""
         now = self.clock()
-        for action in self._due_scale_downs(now):
+        for action in launch.due_scale_downs(self, now):
             action()
         converge.look(self, now)  # a scale-down that failed (at this pass or before) is found and done again
-        ready, pending = readiness.read(self), None  # a platform read: outside the lock
-        for _ in range(2):  # at most one round of measurements per pass
-            with self.lock:
-                request = self._progress(now, pending, ready)
-            if request is None:
-                return
-            run, metrics = request
-            pending = (run, [(metric, self._measure(metric)) for metric in metrics])
-
-    def _due_scale_downs(self, now: float) -> list:
-        """Record the scale-downs that are due; the platform calls run after the lock is released."""
-        actions, deployer = [], self.platform.deployer
+        ready = readiness.read(self)  # a platform read: outside the lock
         with self.lock:
-            s = self.state
-            if s.canary_down_at and now >= s.canary_down_at:
-                s.canary_down_at = None
-                actions.append(deployer.remove_canary)
-                self._event(f"canary {s.target} scaled down")
-            for pending in [p for p in s.retire if now >= p[1]]:
-                s.retire.remove(pending)
-                actions.append(lambda version=pending[0]: deployer.retire(version))
-                self._event(f"previous version {pending[0]} scaled down")
-            if actions:
-                self._save()
-        return actions
+            request = steps.progress(self, now, None, ready)
+        if request is None:
+            return
+        measured = Measured(request.run, [(metric, self.measurer.measure(metric)) for metric in request.metrics])
+        with self.lock:  # at most one round of measurements per pass: what it leads to is asked at the next pass
+            steps.progress(self, now, measured, ready)

@@ -9,11 +9,13 @@ in a row find it, so a change under way (a route file being loaded, a canary com
 taken for drift; routes are set again under the lock, so a concurrent abort is never overwritten.
 """
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from canary.rollout import launch
+from canary.rollout import launch, steps
 from canary.rollout.interfaces import Observed
 
 if TYPE_CHECKING:  # the controller passes itself: a collaborator, not a base class
@@ -21,7 +23,16 @@ if TYPE_CHECKING:  # the controller passes itself: a collaborator, not a base cl
 
 _log = logging.getLogger("canary.controller")
 EVERY_S = 2.0  # seconds between looks: a repair within two looks, a status read per look
-TOLD = object()  # a finding's "repair" that only said what it found
+Action = Callable[[], None]  # a platform call, made after the lock is released
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A difference: its event line, and its repair made under the lock (it may return a call to make after)."""
+
+    line: str
+    repair: Callable[[], Action | None]
+    counts: bool = True  # False: only reported (a person decides), not counted as a repair
 
 
 @dataclass
@@ -30,9 +41,9 @@ class Looks:
 
     every_s: float = EVERY_S
     due_at: float = 0.0
-    suspects: set = field(default_factory=set)
+    suspects: set[str] = field(default_factory=set)
     repairs: int = 0  # differences repaired since the controller started (mlcanary_rollout_drift_repairs_total)
-    told: set = field(default_factory=set)  # what was reported and is not repaired here: said once
+    told: set[str] = field(default_factory=set)  # what was reported and is not repaired here: said once
     blind: bool = False  # the last look could not read the platform (said once per streak)
 
 
@@ -56,7 +67,7 @@ def look(ctrl: "Controller", now: float) -> None:
         action()
 
 
-def _repair(ctrl: "Controller", seen: Observed) -> list[Callable[[], None]]:
+def _repair(ctrl: "Controller", seen: Observed) -> list[Action]:
     """Under the lock: the findings seen on two looks in a row, repaired or scheduled; the calls to make."""
     s, looks = ctrl.state, ctrl.looks
     if s.starting:  # the platform is being changed on purpose: nothing to compare until the start is recorded
@@ -65,59 +76,65 @@ def _repair(ctrl: "Controller", seen: Observed) -> list[Callable[[], None]]:
     findings = _findings(ctrl, seen)
     confirmed = [f for key, f in findings.items() if key in looks.suspects]
     looks.suspects = set(findings)
-    actions = []
-    for line, make in confirmed:
-        ctrl._event(f"drift: {line}")
+    actions: list[Action] = []
+    for finding in confirmed:
+        ctrl.event(f"drift: {finding.line}")
         try:
-            action = make()
+            action = finding.repair()
         except Exception as exc:  # noqa: BLE001 - a refused repair is said, and tried again at the next two looks
-            ctrl._event(f"drift: the repair failed: {type(exc).__name__}: {exc}")
+            ctrl.event(f"drift: the repair failed: {type(exc).__name__}: {exc}")
             continue
-        if action is TOLD:
-            continue
-        looks.repairs += 1
+        looks.repairs += finding.counts
         if action is not None:
             actions.append(action)
     if confirmed:
-        ctrl._save()
+        ctrl.save()
     return actions
 
 
-def _findings(ctrl: "Controller", seen: Observed) -> dict:
-    """Each difference between the platform and the state: key -> (event line, repair made under the lock)."""
+def _findings(ctrl: "Controller", seen: Observed) -> dict[str, Finding]:
+    """Each difference between the platform and the state, by a key that says what differs."""
     s = ctrl.state
     if s.target and not s.aborted and seen.stable == s.target != s.stable and s.stable in seen.running:
-        return {f"promoted {s.target}": (f"the platform already serves {s.target} as stable (its promotion was not "
-                                         "recorded): the rollout completes", lambda: ctrl._complete(ctrl.clock(), True))}
+        return {f"promoted {s.target}": Finding(f"the platform already serves {s.target} as stable (its promotion was "
+                                                "not recorded): the rollout completes",
+                                                lambda: steps.complete(ctrl, ctrl.clock(), True))}
     if seen.stable != s.stable:  # the stack started again with another version, say: a person decides, once told
         told = ctrl.looks.told
-        return {} if seen.stable in told else {f"stable {seen.stable}": (
+        return {} if seen.stable in told else {f"stable {seen.stable}": Finding(
             f"the platform serves {seen.stable} as stable, the rollout {s.stable}: not repaired (start the stack "
-            f"with CANARY_STABLE_VERSION={s.stable}, or move controller.db away)", lambda: told.add(seen.stable) or TOLD)}
+            f"with CANARY_STABLE_VERSION={s.stable}, or move controller.db away)",
+            functools.partial(told.add, seen.stable), counts=False)}
     out = _runtime_findings(ctrl, seen)
     return out or _route_findings(ctrl, seen)
 
 
-def _runtime_findings(ctrl: "Controller", seen: Observed) -> dict:
+def _runtime_findings(ctrl: "Controller", seen: Observed) -> dict[str, Finding]:
     """A canary that should run and does not, one that runs and should not, versions nothing accounts for."""
     s, deployer = ctrl.state, ctrl.platform.deployer
     wanted = bool(s.target) and not s.aborted  # Argo keeps an aborted canary until its scale-down
     allowed = wanted or bool(s.target and s.canary_down_at)
-    out: dict = {}
+    out: dict[str, Finding] = {}
     if seen.canary and seen.canary != s.stable and not (allowed and seen.canary == s.target):
         why = "belongs to no rollout" if not s.target else f"the rollout's canary is {s.target}" if wanted else "was scaled down"
-        out[f"remove {seen.canary}"] = (f"canary {seen.canary} runs, but it {why}: scaling it down",
-                                        lambda: deployer.remove_canary)
+        out[f"remove {seen.canary}"] = Finding(f"canary {seen.canary} runs, but it {why}: scaling it down",
+                                               _call(deployer.remove_canary))
     elif wanted and (seen.canary != s.target or s.target not in seen.running):
-        out[f"restart {s.target}"] = (f"canary {s.target} is not running: starting it again", lambda: _restart(ctrl, seen))
+        out[f"restart {s.target}"] = Finding(f"canary {s.target} is not running: starting it again",
+                                             lambda: _restart(ctrl, seen))
     keep = {s.stable, seen.canary, *(version for version, _ in s.retire)} | ({s.target} if allowed else set())
     for version in sorted(seen.running - keep):
-        out[f"retire {version}"] = (f"version {version} runs, but serves nothing the rollout knows of: scaling it down",
-                                    lambda version=version: lambda: deployer.retire(version))
+        out[f"retire {version}"] = Finding(f"version {version} runs, but serves nothing the rollout knows of: scaling "
+                                           "it down", _call(functools.partial(deployer.retire, version)))
     return out
 
 
-def _restart(ctrl: "Controller", seen: Observed) -> Callable[[], None]:
+def _call(action: Action) -> Callable[[], Action]:
+    """A repair with nothing to change under the lock: only the platform call, made after it."""
+    return lambda: action
+
+
+def _restart(ctrl: "Controller", seen: Observed) -> Action:
     """The canary started again, as a ReplicaSet replaces its pod: the rollout waits until it is up, then the
     canary gets its routes back (canary.rollout.launch)."""
     s = ctrl.state
@@ -126,7 +143,7 @@ def _restart(ctrl: "Controller", seen: Observed) -> Callable[[], None]:
     return lambda: launch.start_canary(ctrl, s, replace, retire)
 
 
-def _route_findings(ctrl: "Controller", seen: Observed) -> dict:
+def _route_findings(ctrl: "Controller", seen: Observed) -> dict[str, Finding]:
     """The gateway's split and routes against the state's, once the runtimes are as the state says."""
     s = ctrl.state
     if seen.weights is None:  # the gateway did not say: nothing to compare
@@ -138,8 +155,8 @@ def _route_findings(ctrl: "Controller", seen: Observed) -> dict:
         return {}
     line = (f"the gateway splits {_split(have[0])} with routes {sorted(have[1] | have[2]) or 'none'}, the rollout "
             f"{_split(want[0])} with {sorted(want[1] | want[2]) or 'none'}: routes set again")
-    return {f"routes {have} {want}": (line, lambda: ctrl._apply_routing())}
+    return {f"routes {have} {want}": Finding(line, ctrl.apply_routing)}
 
 
-def _split(weights: tuple) -> str:
+def _split(weights: tuple[tuple[str, int], ...]) -> str:
     return " ".join(f"{v} {w}%" for v, w in weights) or "nothing"

@@ -51,7 +51,7 @@ def interval_s(value: str | int | float) -> float:
     return total
 
 
-def _non_negative(total: float, value) -> float:
+def _non_negative(total: float, value: object) -> float:
     if total < 0:
         raise DurationError(f"{value!r} is negative; a duration is 0 or more")
     return total

@@ -13,42 +13,44 @@ which Argo records as an Error measurement, never a Failure.
 import math
 import operator
 import re
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeGuard
 
-from canary.rollout.expr_parse import EvaluationError, Parser
+from canary.rollout.expr_parse import EvaluationError, Node, Parser
 
 __all__ = ["EvaluationError", "check", "evaluate"]
 
 
-def _is_number(v) -> bool:
+def _is_number(v: object) -> TypeGuard[int | float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _number(v):
+def _number(v: object) -> int | float:
     if not _is_number(v):
         raise EvaluationError(f"{v!r} is not a number")
     return v
 
 
-def _bool(v) -> bool:
+def _bool(v: object) -> bool:
     if not isinstance(v, bool):
         raise EvaluationError(f"{v!r} is not a boolean")
     return v
 
 
-def _equal(a, b) -> bool:
+def _equal(a: object, b: object) -> bool:
     if _is_number(a) and _is_number(b):
         return float(a) == float(b)
     return type(a) is type(b) and a == b
 
 
-def _divide(a, b) -> float:
+def _divide(a: object, b: object) -> float:
     a, b = float(_number(a)), float(_number(b))
     if b == 0:  # Go float division by zero: signed infinity, or NaN for 0/0
         return math.nan if a == 0 or math.isnan(a) else math.copysign(math.inf, a) * math.copysign(1, b)
     return a / b
 
 
-def _modulo(a, b) -> int:
+def _modulo(a: object, b: object) -> int:
     if not (isinstance(a, int) and isinstance(b, int)) or isinstance(a, bool) or isinstance(b, bool):
         raise EvaluationError(f"invalid operation: {a!r} % {b!r} (% takes integers)")
     if b == 0:
@@ -56,7 +58,7 @@ def _modulo(a, b) -> int:
     return int(math.fmod(a, b))  # Go truncates toward zero
 
 
-def _arith(op, a, b):
+def _arith(op: str, a: object, b: object) -> Any:
     if op == "+" and isinstance(a, str) and isinstance(b, str):
         return a + b
     a, b = _number(a), _number(b)
@@ -66,14 +68,15 @@ def _arith(op, a, b):
         return math.inf
 
 
-def _order(op, a, b) -> bool:
+def _order(op: str, a: object, b: object) -> bool:
     if not ((_is_number(a) and _is_number(b)) or (isinstance(a, str) and isinstance(b, str))):
         raise EvaluationError(f"invalid operation: {a!r} {op} {b!r}")
     # NaN compares false both ways, as in Go: a NaN success ratio fails ">= 0.95".
-    return {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op](a, b)
+    compare: Callable[[Any, Any], bool] = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+    return compare(a, b)  # two numbers or two strings: always a bool
 
 
-def _contains(container, item) -> bool:
+def _contains(container: object, item: object) -> bool:
     if isinstance(container, list):
         return any(_equal(item, x) for x in container)
     if isinstance(container, dict):
@@ -81,13 +84,13 @@ def _contains(container, item) -> bool:
     raise EvaluationError(f"operator in: {container!r} is not a list or a map")
 
 
-def _strings(a, b, what: str) -> tuple[str, str]:
+def _strings(a: object, b: object, what: str) -> tuple[str, str]:
     if not (isinstance(a, str) and isinstance(b, str)):
         raise EvaluationError(f"operator {what} takes strings, not {a!r} and {b!r}")
     return a, b
 
 
-def _power(a, b) -> float:
+def _power(a: object, b: object) -> float:
     try:
         return math.pow(float(_number(a)), float(_number(b)))
     except OverflowError:
@@ -96,13 +99,13 @@ def _power(a, b) -> float:
         return math.nan
 
 
-def _range(a, b) -> list[int]:
+def _range(a: object, b: object) -> list[int]:
     if not (isinstance(a, int) and isinstance(b, int)):
         raise EvaluationError(f"operator ..: {a!r} and {b!r} must be integers")
     return list(range(a, b + 1))
 
 
-_BINARY = {
+_BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "/": _divide, "%": _modulo, "**": _power, "^": _power, "..": _range,
     "==": _equal, "!=": lambda a, b: not _equal(a, b),
     "in": lambda a, b: _contains(b, a),
@@ -113,7 +116,7 @@ _BINARY = {
 }
 
 
-def _binary(node, env):
+def _binary(node: Node, env: dict[str, Any]) -> Any:
     op = node[1]
     if op in ("&&", "and"):
         return _bool(_eval(node[2], env)) and _bool(_eval(node[3], env))
@@ -130,7 +133,7 @@ def _binary(node, env):
     return _BINARY[op](left, right)
 
 
-def _index(container, key):
+def _index(container: object, key: object) -> Any:
     if isinstance(container, dict):
         return container.get(key)
     if not isinstance(container, (list, str)) or not isinstance(key, int) or isinstance(key, bool):
@@ -140,7 +143,7 @@ def _index(container, key):
     return container[key]
 
 
-def _predicate(node, env):
+def _predicate(node: Node, env: dict[str, Any]) -> Any:
     _, name, subject, body = node
     items = _eval(subject, env)
     if not isinstance(items, list):
@@ -150,18 +153,20 @@ def _predicate(node, env):
         return values
     if name in ("filter", "count") or name in ("all", "any", "none", "one"):
         flags = [_bool(v) for v in values]
-        return {"all": all, "any": any, "none": lambda f: not any(f), "one": lambda f: sum(f) == 1,
-                "count": sum, "filter": lambda f: [x for x, keep in zip(items, f) if keep]}[name](flags)
+        reducers: dict[str, Callable[[list[bool]], Any]] = {
+            "all": all, "any": any, "none": lambda f: not any(f), "one": lambda f: sum(f) == 1,
+            "count": sum, "filter": lambda f: [x for x, keep in zip(items, f) if keep]}
+        return reducers[name](flags)
     raise EvaluationError(f"unknown predicate {name}()")
 
 
-def _as_int(v) -> int:
+def _as_int(v: object) -> int:
     if isinstance(v, str):
         return int(v)
     return int(_number(v))
 
 
-_FUNCTIONS = {
+_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "len": lambda v: len(v) if isinstance(v, (list, str, dict)) else _raise(f"len() of {v!r}"),
     "abs": lambda v: abs(_number(v)),
     "max": lambda *v: max(_number(x) for x in v),
@@ -177,11 +182,11 @@ _FUNCTIONS = {
 }
 
 
-def _raise(message: str):
+def _raise(message: str) -> NoReturn:
     raise EvaluationError(message)
 
 
-def _call(node, env):
+def _call(node: Node, env: dict[str, Any]) -> Any:
     _, name, args = node
     if name not in _FUNCTIONS:
         raise EvaluationError(f"unknown function {name}()")
@@ -192,7 +197,7 @@ def _call(node, env):
         raise EvaluationError(f"{name}(): {exc}") from None
 
 
-def _eval(node, env):
+def _eval(node: Node, env: dict[str, Any]) -> Any:
     tag = node[0]
     if tag == "lit":
         return node[1]
@@ -218,7 +223,7 @@ def _eval(node, env):
     return _predicate(node, env) if tag == "predicate" else _call(node, env)
 
 
-def evaluate(condition: str, result):
+def evaluate(condition: str, result: object) -> Any:
     """The value of ``condition`` with ``result`` bound; EvaluationError when it cannot say."""
     try:
         return _eval(Parser(condition).parse(), {"result": result})

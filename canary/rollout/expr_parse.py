@@ -10,6 +10,7 @@ other operators unparenthesised. Hand-written: no Python package implements expr
 
 import re
 from dataclasses import dataclass
+from typing import Any, TypeAlias, cast
 
 UNARY = {"not": 50, "!": 50, "-": 90, "+": 90}
 BINARY = {"or": 10, "||": 10, "and": 15, "&&": 15, "==": 20, "!=": 20, "<": 20, ">": 20, ">=": 20, "<=": 20,
@@ -24,6 +25,8 @@ _TOKEN = re.compile(r"""\s*(?:
   | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
   | (?P<op>\?\?|\.\.|\*\*|&&|\|\||==|!=|<=|>=|[-+*/%^<>!?:,.\#()\[\]{}])
   | (?P<name>[A-Za-z_$][\w$]*))""", re.X)
+# A parse-tree node: a tag such as "bin" or "lit", then its operands (names, literal values, child nodes).
+Node: TypeAlias = tuple[Any, ...]
 
 
 class EvaluationError(Exception):
@@ -32,10 +35,15 @@ class EvaluationError(Exception):
 
 @dataclass(frozen=True)
 class Token:
-    """One lexeme: kind is num, str, op or name."""
+    """One lexeme: kind is num, str, op or name (whose values are always str), or eof."""
 
     kind: str
-    value: object
+    value: str | int | float | None
+
+    @property
+    def text(self) -> str:
+        """The value of an op or name token: tokens() always makes those a str."""
+        return cast(str, self.value)
 
 
 def tokens(text: str) -> list[Token]:
@@ -43,7 +51,7 @@ def tokens(text: str) -> list[Token]:
     out, pos, text = [], 0, text.rstrip()
     while pos < len(text):
         m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
+        if not m or m.end() == pos or m.lastgroup is None:  # a match always sets lastgroup
             raise EvaluationError(f"cannot read condition {text!r} at {text[pos:pos + 10]!r}")
         kind = m.lastgroup
         value = m.group(kind)
@@ -63,7 +71,7 @@ def tokens(text: str) -> list[Token]:
 class Parser:
     """Precedence climbing over the tokens, as expr-lang's parser.go does it."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str) -> None:
         self.toks, self.i, self.depth = tokens(text), 0, 0
 
     @property
@@ -89,14 +97,14 @@ class Parser:
         """Is the current token one of these operators?"""
         return self.cur.kind == "op" and self.cur.value in values
 
-    def parse(self):
+    def parse(self) -> Node:
         """The whole condition; trailing tokens are an error."""
         node = self.expression(0)
         if self.cur.kind != "eof":
             raise EvaluationError(f"unexpected {self.cur.value!r} in condition")
         return node
 
-    def expression(self, precedence: int):
+    def expression(self, precedence: int) -> Node:
         """parser.go ``parseExpression``: operators binding at least ``precedence``."""
         left, previous = self.primary(), ""
         while self.cur.kind == "op":
@@ -121,19 +129,19 @@ class Parser:
             previous = op
         return self.conditional(left) if precedence == 0 else left
 
-    def comparison(self, left, op: str):
+    def comparison(self, left: Node, op: str) -> Node:
         """parser.go ``parseComparison``: ``a < b < c`` is ``a < b && b < c``."""
-        root = None
+        root: Node | None = None
         while True:
             right = self.expression(21)
             node = ("bin", op, left, right)
             root = node if root is None else ("bin", "&&", root, node)
             left = right
-            if not (self.cur.kind == "op" and BINARY.get(self.cur.value) == 20 and self.cur.value not in NEGATABLE):
+            if not (self.cur.kind == "op" and BINARY.get(self.cur.text) == 20 and self.cur.value not in NEGATABLE):
                 return root
-            op = self.next().value
+            op = self.next().text
 
-    def conditional(self, node):
+    def conditional(self, node: Node) -> Node:
         """``c ? a : b`` and the short ``c ?: b``."""
         while self.is_op("?"):
             self.next()
@@ -146,7 +154,7 @@ class Parser:
                 node = ("cond", node, yes, self.expression(0))
         return node
 
-    def primary(self):
+    def primary(self) -> Node:
         """Unary operators, parentheses, ``#`` in predicates, then literals and names."""
         tok = self.cur
         if tok.kind == "op" and tok.value in UNARY:
@@ -164,7 +172,7 @@ class Parser:
             return self.postfix(("it",))
         return self.postfix(self.secondary())
 
-    def secondary(self):
+    def secondary(self) -> Node:
         """Literals, names, calls and array literals (parser.go, parseSecondary)."""
         tok = self.next()
         if tok.kind in ("num", "str"):
@@ -172,14 +180,14 @@ class Parser:
         if tok.kind == "name":
             if tok.value in ("true", "false", "nil"):
                 return ("lit", {"true": True, "false": False, "nil": None}[tok.value])
-            return self.call(tok.value) if self.is_op("(") else ("var", tok.value)
+            return self.call(tok.text) if self.is_op("(") else ("var", tok.value)
         if tok.kind == "op" and tok.value == "[":
             return ("list", self.items("]"))
         raise EvaluationError(f"unexpected {tok.value!r} in condition")
 
-    def items(self, close: str) -> list:
+    def items(self, close: str) -> list[Node]:
         """A comma-separated list up to ``close``; a trailing comma is allowed."""
-        out = []
+        out: list[Node] = []
         while not self.is_op(close):
             if out:
                 self.expect(",")
@@ -189,7 +197,7 @@ class Parser:
         self.expect(close)
         return out
 
-    def call(self, name: str):
+    def call(self, name: str) -> Node:
         """A builtin or Argo function; predicates take ``{ ... }`` or a bare expression over ``#``."""
         self.expect("(")
         if name not in PREDICATES:
@@ -207,7 +215,7 @@ class Parser:
         self.expect(")")
         return ("predicate", name, subject, predicate)
 
-    def postfix(self, node):
+    def postfix(self, node: Node) -> Node:
         """``x[i]`` and ``x.name``."""
         while self.is_op("[", "."):
             if self.next().value == "[":

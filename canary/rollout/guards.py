@@ -1,6 +1,6 @@
 """When each control applies: one rule per control, which the control enforces and the dashboard shows."""
 
-from canary.rollout import spec
+from canary.rollout.kinds import Step
 from canary.rollout.status import HEALTHY, RolloutState
 
 CONTROLS = ("rollout", "pause", "resume", "promote", "promote_full", "abort", "retry")
@@ -12,7 +12,7 @@ def _inactive(s: RolloutState) -> str | None:
     return None
 
 
-def refusal(name: str, s: RolloutState, steps: list) -> str | None:
+def refusal(name: str, s: RolloutState, steps: list[Step]) -> str | None:
     """Why control ``name`` does not apply to state ``s`` now; None when it does."""
     if name in ("rollout", "retry") and s.starting:  # one start at a time (canary.rollout.launch)
         return f"canary {s.target} is still starting; wait for it, or abort"
@@ -25,10 +25,10 @@ def refusal(name: str, s: RolloutState, steps: list) -> str | None:
         return inactive
     if name == "resume":
         return None if s.paused else "not paused by request (a pause step or an inconclusive analysis needs promote)"
-    at_hold = s.pause_reason or (s.step < len(steps) and isinstance(steps[s.step], (spec.Analysis, spec.Pause)))
+    at_hold = s.pause_reason or (s.step < len(steps) and steps[s.step].holds)
     return None if at_hold else "nothing to promote: the rollout is not at a pause or an analysis"
 
 
-def refusals(s: RolloutState, steps: list) -> dict[str, str | None]:
+def refusals(s: RolloutState, steps: list[Step]) -> dict[str, str | None]:
     """Every control's refusal, for the dashboard (a control with a reason is drawn disabled)."""
     return {name: refusal(name, s, steps) for name in CONTROLS}

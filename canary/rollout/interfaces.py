@@ -4,8 +4,9 @@ On a cluster Argo Rollouts is the engine and Istio, the ReplicaSets and Promethe
 are these; on one machine ``canary.local`` implements them over its stack.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 MATCH_KINDS = ("exact", "prefix", "regex")
 
@@ -18,7 +19,7 @@ class HeaderRoute:
     matches: tuple[tuple[str, str, str], ...]  # (header name, exact|prefix|regex, value)
 
     @classmethod
-    def from_argo(cls, name: str, match: list[dict]) -> "HeaderRoute":
+    def from_argo(cls, name: str, match: list[dict[str, Any]]) -> "HeaderRoute":
         """From a step's ``match`` list: ``[{headerName: x-canary, headerValue: {exact: always}}]``."""
         entries = []
         for m in match:
@@ -43,7 +44,7 @@ class MirrorRoute:
     matches: tuple[tuple[tuple[str, str, str], ...], ...] = ()
 
     @classmethod
-    def from_argo(cls, name: str, percentage: int, match: list[dict]) -> "MirrorRoute":
+    def from_argo(cls, name: str, percentage: int, match: list[dict[str, Any]]) -> "MirrorRoute":
         """From a step's ``match``: ``[{method: {exact: POST}, path: {prefix: /v2}, headers: {x: {exact: y}}}]``."""
         if not 0 <= percentage <= 100:
             raise ValueError(f"mirror route {name}: percentage {percentage} is outside 0..100")
@@ -55,7 +56,7 @@ class MirrorRoute:
         return cls(name, percentage, tuple(entries))
 
 
-def _one(route: str, value: dict) -> tuple[str, str]:
+def _one(route: str, value: dict[str, str]) -> tuple[str, str]:
     (kind, text), = value.items()
     if kind not in MATCH_KINDS:
         raise ValueError(f"route {route}: {kind} is not one of {', '.join(MATCH_KINDS)}")
@@ -83,7 +84,7 @@ class TrafficRouter(Protocol):
     """Splits traffic between the stable and the canary revision (Istio's VirtualService, or Envoy)."""
 
     def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute],
-                    mirror_routes: list[MirrorRoute] = ()) -> None:
+                    mirror_routes: Sequence[MirrorRoute] = ()) -> None:
         """Give the canary this share of traffic (0..100), the requests the header routes match, and
         copies of the requests the mirror routes match."""
 

@@ -1,44 +1,55 @@
-"""How the controller measures: the step's metrics with their args resolved, and one measurement per provider.
+"""How the controller measures: the step's metrics with their args resolved, and one measurement per provider."""
 
-A mixin of ``Controller`` (spec, state, platform and local args live there).
-"""
+from typing import Any
 
 from canary.rollout import analysis, args, spec
 from canary.rollout.analysis import ERROR, SUCCESSFUL, Measurement
-from canary.rollout.web import NotJSON
+from canary.rollout.interfaces import Deployer, MetricsProvider, ProviderError
+from canary.rollout.status import RolloutState
+from canary.rollout.web import NotJSON, WebProvider
 
 
-class MeasureMixin:
-    """Metrics and measurements for ``Controller``."""
+class Measurer:
+    """The controller's measurements: args resolved against the Rollout, metrics asked of their provider."""
 
-    def _metrics(self, step: spec.Analysis) -> list[spec.Metric]:
-        return args.metrics_for(self.spec, step, self.state.target, self.local_args, self.state.revisions)
+    def __init__(self, rollout: spec.RolloutSpec, local_args: dict[str, str], deployer: Deployer,
+                 provider: MetricsProvider, web: WebProvider):
+        self.spec, self.local_args = rollout, local_args
+        self.deployer, self.provider, self.web = deployer, provider, web
 
-    def _check_args(self, version: str) -> None:
-        unknown = {"Stable": args.UNKNOWN_REVISION, "Latest": args.UNKNOWN_REVISION}
+    def metrics(self, step: spec.Step, state: RolloutState) -> list[spec.Metric]:
+        """An analysis step's metrics with the args of the rollout in ``state``; none for another kind."""
+        if not isinstance(step, spec.Analysis):
+            return []
+        return args.metrics_for(self.spec, step, str(state.target), self.local_args, state.revisions)
+
+    def check_args(self, version: str) -> None:
+        """SpecError, before anything starts, when an analysis step's args cannot be resolved for ``version``."""
+        unknown: dict[str, str | None] = {"Stable": args.UNKNOWN_REVISION, "Latest": args.UNKNOWN_REVISION}
         for step in self.spec.steps:
             if isinstance(step, spec.Analysis):
                 args.resolve(self.spec, step, version, self.local_args, unknown)
 
-    def _revisions(self) -> dict[str, str]:
+    def revisions(self) -> dict[str, str | None]:
         """podTemplateHashValue's two values: the stable and the canary (latest) revision."""
-        revisions = self.platform.deployer.revisions()
+        revisions = self.deployer.revisions()
         return {"Stable": revisions.get("stable"), "Latest": revisions.get("canary")}
 
-    def _measure(self, metric: spec.Metric) -> Measurement:
+    def measure(self, metric: spec.Metric) -> Measurement:
         """Never raises: whatever goes wrong is an Error measurement, as in Argo."""
         try:
-            document = None
+            document: dict[str, Any] | None = None
+            value: object
             if metric.web is None:
-                value = self.platform.provider.query(metric.address, metric.query)
+                value = self.provider.query(metric.address, metric.query)
             else:
-                value, document = self.platform.web.call(metric.web)
+                value, document = self.web.call(metric.web)
             if isinstance(value, NotJSON):
                 return Measurement(SUCCESSFUL, str(value)[:200], "the answer is not JSON: Successful, as in Argo")
             phase, message = analysis.judge(metric, value)
             # A judge says why in "summary": the evidence goes into the event line and the abort message.
             message = (document or {}).get("summary") or message
-        except analysis.ProviderError as exc:
+        except ProviderError as exc:
             return Measurement(ERROR, None, str(exc))
         except Exception as exc:  # noqa: BLE001 - a measurement must never take the controller down
             return Measurement(ERROR, None, f"{type(exc).__name__}: {exc}")

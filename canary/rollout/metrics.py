@@ -8,10 +8,17 @@ canary's weight and the drift repairs have no Argo series (its CLI reads them fr
 carry this project's prefix. Values are read from the controller's state at each scrape.
 """
 
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from canary.rollout import analysis
+from canary.rollout.status import RolloutState
+
+if TYPE_CHECKING:
+    from canary.rollout.controller import Controller
 
 PHASES = (analysis.PENDING, analysis.RUNNING, analysis.SUCCESSFUL, analysis.FAILED, analysis.ERROR,
           analysis.INCONCLUSIVE)
@@ -22,7 +29,7 @@ TRAFFIC_ROUTER = "Envoy"  # rollout_info's traffic_router: Istio on a cluster, t
 class ControllerMetrics:
     """The registry the control API serves on /metrics, with the loop's reconcile timing and errors."""
 
-    def __init__(self, ctrl, namespace: str):
+    def __init__(self, ctrl: "Controller", namespace: str):
         self.registry = CollectorRegistry()
         labels = {"namespace": namespace, "name": ctrl.spec.name}
         self.reconcile = Histogram("rollout_reconcile", "Rollout reconciliation performance.", list(labels),
@@ -38,11 +45,11 @@ class ControllerMetrics:
 class RolloutCollector:
     """The rollout's phase, step, weight and analysis as gauges, read under the controller's lock at each scrape."""
 
-    def __init__(self, ctrl, labels: dict, errors=lambda: 0):
+    def __init__(self, ctrl: "Controller", labels: dict[str, str], errors: Callable[[], int] = lambda: 0):
         self.ctrl, self.labels, self.errors = ctrl, labels, errors
         self.kinds = {m.name: "Web" if m.web else "Prometheus" for t in ctrl.spec.templates.values() for m in t.metrics}
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         """prometheus_client's collector interface."""
         with self.ctrl.lock:
             s, run, repairs = self.ctrl.state, self.ctrl.run, self.ctrl.looks.repairs
@@ -69,7 +76,8 @@ class RolloutCollector:
             yield from _analysis(run_name, run_phase, phases, self.kinds, values)
 
 
-def _analysis(run_name: str, run_phase: str | None, phases: dict, kinds: dict, values: list):
+def _analysis(run_name: str, run_phase: str | None, phases: dict[str, str], kinds: dict[str, str],
+              values: list[str]) -> Iterator[Metric]:
     """analysis_run_info and analysis_run_metric_phase: one series per phase, 1 for the metric's current one."""
     names = ["namespace", "name"]
     run_values = [values[0], run_name]
@@ -81,18 +89,18 @@ def _analysis(run_name: str, run_phase: str | None, phases: dict, kinds: dict, v
                  names + ["metric", "type", "dry_run", "phase"], rows)
 
 
-def _gauge(name: str, text: str, labels: list[str], rows: list) -> GaugeMetricFamily:
+def _gauge(name: str, text: str, labels: list[str], rows: Sequence[tuple[list[str], float]]) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, text, labels=labels)
     for label_values, value in rows:
         family.add_metric(label_values, value)
     return family
 
 
-def _last_verdicts(history: list) -> dict:
+def _last_verdicts(history: list[dict[str, Any]]) -> dict[str, str]:
     """The metric verdicts of the rollout's last concluded analysis, as its history keeps them."""
     return next((h["verdicts"] for h in reversed(history) if h.get("kind") == "analysis"), {})
 
 
-def _last_run_name(rollout: str, s) -> str | None:
+def _last_run_name(rollout: str, s: RolloutState) -> str | None:
     last = next((h for h in reversed(s.history) if h.get("kind") == "analysis"), None)
     return analysis.run_name(rollout, s.target or s.stable, last["step"]) if last else None

@@ -7,7 +7,8 @@ gets a list of Alertmanager alerts; any other URL gets one JSON object.
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -15,7 +16,7 @@ ATTEMPTS = 3
 BACKOFF_S = 1.0
 
 
-def payload(url: str, event: dict) -> tuple[str, object]:
+def payload(url: str, event: dict[str, Any]) -> tuple[str, object]:
     """The URL and body for one webhook: plain JSON, or Alertmanager's API v2 alert list."""
     if not url.startswith("alertmanager+"):
         return url, event
@@ -29,11 +30,12 @@ def payload(url: str, event: dict) -> tuple[str, object]:
     return url.removeprefix("alertmanager+"), [alert]
 
 
-def send(urls: list[str], event: dict, log: Callable[[str], None], sleep=time.sleep) -> threading.Thread:
+def send(urls: list[str], event: dict[str, Any], log: Callable[[str], None],
+         sleep: Callable[[float], None] = time.sleep) -> threading.Thread:
     """POST the event to every URL in a background thread; each gets ATTEMPTS tries."""
-    event = {**event, "time": datetime.now(timezone.utc).isoformat()}
+    event = {**event, "time": datetime.now(UTC).isoformat()}
 
-    def run():
+    def run() -> None:
         for raw in urls:
             url, body = payload(raw, event)
             for attempt in range(1, ATTEMPTS + 1):

@@ -1,10 +1,11 @@
 """Argo's prometheus metric provider: Prometheus' HTTP API, with results shaped as Argo shapes them."""
 
 import math
+from typing import Any
 
 import httpx
 
-from canary.rollout.analysis import ProviderError
+from canary.rollout.interfaces import ProviderError
 
 
 class PrometheusProvider:
@@ -29,7 +30,7 @@ class PrometheusProvider:
             raise ProviderError(f"Prometheus at {address} answered an unexpected document ({exc!r})") from None
 
 
-def _shape(doc: dict) -> float | list[float]:
+def _shape(doc: dict[str, Any]) -> float | list[float]:
     if doc.get("status") != "success":
         raise ProviderError(f"Prometheus query failed: {doc.get('errorType')}: {doc.get('error')}")
     data = doc["data"]

@@ -10,34 +10,29 @@ Here the canary is one runtime, available when it answers its readiness probe: a
 died after its last analysis is not handed the next share, or 100% at the promotion.
 """
 
-from canary.rollout import spec
+from typing import TYPE_CHECKING
+
+from canary.rollout.kinds import Step
 from canary.rollout.status import RolloutState
 from canary.rollout.wording import fmt_s
 
-DEFAULT_PROGRESS_DEADLINE_S = 600  # Argo's default progressDeadlineSeconds
+if TYPE_CHECKING:
+    from canary.rollout.controller import Controller
 
 
-def needed(state: RolloutState, steps: list) -> bool:
+def needed(state: RolloutState, steps: list[Step]) -> bool:
     """Whether the next thing the rollout does gives the canary more traffic: a weight step, or the promotion."""
     if not state.target or state.aborted or state.paused or state.starting:
         return False
     if state.step >= len(steps):
         return True
-    step = steps[state.step]
-    return isinstance(step, spec.SetWeight) and step.weight > state.weight
-
-
-def _deadline(rollout: spec.RolloutSpec) -> tuple[float, bool]:
-    """(spec.progressDeadlineSeconds, spec.progressDeadlineAbort) of the Rollout as written."""
-    fields = rollout.doc.get("spec", {})
-    deadline = float(fields.get("progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE_S))
-    return deadline, bool(fields.get("progressDeadlineAbort"))
+    return steps[state.step].gives_traffic(state)
 
 
 WAITING, TIMED_OUT = "CanaryNotReady", "ProgressDeadlineExceeded"  # the message prefixes while the gate holds
 
 
-def waits(ctrl, ready: bool | None, now: float) -> bool:
+def waits(ctrl: "Controller", ready: bool | None, now: float) -> bool:
     """Whether the step waits for its canary to be ready (None: not read this pass); past the progress deadline
     the rollout aborts, or, without progressDeadlineAbort, says it timed out and keeps waiting, as Argo does."""
     s = ctrl.state
@@ -48,24 +43,24 @@ def waits(ctrl, ready: bool | None, now: float) -> bool:
         if s.message.startswith((WAITING, TIMED_OUT)):
             s.message = ""
         return False
-    deadline_s, abort = _deadline(ctrl.spec)
+    deadline_s, abort = ctrl.spec.progress_deadline_s, ctrl.spec.progress_deadline_abort
     if s.unready_since is None:
         s.unready_since = now
         s.message = f"{WAITING}: canary {s.target} is not ready; it gets no more traffic until it is"
-        ctrl._event(f"step {min(s.step + 1, len(ctrl.spec.steps))}/{len(ctrl.spec.steps)}: {s.message}")
-        ctrl._save()
-    elif now - s.unready_since > ctrl._scaled(deadline_s) and not s.message.startswith(TIMED_OUT):
+        ctrl.event(f"step {min(s.step + 1, len(ctrl.spec.steps))}/{len(ctrl.spec.steps)}: {s.message}")
+        ctrl.save()
+    elif now - s.unready_since > ctrl.scaled(deadline_s) and not s.message.startswith(TIMED_OUT):
         reason = f"canary {s.target} not ready for {fmt_s(deadline_s, ctrl.time_scale)} (progressDeadlineSeconds)"
         if abort:
             ctrl.abort(reason)
         else:
             s.message = f"{TIMED_OUT}: {reason}"
-            ctrl._event(s.message)
-            ctrl._save()
+            ctrl.event(s.message)
+            ctrl.save()
     return True
 
 
-def read(ctrl) -> bool | None:
+def read(ctrl: "Controller") -> bool | None:
     """The canary's readiness, read outside the controller's lock and only when the next step needs it (None:
     not read, or the platform did not answer: the step waits, and the deadline counts only real answers)."""
     with ctrl.lock:

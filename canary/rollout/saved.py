@@ -11,9 +11,10 @@ back, or ``canary controller --restart-steps`` to do what Argo does.
 import dataclasses
 import hashlib
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from canary.rollout import spec
+from canary.rollout.state import Store
 from canary.rollout.status import RolloutState
 
 SCHEMA = 2  # 1: the states saved before the schema and the steps' hash were (read as they are: no field changed)
@@ -27,14 +28,14 @@ def steps_hash(rollout: spec.RolloutSpec) -> str:
     """A hash of the steps as written (Argo's ``currentStepHash`` covers them only) and of the metric names of the
     templates they name, which a saved analysis refers to; from the YAML, so a new parser field changes nothing."""
     steps = rollout.doc.get("spec", {}).get("strategy", {}).get("canary", {}).get("steps", [])
-    named = {name for step in rollout.steps if isinstance(step, spec.Analysis) for name in step.templates}
+    named = {name for step in rollout.steps for name in step.templates_used()}
     metrics = {name: sorted(m.name for m in rollout.templates[name].metrics) for name in sorted(named)
                if name in rollout.templates}
     text = json.dumps({"steps": steps, "metrics": metrics}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def load(store, rollout: spec.RolloutSpec, stable: Callable[[], str], now: float, restart_steps: bool = False
+def load(store: Store, rollout: spec.RolloutSpec, stable: Callable[[], str], now: float, restart_steps: bool = False
          ) -> tuple[RolloutState, bool, list[str]]:
     """(state, whether it was saved, event lines); SavedStateError when it cannot be resumed as it is."""
     doc = store.load()

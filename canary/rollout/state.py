@@ -11,7 +11,9 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1), revision INTEGER NOT NULL, doc TEXT NOT NULL);
@@ -29,7 +31,7 @@ CREATE TRIGGER IF NOT EXISTS audit_append_only_d BEFORE DELETE ON audit BEGIN SE
 class Store:
     """The controller's state, event log and audit log in one SQLite file."""
 
-    def __init__(self, path: Path, clock=time.time):
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time):
         self.path = Path(path)
         """The database file (the dashboard's sessions are kept in it too: canary.dashboard.sessions)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,17 +42,17 @@ class Store:
         self._lock = threading.Lock()  # one connection: readers wait for a transaction, never see half of one
         self._clock = clock
 
-    def load(self) -> dict | None:
+    def load(self) -> dict[str, Any] | None:
         """The last saved state, or None for a first start."""
         with self._lock:
             row = self._db.execute("SELECT doc FROM state WHERE id = 1").fetchone()
-        return json.loads(row[0]) if row else None
+        return dict(json.loads(row[0])) if row else None
 
-    def save(self, doc: dict) -> None:
+    def save(self, doc: dict[str, Any]) -> None:
         """Replace the saved state (one row, a revision counter)."""
         self.commit(doc)
 
-    def commit(self, doc: dict, events: tuple | list = (), finished: tuple | list = ()) -> None:
+    def commit(self, doc: dict[str, Any], events: Sequence[str] = (), finished: Sequence[dict[str, Any]] = ()) -> None:
         """One transition, whole or not at all: its event lines, the rollouts it ended and the new state."""
         at = self._clock()
         with self._lock:
@@ -70,28 +72,28 @@ class Store:
     def event(self, line: str) -> int:
         """Append an event line; its id."""
         with self._lock:
-            return self._db.execute("INSERT INTO events (at, line) VALUES (?, ?)", (self._clock(), line)).lastrowid
+            return int(self._db.execute("INSERT INTO events (at, line) VALUES (?, ?)", (self._clock(), line)).lastrowid or 0)
 
-    def events(self, after_id: int = 0, limit: int = 200) -> list[dict]:
+    def events(self, after_id: int = 0, limit: int = 200) -> list[dict[str, Any]]:
         """Event lines after ``after_id``, oldest first."""
         with self._lock:
             rows = self._db.execute("SELECT id, at, line FROM events WHERE id > ? ORDER BY id DESC LIMIT ?",
                                     (after_id, limit)).fetchall()
         return [{"id": i, "at": at, "line": line} for i, at, line in reversed(rows)]
 
-    def rollouts(self, limit: int = 20) -> list[dict]:
+    def rollouts(self, limit: int = 20) -> list[dict[str, Any]]:
         """The latest ended rollouts, newest first."""
         with self._lock:
             rows = self._db.execute("SELECT at, doc FROM rollouts ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [{"ended": at, **json.loads(doc)} for at, doc in rows]
 
-    def audit(self, who: str, action: str, detail: dict, before: dict, after: dict) -> None:
+    def audit(self, who: str, action: str, detail: dict[str, Any], before: dict[str, Any], after: dict[str, Any]) -> None:
         """Append who changed what, with the state before and after."""
         with self._lock:
             self._db.execute("INSERT INTO audit (at, who, action, detail, before, after) VALUES (?, ?, ?, ?, ?, ?)",
                              (self._clock(), who, action, json.dumps(detail), json.dumps(before), json.dumps(after)))
 
-    def audit_log(self, limit: int = 100) -> list[dict]:
+    def audit_log(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest audit entries, oldest first."""
         with self._lock:
             rows = self._db.execute("SELECT at, who, action, detail, before, after FROM audit ORDER BY id DESC "

@@ -11,10 +11,12 @@ is the result (none: Error); the conditions are then evaluated on that value.
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
-from jsonpath_ng import parse as jsonpath
+from jsonpath_ng import JSONPath
 from jsonpath_ng.exceptions import JsonPathParserError
+from jsonpath_ng.parser import parse as jsonpath
 
 from canary.rollout.interfaces import ProviderError
 
@@ -38,7 +40,7 @@ class WebCall:
     json_path: str = "{$}"
 
 
-def compile_path(template: str):
+def compile_path(template: str) -> JSONPath:
     """A Kubernetes JSONPath template of one expression (``{$.a.b}``, ``{.a[0]}``) as a jsonpath-ng path."""
     match = _TEMPLATE.match(template.strip())
     if not match:
@@ -52,7 +54,7 @@ def compile_path(template: str):
 class WebProvider:
     """Runs a WebCall; every failure is a ProviderError, which the controller records as Error."""
 
-    def call(self, web: WebCall) -> tuple[object, dict | None]:
+    def call(self, web: WebCall) -> tuple[object, dict[str, Any] | None]:
         """The first JSONPath match of the JSON answer (or a NotJSON string), and the whole document."""
         try:
             response = httpx.request(web.method, web.url, headers=dict(web.headers), content=web.body,
@@ -72,7 +74,7 @@ class WebProvider:
         return found[0].value, data if isinstance(data, dict) else None
 
 
-def call_from_argo(raw: dict) -> WebCall:
+def call_from_argo(raw: dict[str, Any]) -> WebCall:
     """A WebCall from an AnalysisTemplate's ``provider.web``; ValueError names what is wrong."""
     method = raw.get("method", "GET")
     if method not in ("GET", "POST", "PUT"):

@@ -3,22 +3,23 @@
 import math
 import re
 
-from canary.rollout import spec
 from canary.rollout.analysis import ERROR, FAILED, Measurement
+from canary.rollout.template import Metric
 
 
 def fmt_s(seconds: float, scale: float) -> str:
     """A plan duration, with its time-scaled value when the run is scaled."""
-    text = _span(seconds)
-    return text if scale == 1 else f"{text} ({_span(seconds / scale)} at time-scale {scale:g})"
+    text = span(seconds)
+    return text if scale == 1 else f"{text} ({span(seconds / scale)} at time-scale {scale:g})"
 
 
-def _span(seconds: float) -> str:
+def span(seconds: float) -> str:
+    """'1m30s', '0.5s': a duration as Argo writes one."""
     minutes, secs = divmod(round(seconds, 1), 60)
     return (f"{int(minutes)}m" if minutes else "") + (f"{secs:g}s" if secs or not minutes else "")
 
 
-def describe(metric: spec.Metric, m: Measurement) -> str:
+def describe(metric: Metric, m: Measurement) -> str:
     """'0.998 >= 0.95', '0.71 < 0.95', 'no data': the value and the condition that decided it."""
     value = m.value
     if isinstance(value, list):
@@ -35,20 +36,3 @@ def describe(metric: spec.Metric, m: Measurement) -> str:
     op, threshold = found[-1]
     negate = m.phase == FAILED and cond == metric.success_condition
     return f"{shown} {'not ' if negate else ''}{op} {threshold}"
-
-
-def label(step) -> str:
-    """A step of the plan in a few words, as 'canary get' and the live view list them."""
-    if isinstance(step, spec.SetWeight):
-        return f"set weight {step.weight}"
-    if isinstance(step, spec.Pause):
-        return "pause until promoted" if step.duration_s is None else f"pause {_span(step.duration_s)}"
-    if isinstance(step, spec.Analysis):
-        return f"analysis {', '.join(step.templates)}"
-    if isinstance(step, spec.SetHeaderRoute):
-        return f"header route {step.name}" + ("" if step.match else " removed")
-    if isinstance(step, spec.SetMirrorRoute):
-        return f"mirror route {step.name}" + (f" ({step.percentage}% copied)" if step.match else " removed")
-    if isinstance(step, spec.SetCanaryScale):
-        return f"canary scale {step.scale}"
-    return type(step).__name__

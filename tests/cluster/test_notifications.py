@@ -5,7 +5,7 @@ Alertmanager is a recorder of JSON POSTs on this machine (the controller runs he
 rollout aborts by itself: its analysis cannot reach the judge (in-cluster names do not resolve here),
 and Argo aborts once the errors pass the template's limit, as it would for a failed analysis."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
@@ -52,4 +52,4 @@ def test_an_automatic_abort_alerts_alertmanager_and_other_conditions_stay(deploy
     assert alert["labels"] == {"alertname": "MLCanaryRolloutAborted", "severity": "critical",
                                "namespace": "ml-canary", "rollout": "wine"}
     ends = datetime.fromisoformat(alert["endsAt"])
-    assert timedelta(minutes=50) < ends - datetime.now(timezone.utc) < timedelta(minutes=70)
+    assert timedelta(minutes=50) < ends - datetime.now(UTC) < timedelta(minutes=70)

@@ -8,7 +8,6 @@ import yaml
 
 from loadgen.cli import build_parser
 from loadgen.settings import LoadgenSettings
-
 from tests.k8s import crossref, istio
 from tests.k8s.support import K8S, by_kind, problems_after, render, validate
 

@@ -3,8 +3,8 @@
 import pytest
 
 from tests.answer_sink import AnswerSink
-from tests.waiting import wait_until
 from tests.servers.test_mlserver_runtime import infer
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

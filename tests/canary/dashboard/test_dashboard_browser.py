@@ -15,11 +15,11 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from bench.designs import variant
+from canary.dashboard.browser import chromium, phase, run, text
+from canary.dashboard.sessions import COOKIE_PREFIX
 from canary.local.client import StackClient
 from canary.local.harness import Harness
 from servers.admin import FAULTS_PATH
-from canary.dashboard.browser import chromium, phase, run, text
-from canary.dashboard.sessions import COOKIE_PREFIX
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ from canary.judge import service
 from canary.judge.settings import JudgeSettings
 from canary.local import procs, prometheus_config
 from canary.webapi import ServerThread, create_app
-from tests.waiting import wait_until
 from tests.k8s.support import require_binary
+from tests.waiting import wait_until
 
 RQ, BUCKET = "envoy_cluster_upstream_rq_xx", "envoy_cluster_upstream_rq_time_bucket"
 FEEDBACK, PREDICTIONS = "mlcanary_feedback_total", "mlcanary_predictions_total"

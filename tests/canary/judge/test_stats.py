@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 from savvi.multinomial import Multinomial
-from scipy import integrate, optimize, stats as sps
+from scipy import integrate, optimize
+from scipy import stats as sps
 
 from canary.judge import shares, stats, twosample, verdict
 from canary.judge.tally import Tally

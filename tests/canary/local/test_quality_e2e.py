@@ -8,7 +8,7 @@ from tests.canary.local.test_rollout_e2e import ENDED, rig, versions_answering  
 pytestmark = pytest.mark.integration
 
 
-def feedback_load(rig, tmp_path, seed: str):
+def feedback_load(rig, tmp_path, seed: str):  # noqa: F811 - the fixture, by name
     """A second load generator beside the rig's, sending the truth of every answer."""
     return rig.start_loadgen(50, tmp_path / "feedback.json", "--duration", "300s", "--feedback-ratio", "1",
                              "--seed", seed)

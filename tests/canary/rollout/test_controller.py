@@ -6,9 +6,9 @@ import pytest
 
 from canary.cli.render import render
 from canary.rollout import analysis, spec
-from canary.rollout.view import view
 from canary.rollout.controller import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, Controller, Platform
 from canary.rollout.state import Store
+from canary.rollout.view import view
 from tests.canary.conftest import ROOT, weighted_steps
 
 
@@ -227,12 +227,12 @@ def test_a_restarted_controller_resumes_at_the_same_step_and_weight(rig):
     make, clock, router, provider, lines, _ = rig
     ctrl = make()
     ctrl.start("v2")
-    run_until(ctrl, clock, lambda: ctrl.state.step == 2 and ctrl._run and ctrl._run.states["success-rate"].count >= 2)
-    step, weight, count = ctrl.state.step, router.weight, ctrl._run.states["success-rate"].count
+    run_until(ctrl, clock, lambda: ctrl.state.step == 2 and ctrl.run and ctrl.run.states["success-rate"].count >= 2)
+    step, weight, count = ctrl.state.step, router.weight, ctrl.run.states["success-rate"].count
     router.weight = -1  # what the restarted controller applies must be the saved weight
     again = make()
     assert again.state.step == step and router.weight == weight == 10
-    assert again._run.states["success-rate"].count == count
+    assert again.run.states["success-rate"].count == count
     run_until(again, clock, lambda: again.state.phase == HEALTHY)
 
 

@@ -5,7 +5,6 @@ import threading
 
 import pytest
 
-from canary.rollout import spec
 from canary.rollout.controller import DEGRADED, Controller, Platform
 from canary.rollout.prometheus import PrometheusProvider
 from canary.rollout.state import Store

@@ -58,7 +58,7 @@ def test_readiness_is_read_only_when_a_step_would_give_the_canary_traffic(rig): 
 def test_without_progress_deadline_abort_the_rollout_says_it_timed_out_and_goes_on_once_ready(rig):  # noqa: F811
     make, clock, router, *_ = rig
     ctrl = make()
-    ctrl.spec.doc["spec"]["progressDeadlineAbort"] = False
+    ctrl.spec.progress_deadline_abort = False
     router.ready = False
     ctrl.start("v2")
     run_until(ctrl, clock, lambda: ctrl.state.message.startswith("ProgressDeadlineExceeded"))

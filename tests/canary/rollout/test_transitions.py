@@ -59,7 +59,7 @@ def test_an_abort_whose_state_write_fails_stores_neither_its_record_nor_its_even
         ctrl.abort("by hand")
     assert store.rollouts() == [] and not any("aborting" in e["line"] for e in store.events())
     assert store.load()["phase"] == "Progressing"  # the history and the state still agree: a running rollout
-    ctrl._save()  # the controller's next save stores what the failed one carried, once
+    ctrl.save()  # the controller's next save stores what the failed one carried, once
     assert [r["outcome"] for r in store.rollouts()] == ["aborted"] and store.load()["phase"] == DEGRADED
     assert sum("by hand: aborting" in e["line"] for e in store.events()) == 1
 
@@ -92,7 +92,8 @@ def test_changed_steps_under_a_running_rollout_are_refused_naming_the_way_out(tm
     ctrl.reconcile()
     step = ctrl.state.step
     assert step >= 1 and store.load()["schema"] == saved.SCHEMA and store.load()["steps_hash"]
-    again = dict(prometheus_address="http://prom", judge_address="http://judge", clock=ctrl.clock, emit=lambda l: None)
+    again = {"prometheus_address": "http://prom", "judge_address": "http://judge", "clock": ctrl.clock,
+             "emit": lambda line: None}
     resumed = Controller(_changed_steps(tmp_path / "same"), store, ctrl.platform, **again)  # a comment: same steps
     assert resumed.state.step == step
     with pytest.raises(saved.SavedStateError, match="put k8s/ back as it was .* or start the controller with --restart-steps"):
@@ -111,7 +112,8 @@ def test_an_aborted_rollout_resumes_under_changed_steps_and_a_newer_schema_is_re
     ctrl, store = make(tmp_path)
     ctrl.start("v2")
     ctrl.abort("by hand")
-    again = dict(prometheus_address="http://prom", judge_address="http://judge", clock=ctrl.clock, emit=lambda l: None)
+    again = {"prometheus_address": "http://prom", "judge_address": "http://judge", "clock": ctrl.clock,
+             "emit": lambda line: None}
     Controller(_changed_steps(tmp_path / "changed", 20), store, ctrl.platform, **again)  # retry starts at step 1
     store.save({**store.load(), "schema": saved.SCHEMA + 1, "replicas_ready": 2})
     with pytest.raises(saved.SavedStateError, match=r"newer controller \(state schema 3, fields replicas_ready.*move"):

@@ -1,0 +1,153 @@
+"""The steps that change where requests go: setWeight, setHeaderRoute, setMirrorRoute, setCanaryScale."""
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from canary.rollout.interfaces import MirrorRoute
+from canary.rollout.kinds.base import Measured, Outcome, Parsing, Progress, Step
+from canary.rollout.status import RolloutState
+from canary.rollout.template import SpecError
+
+if TYPE_CHECKING:
+    from canary.rollout.controller import Controller
+
+
+def _managed(kind: str, body: dict[str, Any], ctx: Parsing) -> str:
+    name = body.get("name")
+    if name not in ctx.managed:
+        raise SpecError(f"{ctx.where}: {kind}.name {name!r} is not in trafficRouting.managedRoutes")
+    return str(name)
+
+
+@dataclass(frozen=True)
+class SetWeight(Step):
+    """Give the canary this share of traffic."""
+
+    key: ClassVar[str] = "setWeight"
+    weight: int
+
+    @classmethod
+    def parse(cls, body: Any, ctx: Parsing) -> "SetWeight":
+        """A whole number from 0 to 100."""
+        if not isinstance(body, int) or isinstance(body, bool) or not 0 <= body <= 100:
+            raise SpecError(f"{ctx.where}: setWeight {body!r} must be a whole number from 0 to 100")
+        return cls(body)
+
+    def label(self) -> str:
+        """'set weight 10'."""
+        return f"set weight {self.weight}"
+
+    def gives_traffic(self, state: RolloutState) -> bool:
+        """A weight above the canary's present one."""
+        return self.weight > state.weight
+
+    def execute(self, ctrl: "Controller", now: float, n: str, pending: Measured | None) -> Outcome:
+        """The weight set on the router, then the step done."""
+        s = ctrl.state
+        s.weight = self.weight
+        ctrl.apply_routing()
+        ctrl.event(f"{n}: set weight {self.weight} ({s.stable} {100 - self.weight}%, {s.target} {self.weight}%)")
+        ctrl.advance({"kind": self.key, "weight": self.weight})
+        return Progress.DONE
+
+
+@dataclass(frozen=True)
+class SetHeaderRoute(Step):
+    """Route requests matching headers to the canary (or remove the route)."""
+
+    key: ClassVar[str] = "setHeaderRoute"
+    name: str
+    match: tuple[dict[str, Any], ...] = ()  # empty: remove the route
+
+    @classmethod
+    def parse(cls, body: Any, ctx: Parsing) -> "SetHeaderRoute":
+        """A managed route's name and header matches of one kind each."""
+        name = _managed(cls.key, body, ctx)
+        for m in body.get("match", []):
+            value = m.get("headerValue", {})
+            if len(value) != 1 or next(iter(value)) not in ("exact", "prefix", "regex"):
+                raise SpecError(f"{ctx.where}: setHeaderRoute.match headerValue needs one of exact, prefix, regex")
+        return cls(name, tuple(body.get("match", [])))
+
+    def label(self) -> str:
+        """'header route canary' or '... removed'."""
+        return f"header route {self.name}" + ("" if self.match else " removed")
+
+    def execute(self, ctrl: "Controller", now: float, n: str, pending: Measured | None) -> Outcome:
+        """The route set (or removed) on the router, then the step done."""
+        s = ctrl.state
+        if self.match:
+            s.header_routes[self.name] = list(self.match)
+            ctrl.apply_routing()
+            rule = " or ".join(f"{m['headerName']} {kind} {value}"
+                               for m in self.match for kind, value in m["headerValue"].items())
+            ctrl.event(f"{n}: header route {self.name}: {rule} -> {s.target}")
+        else:
+            s.header_routes.pop(self.name, None)
+            ctrl.apply_routing()
+            ctrl.event(f"{n}: header route {self.name} removed")
+        ctrl.advance({"kind": self.key, "name": self.name})
+        return Progress.DONE
+
+
+@dataclass(frozen=True)
+class SetMirrorRoute(Step):
+    """Copy a share of the matching requests to the canary, answered as usual (or remove the route)."""
+
+    key: ClassVar[str] = "setMirrorRoute"
+    name: str
+    percentage: int = 100  # Argo's default (rollout/trafficrouting/istio/istio.go, createMirrorRoute)
+    match: tuple[dict[str, Any], ...] = ()  # empty: remove the route
+
+    @classmethod
+    def parse(cls, body: Any, ctx: Parsing) -> "SetMirrorRoute":
+        """A managed route's name, a percentage from 0 to 100 and matches the router can express."""
+        name = _managed(cls.key, body, ctx)
+        percentage = body.get("percentage", 100)
+        try:
+            MirrorRoute.from_argo(name, percentage, body.get("match") or [])
+        except (ValueError, TypeError) as exc:
+            raise SpecError(f"{ctx.where}: setMirrorRoute: {exc}") from None
+        return cls(name, percentage, tuple(body.get("match") or []))
+
+    def label(self) -> str:
+        """'mirror route shadow (100% copied)' or '... removed'."""
+        return f"mirror route {self.name}" + (f" ({self.percentage}% copied)" if self.match else " removed")
+
+    def execute(self, ctrl: "Controller", now: float, n: str, pending: Measured | None) -> Outcome:
+        """The route set (or removed) on the router first: a call that fails leaves no event of a change not made."""
+        s = ctrl.state
+        if self.match:
+            s.mirror_routes[self.name] = {"percentage": self.percentage, "match": list(self.match)}
+        else:
+            s.mirror_routes.pop(self.name, None)
+        ctrl.apply_routing()
+        ctrl.event(f"{n}: mirror route {self.name}: {self.percentage}% of matching requests copied to {s.target}"
+                   if self.match else f"{n}: mirror route {self.name} removed")
+        ctrl.advance({"kind": self.key, "name": self.name})
+        return Progress.DONE
+
+
+@dataclass(frozen=True)
+class SetCanaryScale(Step):
+    """How many canary pods, apart from the weight (a mirror phase needs one before any weight)."""
+
+    key: ClassVar[str] = "setCanaryScale"
+    scale: str  # "replicas 1", "weight 10" or "matchTrafficWeight": the local canary is one process either way
+
+    @classmethod
+    def parse(cls, body: Any, ctx: Parsing) -> "SetCanaryScale":
+        """utils/replicaset/canary.go GetCanaryReplicasOrWeight: replicas, then weight, then matchTrafficWeight."""
+        given = [f"{k} {body[k]}" if k != "matchTrafficWeight" else k for k in ("replicas", "weight", "matchTrafficWeight")
+                 if body.get(k) not in (None, False)]
+        return cls(given[0] if given else "matchTrafficWeight")
+
+    def label(self) -> str:
+        """'canary scale replicas 1'."""
+        return f"canary scale {self.scale}"
+
+    def execute(self, ctrl: "Controller", now: float, n: str, pending: Measured | None) -> Outcome:
+        """Said and recorded: the local canary is one process from the rollout's start."""
+        ctrl.event(f"{n}: canary scale {self.scale} (one process here)")
+        ctrl.advance({"kind": self.key, "scale": self.scale})
+        return Progress.DONE
