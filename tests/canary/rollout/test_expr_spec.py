@@ -127,3 +127,24 @@ def test_set_canary_scale_is_read_as_argo_reads_it(body, scale):
     from canary.rollout import spec
 
     assert spec._step(0, {"setCanaryScale": body}, [], {}) == spec.SetCanaryScale(scale)
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"progressDeadlineSeconds": -5}, "spec.progressDeadlineSeconds -5 must be a whole number of seconds"),
+    ({"progressDeadlineSeconds": "10m"}, "spec.progressDeadlineSeconds '10m' must be a whole number"),
+    ({"progressDeadlineSeconds": 30, "minReadySeconds": 30}, "must be greater than minReadySeconds 30"),
+    ({"minReadySeconds": 700}, "progressDeadlineSeconds 600 must be greater than minReadySeconds 700"),
+])
+def test_a_progress_deadline_argo_would_refuse_is_refused(fields, message):
+    doc = rollout([{"setWeight": 10}])
+    doc["spec"].update(fields)
+    with pytest.raises(spec.SpecError, match=message):
+        spec.parse_rollout(doc, {})
+
+
+def test_the_progress_deadline_and_its_abort_are_read_with_argos_default():
+    assert spec.parse_rollout(rollout([]), {}).progress_deadline_s == 600
+    doc = rollout([])
+    doc["spec"].update(progressDeadlineSeconds=120, minReadySeconds=10, progressDeadlineAbort=True)
+    parsed = spec.parse_rollout(doc, {})
+    assert (parsed.progress_deadline_s, parsed.progress_deadline_abort) == (120, True)
