@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 
-def write_json(path: Path, doc, mode: int = 0o600) -> None:
+def write_json(path: Path, doc: object, mode: int = 0o600) -> None:
     """Replace ``path`` with ``doc`` as JSON, readable by this user only unless ``mode`` says otherwise."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")  # created 0600: a token is never exposed

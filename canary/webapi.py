@@ -8,7 +8,6 @@ request addressed to a foreign name a 400 and a change from another origin a 403
 
 import hmac
 import threading
-import time
 from collections.abc import Callable, Sequence
 
 import uvicorn
@@ -19,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from canary.origin import LOOPBACK, LocalOrigin
+from canary.polling import wait_until
 
 
 def create_app(title: str, hosts: Sequence[str] = LOOPBACK) -> FastAPI:
@@ -30,11 +30,11 @@ def create_app(title: str, hosts: Sequence[str] = LOOPBACK) -> FastAPI:
     # Starlette's class, not FastAPI's subclass: the router's own refusals (404 for an unknown path, 405, a body
     # that does not parse) are Starlette's, and they too answer {"error": ...}.
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException):
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_body(request: Request, exc: RequestValidationError):
+    async def invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
         return JSONResponse({"error": f"bad request: {problems}"}, status_code=422)
 
@@ -71,11 +71,8 @@ class ServerThread:
     def start(self, timeout_s: float = 10.0) -> "ServerThread":
         """Start and wait until the socket listens; OSError when it cannot bind."""
         self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise OSError(f"the API server did not start on port {self._server.config.port}")
-            time.sleep(0.02)
+        if not wait_until(lambda: self._server.started, timeout_s, 0.02, alive=self._thread.is_alive):
+            raise OSError(f"the API server did not start on port {self._server.config.port}")
         return self
 
     def stop(self) -> None:

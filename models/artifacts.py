@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import skops.io as sio
 
@@ -45,7 +46,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save(estimator, metadata: Metadata, root: Path) -> Path:
+def save(estimator: object, metadata: Metadata, root: Path) -> Path:
     """Write the estimator and its metadata under ``root/<version>``; return that folder."""
     folder = Path(root) / metadata.version
     folder.mkdir(parents=True, exist_ok=True)
@@ -71,7 +72,7 @@ def read_metadata(folder: Path) -> Metadata:
         raise ArtifactError(f"{path} is not valid artifact metadata: {exc}") from None
 
 
-def load(folder: Path):
+def load(folder: Path) -> tuple[Any, Metadata]:  # Any: whatever estimator the (trusted) file holds
     """Load ``(estimator, metadata)`` after checking the file's sha256 against the metadata."""
     folder = Path(folder)
     metadata = read_metadata(folder)

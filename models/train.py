@@ -16,7 +16,8 @@ DEFAULT_OUT = "artifacts"
 CV_FOLDS = 5
 
 
-def evaluate(model_cls, data: dataset.Dataset, seed: int) -> tuple[object, dict[str, float]]:
+def evaluate(model_cls: type[versions.ModelVersion], data: dataset.Dataset,
+             seed: int) -> tuple[object, dict[str, float]]:
     """Fit on the training split; score on the held-out split and by cross-validation."""
     estimator = model_cls.build(seed).fit(data.X_train, data.y_train)
     predicted = estimator.predict(data.X_test)

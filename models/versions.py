@@ -1,9 +1,22 @@
 """The two model versions. v2 scales its features, which v1 does not, and that is the gain."""
 
+from typing import Protocol
+
 from sklearn.base import ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+
+
+class ModelVersion(Protocol):
+    """What training needs of a version class: its name, its description and its unfitted estimator."""
+
+    version: str
+    description: str
+
+    @staticmethod
+    def build(seed: int) -> ClassifierMixin:
+        """The version's unfitted estimator."""
 
 
 class ModelV1:
@@ -35,10 +48,10 @@ class ModelV2:
         )
 
 
-VERSIONS = {cls.version: cls for cls in (ModelV1, ModelV2)}
+VERSIONS: dict[str, type[ModelVersion]] = {cls.version: cls for cls in (ModelV1, ModelV2)}
 
 
-def get(version: str):
+def get(version: str) -> type[ModelVersion]:
     """The model class for a version name, or a ValueError naming the known ones."""
     try:
         return VERSIONS[version]

@@ -15,6 +15,7 @@ import random
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
@@ -51,6 +52,8 @@ class FaultConfig(FaultFields):
 
 class _Update(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    if TYPE_CHECKING:  # the field is FaultUpdate's, made below; declared here for the type checker only
+        clear: bool = False
 
     def apply(self, current: FaultConfig) -> FaultConfig:
         """The state after this change; ``clear`` resets everything first."""
@@ -65,13 +68,24 @@ class _Update(BaseModel):
                 for k, v in self.model_dump(exclude={"clear"}, exclude_none=True).items()}
 
 
-# A partial change: every field of FaultFields, optional, with the same bounds.
-FaultUpdate = create_model(
-    "FaultUpdate", __base__=_Update, __doc__="A partial change to the fault state; unknown fields are refused.",
-    clear=(bool, Field(False, description="Reset every fault before applying the rest.")),
-    **{name: (info.annotation | None, FieldInfo.merge_field_infos(info, default=None))
-       for name, info in FaultFields.model_fields.items()},
-)
+# A partial change: every field of FaultFields, optional, with the same bounds. A model made at runtime is no type
+# to the type checker: it sees the class below, FaultFields' fields written out (keep the two in step).
+if TYPE_CHECKING:
+    class FaultUpdate(_Update):
+        """A partial change to the fault state; unknown fields are refused."""
+
+        error_ratio: float | None = None
+        latency_ms: float | None = None
+        latency_jitter_ms: float | None = None
+        wrong_ratio: float | None = None
+        unready: bool | None = None
+else:
+    FaultUpdate = create_model(
+        "FaultUpdate", __base__=_Update, __doc__="A partial change to the fault state; unknown fields are refused.",
+        clear=(bool, Field(False, description="Reset every fault before applying the rest.")),
+        **{name: (info.annotation | None, FieldInfo.merge_field_infos(info, default=None))
+           for name, info in FaultFields.model_fields.items()},
+    )
 
 
 @dataclass(frozen=True)
@@ -101,7 +115,8 @@ def roll(config: FaultConfig, rng: random.Random) -> FaultDecision:
 def server_pid() -> int:
     """The pid of the serving process: the parent of a worker, or this process."""
     parent = multiprocessing.parent_process()
-    return parent.pid if parent is not None else os.getpid()
+    pid = parent.pid if parent is not None else None  # a parent process's pid is always known
+    return pid if pid is not None else os.getpid()
 
 
 def default_state_file(model_name: str, version: str, owner: int) -> Path:

@@ -5,6 +5,8 @@ keeps no log of what it said), so a wrong answer injected on purpose is counted
 as incorrect, as a user would see it.
 """
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from servers.errors import InvalidInput, ServingError
@@ -28,7 +30,7 @@ class Feedback(BaseModel):
 
     @field_validator("prediction", "truth", mode="before")
     @classmethod
-    def _one_row(cls, value):
+    def _one_row(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
@@ -45,7 +47,7 @@ class WrongVersion(ServingError):
 
 
 def score(feedback: Feedback, classes: list[str], version: str) -> tuple[int, int]:
-    """(correct, incorrect) rows; InvalidInput for a class the model does not have, WrongVersion for another's answers."""
+    """(correct, incorrect) rows; InvalidInput for a class the model lacks, WrongVersion for another's answers."""
     if feedback.model_version is not None and feedback.model_version != version:
         raise WrongVersion(f"feedback about version {feedback.model_version}'s answers reached version {version}: "
                            f"route it by the answer's x-model-version header")
@@ -56,7 +58,7 @@ def score(feedback: Feedback, classes: list[str], version: str) -> tuple[int, in
     return correct, len(feedback.truth) - correct
 
 
-def from_seldon(message: dict) -> Feedback:
+def from_seldon(message: dict[str, Any]) -> Feedback:
     """The wrapper's Feedback message (request, response, truth, reward) as ours; InvalidInput if it is not one."""
     def rows(part: str) -> list[str]:
         data = (message.get(part) or {}).get("data") or {}

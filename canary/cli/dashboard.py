@@ -1,5 +1,6 @@
 """``canary dashboard``: the controller's dashboard URL; ``--open`` opens a browser already logged in."""
 
+import argparse
 import getpass
 import os
 import sys
@@ -11,7 +12,7 @@ from canary.local.settings import StackSettings
 
 
 @one_line_errors(lambda args: "dashboard")
-def dashboard(settings: StackSettings, args) -> int:
+def dashboard(settings: StackSettings, args: argparse.Namespace) -> int:
     """Print the URL; with --open (or --login-url) a one-time login link, spent on first use."""
     client = ControlClient(settings.run_dir, user=os.environ.get("CANARY_USER") or getpass.getuser())
     base = client.state["api"]

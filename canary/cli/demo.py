@@ -15,6 +15,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -25,7 +26,7 @@ from canary.rollout.durations import format_s
 _ROW = [13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]
 
 
-def step_table(history: list[dict], harness: Harness) -> list[str]:
+def step_table(history: list[dict[str, Any]], harness: Harness) -> list[str]:
     """Per analysis step: weight, verdicts, requests and 5xx per version, from Envoy's counters."""
     rows = []
     for before, entry in itertools.pairwise(history):
@@ -46,17 +47,20 @@ def step_table(history: list[dict], harness: Harness) -> list[str]:
     return rows
 
 
-def _answered_by(harness: Harness, runtime: str, n: int = 50) -> list[str]:
+def _answered_by(harness: Harness, runtime: str, n: int = 50) -> list[str | None]:
     """Which version answered each of ``n`` requests through the gateway (the x-model-version header)."""
+    body: dict[str, object]
     if runtime == "seldon":
         path, body = "/api/v1.0/predictions", {"data": {"ndarray": [_ROW]}}
     else:
-        path, body = "/v2/models/wine/infer", {"inputs": [{"name": "x", "shape": [1, 13], "datatype": "FP64", "data": _ROW}]}
+        path, body = "/v2/models/wine/infer", {"inputs": [{"name": "x", "shape": [1, 13], "datatype": "FP64",
+                                                           "data": _ROW}]}
     return [httpx.post(f"{harness.gateway}{path}", json=body, timeout=5).headers.get("x-model-version")
             for _ in range(n)]
 
 
-def _act(args, harness: Harness, faults: dict, lg_json: Path, *flags: str) -> tuple[dict, list[str]]:
+def _act(args: argparse.Namespace, harness: Harness, faults: dict[str, float], lg_json: Path,
+         *flags: str) -> tuple[dict[str, Any], list[str]]:
     """A fresh stack, controller and load, one rollout to its end; the final state and the step table."""
     harness.start_stack(args.runtime)
     client = harness.start_controller(args.time_scale)
@@ -83,7 +87,7 @@ def _loadgen_lines(run_dir: Path) -> list[str]:
     return lines
 
 
-ACTS = (
+ACTS: tuple[tuple[str, str, dict[str, float], tuple[str, ...]], ...] = (
     ("healthy", "roll out v2 on {runtime} (shadow -> analysis -> 10% -> analysis -> 50% -> analysis -> 100%, "
                 "time-scale {scale}) under {rps} rps", {}, ()),
     ("faulty", "a fresh stack; roll out a v2 that fails 30% of its requests", {"error_ratio": 0.3}, ()),
@@ -93,10 +97,10 @@ ACTS = (
 )
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     """The three acts and the summary; 0 only if v2 promoted and both faulty v2s aborted with traffic back on v1."""
     started, run_dir = time.monotonic(), Path(args.run_dir).resolve()
-    results = []
+    results: list[tuple[dict[str, Any], list[str], list[str | None]]] = []
     for n, (name, title, faults, flags) in enumerate(ACTS, 1):
         # A fresh stack per act gives each v2 a clean history in Prometheus.
         print(("\n" if n > 1 else "") + f"== {n}. " + title.format(runtime=args.runtime, scale=f"{args.time_scale:g}",
@@ -114,7 +118,7 @@ def run(args) -> int:
     return 0 if ok else 1
 
 
-def _aborted(label: str, doc: dict, rows: list[str], answered: list[str]) -> bool:
+def _aborted(label: str, doc: dict[str, Any], rows: list[str], answered: list[str | None]) -> bool:
     """Print one faulty act: which analysis caught it, on what evidence, how fast; True when it was rolled back."""
     aborted = doc["phase"] == "Degraded" and "RolloutAborted" in doc["message"]
     print(f"{label}: {'ABORTED automatically' if aborted else 'NOT ABORTED'}: {doc['message']}")
@@ -129,7 +133,7 @@ def _aborted(label: str, doc: dict, rows: list[str], answered: list[str]) -> boo
     return aborted and answered.count("v1") == 50
 
 
-def _summary(results: list[tuple[dict, list[str], list[str]]], run_dir: Path) -> bool:
+def _summary(results: list[tuple[dict[str, Any], list[str], list[str | None]]], run_dir: Path) -> bool:
     """Print what happened in every act; True when each went as it must."""
     (healthy, healthy_rows, _), faulty, wrong = results
     promoted = healthy["phase"] == "Healthy" and healthy["stable"] == "v2"
@@ -145,7 +149,8 @@ def _summary(results: list[tuple[dict, list[str], list[str]]], run_dir: Path) ->
 def main(argv: list[str] | None = None) -> int:
     """``python -m canary.cli.demo``: flags, then both acts."""
     p = argparse.ArgumentParser(prog="python -m canary.cli.demo", description=__doc__.splitlines()[0])
-    p.add_argument("--time-scale", type=float, default=4.0, help="default %(default)s: each 3-minute analysis takes 45 s")
+    p.add_argument("--time-scale", type=float, default=4.0,
+                   help="default %(default)s: each 3-minute analysis takes 45 s")
     p.add_argument("--rps", type=float, default=50.0, help="load through the gateway (default %(default)s)")
     p.add_argument("--run-dir", default="run/demo", help="logs and state (default %(default)s)")
     p.add_argument("--runtime", choices=("mlserver", "seldon"), default="mlserver",

@@ -1,9 +1,11 @@
 """``canary judge``: what the judge last said about the running rollout: each test, its counts,
 e-value and confidence sequences, read without asking it anything new."""
 
+import argparse
 import json
 import sys
 import time
+from typing import Any
 
 import httpx
 
@@ -14,20 +16,20 @@ from canary.local.settings import StackSettings
 _HEADER = ("TEST", "VERDICT", "E-VALUE", "NEEDS", "CANARY", "STABLE", "RATE RATIO (CS)", "DIFFERENCE (CS)")
 
 
-def _rate(side: dict) -> str:
+def _rate(side: dict[str, Any]) -> str:
     if "shares" in side:  # the class mix: each class's share of the predictions
         return f"{side['events']} " + "/".join(f"{v:.2f}" for v in side["shares"].values())
     rate = "-" if side["rate"] is None else f"{side['rate']:.2%}"
     return f"{side['events']}/{side['requests']} {rate}"
 
 
-def _interval(lower, upper, fmt: str) -> str:
+def _interval(lower: float | None, upper: float | None, fmt: str) -> str:
     low = "0" if lower is None else format(lower, fmt)
     high = "inf" if upper is None else format(upper, fmt)
     return f"[{low}, {high}]"
 
 
-def table(doc: dict, mirrored: bool = False) -> list[str]:
+def table(doc: dict[str, Any], mirrored: bool = False) -> list[str]:
     """One analysis as aligned rows a person reads; ``mirrored``: asked in the shadow phase, on copies."""
     rows = [_HEADER] + [(t["name"], t["verdict"], f"{t['e_value']:.3g}", f"{t['threshold']:.3g}", _rate(t["canary"]),
                          _rate(t["stable"]), _interval(t["ratio"]["lower"], t["ratio"]["upper"], ".3g"),
@@ -41,14 +43,14 @@ def table(doc: dict, mirrored: bool = False) -> list[str]:
     return [head] + ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
 
 
-def _bound(doc: dict) -> str:
+def _bound(doc: dict[str, Any]) -> str:
     if doc["latency_bound_ms"] is None:
         return "not set yet (stable has answered too few requests for its p99)"
     return f"over {doc['latency_bound_ms']:g} ms, {doc['latency_bound_origin']}"
 
 
 @one_line_errors(lambda args: "judge")
-def judge(settings: StackSettings, args) -> int:
+def judge(settings: StackSettings, args: argparse.Namespace) -> int:
     """Print the judge's last answer for the stack's canary and stable revisions."""
     status = StackClient(settings.run_dir).status()
     if not status["canary_revision"]:
@@ -66,7 +68,7 @@ def judge(settings: StackSettings, args) -> int:
               "yet; it is, once the rollout reaches an analysis step", file=sys.stderr)
         return EXIT_FAIL
     # The last answer per question (the HTTP tests first, then the model-quality tests).
-    latest = {}
+    latest: dict[tuple[str, ...], dict[str, Any]] = {}
     for doc in docs["analyses"]:
         latest.setdefault(tuple(t["name"] for t in doc["tests"]), doc)
     shown = sorted(latest.values(), key=lambda d: d["tests"][0]["name"] not in ("errors", "latency"))

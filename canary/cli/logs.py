@@ -9,6 +9,7 @@ answer (a table, a JSON document, a one-line error) stays a ``print``: it is the
 import logging
 import sys
 import time
+from typing import TextIO
 
 from servers.logjson import JsonFormatter
 
@@ -25,7 +26,7 @@ class PlainFormatter(logging.Formatter):
         return line + ("\n" + self.formatException(record.exc_info) if record.exc_info else "")
 
 
-def setup(log_format: str = "plain", stream=None) -> None:
+def setup(log_format: str = "plain", stream: TextIO | None = None) -> None:
     """Send the ``canary`` loggers' lines to ``stream`` (stdout, flushed per line) in ``log_format``."""
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter() if log_format == "json" else PlainFormatter())

@@ -2,6 +2,8 @@
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import cast
 
 from pydantic import ValidationError
 
@@ -10,18 +12,19 @@ from canary.cli import judge as cli_judge
 from canary.cli import rollout as cli_rollout
 from canary.cli import stack as cli_stack
 from canary.cli import unexpected
+from canary.cli.errors import Command
 from canary.local.settings import StackSettings
 from servers.settings import FaultFields
 
 
-def add_fault_flags(parser) -> None:
+def add_fault_flags(parser: argparse._ActionsContainer) -> None:
     """One flag per fault field (--error-ratio, --latency-ms, ...), from the one definition in servers.settings."""
     for name, info in FaultFields.model_fields.items():
         flag = "--" + name.replace("_", "-")
         if info.annotation is bool:
             parser.add_argument(flag, action="store_true", default=None, help=info.description)
-        else:
-            parser.add_argument(flag, type=info.annotation, help=info.description)
+        else:  # cast: every other fault field is a number, and its annotation (float) parses the flag's value
+            parser.add_argument(flag, type=cast("Callable[[str], object]", info.annotation), help=info.description)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     sks.add_parser("remove-canary", help="route all traffic to stable and stop the canary")
     route = sks.add_parser("route", help="set the canary's weight and header routes")
     route.add_argument("--weight", type=int, required=True, help="canary share of traffic, 0..100")
-    route.add_argument("--header", action="append", metavar="'NAME: VALUE'", help="requests with this header go to the canary")
+    route.add_argument("--header", action="append", metavar="'NAME: VALUE'",
+                       help="requests with this header go to the canary")
     sks.add_parser("promote", help="make the canary the stable version, with all traffic")
     sks.add_parser("retire", help="stop a version that no longer serves").add_argument("version")
     sk.set_defaults(func=cli_stack.stack_command)
@@ -56,12 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _rollout_commands(sub) -> None:
+def _rollout_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """The controller and its controls; names mirror 'kubectl argo rollouts'."""
     ctl = sub.add_parser("controller", help="run the rollout controller in the foreground")
     ctl.add_argument("--time-scale", type=float, help="run every duration this many times faster (CANARY_TIME_SCALE)")
     ctl.add_argument("--restart-steps", action="store_true",
-                     help="when k8s/'s steps changed under a running rollout: start it over at step 1 with the new steps")
+                     help="when k8s/'s steps changed under a running rollout: "
+                          "start it over at step 1 with the new steps")
     ctl.set_defaults(func=cli_rollout.controller)
     ro = sub.add_parser("rollout", help="start a rollout to VERSION through the Rollout's steps")
     ro.add_argument("version")
@@ -80,7 +85,8 @@ def _rollout_commands(sub) -> None:
     pr = sub.add_parser("promote", help="skip the current pause or analysis")
     pr.add_argument("--full", action="store_true", help="skip every remaining step")
     pr.set_defaults(func=cli_rollout.command)
-    jd = sub.add_parser("judge", help="the judge's tests for the running rollout: counts, e-values, confidence sequences")
+    jd = sub.add_parser("judge",
+                        help="the judge's tests for the running rollout: counts, e-values, confidence sequences")
     jd.add_argument("--json", action="store_true")
     jd.set_defaults(func=cli_judge.judge)
     ft = sub.add_parser("fault", help="flip a running version's fault switch, without a restart")
@@ -105,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"canary: bad CANARY_* environment variable: {problems}", file=sys.stderr)
         return 2
     try:
-        return args.func(settings, args)
+        command: Command = args.func
+        return command(settings, args)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - no traceback reaches a person unless asked for

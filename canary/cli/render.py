@@ -2,9 +2,10 @@
 
 import math
 import time
+from typing import Any
 
 
-def value_text(v) -> str:
+def value_text(v: object) -> str:
     """A measurement's value as 'canary get' prints it: three decimals, 'no data', 'NaN' or the text."""
     if isinstance(v, list):
         v = v[0] if v else None
@@ -13,7 +14,7 @@ def value_text(v) -> str:
     return "NaN" if isinstance(v, float) and math.isnan(v) else f"{v:.3f}" if isinstance(v, (int, float)) else str(v)
 
 
-def render(doc: dict) -> str:
+def render(doc: dict[str, Any]) -> str:
     """The rollout document as lines a person reads."""
     lines = [f"Phase:    {doc['phase']}" + (f" ({doc['message']})" if doc["message"] else "")
              + (f", paused: {doc['pause_reason'] or 'by request'}" if doc["paused"] or doc["pause_reason"] else "")]

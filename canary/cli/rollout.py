@@ -1,5 +1,6 @@
 """``canary controller | rollout | get | pause | resume | promote | abort | retry | fault``."""
 
+import argparse
 import getpass
 import json
 import logging
@@ -8,6 +9,7 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 from prometheus_client import disable_created_metrics
@@ -45,18 +47,26 @@ def _build(settings: StackSettings, csettings: ControllerSettings, scale: float,
     rollout = spec.load(settings.k8s_dir)
     store = Store(settings.run_dir / "controller.db")
     platform = StackPlatform(stack)
-    alert = lambda event: notify.send(csettings.webhooks, event, lambda l: (store.event(l), _emit(l)))  # noqa: E731
-    return Controller(rollout, store, Platform(platform, platform, PrometheusProvider(), observer=platform), time_scale=scale, emit=_emit,
+
+    def record(line: str) -> None:
+        store.event(line)
+        _emit(line)
+
+    def alert(event: dict[str, Any]) -> None:
+        notify.send(csettings.webhooks, event, record)
+
+    return Controller(rollout, store, Platform(platform, platform, PrometheusProvider(), observer=platform),
+                      time_scale=scale, emit=_emit,
                       prometheus_address=f"http://127.0.0.1:{settings.prometheus_port}",
                       judge_address=f"http://127.0.0.1:{settings.judge_port}",
                       notify=alert if csettings.webhooks else None, restart_steps=restart_steps)
 
 
-def _write_state(path, port: int, token: str) -> None:
+def _write_state(path: Path, port: int, token: str) -> None:
     statefile.write_json(path, {"pid": os.getpid(), "api": f"http://127.0.0.1:{port}", "token": token})
 
 
-def controller(settings: StackSettings, args) -> int:
+def controller(settings: StackSettings, args: argparse.Namespace) -> int:
     """Run the controller in the foreground: reconcile the rollout, serve the control API."""
     csettings = ControllerSettings()
     scale = args.time_scale or csettings.time_scale
@@ -65,7 +75,8 @@ def controller(settings: StackSettings, args) -> int:
     try:
         ctrl = _build(settings, csettings, scale, args.restart_steps)
         token, metrics = secrets.token_hex(16), ControllerMetrics(ctrl, _namespace(settings.k8s_dir))
-        app = controlapi.create(ctrl, token, StackClient(settings.run_dir), f"http://127.0.0.1:{settings.prometheus_port}",
+        app = controlapi.create(ctrl, token, StackClient(settings.run_dir),
+                                f"http://127.0.0.1:{settings.prometheus_port}",
                                 f"http://127.0.0.1:{settings.judge_port}", metrics.registry)
         server = ServerThread(app, csettings.control_port, "control-api").start()
     except (NotRunning, ApiError, spec.SpecError, SavedStateError, OSError) as exc:
@@ -84,7 +95,7 @@ def controller(settings: StackSettings, args) -> int:
     return EXIT_OK
 
 
-def _loop(ctrl: Controller, stop, tick_s: float, metrics: ControllerMetrics) -> None:
+def _loop(ctrl: Controller, stop: procs.StopFlag, tick_s: float, metrics: ControllerMetrics) -> None:
     """Reconcile until stopped, timed and counted as Argo's rollout_reconcile; nothing a reconcile raises ends
     the loop."""
     while not stop:
@@ -111,14 +122,14 @@ def _client(settings: StackSettings) -> ControlClient:
     return ControlClient(settings.run_dir, user=os.environ.get("CANARY_USER") or getpass.getuser())
 
 
-def _fault_fields(args) -> dict:
+def _fault_fields(args: argparse.Namespace) -> dict[str, Any]:
     """The fault flags given on the command line, as fields of FaultUpdate."""
     names = [*FaultFields.model_fields, "clear"]
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
 @one_line_errors(lambda args: args.command)
-def command(settings: StackSettings, args) -> int:
+def command(settings: StackSettings, args: argparse.Namespace) -> int:
     """One control, then the rollout as 'canary get' shows it."""
     client = _client(settings)
     if args.command == "rollout":
@@ -141,7 +152,7 @@ def command(settings: StackSettings, args) -> int:
 
 
 @one_line_errors(lambda args: "get")
-def get(settings: StackSettings, args) -> int:
+def get(settings: StackSettings, args: argparse.Namespace) -> int:
     """The rollout once, as JSON; with --watch redrawn live on a terminal, else followed event by event."""
     client = _client(settings)
     if args.json or not args.watch:

@@ -1,5 +1,6 @@
 """``canary up | down | status | logs | stack ...``: the local stack's commands."""
 
+import argparse
 import json
 import logging
 import os
@@ -15,12 +16,13 @@ from canary.local import procs, stack_status, stackapi
 from canary.local.client import ApiError, NotRunning, StackClient
 from canary.local.settings import StackSettings
 from canary.local.stack import Stack, StackError
+from canary.polling import wait_until
 from canary.webapi import ServerThread
 
 log = logging.getLogger("canary.stack")
 
 
-def up(settings: StackSettings, args) -> int:
+def up(settings: StackSettings, args: argparse.Namespace) -> int:
     """Run the stack in the foreground until Ctrl-C, SIGTERM or 'canary down'."""
     if args.runtime:
         settings = settings.model_copy(update={"runtime": args.runtime})
@@ -46,8 +48,8 @@ def up(settings: StackSettings, args) -> int:
         stack.down()
         print(f"canary up: {exc}; set CANARY_API_PORT", file=sys.stderr)
         return EXIT_FAIL
-    log.info(f"stack ready in {seconds:.1f}s ({settings.runtime}, stable {settings.stable_version}): "
-             f"gateway http://127.0.0.1:{settings.gateway_port}, Prometheus http://127.0.0.1:{settings.prometheus_port}; "
+    log.info(f"stack ready in {seconds:.1f}s ({settings.runtime}, stable {settings.stable_version}): gateway "
+             f"http://127.0.0.1:{settings.gateway_port}, Prometheus http://127.0.0.1:{settings.prometheus_port}; "
              "Ctrl-C or 'canary down' stops it")
     try:
         while not (stop.is_set() or signalled):
@@ -62,7 +64,7 @@ def up(settings: StackSettings, args) -> int:
     return EXIT_OK
 
 
-def down(settings: StackSettings, args) -> int:
+def down(settings: StackSettings, args: argparse.Namespace) -> int:
     """Ask the supervisor to stop; if it does not answer, signal it and its children by pid."""
     try:
         client = StackClient(settings.run_dir, timeout_s=5)
@@ -74,9 +76,7 @@ def down(settings: StackSettings, args) -> int:
         client.shutdown()
     except (NotRunning, ApiError):
         _kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and procs.alive(pid):
-        time.sleep(0.2)
+    wait_until(lambda: not procs.alive(pid), 30, 0.2)
     # A supervisor killed outright: its children get SIGTERM from the kernel, but make sure.
     for child in client.state.get("pids", {}).values():
         if procs.alive(child):
@@ -86,7 +86,7 @@ def down(settings: StackSettings, args) -> int:
     return EXIT_OK
 
 
-def status(settings: StackSettings, args) -> int:
+def status(settings: StackSettings, args: argparse.Namespace) -> int:
     """Each process with its pid, port, role and health; exit 1 if any is not ready."""
     try:
         doc = StackClient(settings.run_dir, timeout_s=5).status()
@@ -106,7 +106,7 @@ def status(settings: StackSettings, args) -> int:
     return EXIT_OK if all(p["healthy"] for p in doc["processes"]) else EXIT_FAIL
 
 
-def logs(settings: StackSettings, args) -> int:
+def logs(settings: StackSettings, args: argparse.Namespace) -> int:
     """The last lines of one process's log."""
     path = settings.run_dir / "logs" / f"{args.name}.log"
     if not path.exists():
@@ -118,7 +118,7 @@ def logs(settings: StackSettings, args) -> int:
 
 
 @one_line_errors(lambda args: f"stack {args.stack_cmd}")
-def stack_command(settings: StackSettings, args) -> int:
+def stack_command(settings: StackSettings, args: argparse.Namespace) -> int:
     """Manual changes: what the rollout controller does, by hand."""
     client = StackClient(settings.run_dir)
     if args.stack_cmd == "add-canary":

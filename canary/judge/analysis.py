@@ -8,15 +8,18 @@ reached (``JUDGE_SETTLE_S`` behind the question), so a reading never mixes a sha
 tail into the next one.
 """
 
+import functools
 import math
 import re
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from canary.judge import digest as cells_digest
 from canary.judge import evidence
-from canary.judge.counters import CellCounts
+from canary.judge.counters import CellCounts, Samples
 from canary.judge.recent import RecentSamples
 from canary.judge.settings import JudgeSettings
 from canary.judge.source import (
@@ -27,6 +30,7 @@ from canary.judge.source import (
     REVISION_LABEL,
     JudgeError,
     PrometheusReader,
+    SeriesKey,
     Source,
 )
 
@@ -36,6 +40,7 @@ SHADOW_TESTS = ("disagreement",)  # under mirroring, the judges' joined answers 
 ALL_TESTS = TESTS + QUALITY_TESTS + SHADOW_TESTS
 WINDOWED = TESTS + QUALITY_TESTS  # tests whose windows follow the weight
 FAIL, PASS, CONTINUE = "fail", "pass", "continue"
+Key = tuple[str, str, float | None, float | None]  # (canary, stable, since, latency_ms): one rollout's analysis
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class Question:
     latency_ms: float | None = None
     grace_s: float | None = None  # no canary evidence for this long is an error (JUDGE_NO_TRAFFIC_GRACE_S if None)
 
-    def key(self) -> tuple:
+    def key(self) -> Key:
         """The rollout this question belongs to: every test and weight of it share one analysis."""
         return self.canary, self.stable, self.since, self.latency_ms
 
@@ -59,24 +64,24 @@ class Analysis:
     """The state behind one key; ``answer`` is called once per measurement."""
 
     def __init__(self, question: Question, settings: JudgeSettings, source: Source, now: float,
-                 born: float | None = None):
+                 born: float | None = None) -> None:
         self.q, self.settings, self.source = question, settings, source
         # The start: the question's since, else when the canary's counters were born, else now.
         self.started_at = min(now, next(t for t in (question.since, born, now) if t is not None))
         self.asked_at = self.first_asked = now
-        self.counts = CellCounts(self.started_at, settings.cell_s)
+        self.counts: CellCounts[SeriesKey] = CellCounts(self.started_at, settings.cell_s)
         self.read_until: dict[str, float] = {}  # each counter read so far: up to when
         self.epoch: int | None = None  # which Prometheus replica the counts come from (the reader's epoch)
         self.windows: list[tuple[int, float]] = []  # (first cell, weight) of each window
-        self.failed: dict[str, dict] = {}
+        self.failed: dict[str, dict[str, float | str]] = {}  # test -> {"at": when it failed, "reason": why}
         self.evidence = evidence.Evidence(self)
         # The last answer to each question (its tests), for GET /v1/analyses, and each answer's evidence
         # in brief, so a dashboard opened late still draws the whole analysis.
-        self.last: dict[tuple[str, ...], dict] = {}
-        self.traces: dict[tuple[str, ...], deque] = {}
+        self.last: dict[tuple[str, ...], dict[str, Any]] = {}
+        self.traces: dict[tuple[str, ...], deque[dict[str, Any]]] = {}
         self.lock = threading.Lock()
 
-    def answer(self, reader: PrometheusReader | RecentSamples, q: Question, now: float) -> dict:
+    def answer(self, reader: PrometheusReader | RecentSamples, q: Question, now: float) -> dict[str, Any]:
         """Read the counters up to the settled horizon, run the question's tests; the judge's JSON document."""
         with self.lock:
             self.asked_at = now
@@ -114,7 +119,7 @@ class Analysis:
         return (last is not None and last["weight"] == q.weight and upto == last["cells"]
                 and not self._metrics(q.tests) - set(self.read_until))
 
-    def _metrics(self, tests) -> set[str]:
+    def _metrics(self, tests: Sequence[str]) -> set[str]:
         s, names = self.source, set()
         names |= {s.requests} if "errors" in tests else set()
         names |= {s.bucket} if "latency" in tests else set()
@@ -123,11 +128,11 @@ class Analysis:
         names |= {PAIRS_TOTAL, DISAGREEMENTS_TOTAL} if "disagreement" in tests else set()
         return names
 
-    def _read(self, reader: PrometheusReader | RecentSamples, tests, horizon: float) -> None:
+    def _read(self, reader: PrometheusReader | RecentSamples, tests: Sequence[str], horizon: float) -> None:
         """A metric read for the first time gets its baseline, history and every sample since the start, each
         in the cell of its own time; a metric read before, its samples since its last read."""
         revisions, history = (self.q.canary, self.q.stable), self.settings.history_s
-        read = lambda *args: self._follow(reader, *args)  # noqa: E731
+        read = functools.partial(self._follow, reader)
         for metric in sorted(self._metrics(tests)):
             selector = self.source.selector if metric in (self.source.requests, self.source.bucket) else ""
             if metric == self.source.bucket and metric in self.read_until:
@@ -141,12 +146,13 @@ class Analysis:
                 self.counts.fold(read(metric, selector, revisions, horizon, min(back, horizon - self.started_at)))
             self.read_until[metric] = max(horizon, self.read_until.get(metric, horizon))
 
-    def _follow(self, reader, *args):
-        """``reader.samples(*args)``; when the queries moved to another Prometheus replica since the last read,
+    def _follow(self, reader: PrometheusReader | RecentSamples, metric: str, selector: str, revisions: tuple[str, ...],
+                end: float, window_s: float) -> Samples[SeriesKey]:
+        """``reader.samples(...)``; when the queries moved to another Prometheus replica since the last read,
         every counter is first re-based on it (canary.judge.counters). A move during this read leaves its
         samples' replica unknown: the next read re-bases again."""
         before = reader.epoch
-        samples = reader.samples(*args)
+        samples = reader.samples(metric, selector, revisions, end, window_s)
         moved = reader.epoch != before
         if self.epoch is not None and (before != self.epoch or moved):
             self.counts.rebase()
@@ -172,19 +178,22 @@ class Analysis:
 
     def barren(self, now: float) -> bool:
         """Asked for longer than the no-traffic grace without a canary request: it can only answer an error."""
-        return now - self.first_asked > self.settings.no_traffic_grace_s and not self.evidence.canary_trials(self.q.tests)
+        return (now - self.first_asked > self.settings.no_traffic_grace_s
+                and not self.evidence.canary_trials(self.q.tests))
 
     def roles(self) -> dict[str, str]:
         """Revision -> role."""
         return {self.q.canary: "canary", self.q.stable: "stable"}
 
-    def _check_traffic(self, reader: PrometheusReader, ev, q: Question, now: float) -> None:
+    def _check_traffic(self, reader: PrometheusReader | RecentSamples, ev: evidence.Evidence, q: Question,
+                       now: float) -> None:
         grace = self.settings.no_traffic_grace_s if q.grace_s is None else q.grace_s
         if now - self.first_asked < grace or ev.canary_trials(q.tests):
             return
         for rev in (q.canary, q.stable):
             if not reader.known(rev):
-                raise JudgeError(404, f"revision {rev} is unknown to Prometheus (no target with {REVISION_LABEL}=\"{rev}\")")
+                raise JudgeError(404, f"revision {rev} is unknown to Prometheus "
+                                      f"(no target with {REVISION_LABEL}=\"{rev}\")")
         message = (f"canary revision {q.canary} has had no requests in {now - self.first_asked:.0f}s: "
                    "give it traffic (a weight or a header route)")
         # Failed, like a failed test: a retry of the rollout (asked after JUDGE_RETRY_GAP_S) starts a new
@@ -192,7 +201,7 @@ class Analysis:
         self.failed.setdefault("traffic", {"at": now, "reason": message})
         raise JudgeError(409, message)
 
-    def _test(self, ev, name: str, now: float) -> dict:
+    def _test(self, ev: evidence.Evidence, name: str, now: float) -> dict[str, Any]:
         result = ev.evaluate(name, self.settings.alpha * self.settings.alpha_shares[name])
         if result["verdict"] == FAIL and name not in self.failed:
             self.failed[name] = {"at": now, "reason": result["reason"]}
@@ -201,6 +210,6 @@ class Analysis:
             result["reason"] = self.failed[name]["reason"]
         return result
 
-    def digest_of(self, index: int) -> dict:
+    def digest_of(self, index: int) -> cells_digest.Digest:
         """What cell ``index`` says per test (see canary.judge.digest)."""
         return cells_digest.digest(self.counts.cells.get(index, {}), self.source, self.roles())

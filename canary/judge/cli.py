@@ -17,10 +17,12 @@ def build_parser() -> argparse.ArgumentParser:
         "The sequential canary judge: GET /v1/judge?canary=REV&stable=REV&weight=W compares the canary revision "
         "with the stable one on errors and slow answers, with anytime-valid tests (docs/judge.md)."))
     p.add_argument("--prometheus-url", help="Prometheus' HTTP API (JUDGE_PROMETHEUS_URL)")
-    p.add_argument("--source", choices=("envoy", "istio"), help="whose counters: the local Envoy or Istio (JUDGE_SOURCE)")
+    p.add_argument("--source", choices=("envoy", "istio"),
+                   help="whose counters: the local Envoy or Istio (JUDGE_SOURCE)")
     p.add_argument("--host", help="address to listen on (JUDGE_HOST, default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (JUDGE_PORT, default 8097)")
-    p.add_argument("--alpha", type=float, help="false-fail rate of the whole family of tests (JUDGE_ALPHA, default 0.01)")
+    p.add_argument("--alpha", type=float,
+                   help="false-fail rate of the whole family of tests (JUDGE_ALPHA, default 0.01)")
     return p
 
 

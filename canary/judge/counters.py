@@ -19,8 +19,10 @@ stable prior).
 
 import math
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
-Samples = dict[Hashable, list[tuple[float, float]]]  # series key -> [(timestamp, value), ...] in time order
+K = TypeVar("K", bound=Hashable)  # what names a series (canary.judge.source.SeriesKey)
+Samples = dict[K, list[tuple[float, float]]]  # series key -> [(timestamp, value), ...] in time order
 
 
 def increments(samples: list[tuple[float, float]], last: float | None) -> list[tuple[float, float]]:
@@ -32,25 +34,25 @@ def increments(samples: list[tuple[float, float]], last: float | None) -> list[t
     return out
 
 
-class CellCounts:
+class CellCounts(Generic[K]):
     """Increments since ``start`` of every series, summed per cell of ``cell_s`` seconds."""
 
     def __init__(self, start: float, cell_s: float) -> None:
         self.start, self.cell_s = start, cell_s
-        self._last: dict[Hashable, tuple[float, float]] = {}  # series -> (timestamp, value) of its last sample
-        self.cells: dict[int, dict[Hashable, float]] = {}
-        self.history: dict[Hashable, float] = {}  # each series' increments over the history window
-        self._sums: dict[Hashable, float] = {}  # each series' increments over every cell
+        self._last: dict[K, tuple[float, float]] = {}  # series -> (timestamp, value) of its last sample
+        self.cells: dict[int, dict[K, float]] = {}
+        self.history: dict[K, float] = {}  # each series' increments over the history window
+        self._sums: dict[K, float] = {}  # each series' increments over every cell
         self.frozen = 0  # cells before this one are judged: a later sample lands in the first open cell
         self.resets = 0
-        self._rebase: set[Hashable] = set()  # series whose next read comes from another Prometheus replica
+        self._rebase: set[K] = set()  # series whose next read comes from another Prometheus replica
 
     def rebase(self) -> None:
         """The next samples come from another replica (canary.judge.source): each series continues from that
         replica's own first sample, never from the other's value."""
         self._rebase = set(self._last)
 
-    def baseline(self, samples: Samples) -> None:
+    def baseline(self, samples: Samples[K]) -> None:
         """Fold in the samples at or before the start: the last one is the baseline, the rest is history."""
         for key, points in samples.items():
             points = [p for p in points if p[0] <= self.start]
@@ -58,7 +60,7 @@ class CellCounts:
                 self.history[key] = sum(inc for _, inc in increments(points[1:], points[0][1]))
                 self._last[key] = points[-1]
 
-    def fold(self, samples: Samples, late: bool = True) -> None:
+    def fold(self, samples: Samples[K], late: bool = True) -> None:
         """Fold in samples after the start; those already seen (by timestamp) are skipped. A late sample of a
         judged cell counts in the first open one; ``late=False`` (a counter read for the first time, whose
         tests have judged nothing yet) puts every sample in the cell of its own time."""
@@ -77,7 +79,7 @@ class CellCounts:
             if fresh:
                 self._last[key] = fresh[-1]
 
-    def _rebased(self, key: Hashable, fresh: list) -> float:
+    def _rebased(self, key: K, fresh: list[tuple[float, float]]) -> float:
         """The value a re-based series continues from: the new replica's first sample after the last one
         counted, taken off ``fresh`` (only what follows it counts). Between the two replicas' samples up to a
         scrape interval goes uncounted; continuing from an older sample of the new replica would count it
@@ -95,14 +97,14 @@ class CellCounts:
         """The index of the cell holding a sample taken at ``at``."""
         return max(0, math.ceil((at - self.start) / self.cell_s) - 1)
 
-    def keys(self) -> list[Hashable]:
+    def keys(self) -> list[K]:
         """Every series seen so far."""
         return list(self._last)
 
-    def total(self, keep: Callable[[Hashable], bool]) -> int:
+    def total(self, keep: Callable[[K], bool]) -> int:
         """The summed increments of the series ``keep`` selects, over every cell."""
         return round(sum(v for k, v in self._sums.items() if keep(k)))
 
-    def before(self, keep: Callable[[Hashable], bool]) -> int:
+    def before(self, keep: Callable[[K], bool]) -> int:
         """The summed history (the window before the start) of the series ``keep`` selects."""
         return round(sum(v for k, v in self.history.items() if keep(k)))

@@ -7,20 +7,25 @@ chosen late changes no cell's share (a window opened before it is not left empty
 
 import math
 import re
+from typing import Any, TypeVar
 
-from canary.judge.source import FEEDBACK_TOTAL, PREDICTIONS_TOTAL, REVISION_LABEL, Source
+from canary.judge.source import FEEDBACK_TOTAL, PREDICTIONS_TOTAL, REVISION_LABEL, SeriesKey, Source
 
 ROLES = ("canary", "stable")
+# Per (test, role), a value whose type is the test's: [events, trials] (errors, accuracy), {le: count} (latency),
+# {class: count} (class_mix).
+Digest = dict[tuple[str, str], Any]
+K = TypeVar("K", float, str)  # what bucket counts are counted by: a bucket's le, or a class
 
 
-def digest(cell: dict, source: Source, roles: dict[str, str]) -> dict:
+def digest(cell: dict[SeriesKey, float], source: Source, roles: dict[str, str]) -> Digest:
     """Per (test, role): (events, trials) for errors and accuracy, {le: count} for latency, {class: count}."""
-    out: dict = {}
-    for role in ROLES:
-        out["errors", role], out["accuracy", role] = [0, 0], [0, 0]
-        out["latency", role], out["class_mix", role] = {}, {}
-    for (metric, labels), value in cell.items():
-        labels = dict(labels)
+    out: Digest = {}
+    for side in ROLES:
+        out["errors", side], out["accuracy", side] = [0, 0], [0, 0]
+        out["latency", side], out["class_mix", side] = {}, {}
+    for (metric, label_pairs), value in cell.items():
+        labels = dict(label_pairs)
         role = roles.get(labels.get(REVISION_LABEL, ""))
         if role is None:
             continue
@@ -37,12 +42,12 @@ def digest(cell: dict, source: Source, roles: dict[str, str]) -> dict:
     return out
 
 
-def _add(pair: list, is_event, value: float) -> None:
+def _add(pair: list[float], is_event: re.Match[str] | bool | None, value: float) -> None:
     pair[0] += value if is_event else 0
     pair[1] += value
 
 
-def slow(buckets: dict, bound_ms: float | None) -> tuple[float, float]:
+def slow(buckets: dict[float, float], bound_ms: float | None) -> tuple[float, float]:
     """(answers slower than the bound, answers) from one side's bucket counts; none slow without a bound."""
     trials = buckets.get(math.inf, 0)
     if bound_ms is None:
@@ -52,7 +57,8 @@ def slow(buckets: dict, bound_ms: float | None) -> tuple[float, float]:
     return min(max(trials - buckets.get(bound_ms, trials), 0), max(trials, 0)), trials
 
 
-def bound(buckets: dict, quantile: float, median_factor: float, margin_ms: float = 0.0) -> tuple[float | None, str]:
+def bound(buckets: dict[float, float], quantile: float, median_factor: float,
+          margin_ms: float = 0.0) -> tuple[float | None, str]:
     """The slow bound from stable's bucket counts: its quantile's bucket, or a multiple of its median bucket
     where that is lower; past that, ``margin_ms`` beyond the same latency estimated within its bucket, rounded
     up to a bucket. None when too few answers (ten expected beyond the quantile).
@@ -82,7 +88,7 @@ def bound(buckets: dict, quantile: float, median_factor: float, margin_ms: float
     return beyond, f"{origin} + {margin_ms:g} ms" + ("" if beyond >= target else " (cut to the last bucket)")
 
 
-def _within(buckets: dict, edges: list[float], rank: float) -> float:
+def _within(buckets: dict[float, float], edges: list[float], rank: float) -> float:
     """The latency of the answer at ``rank``, linear within its bucket (Prometheus' histogram_quantile)."""
     below, lower = 0.0, 0.0
     for edge in edges:
@@ -93,7 +99,7 @@ def _within(buckets: dict, edges: list[float], rank: float) -> float:
     return edges[-1]
 
 
-def add_buckets(into: dict, more: dict) -> dict:
+def add_buckets(into: dict[K, float], more: dict[K, float]) -> dict[K, float]:
     """Bucket counts summed."""
     for le, n in more.items():
         into[le] = into.get(le, 0) + n

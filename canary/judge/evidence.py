@@ -3,10 +3,26 @@
 import bisect
 import math
 import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from canary.judge import digest, quality, twosample, verdict
-from canary.judge.source import DISAGREEMENTS_TOTAL, FEEDBACK_TOTAL, PAIRS_TOTAL, PEER_LABEL, REVISION_LABEL, JudgeError
+from canary.judge.source import (
+    DISAGREEMENTS_TOTAL,
+    FEEDBACK_TOTAL,
+    PAIRS_TOTAL,
+    PEER_LABEL,
+    REVISION_LABEL,
+    JudgeError,
+    SeriesKey,
+)
 from canary.judge.tally import Tally
+
+if TYPE_CHECKING:  # the analysis passes itself: its evidence reads its counts, windows and question
+    from canary.judge.analysis import Analysis
+
+Buckets = dict[float, float]  # one side's latency bucket counts: le -> answers
+LatencyRow = tuple[int, Buckets, Buckets]  # (window, canary's buckets, stable's) of one cell
 
 _UNITS = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions", "disagreement": "pairs disagree"}
 
@@ -14,17 +30,17 @@ _UNITS = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions", 
 class Evidence:
     """One analysis's tallies: ``settle(upto, tests)`` adds the cells before ``upto``, once each."""
 
-    def __init__(self, analysis):
+    def __init__(self, analysis: "Analysis") -> None:
         self.a, self.settings = analysis, analysis.settings
         self.tallies: dict[str, Tally] = {}
-        self.latency_rows: list[tuple[int, dict, dict]] | None = None  # raw buckets per cell, until the bound
-        self.own_stable_buckets: dict = {}
-        self.class_windows: dict[int, tuple[dict, dict]] | None = None
+        self.latency_rows: list[LatencyRow] | None = None  # raw buckets per cell, until the bound
+        self.own_stable_buckets: Buckets = {}
+        self.class_windows: dict[int, tuple[dict[str, float], dict[str, float]]] | None = None
         self.bound_ms: float | None = None
         self.bound_origin = ""
         self.upto = 0
 
-    def settle(self, upto: int, tests) -> None:
+    def settle(self, upto: int, tests: Sequence[str]) -> None:
         """Tally the cells from the last settled one up to ``upto`` (they change no more) into every test
         started; a test asked for the first time is started with every cell so far."""
         old, self.upto = self.upto, max(upto, self.upto)
@@ -60,7 +76,7 @@ class Evidence:
             rows = [(w, c["latency", "canary"], c["latency", "stable"]) for w, c in new]
             if "latency" in self.tallies:
                 self._tally_latency(rows)
-            else:
+            elif self.latency_rows is not None:  # always so here: no latency tally, so rows are kept (see above)
                 self.latency_rows += rows
 
     def _judge_latency(self) -> None:
@@ -75,7 +91,7 @@ class Evidence:
         self.tallies["latency"] = Tally(self.settings.latency_relative)
         self._tally_latency([] if own else rows)
 
-    def _tally_latency(self, rows) -> None:
+    def _tally_latency(self, rows: list[LatencyRow]) -> None:
         self.tallies["latency"].add([(*digest.slow(c, self.bound_ms), *digest.slow(s, self.bound_ms))
                                      for _, c, s in rows], [w for w, _, _ in rows])
 
@@ -98,8 +114,8 @@ class Evidence:
         slo = next((b for b in edges if b >= s.latency_slo_ms), edges[-1])
         return slo, "JUDGE_LATENCY_SLO_MS (stable has too few answers)", False
 
-    def _stable_history_buckets(self) -> dict:
-        out: dict = {}
+    def _stable_history_buckets(self) -> Buckets:
+        out: Buckets = {}
         for key, value in self.a.counts.history.items():
             labels = dict(key[1])
             if key[0] == self.a.source.bucket and labels.get(REVISION_LABEL) == self.a.q.stable:
@@ -109,7 +125,8 @@ class Evidence:
     def stable_prior(self, test: str) -> tuple[float, float]:
         """Stable's rate before the analysis as a Beta prior (JUDGE_RATE_PRIOR_ANSWERS, _ACCURACY_PRIOR_ANSWERS)."""
         if test == "latency":
-            history = tuple(int(v) for v in digest.slow(self._stable_history_buckets(), self.bound_ms))
+            slow, answers = digest.slow(self._stable_history_buckets(), self.bound_ms)
+            history = int(slow), int(answers)
         elif test == "errors":
             history = self._history_pair(self.a.source.requests, lambda labels: re.fullmatch(
                 self.a.source.error_code, labels.get(self.a.source.code_label, "")) is not None)
@@ -118,21 +135,24 @@ class Evidence:
         most = self.settings.accuracy_prior_answers if test == "accuracy" else self.settings.rate_prior_answers
         return twosample.informed_prior(history, most)
 
-    def _history_pair(self, metric: str, is_event) -> tuple[int, int]:
-        stable = lambda k: k[0] == metric and dict(k[1]).get(REVISION_LABEL) == self.a.q.stable  # noqa: E731
+    def _history_pair(self, metric: str, is_event: Callable[[dict[str, str]], bool]) -> tuple[int, int]:
+        stable: Callable[[SeriesKey], bool] = lambda k: (  # noqa: E731
+            k[0] == metric and dict(k[1]).get(REVISION_LABEL) == self.a.q.stable)
         return self.a.counts.before(lambda k: stable(k) and is_event(dict(k[1]))), self.a.counts.before(stable)
 
-    def evaluate(self, name: str, alpha: float) -> dict:
+    def evaluate(self, name: str, alpha: float) -> dict[str, Any]:
         """One test's result at level ``alpha``."""
         s = self.settings
         if name == "disagreement":
             d, n = self._pairs()
             return quality.disagreement(d, n, s.disagreement_absolute, alpha)
         if name == "class_mix":
+            assert self.class_windows is not None  # settle() started the test before it is evaluated
             windows = [self.class_windows[w] for w in sorted(self.class_windows)]
             return quality.class_mix(windows, s.class_mix_relative, alpha)
         if name == "accuracy":
-            return quality.accuracy(self.tallies[name].by_window(), s.accuracy_absolute, alpha, self.stable_prior(name))
+            return quality.accuracy(self.tallies[name].by_window(), s.accuracy_absolute, alpha,
+                                    self.stable_prior(name))
         tolerance = verdict.Tolerance(getattr(s, f"{name}_relative"), getattr(s, f"{name}_absolute"))
         tally = self.tallies.get(name) or self._unjudged_latency()
         result = verdict.evaluate(name, tally, tolerance, alpha, self.stable_prior(name))
@@ -155,7 +175,7 @@ class Evidence:
         disagreements = self.a.counts.total(lambda k: k[0] == DISAGREEMENTS_TOTAL and self._ours(k))
         return min(max(disagreements, 0), max(pairs, 0)), max(pairs, 0)
 
-    def _ours(self, key) -> bool:
+    def _ours(self, key: SeriesKey) -> bool:
         """Whether a pair series joins this analysis's two revisions (the judge labels them in sorted order)."""
         labels = dict(key[1])
         return {labels.get(REVISION_LABEL), labels.get(PEER_LABEL)} == {self.a.q.canary, self.a.q.stable}
@@ -181,7 +201,7 @@ class Evidence:
             raise JudgeError(409, f"the canary answered {share:.0%} of {counts[1] + counts[3]:.0f} requests at weight "
                                   f"{weight:g}: the routes are not what the step set (a mirror route left on top?)")
 
-    def canary_trials(self, tests) -> int:
+    def canary_trials(self, tests: Sequence[str]) -> int:
         """The canary's requests (or predictions) so far, settled or not, in any of these tests' counters."""
         a, judged = self.a, (PAIRS_TOTAL, DISAGREEMENTS_TOTAL)  # the judge's own series: pairs, not requests
         pairs = self._pairs()[1] if "disagreement" in tests else 0
@@ -190,7 +210,7 @@ class Evidence:
         return pairs + a.counts.total(lambda k: k[0] not in judged and dict(k[1]).get(REVISION_LABEL) == a.q.canary)
 
 
-def summary(results: list[dict], bound_ms: float | None) -> str:
+def summary(results: list[dict[str, Any]], bound_ms: float | None) -> str:
     """One line a person can follow: each test's verdict and the counts behind it."""
     parts = []
     for r in results:

@@ -14,6 +14,7 @@ across a restart, which is a counter reset to Prometheus, not a new analysis.
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily
 
@@ -29,12 +30,13 @@ PAIRS_MAX_AGE_S = 3600.0  # counts that no answer has changed for an hour are fo
 class PairCounts:
     """Joined pairs and disagreements per (revision, revision), from reported answers."""
 
-    def __init__(self, clock=time.monotonic, max_waiting: int = MAX_WAITING, max_age_s: float = MAX_AGE_S,
-                 max_revisions: int = MAX_REVISIONS, max_pairs: int = MAX_PAIRS):
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_waiting: int = MAX_WAITING,
+                 max_age_s: float = MAX_AGE_S, max_revisions: int = MAX_REVISIONS, max_pairs: int = MAX_PAIRS) -> None:
         self._clock, self._max_waiting, self._max_age_s = clock, max_waiting, max_age_s
         self._max_revisions, self._max_pairs = max_revisions, max_pairs
-        self._waiting: OrderedDict[str, OrderedDict] = OrderedDict()  # least recently reporting first
-        self._pairs: OrderedDict[tuple[str, str], list] = OrderedDict()  # [pairs, disagreements, changed at]
+        # revision -> {request id: (answer, reported at)}, least recently reporting first
+        self._waiting: OrderedDict[str, OrderedDict[str, tuple[str, float]]] = OrderedDict()
+        self._pairs: OrderedDict[tuple[str, str], list[float]] = OrderedDict()  # [pairs, disagreements, changed at]
         self._lock = threading.Lock()
 
     def add(self, revision: str, answers: list[tuple[str, str]]) -> int:
@@ -71,7 +73,7 @@ class PairCounts:
         for other, waiting in self._waiting.items():
             found = waiting.pop(request_id, None) if other != revision else None
             if found is not None and now - found[1] <= self._max_age_s:
-                key = tuple(sorted((revision, other)))
+                key = _sorted_pair(revision, other)
                 counts = self._pairs.setdefault(key, [0, 0, now])
                 counts[0] += 1
                 counts[1] += found[0] != answer
@@ -80,7 +82,7 @@ class PairCounts:
                 joined += 1
         return joined
 
-    def collect(self):
+    def collect(self) -> Iterator[CounterMetricFamily]:
         """The counts as two counters, labelled by the pair's revisions in sorted order (``revision`` the
         first): a prometheus_client collector, read at every scrape."""
         labels = [REVISION_LABEL, PEER_LABEL]
@@ -98,5 +100,11 @@ class PairCounts:
     def counts(self, a: str, b: str) -> tuple[int, int]:
         """(disagreements, pairs) of these two revisions so far."""
         with self._lock:
-            pairs, disagreements, _ = self._pairs.get(tuple(sorted((a, b))), (0, 0, 0.0))
-        return disagreements, pairs
+            pairs, disagreements, _ = self._pairs.get(_sorted_pair(a, b), (0, 0, 0.0))
+        return int(disagreements), int(pairs)
+
+
+def _sorted_pair(a: str, b: str) -> tuple[str, str]:
+    """The two revisions in sorted order: one key whichever reported first."""
+    first, second = sorted((a, b))
+    return first, second

@@ -16,11 +16,12 @@ the counts take it as a late sample (counted in the first open cell, never lost)
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from canary.judge.counters import Samples
-from canary.judge.source import REVISION_LABEL, JudgeError, PrometheusReader
+from canary.judge.source import REVISION_LABEL, JudgeError, PrometheusReader, SeriesKey
 
 
 @dataclass(frozen=True)
@@ -29,8 +30,8 @@ class _Read:
 
     at: float
     window_s: float
-    revisions: frozenset
-    by_revision: dict[str, Samples]
+    revisions: frozenset[str]
+    by_revision: dict[str, Samples[SeriesKey]]
     epoch: int = 0  # the Prometheus replica it was read from (PrometheusReader.epoch)
 
 
@@ -38,7 +39,7 @@ class RecentSamples:
     """A reader that serves short reads of recent samples from one shared query per counter."""
 
     def __init__(self, reader: PrometheusReader, settle_s: float, cell_s: float, clock: Callable[[], float] = time.time,
-                 spawn: Callable[[Callable[[], None]], None] | None = None):
+                 spawn: Callable[[Callable[[], None]], None] | None = None) -> None:
         self.reader, self.clock = reader, clock
         # How a renewal runs beside the questions (a thread; the tests run it in line, to replay exactly).
         self.spawn = spawn or (lambda work: threading.Thread(target=work, daemon=True).start())
@@ -58,7 +59,8 @@ class RecentSamples:
         self._lock = threading.Lock()
         self.queries = 0
 
-    def samples(self, metric: str, selector: str, revisions: tuple[str, ...], end: float, window_s: float) -> Samples:
+    def samples(self, metric: str, selector: str, revisions: tuple[str, ...], end: float,
+                window_s: float) -> Samples[SeriesKey]:
         """What ``PrometheusReader.samples`` answers, cut from the shared read when it holds it."""
         now, key = self.clock(), (metric, selector)
         with self._lock:
@@ -95,7 +97,7 @@ class RecentSamples:
         """The replica the reads come from: a shared read from an earlier one serves nobody."""
         return self.reader.epoch
 
-    def _holds(self, read: _Read | None, revisions, end: float, window_s: float) -> bool:
+    def _holds(self, read: _Read | None, revisions: Iterable[str], end: float, window_s: float) -> TypeGuard[_Read]:
         return (read is not None and read.at >= end + self.margin_s and read.at - read.window_s <= end - window_s
                 and read.revisions.issuperset(revisions) and read.epoch == self.reader.epoch)
 
@@ -126,23 +128,25 @@ class RecentSamples:
         last, epoch = self._reads.get(key), self.reader.epoch
         grow = (last is not None and last.revisions >= revisions and now - last.at + self.late_s < self.window_s
                 and last.epoch == epoch)
-        window = now - last.at + self.late_s if grow else self.window_s
+        window = now - last.at + self.late_s if grow and last is not None else self.window_s
         samples = self.reader.samples(*key, tuple(sorted(revisions)), now, window)
         self.queries += 1
-        by_revision: dict[str, Samples] = {}
+        by_revision: dict[str, Samples[SeriesKey]] = {}
         for series, points in samples.items():
             by_revision.setdefault(dict(series[1]).get(REVISION_LABEL, ""), {})[series] = points
-        if grow:  # a revision not asked about lately leaves the read: its samples are no longer renewed
+        # A revision not asked about lately leaves the read: its samples are no longer renewed.
+        if grow and last is not None:
             by_revision = _merged({r: last.by_revision.get(r, {}) for r in revisions}, by_revision,
                                   now - self.window_s)
         self._reads[key] = read = _Read(now, self.window_s, revisions, by_revision, epoch)
         return read
 
 
-def _merged(old: dict[str, Samples], new: dict[str, Samples], since: float) -> dict[str, Samples]:
+def _merged(old: dict[str, Samples[SeriesKey]], new: dict[str, Samples[SeriesKey]],
+            since: float) -> dict[str, Samples[SeriesKey]]:
     """Each series' samples after ``since``: the old ones, then the new ones after the last old one (a series'
     samples are stored in time order, so a sample newer than the last one seen is one not seen)."""
-    out: dict[str, Samples] = {}
+    out: dict[str, Samples[SeriesKey]] = {}
     for rev in old.keys() | new.keys():
         series_old, series_new = old.get(rev, {}), new.get(rev, {})
         merged = {}

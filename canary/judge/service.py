@@ -7,12 +7,14 @@ Every answer is JSON. A question the judge cannot answer is an error status with
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
 
-from fastapi import Depends, Header, HTTPException, Query
+from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import BaseModel, ConfigDict, Field
 
-from canary.judge.analysis import ALL_TESTS, TESTS, Analysis, Question
+from canary.judge.analysis import ALL_TESTS, TESTS, Analysis, Key, Question
 from canary.judge.pairs import PairCounts
 from canary.judge.recent import RecentSamples
 from canary.judge.settings import JudgeSettings
@@ -35,20 +37,21 @@ class Answers(BaseModel):
 class Analyses:
     """The analyses in memory: an idle one is forgotten, a running one never makes room for a new question."""
 
-    def __init__(self, settings: JudgeSettings):
+    def __init__(self, settings: JudgeSettings) -> None:
         self.settings, self.source = settings, source_for(settings.source, settings.selector)
         self.pairs = PairCounts()
-        self._items: OrderedDict[tuple, Analysis] = OrderedDict()
+        self._items: OrderedDict[Key, Analysis] = OrderedDict()
         self._lock = threading.Lock()
 
-    def last(self, canary: str | None, stable: str | None) -> list[dict]:
+    def last(self, canary: str | None, stable: str | None) -> list[dict[str, Any]]:
         """The last answer of every analysis (of these revisions), the most recently asked first."""
         with self._lock:
             items = list(reversed(self._items.values()))
         return [{**doc, "trace": list(a.traces[tests])} for a in items for tests, doc in a.last.items()
                 if (canary in (None, a.q.canary)) and (stable in (None, a.q.stable))]
 
-    def get(self, question: Question, now: float, reader: PrometheusReader | RecentSamples | None = None) -> Analysis:
+    def get(self, question: Question, now: float,
+            reader: PrometheusReader | RecentSamples | None = None) -> Analysis:
         """The analysis for this question, new at its first call and at a retry of a failed one.
 
         Argo's retry and ``canary retry`` ask about the same revisions again, and nothing in the
@@ -67,7 +70,7 @@ class Analyses:
             self._make_room(key, now)  # before asking Prometheus anything for a question that cannot be taken
         # Prometheus is asked outside the lock: a first question must not hold up every other analysis's.
         new = found is None and question.since is None and reader is not None
-        born = self._born(reader, question.canary, now) if new else None
+        born = self._born(reader, question.canary, now) if new and reader is not None else None
         with self._lock:
             current = self._items.get(key)
             if current is not None and current is not found:  # another question of this rollout started it
@@ -78,7 +81,7 @@ class Analyses:
             self._items.move_to_end(key)
             return analysis
 
-    def _make_room(self, key: tuple, now: float) -> None:
+    def _make_room(self, key: Key, now: float) -> None:
         """Forget idle analyses (least recently asked first), then one that never saw a canary request in
         its grace; a 503 when only running ones are left.
 
@@ -94,8 +97,9 @@ class Analyses:
         if len(self._items) >= self.settings.max_analyses and barren is not None:
             del self._items[barren]
         if len(self._items) >= self.settings.max_analyses:
-            raise JudgeError(503, f"the judge holds {len(self._items)} running analyses (JUDGE_MAX_ANALYSES); the least "
-                       f"recently asked is forgotten {idle:g}s after its last question (JUDGE_IDLE_S)")
+            raise JudgeError(503, f"the judge holds {len(self._items)} running analyses (JUDGE_MAX_ANALYSES); "
+                                  f"the least recently asked is forgotten {idle:g}s after its last question "
+                                  "(JUDGE_IDLE_S)")
 
     def _born(self, reader: PrometheusReader | RecentSamples, canary: str, now: float) -> float | None:
         """When the canary revision's request counters were born, if within the history window (a series
@@ -114,7 +118,8 @@ def _question(canary: str, stable: str, weight: float, tests: str, since: float 
     names = tuple(dict.fromkeys(t.strip() for t in tests.split(",") if t.strip()))
     unknown = [t for t in names if t not in ALL_TESTS]
     if unknown or not names:
-        raise HTTPException(422, f"bad request: tests: {', '.join(unknown) or 'none given'}; choose from {', '.join(ALL_TESTS)}")
+        raise HTTPException(422, f"bad request: tests: {', '.join(unknown) or 'none given'}; "
+                                 f"choose from {', '.join(ALL_TESTS)}")
     if canary == stable:
         raise HTTPException(422, f"bad request: canary and stable are the same revision ({canary})")
     if since is not None and since < now - settings.since_max_age_s:
@@ -124,15 +129,18 @@ def _question(canary: str, stable: str, weight: float, tests: str, since: float 
     return Question(canary, stable, weight, names, since, latency_ms, grace_s)
 
 
-def _answers_check(settings: JudgeSettings):
+def _answers_check(settings: JudgeSettings) -> Callable[[str], None]:
     """Who may report answers: the runtimes, with the token (any other process could skew the shadow tests).
     The token is read at every report: a Secret mounted late, or rotated, takes effect without a restart."""
 
     def check(authorization: str = Header(default="")) -> None:
+        """Refuse a report without the token: 403 while answers are off, 401 with a wrong one."""
         token = settings.resolved_answers_token()
         if not token:
-            raise HTTPException(403, "answers are off: the judge has no JUDGE_ANSWERS_TOKEN (or _FILE) to check them by")
-        token_check(token, "the runtimes send ANSWERS_TOKEN, the same as the judge's JUDGE_ANSWERS_TOKEN")(authorization)
+            raise HTTPException(403, "answers are off: the judge has no JUDGE_ANSWERS_TOKEN (or _FILE) "
+                                     "to check them by")
+        token_check(token, "the runtimes send ANSWERS_TOKEN, the same as the judge's "
+                           "JUDGE_ANSWERS_TOKEN")(authorization)
 
     return check
 
@@ -147,13 +155,13 @@ def _own_metrics(pairs: PairCounts) -> tuple[CollectorRegistry, Counter, Histogr
     return registry, decisions, duration
 
 
-def _reader(settings: JudgeSettings, clock) -> RecentSamples:
+def _reader(settings: JudgeSettings, clock: Callable[[], float]) -> RecentSamples:
     """Prometheus, with the recent samples of every analysis read once for all (canary.judge.recent)."""
     prometheus = PrometheusReader(settings.prometheus_url, settings.query_timeout_s)
     return RecentSamples(prometheus, settings.settle_s, settings.cell_s, clock)
 
 
-def create(settings: JudgeSettings, clock=time.time):
+def create(settings: JudgeSettings, clock: Callable[[], float] = time.time) -> FastAPI:
     """The app; its Prometheus metrics on /metrics, liveness on /healthz."""
     app = create_app("ml-canary judge", hosts_for(settings.host))
     analyses, reader = Analyses(settings), _reader(settings, clock)
@@ -161,8 +169,9 @@ def create(settings: JudgeSettings, clock=time.time):
 
     @app.get("/v1/judge")
     def judge(canary: str = Query(pattern=REVISION_PATTERN), stable: str = Query(pattern=REVISION_PATTERN),
-              weight: float = Query(ge=0, le=100), tests: str = ",".join(TESTS), since: float | None = Query(None, ge=0),
-              latency_ms: float | None = Query(None, gt=0), grace_s: float | None = Query(None, ge=0, le=3600)) -> dict:
+              weight: float = Query(ge=0, le=100), tests: str = ",".join(TESTS),
+              since: float | None = Query(None, ge=0), latency_ms: float | None = Query(None, gt=0),
+              grace_s: float | None = Query(None, ge=0, le=3600)) -> dict[str, Any]:
         with duration.time():
             question = _question(canary, stable, weight, tests, since, latency_ms, grace_s, now := clock(), settings)
             try:
@@ -174,18 +183,18 @@ def create(settings: JudgeSettings, clock=time.time):
             return doc
 
     @app.post("/v1/answers", dependencies=[Depends(_answers_check(settings))])
-    def answers(report: Answers) -> dict:
+    def answers(report: Answers) -> dict[str, Any]:
         """A runtime's answers under mirroring, joined with the other revision's on the request id."""
         return {"joined": analyses.pairs.add(report.revision, report.answers)}
 
     @app.get("/v1/analyses")
     def last(canary: str | None = Query(None, pattern=REVISION_PATTERN),
-             stable: str | None = Query(None, pattern=REVISION_PATTERN)) -> dict:
+             stable: str | None = Query(None, pattern=REVISION_PATTERN)) -> dict[str, Any]:
         """What the judge last answered per analysis, without asking anything new (for people)."""
         return {"analyses": analyses.last(canary, stable)}
 
     @app.get("/healthz")
-    def healthz() -> dict:
+    def healthz() -> dict[str, Any]:
         return {"status": "ok"}
 
     serve_metrics(app, registry)

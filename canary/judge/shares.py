@@ -17,11 +17,13 @@ for all events; none takes a share per event (docs/judge.md).
 """
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import log_expit
 
-from canary.judge.stats import logsumexp
+from canary.judge.stats import Floats, logsumexp
 
 # Effects above the null's edge the mixture weighs: 1.1x to 3000x beyond it, log-spaced, so a
 # small effect costs about as much of the mixture as a large one.
@@ -30,41 +32,46 @@ _LOG_WEIGHTS = np.full(len(_STEPS), -math.log(len(_STEPS)))
 SPAN = np.linspace(-12.0, 12.0, 481)  # where the confidence sequence for D is looked for (e^12: unbounded)
 
 
-def _cells(xc, nc, xs, ns) -> tuple[np.ndarray, ...]:
+def _cells(xc: ArrayLike, nc: ArrayLike, xs: ArrayLike,
+           ns: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Only cells with an event and trials on both sides carry evidence about D."""
     xc, nc, xs, ns = (np.asarray(v, float) for v in (xc, nc, xs, ns))
     keep = (xc + xs > 0) & (nc > 0) & (ns > 0)
     return xc[keep], xs[keep], np.log(nc[keep] / ns[keep])
 
 
-def log_likelihood(xc, nc, xs, ns, d: np.ndarray) -> np.ndarray:
+def log_likelihood(xc: ArrayLike, nc: ArrayLike, xs: ArrayLike, ns: ArrayLike,
+                   d: NDArray[np.float64]) -> NDArray[np.float64]:
     """log P(the events' origins | D) for each D in ``d``, summed over the cells."""
     c, s, log_odds = _cells(xc, nc, xs, ns)
     z = log_odds[None, :] + np.asarray(d, float)[:, None]  # the log odds of "canary" per (D, cell)
-    return (c * log_expit(z) + s * log_expit(-z)).sum(axis=1)
+    ll: NDArray[np.float64] = (c * log_expit(z) + s * log_expit(-z)).sum(axis=1)
+    return ll
 
 
-def grid(relative: float) -> np.ndarray:
+def grid(relative: float) -> NDArray[np.float64]:
     """The null's edge D0, then the alternatives the mixture weighs."""
     d0 = math.log1p(relative)
     return np.concatenate([[d0], d0 + _STEPS])
 
 
-def cell_log_likelihood(xc, nc, xs, ns, d: np.ndarray) -> np.ndarray:
+def cell_log_likelihood(xc: ArrayLike, nc: ArrayLike, xs: ArrayLike, ns: ArrayLike,
+                        d: NDArray[np.float64]) -> NDArray[np.float64]:
     """One cell's log-likelihood at each D of ``d``, for many runs at once: shape (runs, len(d))."""
     xc, nc, xs, ns = (np.asarray(v, float)[:, None] for v in (xc, nc, xs, ns))
     with np.errstate(divide="ignore"):
         z = np.log(nc) - np.log(ns) + d[None, :]
     informative = (nc > 0) & (ns > 0)
-    return np.where(informative, xc * log_expit(np.where(informative, z, 0)) + xs * log_expit(-np.where(informative, z, 0)), 0.0)
+    return np.where(informative, xc * log_expit(np.where(informative, z, 0))
+                    + xs * log_expit(-np.where(informative, z, 0)), 0.0)
 
 
-def log_e_from_likelihood(ll: np.ndarray) -> np.ndarray:
+def log_e_from_likelihood(ll: NDArray[np.float64]) -> Floats:
     """The mixture's log e-value from log-likelihoods on ``grid`` (last axis)."""
     return logsumexp(_LOG_WEIGHTS + ll[..., 1:], axis=-1) - ll[..., 0]
 
 
-def ratio_sequence_from(ll: np.ndarray, alpha: float) -> tuple[float | None, float | None, float | None]:
+def ratio_sequence_from(ll: NDArray[np.float64], alpha: float) -> tuple[float | None, float | None, float | None]:
     """(estimate, lower, upper) of the rate ratio from the log-likelihoods on ``SPAN``, summed over the cells:
     the D whose likelihood the two-sided mixture beats by less than 1/alpha; None where unbounded (or unknown)."""
     if not np.any(ll):
@@ -72,7 +79,7 @@ def ratio_sequence_from(ll: np.ndarray, alpha: float) -> tuple[float | None, flo
     mixture = logsumexp(ll) - math.log(len(SPAN))  # a flat prior over the span
     inside = np.nonzero(mixture - ll < math.log(1 / alpha))[0]
     best = int(np.argmax(ll))
-    edge = lambda i: None if i in (0, len(SPAN) - 1) else math.exp(SPAN[i])  # noqa: E731
+    edge: Callable[[int], float | None] = lambda i: None if i in (0, len(SPAN) - 1) else math.exp(SPAN[i])  # noqa: E731
     if not len(inside):
         return edge(best), None, None
     return edge(best), edge(inside[0]), edge(inside[-1])

@@ -4,12 +4,15 @@ import ipaddress
 import math
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
-import orjson
 
-REVISION_LABEL = "revision"  # set by the scrape configs: the sidecar's and runtime's target labels locally, the pod's hash on a cluster
+from canary import promapi
+
+# Set by the scrape configs: the sidecar's and runtime's target labels locally, the pod's hash on a cluster.
+REVISION_LABEL = "revision"
 REVISION_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"  # a pod-template-hash; nothing PromQL must escape
 # The runtimes' own counters (docs/metrics.md), the same behind either proxy. Named here, not
 # imported from servers/: the judge's image carries no runtime (tests check they agree).
@@ -17,6 +20,7 @@ FEEDBACK_TOTAL, PREDICTIONS_TOTAL = "mlcanary_feedback_total", "mlcanary_predict
 # The judge's own joined answers (canary.judge.pairs), per pair of revisions: ``revision`` and ``peer``.
 PAIRS_TOTAL, DISAGREEMENTS_TOTAL = "mlcanary_judge_pairs_total", "mlcanary_judge_pair_disagreements_total"
 PEER_LABEL = "peer"
+SeriesKey = tuple[str, tuple[tuple[str, str], ...]]  # one series: its metric, and its labels in sorted order
 
 
 class JudgeError(Exception):
@@ -63,7 +67,7 @@ def source_for(name: str, selector: str | None) -> Source:
 
 def addresses(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to, sorted (a headless Service: one per Prometheus replica)."""
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
 
 
 class PrometheusReader:
@@ -76,10 +80,10 @@ class PrometheusReader:
     grows, and the analyses re-base their counters on the new replica (canary.judge.counters).
     """
 
-    def __init__(self, url: str, timeout_s: float, resolve=addresses):
+    def __init__(self, url: str, timeout_s: float, resolve: Callable[[str, int], list[str]] = addresses) -> None:
         self.url = url.rstrip("/")
         self._url, self._resolve = httpx.URL(self.url), resolve
-        self._client = httpx.Client(timeout=timeout_s)
+        self._client = promapi.PrometheusClient(timeout_s)
         self._pinned: str | None = None
         self._lock = threading.Lock()
         self.epoch = 0
@@ -112,36 +116,35 @@ class PrometheusReader:
             self.epoch += moved
             return moved
 
-    def instant(self, query: str, at: float | None = None) -> list[tuple[dict, float]]:
+    def instant(self, query: str, at: float | None = None) -> list[tuple[dict[str, str], float]]:
         """(labels, value) of every series of an instant vector query, at ``at`` or now."""
         return [(labels, points[-1][1]) for labels, points in self._query(query, at, "vector")]
 
-    def _get(self, params: dict) -> httpx.Response:
-        """GET /api/v1/query at the pinned replica; once more at another when it does not answer."""
+    def _ask(self, query: str, at: float | None) -> promapi.Result:
+        """The query at the pinned replica; once more at another when it does not answer."""
         base = self._base()
         try:
-            return self._client.get(f"{base}/api/v1/query", params=params)
-        except httpx.TransportError:
+            return self._client.query(base, query, at)
+        except promapi.Unreachable:
             pinned = httpx.URL(base).host
             if base == self.url or not self._move(pinned):
                 raise
-            return self._client.get(f"{self._base()}/api/v1/query", params=params)
+            return self._client.query(self._base(), query, at)
 
-    def _query(self, query: str, at: float | None, kind: str) -> list[tuple[dict, list[tuple[float, float]]]]:
-        params = {"query": query, **({"time": f"{at:.3f}"} if at is not None else {})}
+    def _query(self, query: str, at: float | None, kind: str) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
         try:
-            response = self._get(params)
-            doc = orjson.loads(response.content)
-        except httpx.HTTPError as exc:
-            raise JudgeError(502, f"Prometheus at {self.url} did not answer: {type(exc).__name__}") from None
-        except ValueError:
-            raise JudgeError(502, f"Prometheus at {self.url} answered HTTP {response.status_code}, not JSON") from None
-        if doc.get("status") != "success" or doc.get("data", {}).get("resultType") != kind:
-            raise JudgeError(502, f"Prometheus query failed: {doc.get('error', doc.get('data'))}")
+            answer = self._ask(query, at)
+        except promapi.Unreachable as exc:
+            raise JudgeError(502, f"Prometheus at {self.url} did not answer: {exc}") from None
+        except promapi.BadAnswer as exc:
+            raise JudgeError(502, f"Prometheus at {self.url}: {exc}") from None
+        if answer.kind != kind:
+            raise JudgeError(502, f"Prometheus answered a {answer.kind}, not a {kind}")
         return [(s["metric"], [(float(t), float(v)) for t, v in s.get("values") or [s["value"]]])
-                for s in doc["data"]["result"]]
+                for s in answer.result]
 
-    def samples(self, metric: str, selector: str, revisions: tuple[str, ...], end: float, window_s: float) -> dict:
+    def samples(self, metric: str, selector: str, revisions: tuple[str, ...], end: float,
+                window_s: float) -> dict[SeriesKey, list[tuple[float, float]]]:
         """Every raw sample of every series of ``metric`` for these revisions in the ``window_s`` up to ``end``.
 
         A range selector in an instant query returns the samples as scraped, with their own

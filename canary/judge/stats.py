@@ -11,25 +11,33 @@ tests/canary/judge checks these closed forms against savvi and numerical integra
 """
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 from scipy.special import betaincc, betaln, xlog1py, xlogy
 
 JEFFREYS = (0.5, 0.5)  # the prior of the per-version rate sequences
+# Counts, rates and log-likelihoods: one number (the judge), or an array of them (the benchmark's runs at once).
+Values = float | NDArray[Any]  # as given: Python numbers, integer or float arrays
+Floats = float | NDArray[np.float64]  # as computed: a float (NumPy's float64 scalar) or a float array
 
 
-def log_marginal(x, y, a: float, b: float):
+def log_marginal(x: Values, y: Values, a: float, b: float) -> Floats:
     """log of the Beta(a, b) mixture's probability of a sequence with x hits and y misses."""
-    return betaln(a + x, b + y) - betaln(a, b)
+    log_p: Floats = betaln(a + x, b + y) - betaln(a, b)
+    return log_p
 
 
-def log_mixture_lr(x, y, a: float, b: float, p):
+def log_mixture_lr(x: Values, y: Values, a: float, b: float, p: Values) -> Floats:
     """log of the Beta(a, b) mixture's likelihood ratio against the point p, for x hits and y misses."""
-    return log_marginal(x, y, a, b) - xlogy(x, p) - xlog1py(y, -p)
+    log_lr: Floats = log_marginal(x, y, a, b) - xlogy(x, p) - xlog1py(y, -p)
+    return log_lr
 
 
-def logsumexp(x, axis: int = -1) -> np.ndarray:
+def logsumexp(x: ArrayLike, axis: int = -1) -> Floats:
     """log(sum(exp(x))) along ``axis``, without overflow.
 
     Written here because scipy.special.logsumexp dispatches through its array-API layer,
@@ -38,7 +46,8 @@ def logsumexp(x, axis: int = -1) -> np.ndarray:
     x = np.asarray(x, float)
     top = np.max(x, axis=axis, keepdims=True)
     top = np.where(np.isfinite(top), top, 0.0)
-    return np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(x - top), axis=axis))
+    out: Floats = np.squeeze(top, axis=axis) + np.log(np.sum(np.exp(x - top), axis=axis))
+    return out
 
 
 def e_value(log_e: float) -> float:
@@ -46,14 +55,15 @@ def e_value(log_e: float) -> float:
     return math.exp(min(log_e, 700))
 
 
-def log_truncated_lr(x, y, a: float, b: float, p0):
+def log_truncated_lr(x: Values, y: Values, a: float, b: float, p0: Values) -> Floats:
     """The same with the prior truncated to p > p0: the one-sided e-value for the null p <= p0."""
     with np.errstate(divide="ignore"):
-        return (log_mixture_lr(x, y, a, b, p0) + np.log(betaincc(a + x, b + y, p0))
-                - np.log(betaincc(a, b, p0)))
+        log_lr: Floats = (log_mixture_lr(x, y, a, b, p0) + np.log(betaincc(a + x, b + y, p0))
+                          - np.log(betaincc(a, b, p0)))
+        return log_lr
 
 
-def rate_sequence(events: int, trials: int, alpha: float) -> tuple[float, float]:
+def rate_sequence(events: float, trials: float, alpha: float) -> tuple[float, float]:
     """An anytime-valid confidence interval for a per-request rate (Beta-binomial mixture, Jeffreys prior).
 
     Brent's method on the mixture's crossing of 1/alpha, one side of events/trials at a time
@@ -62,7 +72,7 @@ def rate_sequence(events: int, trials: int, alpha: float) -> tuple[float, float]
     if trials <= 0:
         return 0.0, 1.0
     misses, level, centre = trials - events, math.log(1 / alpha), events / trials
-    f = lambda p: float(log_mixture_lr(events, misses, *JEFFREYS, p)) - level  # noqa: E731
+    f: Callable[[float], float] = lambda p: float(log_mixture_lr(events, misses, *JEFFREYS, p)) - level  # noqa: E731
     lower = brentq(f, 1e-300, centre, xtol=1e-15) if events > 0 and f(1e-300) > 0 else 0.0
     upper = brentq(f, centre, 1 - 1e-16, xtol=1e-15) if misses > 0 and f(1 - 1e-16) > 0 else 1.0
     return lower, upper

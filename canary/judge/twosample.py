@@ -7,26 +7,29 @@ itself an e-process, and any prior fixed before the data keeps each mixture vali
 """
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.special import xlog1py, xlogy
 
 from canary.judge import stats
-from canary.judge.stats import logsumexp
+from canary.judge.stats import Floats, Values, logsumexp
 
 
-def beta_log_marginal(x, n, prior):
+def beta_log_marginal(x: Values, n: Values, prior: tuple[float, float]) -> Floats:
     """log of the Beta ``prior`` mixture's probability of x events in n trials (in one order)."""
     return stats.log_marginal(x, np.subtract(n, x), *prior)
 
 
-def loglik(x, n, p):
+def loglik(x: Values, n: Values, p: Values) -> Floats:
     """log of the probability of x events in n trials at the rate p (in one order)."""
-    return xlogy(x, p) + xlog1py(np.subtract(n, x), -p)
+    log_p: Floats = xlogy(x, p) + xlog1py(np.subtract(n, x), -p)
+    return log_p
 
 
 def informed_prior(history: tuple[int, int], most: int) -> tuple[float, float]:
-    """Stable's Beta prior from its feedback before the analysis: (incorrect, feedback), at most ``most`` answers' worth.
+    """Stable's Beta prior from feedback before the analysis: (incorrect, feedback), at most ``most`` answers' worth.
 
     Any prior fixed before the analysis's data keeps the mixture a martingale under every
     null member, so the e-value stays valid; one centred where stable has been saves most
@@ -38,7 +41,7 @@ def informed_prior(history: tuple[int, int], most: int) -> tuple[float, float]:
     return stats.JEFFREYS[0] + weight * x0, stats.JEFFREYS[1] + weight * (n0 - x0)
 
 
-def harm_grid(floor: float, points: int = 48) -> np.ndarray:
+def harm_grid(floor: float, points: int = 48) -> NDArray[np.float64]:
     """Rates from ``floor`` to nearly 1, log-spaced: a log-uniform prior on a harmful rate.
 
     Where harm starts is known before the data (stable's prior rate plus the tolerance), so
@@ -48,12 +51,14 @@ def harm_grid(floor: float, points: int = 48) -> np.ndarray:
     return np.geomspace(min(max(floor, 1e-6), 0.3), 0.95, points)
 
 
-def _grid_log_marginal(x, n, grid: np.ndarray):
+def _grid_log_marginal(x: Values, n: Values, grid: NDArray[np.float64]) -> Floats:
     x, n = np.asarray(x, float)[..., None], np.asarray(n, float)[..., None]
     return logsumexp(loglik(x, n, grid), axis=-1) - math.log(len(grid))
 
 
-def log_e_worse(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS, stable_prior=None):
+def log_e_worse(xc: Values, nc: Values, xs: Values, ns: Values, tolerance: float,
+                prior: tuple[float, float] | NDArray[np.float64] = stats.JEFFREYS,
+                stable_prior: tuple[float, float] | None = None) -> Floats:
     """log e-value against "canary's rate <= stable's + tolerance", from xc of nc and xs of ns events; over arrays.
 
     ``prior`` mixes the canary's rate (a Beta's (a, b), or an array of rates weighed alike,
@@ -77,11 +82,13 @@ def log_e_worse(xc, nc, xs, ns, tolerance: float, prior=stats.JEFFREYS, stable_p
     return float(out) if out.ndim == 0 else out
 
 
-def _edge(xc, nc, xs, ns, tolerance: float):
+def _edge(xc: NDArray[np.float64], nc: NDArray[np.float64], xs: NDArray[np.float64], ns: NDArray[np.float64],
+          tolerance: float) -> Floats:
     """Stable's rate where the log-likelihood on the boundary pc = ps + tolerance peaks: bisection on its
     derivative, in floats for one pair (the judge) and over arrays at once (the benchmark)."""
-    slope = lambda p: (np.divide(xc, p + tolerance) - np.divide(nc - xc, 1 - p - tolerance)  # noqa: E731
-                       + np.divide(xs, p) - np.divide(ns - xs, 1 - p))
+    slope: Callable[[NDArray[np.float64]], NDArray[np.float64]] = lambda p: (  # noqa: E731
+        np.divide(xc, p + tolerance) - np.divide(nc - xc, 1 - p - tolerance)
+        + np.divide(xs, p) - np.divide(ns - xs, 1 - p))
     if xc.ndim == 0:
         return _edge_one(float(xc), float(nc), float(xs), float(ns), tolerance)
     low, high = np.zeros_like(xc), np.full_like(xc, 1.0 - tolerance)
@@ -96,6 +103,7 @@ def _edge(xc, nc, xs, ns, tolerance: float):
 def _edge_one(xc: float, nc: float, xs: float, ns: float, tolerance: float) -> float:
     """``_edge`` for one pair, in plain floats: a fiftieth of the time of numpy on scalars."""
     def slope(p: float) -> float:
+        """The boundary log-likelihood's derivative at stable's rate ``p``."""
         return (xc / (p + tolerance) - ((nc - xc) / (1 - p - tolerance) if nc > xc else 0.0)
                 + (xs / p if xs else 0.0) - ((ns - xs) / (1 - p) if ns > xs else 0.0))
     low, high = 0.0, 1.0 - tolerance

@@ -16,6 +16,7 @@ test's full level (an intersection-union test keeps that level):
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from canary.judge import shares, stats, twosample
 from canary.judge.tally import Tally
@@ -31,7 +32,7 @@ class Tolerance:
     absolute: float
 
 
-def _side(events: int, trials: int, alpha: float) -> dict:
+def _side(events: int, trials: int, alpha: float) -> dict[str, Any]:
     lower, upper = stats.rate_sequence(events, trials, alpha)
     return {"events": events, "requests": trials, "rate": events / trials if trials else None,
             "lower": lower, "upper": upper}
@@ -59,7 +60,7 @@ def harm_floor(stable_prior: tuple[float, float], tolerance: Tolerance) -> float
 
 
 def evaluate(name: str, cells: Tally, tolerance: Tolerance, alpha: float,
-             stable_prior: tuple[float, float] = stats.JEFFREYS) -> dict:
+             stable_prior: tuple[float, float] = stats.JEFFREYS) -> dict[str, Any]:
     """The test's e-values, estimates, confidence sequences, counts and verdict at level ``alpha``
     (``cells`` tallied at the tolerance's relative edge)."""
     log_relative = float(shares.log_e_from_likelihood(cells.ll_grid))

@@ -1,5 +1,8 @@
 """The engine's interfaces implemented over the local stack's API: Envoy routes and runtime processes."""
 
+from collections.abc import Sequence
+from typing import Any
+
 from canary.local.client import StackClient
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute, Observed
 
@@ -11,7 +14,7 @@ class StackPlatform:
         self.client = client
 
     def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute],
-                    mirror_routes: list[MirrorRoute] = ()) -> None:
+                    mirror_routes: Sequence[MirrorRoute] = ()) -> None:
         """Rewrite Envoy's routes: the weighted primary route, header routes and mirror routes."""
         routes = [{"name": r.name, "match": [{"headerName": header, "headerValue": {kind: value}}
                                              for header, kind, value in r.matches]} for r in header_routes]
@@ -19,7 +22,8 @@ class StackPlatform:
 
     def stable_revision(self) -> str:
         """The version the stack serves by default."""
-        return self.client.status()["stable"]
+        stable: str = self.client.status()["stable"]
+        return stable
 
     def revisions(self) -> dict[str, str | None]:
         """The running runtimes' template hashes (canary.local.runtimes.revision)."""
@@ -59,11 +63,11 @@ class StackPlatform:
                         frozenset(routes["header_routes"]), frozenset(routes["mirror_routes"]))
 
 
-def _mirror_json(route: MirrorRoute) -> dict:
+def _mirror_json(route: MirrorRoute) -> dict[str, Any]:
     """A MirrorRoute as Argo writes it: ``{name, percentage, match: [{method, path, headers}]}``."""
-    match = []
+    match: list[dict[str, Any]] = []
     for conditions in route.matches:
-        entry: dict = {}
+        entry: dict[str, Any] = {}
         for what, kind, value in conditions:
             if what.startswith("header:"):
                 entry.setdefault("headers", {})[what.removeprefix("header:")] = {kind: value}

@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -20,7 +21,7 @@ class ApiClient:
     what = "process"
     start_hint = ""
 
-    def __init__(self, path: Path, timeout_s: float, headers: dict | None = None):
+    def __init__(self, path: Path, timeout_s: float, headers: dict[str, str] | None = None):
         try:
             self.state = json.loads(Path(path).read_text())
         except (FileNotFoundError, ValueError):
@@ -30,20 +31,33 @@ class ApiClient:
         self._http = httpx.Client(base_url=self.state["api"], timeout=timeout_s,
                                   headers={"Authorization": f"Bearer {self.state['token']}", **(headers or {})})
 
-    def _call(self, method: str, path: str, body: dict | None = None):
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:
             response = self._http.request(method, path, json=body)
         except httpx.ConnectError:
-            raise NotRunning(f"the {self.what} (pid {self.state['pid']}) does not answer at {self.state['api']}") from None
+            raise NotRunning(f"the {self.what} (pid {self.state['pid']}) does not answer at "
+                             f"{self.state['api']}") from None
         except httpx.HTTPError as exc:  # a timeout or a broken answer: the caller may try again
-            raise ApiError(f"the {self.what} at {self.state['api']} failed {method} {path}: {type(exc).__name__}") from None
+            raise ApiError(f"the {self.what} at {self.state['api']} failed {method} {path}: "
+                           f"{type(exc).__name__}") from None
         try:
             doc = response.json()
         except ValueError:
-            raise ApiError(f"the {self.what} answered HTTP {response.status_code} to {method} {path}, not JSON") from None
+            raise ApiError(f"the {self.what} answered HTTP {response.status_code} to {method} {path}, "
+                           "not JSON") from None
         if response.status_code >= 400:
             raise ApiError(doc.get("error", response.text) if isinstance(doc, dict) else response.text)
         return doc
+
+    def _object(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A call whose answer is a JSON object."""
+        doc: dict[str, Any] = self._call(method, path, body)
+        return doc
+
+    def _objects(self, method: str, path: str) -> list[dict[str, Any]]:
+        """A call whose answer is a JSON array of objects."""
+        docs: list[dict[str, Any]] = self._call(method, path)
+        return docs
 
 
 class StackClient(ApiClient):
@@ -55,35 +69,36 @@ class StackClient(ApiClient):
     def __init__(self, run_dir: Path, timeout_s: float = 120.0):
         super().__init__(Path(run_dir) / "stack.json", timeout_s)
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         """Processes, routing and ports."""
-        return self._call("GET", "/status")
+        return self._object("GET", "/status")
 
-    def add_canary(self, version: str, faults: dict | None = None) -> dict:
+    def add_canary(self, version: str, faults: dict[str, str] | None = None) -> dict[str, Any]:
         """Start ``version`` as the canary, with FAULT_* variables."""
-        return self._call("POST", "/canary", {"version": version, "faults": faults or {}})
+        return self._object("POST", "/canary", {"version": version, "faults": faults or {}})
 
-    def remove_canary(self) -> dict:
+    def remove_canary(self) -> dict[str, Any]:
         """Traffic off the canary, then stop it."""
-        return self._call("DELETE", "/canary")
+        return self._object("DELETE", "/canary")
 
-    def promote_canary(self) -> dict:
+    def promote_canary(self) -> dict[str, Any]:
         """The canary becomes stable."""
-        return self._call("POST", "/canary/promote")
+        return self._object("POST", "/canary/promote")
 
-    def retire(self, version: str) -> dict:
+    def retire(self, version: str) -> dict[str, Any]:
         """Stop a version that no longer serves."""
-        return self._call("POST", "/retire", {"version": version})
+        return self._object("POST", "/retire", {"version": version})
 
-    def set_routing(self, canary_weight: int, header_routes: list[dict] | None = None,
-                    mirror_routes: list[dict] | None = None) -> dict:
+    def set_routing(self, canary_weight: int, header_routes: list[dict[str, Any]] | None = None,
+                    mirror_routes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """Weight, header routes (Argo's ``{name, match}``) and mirror routes (``{name, percentage, match}``)."""
-        return self._call("POST", "/routing", {"canary_weight": canary_weight, "header_routes": header_routes or [],
-                                               "mirror_routes": mirror_routes or []})
+        return self._object("POST", "/routing", {"canary_weight": canary_weight,
+                                                 "header_routes": header_routes or [],
+                                                 "mirror_routes": mirror_routes or []})
 
-    def shutdown(self) -> dict:
+    def shutdown(self) -> dict[str, Any]:
         """Ask the supervisor to stop everything."""
-        return self._call("POST", "/shutdown")
+        return self._object("POST", "/shutdown")
 
 
 class ControlClient(ApiClient):
@@ -95,18 +110,18 @@ class ControlClient(ApiClient):
     def __init__(self, run_dir: Path, user: str = "unknown", timeout_s: float = 30.0):
         super().__init__(Path(run_dir) / "controller.json", timeout_s, {"X-Canary-User": user})
 
-    def get(self, events: int = 20) -> dict:
+    def get(self, events: int = 20) -> dict[str, Any]:
         """The rollout as 'canary get' shows it."""
-        return self._call("GET", f"/rollout?events={events}")
+        return self._object("GET", f"/rollout?events={events}")
 
-    def events(self, after: int = 0) -> list[dict]:
+    def events(self, after: int = 0) -> list[dict[str, Any]]:
         """Event lines after id ``after``."""
-        return self._call("GET", f"/events?after={after}")
+        return self._objects("GET", f"/events?after={after}")
 
-    def audit(self) -> list[dict]:
+    def audit(self) -> list[dict[str, Any]]:
         """The audit log: who changed what."""
-        return self._call("GET", "/audit")
+        return self._objects("GET", "/audit")
 
-    def post(self, path: str, body: dict | None = None) -> dict:
+    def post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """A control: /rollout, /pause, /resume, /promote, /abort, /retry, /fault."""
-        return self._call("POST", path, body or {})
+        return self._object("POST", path, body or {})

@@ -4,6 +4,8 @@
 import contextlib
 import threading
 import time
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import httpx
 from fastapi import Depends, FastAPI, HTTPException, Query
@@ -43,6 +45,15 @@ class FaultBody(FaultUpdate):
 
 
 HINT = "'canary' reads it from the run directory's controller.json"
+T = TypeVar("T")
+
+
+class _Control(Protocol):
+    """Runs a control for an endpoint (_auditor): its answer, or view(ctrl) when it returns none."""
+
+    def __call__(self, action: str, detail: dict[str, Any], who: str, call: Callable[[], object],
+                 locked: bool = True) -> dict[str, Any]:
+        """The control's answer, audited."""
 
 
 def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str, judge_url: str,
@@ -59,12 +70,12 @@ def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str
     control = _auditor(ctrl)
 
     @app.post("/rollout")
-    def start(body: RolloutBody, who: str = user) -> dict:
+    def start(body: RolloutBody, who: str = user) -> dict[str, Any]:
         return control("rollout", body.model_dump(exclude_none=True), who,
                        lambda: ctrl.start(body.version, body.faults.to_env()), locked=False)
 
     @app.post("/promote")
-    def promote(body: PromoteBody = PromoteBody(), who: str = user) -> dict:
+    def promote(body: PromoteBody = PromoteBody(), who: str = user) -> dict[str, Any]:
         return control("promote", body.model_dump(), who, lambda: ctrl.promote(body.full))
 
     for name, method in (("pause", ctrl.pause), ("resume", ctrl.resume), ("retry", ctrl.retry),
@@ -72,7 +83,7 @@ def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str
         _simple(app, user, control, name, method, locked=name != "retry")
 
     @app.post("/fault")
-    def fault(body: FaultBody, who: str = user) -> dict:
+    def fault(body: FaultBody, who: str = user) -> dict[str, Any]:
         detail = body.model_dump(exclude_none=True)
         try:
             return control("fault", detail, who, lambda: _fault(stack, body), locked=False)
@@ -82,19 +93,20 @@ def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str
     return app
 
 
-class Recent:
+class Recent(Generic[T]):
     """A value recomputed at most every ``ttl_s``: pages polling /runtimes together cost one round of calls."""
 
-    def __init__(self, ttl_s: float, compute):
+    def __init__(self, ttl_s: float, compute: Callable[[], T]) -> None:
         self._ttl, self._compute, self._lock = ttl_s, compute, threading.Lock()
-        self._value, self._at = None, -float("inf")
+        self._value: T | None = None
+        self._at = -float("inf")
 
-    def get(self):
+    def get(self) -> T:
         """The value, computed anew when older than the TTL."""
         with self._lock:
             if time.monotonic() - self._at > self._ttl:
                 self._value, self._at = self._compute(), time.monotonic()
-            return self._value
+            return cast(T, self._value)  # computed on the first get: _at starts (and forget resets it) at -inf
 
     def forget(self) -> None:
         """Compute anew on the next get."""
@@ -102,33 +114,34 @@ class Recent:
             self._at = -float("inf")
 
 
-def _reads(app: FastAPI, ctrl: Controller, runtimes: Recent) -> None:
+def _reads(app: FastAPI, ctrl: Controller, runtimes: Recent[list[dict[str, Any]]]) -> None:
     """The open reads: the rollout, its events, the audit log, the running runtimes."""
 
     @app.get("/rollout")
-    def rollout(events: int = Query(20, ge=0, le=1000)) -> dict:
+    def rollout(events: int = Query(20, ge=0, le=1000)) -> dict[str, Any]:
         return view(ctrl, events)
 
     @app.get("/events")
-    def events(after: int = Query(0, ge=0, le=2**63 - 1)) -> list:  # SQLite's integers
+    def events(after: int = Query(0, ge=0, le=2**63 - 1)) -> list[dict[str, Any]]:  # SQLite's integers
         return ctrl.store.events(after_id=after)
 
     @app.get("/audit")
-    def audit(limit: int = Query(100, ge=1, le=1000)) -> list:
+    def audit(limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
         return ctrl.store.audit_log(limit)
 
     @app.get("/runtimes")
-    def running() -> list:
+    def running() -> list[dict[str, Any]]:
         try:
             return runtimes.get()
         except (ApiError, NotRunning) as exc:
             raise HTTPException(502, str(exc)) from None
 
 
-def _auditor(ctrl: Controller):
+def _auditor(ctrl: Controller) -> _Control:
     """Run a control, map its errors to statuses, and audit it with the state before and after."""
 
-    def control(action: str, detail: dict, who: str, call, locked: bool = True) -> dict:
+    def control(action: str, detail: dict[str, Any], who: str, call: Callable[[], object],
+                locked: bool = True) -> dict[str, Any]:
         try:
             # Before, change and after are one step for the audit log. A fault flip changes no controller
             # state and may wait on a runtime, and a rollout's start (or retry) waits for its canary while
@@ -149,17 +162,19 @@ def _auditor(ctrl: Controller):
     return control
 
 
-def _simple(app: FastAPI, user, control, name: str, method, locked: bool) -> None:
+def _simple(app: FastAPI, user: Any, control: _Control, name: str, method: Callable[[], object],
+            locked: bool) -> None:
     """A control with no body: pause, resume, retry, abort."""
+    # ``user`` is FastAPI's Depends marker: Depends() is typed Any, so that it can default a ``str`` parameter.
 
     @app.post(f"/{name}", name=name)
-    def handler(who: str = user) -> dict:
+    def handler(who: str = user) -> dict[str, Any]:
         return control(name, {}, who, method, locked)
 
 
-def _runtimes(stack: StackClient) -> list[dict]:
+def _runtimes(stack: StackClient) -> list[dict[str, Any]]:
     """Each running version with its live fault switch (a runtime's admin GET is open; None when it does not answer)."""
-    out = []
+    out: list[dict[str, Any]] = []
     with httpx.Client(timeout=2) as admin:
         for p in _running(stack):
             try:
@@ -171,12 +186,12 @@ def _runtimes(stack: StackClient) -> list[dict]:
     return out
 
 
-def _running(stack: StackClient) -> list[dict]:
+def _running(stack: StackClient) -> list[dict[str, Any]]:
     """The stack's processes that serve a version (its runtimes)."""
     return [p for p in stack.status()["processes"] if p["version"]]
 
 
-def _fault(stack: StackClient, body: FaultBody) -> dict:
+def _fault(stack: StackClient, body: FaultBody) -> dict[str, Any]:
     """Flip a running runtime's fault switch, through its admin endpoint."""
     running = _running(stack)
     runtime = next((p for p in running if p["version"] == body.version), None)
@@ -190,4 +205,5 @@ def _fault(stack: StackClient, body: FaultBody) -> dict:
         raise ApiError(f"runtime {body.version} did not answer: {type(exc).__name__}") from None
     if response.status_code >= 400:
         raise ValueError(f"runtime {body.version} refused the change: {response.text}")
-    return response.json()
+    state: dict[str, Any] = response.json()  # the runtime's fault state
+    return state

@@ -10,6 +10,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from canary.local.mesh import MeshPolicy
 from canary.rollout.durations import seconds
@@ -46,22 +47,24 @@ class Routing:
     mirror_routes: list[MirrorRoute] = field(default_factory=list)
 
 
-def stats_settings() -> dict:
+def stats_settings() -> dict[str, Any]:
     """Finer latency buckets than Envoy's defaults at the low end, where a model answers; a 1 s flush,
     so histograms reach Prometheus as fast as counters (default 5 s)."""
     return {"stats_flush_interval": "1s",
-            "stats_config": {"histogram_bucket_settings": [{"match": {"prefix": "cluster."}, "buckets": LATENCY_BUCKETS_MS}]}}
+            "stats_config": {"histogram_bucket_settings": [{"match": {"prefix": "cluster."},
+                                                            "buckets": LATENCY_BUCKETS_MS}]}}
 
 
-def listener(name: str, port: int, hcm: dict) -> dict:
+def listener(name: str, port: int, hcm: dict[str, Any]) -> dict[str, Any]:
     """A listener on this machine whose one filter is the HTTP connection manager ``hcm``."""
     hcm = {"@type": _HCM, "stat_prefix": name, **hcm,
            "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": _ROUTER}}]}
     return {"name": name, "address": {"socket_address": {"address": "127.0.0.1", "port_value": port}},
-            "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]}]}
+            "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager",
+                                            "typed_config": hcm}]}]}
 
 
-def admin(port: int) -> dict:
+def admin(port: int) -> dict[str, Any]:
     """Envoy's admin API on this machine: stats for Prometheus, readiness."""
     return {"address": {"socket_address": {"address": "127.0.0.1", "port_value": port}}}
 
@@ -71,9 +74,9 @@ def command(binary: str, config_path: Path) -> list[str]:
     return [binary, "-c", str(config_path), "--concurrency", "1", "--log-level", "warn", "--disable-hot-restart"]
 
 
-def bootstrap(gateway_port: int, admin_port: int, cds_path: Path, rds_path: Path) -> dict:
+def bootstrap(gateway_port: int, admin_port: int, cds_path: Path, rds_path: Path) -> dict[str, Any]:
     """The static part: one listener whose routes come from the RDS file, clusters from the CDS file."""
-    def source(path: Path) -> dict:
+    def source(path: Path) -> dict[str, Any]:
         return {"path_config_source": {"path": str(path)}, "resource_api_version": "V3"}
 
     rds = {"rds": {"route_config_name": ROUTE_CONFIG, "config_source": source(rds_path)}}
@@ -84,10 +87,10 @@ def bootstrap(gateway_port: int, admin_port: int, cds_path: Path, rds_path: Path
     }
 
 
-def cluster(version: str, port: int, mesh: MeshPolicy) -> dict:
+def cluster(version: str, port: int, mesh: MeshPolicy) -> dict[str, Any]:
     """One version, reached through its runtime's sidecar on ``port``, with the DestinationRule's pool limits
     and outlier detection (as a client's sidecar applies them on a cluster)."""
-    out = {
+    out: dict[str, Any] = {
         "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster",
         "name": cluster_name(version),
         "type": "STATIC",
@@ -119,39 +122,43 @@ def cluster(version: str, port: int, mesh: MeshPolicy) -> dict:
     return out
 
 
-def _tag(version: str) -> list[dict]:
+def _tag(version: str) -> list[dict[str, Any]]:
     # Errors answered by a runtime carry no version header of their own.
     return [{"header": {"key": VERSION_HEADER, "value": version}, "append_action": "ADD_IF_ABSENT"}]
 
 
-def _action(mesh: MeshPolicy) -> dict:
-    action = {"timeout": f"{seconds(mesh.timeout)}s"}
+def _action(mesh: MeshPolicy) -> dict[str, Any]:
+    action: dict[str, Any] = {"timeout": f"{seconds(mesh.timeout)}s"}
     if mesh.retry:
         action["retry_policy"] = {"retry_on": mesh.retry.retry_on, "num_retries": mesh.retry.attempts,
                                   "per_try_timeout": f"{seconds(mesh.retry.per_try_timeout)}s"}
     return action
 
 
-def _header_match(name: str, kind: str, value: str) -> dict:
+def _header_match(name: str, kind: str, value: str) -> dict[str, Any]:
     matcher = {"safe_regex": {"regex": value}} if kind == "regex" else {kind: value}
     return {"name": name, "string_match": matcher}
 
 
-def _mirror_match(conditions: tuple[tuple[str, str, str], ...]) -> dict:
+def _mirror_match(conditions: tuple[tuple[str, str, str], ...]) -> dict[str, Any]:
     """One alternative of a mirror route's match: method, path and headers, all of which must hold."""
-    match, headers = {"prefix": "/"}, []
+    match: dict[str, Any] = {"prefix": "/"}
+    headers: list[dict[str, Any]] = []
     for what, kind, value in conditions:
         if what == "path":
-            match = {"safe_regex": {"regex": value}} if kind == "regex" else {"path" if kind == "exact" else "prefix": value}
+            match = ({"safe_regex": {"regex": value}} if kind == "regex"
+                     else {"path" if kind == "exact" else "prefix": value})
         else:
             headers.append(_header_match(":method" if what == "method" else what.removeprefix("header:"), kind, value))
     return {**match, **({"headers": headers} if headers else {})}
 
 
-def _mirror_entries(routing: Routing, weighted: list[dict], mesh: MeshPolicy) -> list[dict]:
+def _mirror_entries(routing: Routing, weighted: list[dict[str, Any]], mesh: MeshPolicy) -> list[dict[str, Any]]:
     """Mirror routes answer as primary does and copy a share of their requests to the canary."""
-    entries = []
-    for mirror in routing.mirror_routes if routing.canary else []:
+    entries: list[dict[str, Any]] = []
+    if not routing.canary:
+        return entries
+    for mirror in routing.mirror_routes:
         policy = {"cluster": cluster_name(routing.canary), "runtime_fraction": {
             "default_value": {"numerator": mirror.percentage, "denominator": "HUNDRED"}}}
         for i, conditions in enumerate(mirror.matches or ((),)):
@@ -161,12 +168,12 @@ def _mirror_entries(routing: Routing, weighted: list[dict], mesh: MeshPolicy) ->
     return entries
 
 
-def _feedback_entries(routing: Routing, mesh: MeshPolicy) -> list[dict]:
+def _feedback_entries(routing: Routing, mesh: MeshPolicy) -> list[dict[str, Any]]:
     """Feedback goes to the version that answered, by the answer's version header; without it, a 400.
 
     Weighted routing would send it to either version and credit the wrong model.
     """
-    entries = []
+    entries: list[dict[str, Any]] = []
     for path in FEEDBACK_PATHS:
         for version in filter(None, (routing.stable, routing.canary)):
             entries.append({"name": f"feedback-{version}", "route": {"cluster": cluster_name(version), **_action(mesh)},
@@ -179,7 +186,7 @@ def _feedback_entries(routing: Routing, mesh: MeshPolicy) -> list[dict]:
     return entries
 
 
-def routes(routing: Routing, mesh: MeshPolicy) -> dict:
+def routes(routing: Routing, mesh: MeshPolicy) -> dict[str, Any]:
     """The route configuration: feedback, header routes (as Argo inserts them), mirror routes, then primary."""
     entries = _feedback_entries(routing, mesh)
     if routing.canary:
@@ -191,8 +198,8 @@ def routes(routing: Routing, mesh: MeshPolicy) -> dict:
                     "route": {"cluster": cluster_name(routing.canary), **_action(mesh)},
                     "response_headers_to_add": _tag(routing.canary),
                 })
-    weighted = [{"name": cluster_name(routing.stable), "weight": 100 - routing.canary_weight,
-                 "response_headers_to_add": _tag(routing.stable)}]
+    weighted: list[dict[str, Any]] = [{"name": cluster_name(routing.stable), "weight": 100 - routing.canary_weight,
+                                       "response_headers_to_add": _tag(routing.stable)}]
     if routing.canary and routing.canary_weight:
         weighted.append({"name": cluster_name(routing.canary), "weight": routing.canary_weight,
                          "response_headers_to_add": _tag(routing.canary)})
@@ -213,7 +220,7 @@ class EnvoyFiles:
         self.rds = self.folder / "rds.json"
         self._version = 0
 
-    def _write(self, path: Path, resources: list[dict]) -> None:
+    def _write(self, path: Path, resources: list[dict[str, Any]]) -> None:
         self._version += 1
         body = json.dumps({"version_info": str(self._version), "resources": resources}, indent=1)
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=f".{path.name}.")
@@ -221,10 +228,10 @@ class EnvoyFiles:
             f.write(body)
         os.replace(tmp, path)
 
-    def write_clusters(self, clusters: list[dict]) -> None:
+    def write_clusters(self, clusters: list[dict[str, Any]]) -> None:
         """Replace the clusters (one per running version)."""
         self._write(self.cds, clusters)
 
-    def write_routes(self, route_config: dict) -> None:
+    def write_routes(self, route_config: dict[str, Any]) -> None:
         """Replace the route configuration (weights and header routes)."""
         self._write(self.rds, [route_config])

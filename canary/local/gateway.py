@@ -4,12 +4,14 @@ The stack writes Envoy's route file and Envoy picks it up, or does not (a reject
 restarted from an older file). The controller compares these with the state it saved.
 """
 
+from typing import Any
+
 import httpx
 
 from canary.local import envoy
 
 
-def loaded(admin_url: str, timeout_s: float = 0.5) -> dict | None:
+def loaded(admin_url: str, timeout_s: float = 0.5) -> dict[str, Any] | None:
     """The primary route's split and the header and mirror routes in Envoy's loaded route configuration; None
     when Envoy does not answer or has loaded none."""
     try:
@@ -25,11 +27,13 @@ def loaded(admin_url: str, timeout_s: float = 0.5) -> dict | None:
     return {**summarise(loaded_["route_config"]), "version": loaded_.get("version_info")}
 
 
-def summarise(route_config: dict) -> dict:
+def summarise(route_config: dict[str, Any]) -> dict[str, Any]:
     """The primary route's split by version, and the names of the routes Argo's steps added
     (canary.local.envoy.routes names each entry ``<route>-<i>``)."""
     prefix = envoy.cluster_name("")
-    weights, headers, mirrors = {}, set(), set()
+    weights: dict[str, int] = {}
+    headers: set[str] = set()
+    mirrors: set[str] = set()
     for host in route_config.get("virtual_hosts", []):
         for entry in host.get("routes", []):
             name, action = entry.get("name", ""), entry.get("route", {})

@@ -10,9 +10,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -20,6 +20,7 @@ from canary.local import ports, procs
 from canary.local.client import ControlClient, StackClient
 from canary.local.settings import StackSettings
 from canary.local.sidecar import SLOT_PORTS
+from canary.polling import wait_until
 
 _BLOCKS = itertools.count()  # successive blocks of one process start apart
 # The CANARY_* port variables, by offset within a block of free ports.
@@ -29,7 +30,8 @@ PORT_OFFSETS = {"GATEWAY": 0, "ENVOY_ADMIN": 1, "PROMETHEUS": 2, "API": 3, "LOAD
 
 def free_port_env(seed: int | None = None) -> dict[str, str]:
     """CANARY_*_PORT variables for a block of free ports, so runs side by side do not collide."""
-    base = ports.free_block(PORT_OFFSETS["CANARY"] + SLOT_PORTS, seed if seed is not None else os.getpid() + next(_BLOCKS))
+    base = ports.free_block(PORT_OFFSETS["CANARY"] + SLOT_PORTS,
+                            seed if seed is not None else os.getpid() + next(_BLOCKS))
     return {f"CANARY_{name}_PORT": str(base + offset) for name, offset in PORT_OFFSETS.items()}
 
 
@@ -41,10 +43,11 @@ class Harness:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.env = {**os.environ, **(env or {}), "CANARY_RUN_DIR": str(self.run_dir)}
         overrides = {k.removeprefix("CANARY_").lower(): v for k, v in self.env.items() if k.startswith("CANARY_")}
-        self.settings = StackSettings.model_validate({k: v for k, v in overrides.items() if k in StackSettings.model_fields})
+        self.settings = StackSettings.model_validate({k: v for k, v in overrides.items()
+                                                      if k in StackSettings.model_fields})
         self.control_port = int(self.env.get("CANARY_CONTROL_PORT", 8098))
         self.user = user
-        self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
 
     @property
     def gateway(self) -> str:
@@ -56,21 +59,21 @@ class Harness:
         """The stack's Prometheus."""
         return f"http://127.0.0.1:{self.settings.prometheus_port}"
 
-    def _spawn(self, name: str, args: list[str], log: Path | None, prefix: tuple[str, ...] = ()) -> subprocess.Popen:
-        out = open(log, "a") if log else subprocess.DEVNULL
-        proc = subprocess.Popen([*prefix, sys.executable, *args], env=self.env, stdout=out, stderr=subprocess.STDOUT)
-        if log:
+    def _spawn(self, name: str, args: list[str], log: Path | None,
+               prefix: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+        out = open(log, "a") if log else None
+        proc = subprocess.Popen([*prefix, sys.executable, *args], env=self.env,
+                                stdout=subprocess.DEVNULL if out is None else out, stderr=subprocess.STDOUT)
+        if out is not None:
             out.close()
         self.procs.append((name, proc))
         return proc
 
-    def _wait(self, name: str, proc: subprocess.Popen, ready: Callable[[], bool], log: Path, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not ready():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                state = f"exited with {proc.returncode}" if proc.poll() is not None else f"not ready after {timeout_s:.0f}s"
-                raise RuntimeError(f"{name} {state}; log {log}:\n{log.read_text()[-3000:]}")
-            time.sleep(0.1)
+    def _wait(self, name: str, proc: subprocess.Popen[bytes], ready: Callable[[], bool], log: Path,
+              timeout_s: float) -> None:
+        if not wait_until(ready, timeout_s, alive=lambda: proc.poll() is None):
+            state = f"exited with {proc.returncode}" if proc.poll() is not None else f"not ready after {timeout_s:.0f}s"
+            raise RuntimeError(f"{name} {state}; log {log}:\n{log.read_text()[-3000:]}")
 
     def start_stack(self, runtime: str | None = None, timeout_s: float = 180,
                     prefix: tuple[str, ...] = ()) -> StackClient:
@@ -80,7 +83,7 @@ class Harness:
         return StackClient(self.run_dir)
 
     def start(self, name: str, args: list[str], ready_text: str, timeout_s: float, prefix: tuple[str, ...] = (),
-              log_name: str | None = None) -> subprocess.Popen:
+              log_name: str | None = None) -> subprocess.Popen[bytes]:
         """``python <args>`` in the background, its output in a log; returns once the log says ``ready_text``."""
         log = self.run_dir / (log_name or f"{name.replace(' ', '-')}.log")
         log.write_text("")
@@ -103,7 +106,7 @@ class Harness:
         self._wait("canary controller", proc, (self.run_dir / "controller.json").exists, log, timeout_s)
         return ControlClient(self.run_dir, user=self.user)
 
-    def start_loadgen(self, rps: float, json_path: Path | None = None, *flags: str) -> subprocess.Popen:
+    def start_loadgen(self, rps: float, json_path: Path | None = None, *flags: str) -> subprocess.Popen[bytes]:
         """``python -m loadgen`` at ``rps`` through the gateway; the first one exports its metrics for Prometheus,
         a second one beside it on a free port of its own."""
         running = any(name == "loadgen" and proc.poll() is None for name, proc in self.procs)
@@ -125,15 +128,15 @@ class Harness:
 
     def wait_traffic(self, requests: int = 20, timeout_s: float = 30) -> None:
         """Wait until the load generator's requests flow through the gateway."""
-        deadline = time.monotonic() + timeout_s
-        while self.served() < requests:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no traffic through the gateway after {timeout_s:.0f}s; see {self.run_dir}/loadgen.log")
-            time.sleep(0.1)
+        if not wait_until(lambda: self.served() >= requests, timeout_s):
+            raise RuntimeError(f"no traffic through the gateway after {timeout_s:.0f}s; "
+                               f"see {self.run_dir}/loadgen.log")
 
-    def query(self, promql: str) -> list[dict]:
+    def query(self, promql: str) -> list[dict[str, Any]]:
         """An instant query against the stack's Prometheus."""
-        return httpx.get(f"{self.prometheus}/api/v1/query", params={"query": promql}, timeout=10).json()["data"]["result"]
+        answer = httpx.get(f"{self.prometheus}/api/v1/query", params={"query": promql}, timeout=10)
+        result: list[dict[str, Any]] = answer.json()["data"]["result"]
+        return result
 
     def stop_process(self, name: str, sig: int = signal.SIGINT, timeout_s: float = 60) -> int | None:
         """Stop the newest process called ``name`` by pid; its exit code."""
@@ -156,19 +159,23 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
-def wait_for(client: ControlClient, done: Callable[[dict], bool], timeout_s: float, events: int = 50) -> dict:
+def wait_for(client: ControlClient, done: Callable[[dict[str, Any]], bool], timeout_s: float,
+             events: int = 50) -> dict[str, Any]:
     """Poll the rollout until ``done(doc)``; TimeoutError with the last state otherwise."""
-    deadline = time.monotonic() + timeout_s
-    doc = client.get(events=events)
-    while not done(doc):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"still {doc['phase']} at step {doc['step'] + 1} after {timeout_s:.0f}s: {doc['message']}")
-        time.sleep(0.2)
-        doc = client.get(events=events)
-    return doc
+    last: list[dict[str, Any]] = []
+
+    def finished() -> bool:
+        last[:] = [client.get(events=events)]
+        return done(last[0])
+
+    if not wait_until(finished, timeout_s, 0.2):
+        doc = last[0]
+        raise TimeoutError(f"still {doc['phase']} at step {doc['step'] + 1} after {timeout_s:.0f}s: "
+                           f"{doc['message']}")
+    return last[0]
 
 
-def _stop(proc: subprocess.Popen, sig: int, timeout_s: float) -> int:
+def _stop(proc: subprocess.Popen[bytes], sig: int, timeout_s: float) -> int:
     if proc.poll() is None:
         proc.send_signal(sig)
         try:

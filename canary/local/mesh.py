@@ -9,6 +9,7 @@ not the files'.
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -34,13 +35,14 @@ class MeshPolicy:
     max_pending_requests: int | None = None
     max_requests: int | None = None
     connect_timeout: str = "5s"
-    outlier: dict | None = None
+    outlier: dict[str, Any] | None = None
 
 
-def _load(path: Path, kind: str) -> dict:
+def _load(path: Path, kind: str) -> dict[str, Any]:
     for doc in yaml.safe_load_all(path.read_text()):
         if doc and doc.get("kind") == kind:
-            return doc
+            found: dict[str, Any] = doc  # a YAML mapping: it has a kind
+            return found
     raise ValueError(f"{path} holds no {kind}")
 
 
@@ -58,7 +60,8 @@ def read(k8s_dir: Path) -> MeshPolicy:
     return MeshPolicy(
         timeout=rest.get("timeout", "15s"),
         retry=RetryPolicy(retries["attempts"], retries.get("perTryTimeout", rest.get("timeout", "15s")),
-                          retries.get("retryOn", "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"))
+                          retries.get("retryOn",
+                                      "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"))
         if retries and retries.get("attempts") else None,
         max_connections=pool.get("tcp", {}).get("maxConnections"),
         connect_timeout=pool.get("tcp", {}).get("connectTimeout", "5s"),

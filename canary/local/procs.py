@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import httpx
 import psutil
 
 from canary.local import ports
+from canary.polling import wait_until
 
 
 def alive(pid: int) -> bool:
@@ -37,7 +37,7 @@ _PORTS = itertools.count()
 class Process:
     """A started process and its log file."""
 
-    popen: subprocess.Popen
+    popen: subprocess.Popen[bytes]
     log_path: Path
 
     @property
@@ -94,18 +94,19 @@ def start(cmd: list[str], log_path: Path, env: dict[str, str] | None = None, cwd
     return Process(popen, log_path)
 
 
+def _answers_ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def wait_http_ok(proc: Process, url: str, timeout_s: float = 90.0) -> None:
     """Poll ``url`` until it answers 200; fail with the process log if it dies or times out."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.popen.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.popen.returncode}:\n{proc.log()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
+    if wait_until(lambda: _answers_ok(url), timeout_s, 0.2, alive=lambda: proc.popen.poll() is None):
+        return
+    if proc.popen.poll() is not None:
+        raise RuntimeError(f"process exited with {proc.popen.returncode}:\n{proc.log()[-3000:]}")
     proc.stop()
     raise TimeoutError(f"{url} not ready after {timeout_s}s:\n{proc.log()[-3000:]}")
 
@@ -114,12 +115,12 @@ class StopFlag:
     """Set by SIGINT/SIGTERM. A plain flag: a handler that took a lock (Event.set) could
     deadlock against the main thread interrupted inside that same lock."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.set = False
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, self._handle)
 
-    def _handle(self, *_):
+    def _handle(self, *_: object) -> None:
         self.set = True
 
     def __bool__(self) -> bool:

@@ -1,7 +1,9 @@
 """Prometheus for the local stack: scrape config, the runtimes' target file, the rules."""
 
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -14,7 +16,7 @@ RUNTIMES, SIDECARS = "runtimes.json", "sidecars.json"  # target files, rewritten
 
 
 def config(folder: Path, envoy_admin_port: int, loadgen_port: int, judge_port: int, interval: str,
-           gateway_interval: str, controller_port: int | None = None) -> dict:
+           gateway_interval: str, controller_port: int | None = None) -> dict[str, Any]:
     """Scrape the gateway, the runtimes and their sidecars (files of targets), the load generator, the judge and
     the rollout controller (its control API's /metrics, when it runs).
 
@@ -22,7 +24,7 @@ def config(folder: Path, envoy_admin_port: int, loadgen_port: int, judge_port: i
     as often as the gateway; the gateway's own stats are per version and carry no revision label. The
     judge's joined answers, which its disagreement test reads back, are scraped as often.
     """
-    def targets(name: str) -> list[dict]:
+    def targets(name: str) -> list[dict[str, Any]]:
         return [{"files": [str(folder / name)], "refresh_interval": "5s"}]
 
     return {
@@ -44,14 +46,14 @@ def config(folder: Path, envoy_admin_port: int, loadgen_port: int, judge_port: i
     }
 
 
-def write_config(folder: Path, cfg: dict) -> Path:
+def write_config(folder: Path, cfg: dict[str, Any]) -> Path:
     """Write prometheus.yml where the stack keeps its files."""
     path = folder / "prometheus.yml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
 
 
-def write_targets(folder: Path, targets: list[dict], name: str = RUNTIMES) -> None:
+def write_targets(folder: Path, targets: Sequence[Mapping[str, str | None]], name: str = RUNTIMES) -> None:
     """[{"target": "127.0.0.1:8102", "path": "/metrics", "version": "v1", ...}]: every other key is a label
     of the target's series; written by rename."""
     groups = [{"targets": [t["target"]], "labels": {"__metrics_path__": t["path"],

@@ -39,7 +39,7 @@ def _binary(name: str) -> str:
     return found
 
 
-def mlserver(version: str, base_port: int, folder: Path, artifacts: Path, workers: int, fault_env: dict,
+def mlserver(version: str, base_port: int, folder: Path, artifacts: Path, workers: int, fault_env: dict[str, str],
              host: str = "127.0.0.1") -> RuntimeSpec:
     """How to start one version on MLServer: a model repository written for these ports, listening on ``host``."""
     ports = {"http_port": base_port, "grpc_port": base_port + 1, "metrics_port": base_port + 2}
@@ -54,7 +54,7 @@ def mlserver(version: str, base_port: int, folder: Path, artifacts: Path, worker
     )
 
 
-def seldon(version: str, base_port: int, folder: Path, artifacts: Path, seldon_bin: str, fault_env: dict,
+def seldon(version: str, base_port: int, folder: Path, artifacts: Path, seldon_bin: str, fault_env: dict[str, str],
            host: str = "127.0.0.1") -> RuntimeSpec:
     """How to start one version on the Seldon wrapper, in its own venv, listening on ``host`` (servers.seldon_bind)."""
     found = shutil.which(seldon_bin) or seldon_bin
@@ -66,8 +66,8 @@ def seldon(version: str, base_port: int, folder: Path, artifacts: Path, seldon_b
                                 "seldon-core-microservice ('make venv' builds .venv-seldon)")
     return RuntimeSpec(
         version=version,
-        cmd=[str(python), "-m", "servers.seldon_bind", host, "servers.seldon_runtime.SeldonModel", "--http-port", str(base_port),
-             "--grpc-port", str(base_port + 1), "--metrics-port", str(base_port + 2)],
+        cmd=[str(python), "-m", "servers.seldon_bind", host, "servers.seldon_runtime.SeldonModel",
+             "--http-port", str(base_port), "--grpc-port", str(base_port + 1), "--metrics-port", str(base_port + 2)],
         env={**fault_env, "FAULT_STATE_FILE": str(folder / "faults.json"), "MODEL_VERSION": version,
              "MODEL_ARTIFACTS": str(Path(artifacts).resolve()), "MODEL_ADMIN_PORT": str(base_port + 3),
              "MODEL_ADMIN_HOST": host,

@@ -20,7 +20,7 @@ class StackSettings(BaseSettings):
     """The manifests the gateway's routing and the rollout are read from."""
     artifacts: Path = Path("artifacts")
     """Trained model artifacts (python -m models.train)."""
-    runtime: str = Field("mlserver", pattern="^(mlserver|seldon)$")
+    runtime: str = Field(default="mlserver", pattern="^(mlserver|seldon)$")
     """Which runtime serves the models: mlserver or seldon."""
     stable_version: str = "v1"
     """The version the stack starts with."""
@@ -37,9 +37,11 @@ class StackSettings(BaseSettings):
     api_port: int = 8099
     """The stack supervisor's control API (localhost only)."""
     stable_port: int = 8100
-    """First of the stable runtime's ports (REST; gRPC +1, metrics +2, admin +3; its sidecar +4, the sidecar's admin +5)."""
+    """First of the stable runtime's ports (REST; gRPC +1, metrics +2, admin +3; its sidecar +4, the sidecar's
+    admin +5)."""
     canary_port: int = 8110
-    """First of the canary runtime's ports (REST; gRPC +1, metrics +2, admin +3; its sidecar +4, the sidecar's admin +5)."""
+    """First of the canary runtime's ports (REST; gRPC +1, metrics +2, admin +3; its sidecar +4, the sidecar's
+    admin +5)."""
     loadgen_metrics_port: int = 9101
     """Where Prometheus looks for 'python -m loadgen --metrics-port'."""
     scrape_interval: str = "1s"
@@ -47,7 +49,7 @@ class StackSettings(BaseSettings):
     gateway_scrape_interval: str = "250ms"
     """Prometheus' scrape of the gateway and the sidecars, whose counters the judge reads: short, so an all-failing
     canary is out fast."""
-    workers: int = Field(0, ge=0)
+    workers: int = Field(default=0, ge=0)
     """MLServer parallel_workers for each runtime."""
     prometheus_bin: str = "prometheus"
     """The Prometheus binary (Debian package prometheus)."""
@@ -82,9 +84,9 @@ class ControllerSettings(BaseSettings):
 
     control_port: int = 8098
     """The controller's control API (localhost only)."""
-    time_scale: float = Field(1.0, gt=0)
+    time_scale: float = Field(default=1.0, gt=0)
     """Run every duration of the plan this many times faster (pauses, intervals, delays)."""
     webhooks: list[str] = []
     """URLs to POST to on abort; 'alertmanager+http://host:9093/api/v2/alerts' for Alertmanager's API."""
-    tick_s: float = Field(0.1, gt=0)
+    tick_s: float = Field(default=0.1, gt=0)
     """How often the controller looks at its rollout."""

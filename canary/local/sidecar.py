@@ -10,6 +10,7 @@ pod's own sidecar; here each runtime has one too, and its stats are the ones the
 
 import json
 from pathlib import Path
+from typing import Any
 
 from canary.local import envoy
 from canary.local.mesh import MeshPolicy
@@ -32,7 +33,7 @@ def ports(slot: int) -> tuple[int, int]:
     return slot + SIDECAR_OFFSET, slot + ADMIN_OFFSET
 
 
-def _route(mesh: MeshPolicy) -> dict:
+def _route(mesh: MeshPolicy) -> dict[str, Any]:
     """Gives up just before the gateway's attempt does, so a runtime too slow to answer is charged its 504 (the
     gateway's own 504 would reach no revision); retries a reset or refused connection once, as the gateway would."""
     gateway_s = seconds(mesh.retry.per_try_timeout if mesh.retry else mesh.timeout)
@@ -40,13 +41,14 @@ def _route(mesh: MeshPolicy) -> dict:
             "retry_policy": {"retry_on": "connect-failure,refused-stream,reset", "num_retries": 1}}
 
 
-def bootstrap(version: str, revision: str, slot: int, mesh: MeshPolicy) -> dict:
+def bootstrap(version: str, revision: str, slot: int, mesh: MeshPolicy) -> dict[str, Any]:
     """A static Envoy: one listener passing every request to the runtime's REST port, the request id kept (the
     judge joins answers by it)."""
     listen, admin = ports(slot)
     route = {"match": {"prefix": "/"}, "route": _route(mesh)}
     hcm = {"preserve_external_request_id": True,
-           "route_config": {"name": "inbound", "virtual_hosts": [{"name": "inbound", "domains": ["*"], "routes": [route]}]}}
+           "route_config": {"name": "inbound",
+                            "virtual_hosts": [{"name": "inbound", "domains": ["*"], "routes": [route]}]}}
     cluster = {"name": "inbound", "alt_stat_name": envoy.stat_name(version, revision), "type": "STATIC",
                "connect_timeout": "1s", "circuit_breakers": {"thresholds": [_UNLIMITED]},
                "typed_extension_protocol_options": _IDLE,
@@ -64,7 +66,7 @@ def command(binary: str, folder: Path, version: str, revision: str, slot: int, m
     return envoy.command(binary, config)
 
 
-def target(version: str, revision: str, slot: int) -> dict:
+def target(version: str, revision: str, slot: int) -> dict[str, str]:
     """Its Prometheus target: the stats carry version and revision from here, and reporter as Istio's do."""
     return {"target": f"127.0.0.1:{ports(slot)[1]}", "version": version, "revision": revision,
             "path": "/stats/prometheus", "reporter": "destination"}

@@ -12,7 +12,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from canary.local import envoy, mesh, procs, runtimes, sidecar, stack_status
@@ -73,16 +73,18 @@ class Stack:
         try:
             self._ensure_artifacts()
             s = self.settings
-            cfg = prometheus.config(self.run_dir / "prometheus", s.envoy_admin_port, s.loadgen_metrics_port, s.judge_port,
-                                    s.scrape_interval, s.gateway_scrape_interval, prometheus.control_port())
+            cfg = prometheus.config(self.run_dir / "prometheus", s.envoy_admin_port, s.loadgen_metrics_port,
+                                    s.judge_port, s.scrape_interval, s.gateway_scrape_interval,
+                                    prometheus.control_port())
             self._write_targets()
             cmd = prometheus.command(s.prometheus_bin, prometheus.write_config(self.run_dir / "prometheus", cfg),
                                      self.run_dir / "prometheus" / "data", s.prometheus_port)
-            self._start("prometheus", cmd, {}, f"http://127.0.0.1:{s.prometheus_port}/-/ready", "metrics", s.prometheus_port)
-            self._start("judge", [sys.executable, "-m", "canary.judge", "--source", "envoy", "--port", str(s.judge_port),
-                                  "--prometheus-url", f"http://127.0.0.1:{s.prometheus_port}"],
-                        {"JUDGE_ANSWERS_TOKEN": self.answers_token}, f"http://127.0.0.1:{s.judge_port}/healthz", "judge",
-                        s.judge_port)
+            self._start("prometheus", cmd, {}, f"http://127.0.0.1:{s.prometheus_port}/-/ready", "metrics",
+                        s.prometheus_port)
+            self._start("judge", [sys.executable, "-m", "canary.judge", "--source", "envoy", "--port",
+                                  str(s.judge_port), "--prometheus-url", f"http://127.0.0.1:{s.prometheus_port}"],
+                        {"JUDGE_ANSWERS_TOKEN": self.answers_token}, f"http://127.0.0.1:{s.judge_port}/healthz",
+                        "judge", s.judge_port)
             self._start_runtime(s.stable_version, "stable", {}, s.stable_revision or None)
             self._write_envoy()
             (self.run_dir / "envoy" / "bootstrap.json").write_text(json.dumps(envoy.bootstrap(
@@ -137,9 +139,9 @@ class Stack:
                 raise StackError("no canary to promote")
             old = self.routing.stable
             self.routing = envoy.Routing(stable=self.routing.canary)
-            self._runtime(self.routing.stable).role = "stable"
-            if self._runtime(old):
-                self._runtime(old).role = "previous"
+            self.procs[f"runtime-{self.routing.stable}"].role = "stable"  # add_canary started it
+            if previous := self._runtime(old):
+                previous.role = "previous"
             self._write_envoy(keep=old)
             stack_status.write_state(self)
 
@@ -153,7 +155,7 @@ class Stack:
             stack_status.write_state(self)
 
     def set_routing(self, canary_weight: int, header_routes: list[HeaderRoute],
-                    mirror_routes: list[MirrorRoute] = ()) -> None:
+                    mirror_routes: Sequence[MirrorRoute] = ()) -> None:
         """Rewrite Envoy's routes; refused when no canary runs to take the traffic."""
         with self.lock:
             if not 0 <= canary_weight <= 100:
@@ -175,7 +177,8 @@ class Stack:
     def _runtime(self, version: str) -> Managed | None:
         return self.procs.get(f"runtime-{version}")
 
-    def _start_runtime(self, version: str, role: str, fault_env: dict[str, str], revision: str | None = None) -> Managed:
+    def _start_runtime(self, version: str, role: str, fault_env: dict[str, str],
+                       revision: str | None = None) -> Managed:
         s = self.settings
         used = {m.port for m in self.procs.values()}
         base = next((p for p in (s.stable_port, s.canary_port) if p not in used), None)
@@ -195,12 +198,12 @@ class Stack:
         except (FileNotFoundError, ValueError) as exc:
             raise StackError(f"runtime-{version}: {exc}") from None
         managed = self._start(f"runtime-{version}", spec.cmd, spec.env, spec.ready_url, role, base, version)
-        managed.admin_url, managed.metrics_port = spec.admin_url, spec.metrics_port
-        managed.revision = revision
+        managed.admin_url, managed.metrics_port, managed.revision = spec.admin_url, spec.metrics_port, revision
         try:  # the runtime's own Envoy, where its requests are counted and timed (canary.local.sidecar)
             listen, admin = sidecar.ports(base)
             cmd = sidecar.command(envoy_binary(s), folder, version, revision, base, self.mesh)
-            self._start(f"sidecar-{version}", cmd, {}, f"http://127.0.0.1:{admin}/ready", "sidecar", listen).revision = revision
+            self._start(f"sidecar-{version}", cmd, {}, f"http://127.0.0.1:{admin}/ready", "sidecar",
+                        listen).revision = revision
         except BaseException:
             self._stop_runtime(version)
             raise
@@ -209,12 +212,12 @@ class Stack:
 
     def _stop_runtime(self, version: str) -> None:
         for name in (f"sidecar-{version}", f"runtime-{version}"):
-            managed = self.procs.pop(name, None)
-            if managed:
+            if managed := self.procs.pop(name, None):
                 managed.process.stop()
         self._write_targets()
 
-    def _start(self, name, cmd, env, ready_url, role, port, version=None) -> Managed:
+    def _start(self, name: str, cmd: list[str], env: dict[str, str], ready_url: str, role: str, port: int,
+               version: str | None = None) -> Managed:
         self.emit(f"starting {name} on port {port}")
         t0 = time.monotonic()
         process = procs.start(cmd, self.run_dir / "logs" / f"{name}.log", env, cwd=self.run_dir, die_with_parent=True)
@@ -231,8 +234,8 @@ class Stack:
 
     def _write_envoy(self, keep: str | None = None) -> None:
         versions = {m.version for m in self.procs.values() if m.version} | ({keep} if keep else set())
-        clusters = [envoy.cluster(v, sidecar.ports(self._runtime(v).port)[0], self.mesh)
-                    for v in sorted(versions) if self._runtime(v)]
+        clusters = [envoy.cluster(v, sidecar.ports(m.port)[0], self.mesh)
+                    for v in sorted(versions) if (m := self._runtime(v))]
         self._files.write_clusters(clusters)
         self._files.write_routes(envoy.routes(self.routing, self.mesh))
 
@@ -241,6 +244,5 @@ class Stack:
         prometheus.write_targets(self.run_dir / "prometheus", [
             {"target": f"127.0.0.1:{m.metrics_port}", "version": m.version, "revision": m.revision, "role": m.role,
              "path": "/metrics"} for m in runtimes_])
-        prometheus.write_targets(self.run_dir / "prometheus", [sidecar.target(m.version, m.revision, m.port)
-                                                               for m in runtimes_], prometheus.SIDECARS)
-
+        sidecars = [sidecar.target(m.version, m.revision, m.port) for m in runtimes_ if m.version and m.revision]
+        prometheus.write_targets(self.run_dir / "prometheus", sidecars, prometheus.SIDECARS)

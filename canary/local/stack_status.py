@@ -38,8 +38,9 @@ def status(stack: "Stack") -> dict[str, Any]:
             except httpx.HTTPError:
                 pass
         out.append({"name": m.name, "pid": m.process.pid, "port": m.port, "role": m.role, "version": m.version,
-                    "revision": m.revision, "state": state, "healthy": healthy, "log": str(m.process.log_path), "admin_url": m.admin_url})
-    revisions = {m.version: m.revision for m in items if m.version}
+                    "revision": m.revision, "state": state, "healthy": healthy, "log": str(m.process.log_path),
+                    "admin_url": m.admin_url})
+    revisions: dict[str | None, str | None] = {m.version: m.revision for m in items if m.version}
     envoy_up = any(p["name"] == "envoy" and p["state"] == "running" for p in out)
     admin = f"http://127.0.0.1:{stack.settings.envoy_admin_port}"
     return {"gateway": f"http://127.0.0.1:{stack.settings.gateway_port}", "runtime": stack.settings.runtime,

@@ -1,7 +1,9 @@
 """The stack supervisor's API on localhost: status is open, changes need the token."""
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
@@ -78,10 +80,10 @@ class VersionBody(BaseModel):
     version: str = Field(min_length=1)
 
 
-def _changer(stack: Stack, changes: ThreadPoolExecutor):
+def _changer(stack: Stack, changes: ThreadPoolExecutor) -> Callable[..., dict[str, Any]]:
     """Run a change on the changes thread; 409 when the stack refuses it, 400 for a bad value."""
 
-    def change(action, *args):
+    def change(action: Callable[..., dict[str, Any] | None], *args: object) -> dict[str, Any]:
         try:
             result = changes.submit(action, *args).result()
         except StackError as exc:
@@ -101,32 +103,32 @@ def create(stack: Stack, stop: threading.Event, changes: ThreadPoolExecutor) -> 
     change = _changer(stack, changes)
 
     @app.get("/status")
-    def status() -> dict:
+    def status() -> dict[str, Any]:
         return stack_status.status(stack)
 
     @app.post("/canary", dependencies=[auth])
-    def add_canary(body: CanaryBody) -> dict:
+    def add_canary(body: CanaryBody) -> dict[str, Any]:
         return change(lambda: stack.add_canary(body.version, body.faults) and None)
 
     @app.delete("/canary", dependencies=[auth])
-    def remove_canary() -> dict:
+    def remove_canary() -> dict[str, Any]:
         return change(stack.remove_canary)
 
     @app.post("/canary/promote", dependencies=[auth])
-    def promote() -> dict:
+    def promote() -> dict[str, Any]:
         return change(stack.promote_canary)
 
     @app.post("/retire", dependencies=[auth])
-    def retire(body: VersionBody) -> dict:
+    def retire(body: VersionBody) -> dict[str, Any]:
         return change(stack.retire, body.version)
 
     @app.post("/routing", dependencies=[auth])
-    def routing(body: RoutingBody) -> dict:
+    def routing(body: RoutingBody) -> dict[str, Any]:
         return change(lambda: stack.set_routing(body.canary_weight, [r.to_route() for r in body.header_routes],
                                                 [m.to_route() for m in body.mirror_routes]))
 
     @app.post("/shutdown", dependencies=[auth])
-    def shutdown() -> dict:
+    def shutdown() -> dict[str, Any]:
         stop.set()
         return {"stopping": True}
 

@@ -41,13 +41,7 @@ def metrics_for(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, lo
 
 
 def _substituted(metric: spec.Metric, values: dict[str, str]) -> spec.Metric:
-    call = metric.web
-    if call is not None:
-        call = dataclasses.replace(
-            call, url=substitute(call.url, values), headers=tuple((k, substitute(v, values)) for k, v in call.headers),
-            body=None if call.body is None else substitute(call.body, values))
-    return dataclasses.replace(metric, query=substitute(metric.query, values),
-                               address=substitute(metric.address, values), web=call)
+    return dataclasses.replace(metric, source=metric.source.substituted(lambda text: substitute(text, values)))
 
 
 def substitute(text: str, values: dict[str, str]) -> str:

@@ -22,6 +22,7 @@ from canary.rollout.analysis import AnalysisRun
 from canary.rollout.interfaces import Deployer, HeaderRoute, MetricsProvider, MirrorRoute, Observer, TrafficRouter
 from canary.rollout.kinds import Measured
 from canary.rollout.measure import Measurer
+from canary.rollout.providers import Clients
 from canary.rollout.state import Store
 from canary.rollout.status import DEGRADED, HEALTHY, PAUSED, PROGRESSING, ControlError, RolloutState
 from canary.rollout.web import WebProvider
@@ -54,7 +55,7 @@ class Controller:
         self.spec, self.store, self.platform = rollout, store, platform
         # Args the templates point at cluster services; on this platform they take these values.
         local_args = {"prometheus-address": prometheus_address, **({"judge-address": judge_address} if judge_address else {})}
-        self.measurer = Measurer(rollout, local_args, platform.deployer, platform.provider, platform.web)
+        self.measurer = Measurer(rollout, local_args, platform.deployer, Clients(platform.provider, platform.web))
         self.time_scale, self.clock = time_scale, clock
         self.notify, self.emit = notify, emit
         self.lock = threading.RLock()

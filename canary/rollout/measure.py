@@ -1,21 +1,19 @@
 """How the controller measures: the step's metrics with their args resolved, and one measurement per provider."""
 
-from typing import Any
-
 from canary.rollout import analysis, args, spec
 from canary.rollout.analysis import ERROR, SUCCESSFUL, Measurement
-from canary.rollout.interfaces import Deployer, MetricsProvider, ProviderError
+from canary.rollout.interfaces import Deployer, ProviderError
+from canary.rollout.providers import Clients
 from canary.rollout.status import RolloutState
-from canary.rollout.web import NotJSON, WebProvider
+from canary.rollout.web import NotJSON
 
 
 class Measurer:
     """The controller's measurements: args resolved against the Rollout, metrics asked of their provider."""
 
-    def __init__(self, rollout: spec.RolloutSpec, local_args: dict[str, str], deployer: Deployer,
-                 provider: MetricsProvider, web: WebProvider):
+    def __init__(self, rollout: spec.RolloutSpec, local_args: dict[str, str], deployer: Deployer, clients: Clients):
         self.spec, self.local_args = rollout, local_args
-        self.deployer, self.provider, self.web = deployer, provider, web
+        self.deployer, self.clients = deployer, clients
 
     def metrics(self, step: spec.Step, state: RolloutState) -> list[spec.Metric]:
         """An analysis step's metrics with the args of the rollout in ``state``; none for another kind."""
@@ -38,12 +36,7 @@ class Measurer:
     def measure(self, metric: spec.Metric) -> Measurement:
         """Never raises: whatever goes wrong is an Error measurement, as in Argo."""
         try:
-            document: dict[str, Any] | None = None
-            value: object
-            if metric.web is None:
-                value = self.provider.query(metric.address, metric.query)
-            else:
-                value, document = self.web.call(metric.web)
+            value, document = metric.source.measure(self.clients)
             if isinstance(value, NotJSON):
                 return Measurement(SUCCESSFUL, str(value)[:200], "the answer is not JSON: Successful, as in Argo")
             phase, message = analysis.judge(metric, value)

@@ -47,7 +47,7 @@ class RolloutCollector:
 
     def __init__(self, ctrl: "Controller", labels: dict[str, str], errors: Callable[[], int] = lambda: 0):
         self.ctrl, self.labels, self.errors = ctrl, labels, errors
-        self.kinds = {m.name: "Web" if m.web else "Prometheus" for t in ctrl.spec.templates.values() for m in t.metrics}
+        self.kinds = {m.name: m.source.kind for t in ctrl.spec.templates.values() for m in t.metrics}
 
     def collect(self) -> Iterator[Metric]:
         """prometheus_client's collector interface."""

@@ -1,10 +1,8 @@
-"""Argo's prometheus metric provider: Prometheus' HTTP API, with results shaped as Argo shapes them."""
+"""Argo's prometheus metric provider: Prometheus' HTTP API (canary.promapi), results shaped as Argo shapes them."""
 
 import math
-from typing import Any
 
-import httpx
-
+from canary import promapi
 from canary.rollout.interfaces import ProviderError
 
 
@@ -12,33 +10,28 @@ class PrometheusProvider:
     """A vector becomes a list of floats (``result[0]``), a scalar a float; every failure is a ProviderError."""
 
     def __init__(self, timeout_s: float = 5.0):
-        self._client = httpx.Client(timeout=timeout_s)
+        self._client = promapi.PrometheusClient(timeout_s)
 
     def query(self, address: str, query: str) -> float | list[float]:
         """Run an instant query; a timeout, a protocol error or an odd answer is a ProviderError, never a crash."""
         try:
-            response = self._client.get(f"{address.rstrip('/')}/api/v1/query", params={"query": query})
-        except httpx.HTTPError as exc:
-            raise ProviderError(f"Prometheus at {address} did not answer: {type(exc).__name__}") from None
+            answer = self._client.query(address, query)
+        except promapi.Unreachable as exc:
+            raise ProviderError(f"Prometheus at {address} did not answer: {exc}") from None
+        except promapi.BadAnswer as exc:
+            raise ProviderError(f"Prometheus at {address}: {exc}") from None
         try:
-            doc = response.json()
-        except ValueError:
-            raise ProviderError(f"Prometheus at {address} answered HTTP {response.status_code}, not JSON") from None
-        try:
-            return _shape(doc)
+            return _shape(answer)
         except (KeyError, TypeError, IndexError, ValueError) as exc:
             raise ProviderError(f"Prometheus at {address} answered an unexpected document ({exc!r})") from None
 
 
-def _shape(doc: dict[str, Any]) -> float | list[float]:
-    if doc.get("status") != "success":
-        raise ProviderError(f"Prometheus query failed: {doc.get('errorType')}: {doc.get('error')}")
-    data = doc["data"]
-    if data["resultType"] == "vector":
-        return [_float(sample["value"][1]) for sample in data["result"]]
-    if data["resultType"] == "scalar":
-        return _float(data["result"][1])
-    raise ProviderError(f"Prometheus returned a {data['resultType']}; the query must return a vector or a scalar")
+def _shape(answer: promapi.Result) -> float | list[float]:
+    if answer.kind == "vector":
+        return [_float(sample["value"][1]) for sample in answer.result]
+    if answer.kind == "scalar":
+        return _float(answer.result[1])
+    raise ProviderError(f"Prometheus returned a {answer.kind}; the query must return a vector or a scalar")
 
 
 def _float(text: str) -> float:

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import TypeAdapter
 
 from canary.rollout import kinds
 from canary.rollout.kinds import Analysis, Pause, SetCanaryScale, SetHeaderRoute, SetMirrorRoute, SetWeight, Step
-from canary.rollout.template import Arg, Metric, SpecError, Template, duration_s, parse_template
+from canary.rollout.schema import RolloutDoc, SpecError, validated
+from canary.rollout.template import Arg, Metric, Template, duration_s, parse_template
 
 __all__ = ["Analysis", "Arg", "Metric", "Pause", "RolloutSpec", "SetCanaryScale", "SetHeaderRoute", "SetMirrorRoute",
            "SetWeight", "SpecError", "Step", "Template", "duration_s", "load", "parse_rollout", "parse_template"]
@@ -41,33 +43,22 @@ def _step(i: int, raw: dict[str, Any], managed: list[str], templates: dict[str, 
     return kinds.parse(raw, kinds.Parsing(f"step {i + 1}", managed, templates))
 
 
-def _progress_deadline(spec: dict[str, Any]) -> tuple[float, bool]:
-    """spec.progressDeadlineSeconds as Argo validates it (pkg/apis/rollouts/validation/validation.go,
-    ValidateRolloutSpec): a whole number, not negative and greater than minReadySeconds."""
-    value, min_ready = spec.get("progressDeadlineSeconds", DEFAULT_PROGRESS_DEADLINE_S), spec.get("minReadySeconds", 0)
-    for name, number in (("progressDeadlineSeconds", value), ("minReadySeconds", min_ready)):
-        if not isinstance(number, int) or isinstance(number, bool) or number < 0:
-            raise SpecError(f"Rollout: spec.{name} {number!r} must be a whole number of seconds, not negative")
-    if value <= min_ready:
-        raise SpecError(f"Rollout: spec.progressDeadlineSeconds {value} must be greater than minReadySeconds {min_ready}")
-    return float(value), bool(spec.get("progressDeadlineAbort"))
+_ROLLOUT = TypeAdapter(RolloutDoc)
 
 
 def parse_rollout(doc: dict[str, Any], templates: dict[str, Template]) -> RolloutSpec:
-    """The Rollout document, validated against its templates."""
-    spec = doc.get("spec", {})
-    canary = spec.get("strategy", {}).get("canary")
+    """The Rollout document, validated (canary.rollout.schema) and its steps against its templates."""
+    name = doc["metadata"]["name"]
+    fields = validated(_ROLLOUT, doc.get("spec") or {}, f"Rollout {name}", "spec")
+    canary = fields.strategy.canary
     if canary is None:
-        raise SpecError(f"Rollout {doc['metadata']['name']}: only spec.strategy.canary runs locally")
-    if "analysis" in canary:
+        raise SpecError(f"Rollout {name}: only spec.strategy.canary runs locally")
+    if canary.analysis is not None:
         raise SpecError("Rollout: strategy.canary.analysis (background analysis) is not run by the local controller")
-    managed = [r["name"] for r in canary.get("trafficRouting", {}).get("managedRoutes", [])]
-    steps = [_step(i, s, managed, templates) for i, s in enumerate(canary.get("steps", []))]
-    deadline, deadline_abort = _progress_deadline(spec)
-    return RolloutSpec(doc["metadata"]["name"], steps, managed,
-                       float(canary.get("abortScaleDownDelaySeconds", DEFAULT_ABORT_SCALE_DOWN_S)),
-                       float(canary.get("scaleDownDelaySeconds", DEFAULT_SCALE_DOWN_S)), doc, templates,
-                       deadline, deadline_abort)
+    steps = [_step(i, s, canary.managed_routes, templates) for i, s in enumerate(canary.steps)]
+    return RolloutSpec(name, steps, canary.managed_routes, float(canary.abortScaleDownDelaySeconds),
+                       float(canary.scaleDownDelaySeconds), doc, templates, float(fields.progressDeadlineSeconds),
+                       fields.progressDeadlineAbort)
 
 
 def load(k8s_dir: Path) -> RolloutSpec:

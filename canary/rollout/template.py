@@ -1,16 +1,15 @@
 """An AnalysisTemplate as the controller runs it: its args and metrics, validated where Argo would refuse them."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from canary.rollout import durations, expr
-from canary.rollout.web import WebCall, call_from_argo
+from canary.rollout.providers import SOURCES, MetricSource, PrometheusQuery
+from canary.rollout.schema import ArgDoc, SpecError, validated
 
 DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4
-
-
-class SpecError(ValueError):
-    """The Rollout or an AnalysisTemplate cannot be executed as written."""
 
 
 def duration_s(value: Any, where: str, parse: Any = durations.seconds) -> float:
@@ -36,9 +35,7 @@ class Metric:
     """One AnalysisTemplate metric with its query, conditions, timing and limits."""
 
     name: str
-    query: str
-    address: str
-    web: WebCall | None = None  # provider.web; None: provider.prometheus (query, address)
+    source: MetricSource = field(default_factory=PrometheusQuery)  # its provider (canary.rollout.providers)
     interval_s: float | None = None
     count: int | None = None
     initial_delay_s: float = 0.0
@@ -58,36 +55,34 @@ class Template:
     metrics: tuple[Metric, ...]
 
 
-def parse_arg(raw: dict[str, Any], where: str) -> Arg:
-    """An ``args`` entry of a template or an analysis step."""
-    if "name" not in raw:
-        raise SpecError(f"{where}: an arg needs a name")
-    value_from = raw.get("valueFrom", {})
-    if "secretKeyRef" in value_from:
-        raise SpecError(f"{where}: arg {raw['name']}: valueFrom secretKeyRef is not available on one machine")
-    pod_hash = value_from.get("podTemplateHashValue")
-    if pod_hash not in (None, "Stable", "Latest"):  # the CRD's enum (argo-rollouts.rollout.yaml)
-        raise SpecError(f"{where}: arg {raw['name']}: podTemplateHashValue {pod_hash!r} is not Stable or Latest")
-    return Arg(raw["name"], None if raw.get("value") is None else str(raw["value"]),
-               value_from.get("fieldRef", {}).get("fieldPath"), pod_hash)
+_ARGS: TypeAdapter[list[ArgDoc]] = TypeAdapter(list[ArgDoc])
 
 
-def _provider(raw: dict[str, Any], where: str) -> tuple[dict[str, Any] | None, WebCall | None]:
-    provider = raw.get("provider", {})
-    prom, call = provider.get("prometheus"), None
-    if "web" in provider:
-        try:
-            call = call_from_argo(provider["web"])
-        except (ValueError, KeyError) as exc:
-            raise SpecError(f"{where}: provider.web: {exc}") from None
-    elif not prom:
-        raise SpecError(f"{where}: only the prometheus and web providers run locally")
-    return prom, call
+def parse_args(raw: Any, where: str, field: str) -> tuple[Arg, ...]:
+    """The ``args`` of a template or an analysis step (``field`` names them in a refusal)."""
+    args = validated(_ARGS, raw if raw is not None else [], where, field)
+    return tuple(Arg(a.name, None if a.value is None else str(a.value),
+                     (a.valueFrom.fieldRef or {}).get("fieldPath") if a.valueFrom else None,
+                     a.valueFrom.podTemplateHashValue if a.valueFrom else None) for a in args)
+
+
+def _source(raw: dict[str, Any], where: str) -> MetricSource:
+    """Exactly one provider, as Argo's utils/analysis/factory.go ValidateMetric requires; one that runs here."""
+    provider = raw.get("provider") or {}
+    if len(provider) != 1:
+        raise SpecError(f"{where}: {'multiple providers' if provider else 'no provider'} specified")
+    (name, body), = provider.items()
+    if name not in SOURCES:
+        raise SpecError(f"{where}: only the {' and '.join(SOURCES)} providers run locally")
+    try:
+        return SOURCES[name](body or {})
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SpecError(f"{where}: provider.{name}: {exc}") from None
 
 
 def _metric(raw: dict[str, Any], where: str) -> Metric:
     where = f"{where} metric {raw.get('name')!r}"
-    prom, call = _provider(raw, where)
+    source = _source(raw, where)
     for key in ("successCondition", "failureCondition"):
         if raw.get(key):
             try:
@@ -96,7 +91,7 @@ def _metric(raw: dict[str, Any], where: str) -> Metric:
                 raise SpecError(f"{where}: {key}: {exc}") from None
     count = raw.get("count")
     return Metric(
-        name=raw["name"], query=prom["query"] if prom else "", address=prom.get("address", "") if prom else "", web=call,
+        name=raw["name"], source=source,
         interval_s=duration_s(raw["interval"], f"{where}: interval", durations.interval_s) if raw.get("interval") else None,
         count=int(count) if count is not None else None,
         initial_delay_s=duration_s(raw["initialDelay"], f"{where}: initialDelay") if raw.get("initialDelay") else 0.0,
@@ -109,5 +104,5 @@ def _metric(raw: dict[str, Any], where: str) -> Metric:
 def parse_template(doc: dict[str, Any]) -> Template:
     """An AnalysisTemplate document, validated."""
     where = f"AnalysisTemplate {doc['metadata']['name']}"
-    return Template(doc["metadata"]["name"], tuple(parse_arg(a, f"{where} args") for a in doc["spec"].get("args", [])),
+    return Template(doc["metadata"]["name"], parse_args(doc["spec"].get("args"), where, "args"),
                     tuple(_metric(m, where) for m in doc["spec"]["metrics"]))

@@ -1,5 +1,7 @@
+import ast
 import json
 import random
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -142,3 +144,12 @@ def test_admin_token_from_a_mounted_file(monkeypatch, tmp_path):
     assert FaultSettings().resolved_admin_token() == "s3cret"
     monkeypatch.setenv("FAULT_ADMIN_TOKEN_FILE", str(tmp_path / "absent"))
     assert FaultSettings().resolved_admin_token() == ""
+
+
+def test_the_fault_update_the_type_checker_sees_has_every_fault_field_and_nothing_else():
+    """FaultUpdate is made at runtime from FaultFields; mypy reads a class written out under TYPE_CHECKING."""
+    tree = ast.parse(Path(faults.__file__).read_text())
+    written = next(node for node in ast.walk(tree) if isinstance(node, ast.ClassDef) and node.name == "FaultUpdate")
+    declared = {stmt.target.id for stmt in written.body if isinstance(stmt, ast.AnnAssign)}
+    assert declared == set(faults.FaultFields.model_fields)
+    assert set(faults.FaultUpdate.model_fields) == declared | {"clear"}

@@ -10,7 +10,13 @@ const SERIES = [
   { id: "chart-latency", title: "latency, ms", queries: [["p50 ", "mlcanary:latency_ms:p50_1m"], ["p99 ", "mlcanary:latency_ms:p99_1m"]] },
   { id: "chart-classes", title: "class mix (share of predictions)", queries: [["", "mlcanary:class_share:ratio5m"]] },
   { id: "chart-accuracy", title: "accuracy on feedback", queries: [["", "mlcanary:accuracy:ratio5m"]] },
+  // The controller's own series (canary.rollout.metrics), scraped like the runtimes: one series per name.
+  { id: "chart-controller", title: "controller: weight %, step, reconcile p99 ms, errors, drift repairs", own: true,
+    queries: [["canary weight", "mlcanary_rollout_canary_weight"], ["step", "mlcanary_rollout_step"],
+      ["reconcile p99 ms", "1000 * histogram_quantile(0.99, sum by (le) (rate(rollout_reconcile_bucket[1m])))"],
+      ["reconcile errors", "rollout_reconcile_error"], ["drift repairs", "mlcanary_rollout_drift_repairs_total"]] },
 ];
+const OWN_COLOURS = ["#ef6c00", "#1565c0", "#6a1b9a", "#c62828", "#00838f"];
 const CONFIG = { displayModeBar: false, responsive: true };
 const TEST_COLOURS = { errors: "198,40,40", latency: "106,27,154", accuracy: "21,101,192", class_mix: "0,131,143",
   disagreement: "239,108,0" };
@@ -51,9 +57,11 @@ async function drawSeries(chart, doc, now) {
     for (const series of await rangeQuery(query, now)) {
       const m = series.metric;
       const cls = m.predicted_class ? ` ${m.predicted_class}` : "";
-      traces.push({ x: series.values.map((v) => new Date(v[0] * 1000)), y: series.values.map((v) => Number(v[1])),
-        name: `${prefix}${m.version} ${m.revision}${cls}`, mode: "lines",
-        line: { color: roleColour(m.revision, doc), dash: prefix.startsWith("p99") || cls ? "dash" : "solid" } });
+      const x = series.values.map((v) => new Date(v[0] * 1000)), y = series.values.map((v) => Number(v[1]));
+      traces.push(chart.own
+        ? { x, y, name: prefix, mode: "lines", line: { color: OWN_COLOURS[traces.length % OWN_COLOURS.length] } }
+        : { x, y, name: `${prefix}${m.version} ${m.revision}${cls}`, mode: "lines",
+          line: { color: roleColour(m.revision, doc), dash: prefix.startsWith("p99") || cls ? "dash" : "solid" } });
     }
   }
   Plotly.react(chart.id, traces, layout(chart.title, doc, traces.length ? { yaxis: chart.yaxis || {} } : {

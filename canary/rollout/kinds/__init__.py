@@ -11,7 +11,7 @@ from canary.rollout.kinds.analysis import Analysis
 from canary.rollout.kinds.base import Measure, Measured, Outcome, Parsing, Progress, Step
 from canary.rollout.kinds.pause import Pause
 from canary.rollout.kinds.routing import SetCanaryScale, SetHeaderRoute, SetMirrorRoute, SetWeight
-from canary.rollout.template import SpecError
+from canary.rollout.schema import SpecError
 
 __all__ = ["KINDS", "Analysis", "Measure", "Measured", "Outcome", "Parsing", "Pause", "Progress", "SetCanaryScale",
            "SetHeaderRoute", "SetMirrorRoute", "SetWeight", "Step", "parse"]

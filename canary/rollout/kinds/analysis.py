@@ -7,10 +7,13 @@ The step never queries under the controller's lock: it returns the metrics that 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import TypeAdapter
+
 from canary.rollout import analysis
 from canary.rollout.analysis import INCONCLUSIVE, SUCCESSFUL, AnalysisRun, Measurement
 from canary.rollout.kinds.base import Measure, Measured, Outcome, Parsing, Progress, Step
-from canary.rollout.template import Arg, Metric, SpecError, parse_arg
+from canary.rollout.schema import AnalysisBody, SpecError, validated
+from canary.rollout.template import Arg, Metric, parse_args
 from canary.rollout.wording import describe, fmt_s
 
 if TYPE_CHECKING:
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
 
 FAST_METRIC_S = 10  # metrics measured more often than this log only their failures
 INCONCLUSIVE_PAUSE = "InconclusiveAnalysisRun"  # Argo's pause reason
+_ANALYSIS = TypeAdapter(AnalysisBody)
 
 
 @dataclass(frozen=True)
@@ -32,13 +36,12 @@ class Analysis(Step):
     @classmethod
     def parse(cls, body: Any, ctx: Parsing) -> "Analysis":
         """Templates that exist in k8s/base, and args."""
-        names = tuple(t.get("templateName", "") for t in body.get("templates", []))
-        if not names:
-            raise SpecError(f"{ctx.where}: analysis.templates is empty")
+        doc = validated(_ANALYSIS, body, ctx.where, cls.key)
+        names = tuple(t.templateName for t in doc.templates)
         for name in names:
             if name not in ctx.templates:
                 raise SpecError(f"{ctx.where}: analysis.templates names {name!r}, which is not an AnalysisTemplate in k8s/base")
-        return cls(names, tuple(parse_arg(a, f"{ctx.where}: analysis.args") for a in body.get("args", [])))
+        return cls(names, parse_args(body.get("args"), ctx.where, "analysis.args"))
 
     def label(self) -> str:
         """'analysis success-rate, latency'."""

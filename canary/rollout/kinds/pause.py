@@ -3,7 +3,10 @@
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import TypeAdapter
+
 from canary.rollout.kinds.base import Measured, Outcome, Parsing, Progress, Step
+from canary.rollout.schema import PauseBody, validated
 from canary.rollout.template import duration_s
 from canary.rollout.wording import fmt_s, span
 
@@ -11,6 +14,7 @@ if TYPE_CHECKING:
     from canary.rollout.controller import Controller
 
 PAUSE_STEP = "PauseStep"  # Argo's pause reason for a pause step
+_PAUSE = TypeAdapter(PauseBody)
 
 
 @dataclass(frozen=True)
@@ -24,8 +28,8 @@ class Pause(Step):
     @classmethod
     def parse(cls, body: Any, ctx: Parsing) -> "Pause":
         """``{}`` or ``{duration: 30s}``."""
-        body = body or {}
-        return cls(duration_s(body["duration"], f"{ctx.where}: pause.duration") if "duration" in body else None)
+        doc = validated(_PAUSE, body or {}, ctx.where, cls.key)
+        return cls(None if doc.duration is None else duration_s(doc.duration, f"{ctx.where}: pause.duration"))
 
     def label(self) -> str:
         """'pause 30s' or 'pause until promoted'."""

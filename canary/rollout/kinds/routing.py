@@ -3,20 +3,25 @@
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import TypeAdapter
+
 from canary.rollout.interfaces import MirrorRoute
 from canary.rollout.kinds.base import Measured, Outcome, Parsing, Progress, Step
+from canary.rollout.schema import WEIGHT, CanaryScaleBody, HeaderRouteBody, MirrorRouteBody, SpecError, validated
 from canary.rollout.status import RolloutState
-from canary.rollout.template import SpecError
 
 if TYPE_CHECKING:
     from canary.rollout.controller import Controller
 
 
-def _managed(kind: str, body: dict[str, Any], ctx: Parsing) -> str:
-    name = body.get("name")
+_HEADER_ROUTE, _MIRROR_ROUTE = TypeAdapter(HeaderRouteBody), TypeAdapter(MirrorRouteBody)
+_CANARY_SCALE = TypeAdapter(CanaryScaleBody)
+
+
+def _managed(kind: str, name: str, ctx: Parsing) -> str:
     if name not in ctx.managed:
         raise SpecError(f"{ctx.where}: {kind}.name {name!r} is not in trafficRouting.managedRoutes")
-    return str(name)
+    return name
 
 
 @dataclass(frozen=True)
@@ -29,9 +34,7 @@ class SetWeight(Step):
     @classmethod
     def parse(cls, body: Any, ctx: Parsing) -> "SetWeight":
         """A whole number from 0 to 100."""
-        if not isinstance(body, int) or isinstance(body, bool) or not 0 <= body <= 100:
-            raise SpecError(f"{ctx.where}: setWeight {body!r} must be a whole number from 0 to 100")
-        return cls(body)
+        return cls(validated(WEIGHT, body, ctx.where, cls.key))
 
     def label(self) -> str:
         """'set weight 10'."""
@@ -62,12 +65,8 @@ class SetHeaderRoute(Step):
     @classmethod
     def parse(cls, body: Any, ctx: Parsing) -> "SetHeaderRoute":
         """A managed route's name and header matches of one kind each."""
-        name = _managed(cls.key, body, ctx)
-        for m in body.get("match", []):
-            value = m.get("headerValue", {})
-            if len(value) != 1 or next(iter(value)) not in ("exact", "prefix", "regex"):
-                raise SpecError(f"{ctx.where}: setHeaderRoute.match headerValue needs one of exact, prefix, regex")
-        return cls(name, tuple(body.get("match", [])))
+        doc = validated(_HEADER_ROUTE, body, ctx.where, cls.key)
+        return cls(_managed(cls.key, doc.name, ctx), tuple(m.model_dump(exclude_none=True) for m in doc.match))
 
     def label(self) -> str:
         """'header route canary' or '... removed'."""
@@ -102,13 +101,10 @@ class SetMirrorRoute(Step):
     @classmethod
     def parse(cls, body: Any, ctx: Parsing) -> "SetMirrorRoute":
         """A managed route's name, a percentage from 0 to 100 and matches the router can express."""
-        name = _managed(cls.key, body, ctx)
-        percentage = body.get("percentage", 100)
-        try:
-            MirrorRoute.from_argo(name, percentage, body.get("match") or [])
-        except (ValueError, TypeError) as exc:
-            raise SpecError(f"{ctx.where}: setMirrorRoute: {exc}") from None
-        return cls(name, percentage, tuple(body.get("match") or []))
+        doc = validated(_MIRROR_ROUTE, body, ctx.where, cls.key)
+        match = tuple(m.model_dump(exclude_none=True) for m in doc.match)
+        MirrorRoute.from_argo(doc.name, doc.percentage, list(match))  # the router's form: the schema made it valid
+        return cls(_managed(cls.key, doc.name, ctx), doc.percentage, match)
 
     def label(self) -> str:
         """'mirror route shadow (100% copied)' or '... removed'."""
@@ -138,8 +134,8 @@ class SetCanaryScale(Step):
     @classmethod
     def parse(cls, body: Any, ctx: Parsing) -> "SetCanaryScale":
         """utils/replicaset/canary.go GetCanaryReplicasOrWeight: replicas, then weight, then matchTrafficWeight."""
-        given = [f"{k} {body[k]}" if k != "matchTrafficWeight" else k for k in ("replicas", "weight", "matchTrafficWeight")
-                 if body.get(k) not in (None, False)]
+        doc = validated(_CANARY_SCALE, body or {}, ctx.where, cls.key)
+        given = [f"{k} {v}" for k, v in (("replicas", doc.replicas), ("weight", doc.weight)) if v is not None]
         return cls(given[0] if given else "matchTrafficWeight")
 
     def label(self) -> str:

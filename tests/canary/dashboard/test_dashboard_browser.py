@@ -65,11 +65,16 @@ def fetch_status(driver, path: str, headers: dict) -> int:
         ".then((r) => done(r.status), (e) => done(String(e)));")
 
 
-def versions_drawn(driver, chart: str, points: int = 5) -> set[str]:
-    """The versions a chart draws with at least ``points`` points (its series are "name revision:count")."""
+def series_drawn(driver, chart: str, points: int = 5) -> set[str]:
+    """The series a chart draws with at least ``points`` points (its ``data-series`` is "name:count,...")."""
     series = run(driver, f"return document.getElementById('{chart}').dataset.series || ''")
     drawn = (s.rsplit(":", 1) for s in series.split(",") if s)
-    return {name.split()[-2] for name, count in drawn if int(count) >= points}
+    return {name for name, count in drawn if int(count) >= points}
+
+
+def versions_drawn(driver, chart: str, points: int = 5) -> set[str]:
+    """The versions a chart of the runtimes draws (its series are named "version revision")."""
+    return {name.split()[-2] for name in series_drawn(driver, chart, points)}
 
 
 def log_in(driver, token: str, user: str) -> None:
@@ -105,6 +110,8 @@ def test_a_person_watches_steers_and_aborts_a_rollout_in_the_browser(live, brows
     for chart in ("chart-rps", "chart-success", "chart-latency"):
         wait_until(lambda: {"v1", "v2"} <= versions_drawn(browser, chart), 60, f"{chart} to show both versions")
     assert "canary v2 10%" in text(browser, "#weights-text")
+    own = {"canary weight", "step", "reconcile p99 ms", "reconcile errors", "drift repairs"}
+    wait_until(lambda: own <= series_drawn(browser, "chart-controller", 2), 60, "the controller's own series charted")
     wait_until(lambda: "judge" in text(browser, "#metrics"), 30, "the analysis table")
     assert "result[0] >= 0.95" in text(browser, "#metrics")  # each metric with its conditions
     browser.save_screenshot(str(shots_dir(tmp_path) / "dashboard-progress.png"))

@@ -6,6 +6,7 @@ import pytest
 
 from canary.rollout import analysis
 from canary.rollout.analysis import ERROR, FAILED, INCONCLUSIVE, RUNNING, SUCCESSFUL, AnalysisRun, Measurement
+from canary.rollout.providers import PrometheusQuery
 from canary.rollout.spec import Metric
 
 
@@ -20,7 +21,7 @@ BAD = "len(result) > 0 && !isNaN(result[0]) && result[0] < 0.95"
 
 
 def metric(**kw) -> Metric:
-    return Metric(**{"name": "m", "query": "q", "address": "a", **kw})
+    return Metric(**{"name": "m", "source": PrometheusQuery("a", "q"), **kw})
 
 
 @pytest.mark.parametrize(
@@ -140,7 +141,7 @@ def test_run_survives_a_round_trip():
 
 
 def test_a_metric_asked_more_often_than_the_controller_can_is_paced_for_the_same_total_time():
-    judge = Metric("judge", "", "", interval_s=0.5, count=360)
+    judge = Metric("judge", interval_s=0.5, count=360)
     fast = analysis.paced(judge, 10)  # 0.05 s a look would be under the controller's tick
     assert fast.interval_s / 10 == analysis.MIN_SCALED_INTERVAL_S and fast.count == 72
     assert fast.interval_s * fast.count == judge.interval_s * judge.count
@@ -148,7 +149,7 @@ def test_a_metric_asked_more_often_than_the_controller_can_is_paced_for_the_same
 
 
 def test_the_next_measurement_is_due_one_interval_after_the_last_was_due():
-    run = AnalysisRun("r", [Metric("m", "", "", interval_s=1.0, count=3)], started_at=0.0)
+    run = AnalysisRun("r", [Metric("m", interval_s=1.0, count=3)], started_at=0.0)
     metric = run.metrics["m"]
     for now in (0.05, 1.08, 2.02):  # each taken a little late, as a ticking controller does
         assert run.due(now) == [metric]
@@ -157,7 +158,7 @@ def test_the_next_measurement_is_due_one_interval_after_the_last_was_due():
 
 
 def test_only_the_last_ten_measurements_are_kept_and_the_counts_keep_the_rest():
-    run = AnalysisRun("r", [Metric("m", "", "", interval_s=1.0, count=360)], started_at=0.0)
+    run = AnalysisRun("r", [Metric("m", interval_s=1.0, count=360)], started_at=0.0)
     for i in range(25):
         run.record(run.metrics["m"], Measurement(SUCCESSFUL, value=i), float(i))
     state = run.states["m"]

@@ -74,12 +74,12 @@ def test_what_expr_lang_refuses_is_an_evaluation_error(code, result):
 
 
 def test_a_condition_over_a_scalar_is_an_error_measurement_not_a_crash():
-    metric = Metric(name="m", query="q", address="a", success_condition="all(result, {# >= 0.95})")
+    metric = Metric(name="m", success_condition="all(result, {# >= 0.95})")
     assert analysis.judge(metric, 0.99)[0] == analysis.ERROR
     assert analysis.judge(metric, [0.99])[0] == analysis.SUCCESSFUL
 
 
 def test_a_condition_that_is_not_a_boolean_is_an_error():
-    metric = Metric(name="m", query="q", address="a", success_condition="result[0] * 2")
+    metric = Metric(name="m", success_condition="result[0] * 2")
     phase, message = analysis.judge(metric, [0.5])
     assert phase == analysis.ERROR and "expected bool" in message

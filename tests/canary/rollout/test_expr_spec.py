@@ -5,7 +5,7 @@ import math
 import pytest
 import yaml
 
-from canary.rollout import expr, spec
+from canary.rollout import args, expr, spec
 from tests.canary.conftest import ROOT
 
 GUARDED = "len(result) > 0 && !isNaN(result[0]) && result[0] >= 0.95"
@@ -63,18 +63,20 @@ TEMPLATES = {"gate": spec.Template("gate", (), ())}
     [
         ([{}], "step 1: a step has exactly one of"),
         ([{"setWeight": 10, "pause": {}}], "step 1: a step has exactly one of"),
-        ([{"setWeight": 101}], "step 1: setWeight 101 must be a whole number from 0 to 100"),
-        ([{"setWeight": -1}], "setWeight -1"),
+        ([{"setWeight": 101}], "step 1: setWeight: input should be less than or equal to 100 (given 101)"),
+        ([{"setWeight": -1}], "step 1: setWeight: input should be greater than or equal to 0 (given -1)"),
+        ([{"setWeight": "10"}], "step 1: setWeight: input should be a valid integer (given '10')"),
+        ([{"setWeight": True}], "step 1: setWeight: input should be a valid integer (given True)"),
         ([{"setWeight": 10}, {"pause": {"duration": "soon"}}], "step 2: pause.duration: 'soon' is not a duration"),
         ([{"analysis": {"templates": [{"templateName": "missing"}]}}], "step 1: analysis.templates names 'missing'"),
         ([{"setHeaderRoute": {"name": "other", "match": []}}], "step 1: setHeaderRoute.name 'other' is not in trafficRouting.managedRoutes"),
         ([{"setHeaderRoute": {"name": "canary-header", "match": [{"headerName": "x", "headerValue": {"suffix": "a"}}]}}],
-         "headerValue needs one of exact, prefix, regex"),
+         "step 1: setHeaderRoute.match.0.headerValue: needs exactly one of exact, prefix, regex (given {'suffix': 'a'})"),
         ([{"experiment": {"templates": []}}], "step 1: experiment is valid Argo but not run by the local controller"),
         ([{"analysis": {"templates": [{"templateName": "gate"}], "args": [{"name": "h", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}}],
          "is not available on one machine"),
         ([{"analysis": {"templates": [{"templateName": "gate"}], "args": [{"name": "h", "valueFrom": {"podTemplateHashValue": "Newest"}}]}}],
-         "podTemplateHashValue 'Newest' is not Stable or Latest"),
+         "step 1: analysis.args.0.valueFrom.podTemplateHashValue: input should be 'Stable' or 'Latest' (given 'Newest')"),
     ],
 )
 def test_invalid_steps_are_refused_naming_step_and_field(steps, message):
@@ -98,6 +100,28 @@ def test_a_broken_condition_is_refused_at_load():
                                                             "provider": {"prometheus": {"query": "up"}}}]}}
     with pytest.raises(spec.SpecError, match="AnalysisTemplate t metric 'm': successCondition"):
         spec.parse_template(doc)
+
+
+@pytest.mark.parametrize("provider, message", [
+    ({}, "metric 'm': no provider specified"),
+    ({"prometheus": {"query": "up"}, "web": {"url": "http://x"}}, "metric 'm': multiple providers specified"),
+    ({"datadog": {"query": "avg:x"}}, "metric 'm': only the prometheus and web providers run locally"),
+    ({"prometheus": {"address": "http://p"}}, "metric 'm': provider.prometheus: query is missing"),
+])
+def test_a_metric_names_exactly_one_provider_that_runs_here(provider, message):
+    doc = {"metadata": {"name": "t"}, "spec": {"metrics": [{"name": "m", "provider": provider}]}}
+    with pytest.raises(spec.SpecError, match=message):
+        spec.parse_template(doc)
+
+
+def test_each_provider_has_its_args_substituted_and_names_its_type():
+    rollout_spec = spec.load(ROOT / "k8s")
+    kinds = {m.name: m.source.kind for t in rollout_spec.templates.values() for m in t.metrics}
+    assert kinds["success-rate"] == "Prometheus" and kinds["shadow"] == "Web"
+    shadow = next(s for s in rollout_spec.steps if isinstance(s, spec.Analysis))
+    metrics = args.metrics_for(rollout_spec, shadow, "v2", {"judge-address": "http://judge"},
+                               {"Stable": "s1", "Latest": "c1"})
+    assert all("{{" not in m.source.call.url for m in metrics) and "http://judge" in metrics[0].source.call.url
 
 
 def test_the_shipped_rollout_loads():
@@ -130,8 +154,8 @@ def test_set_canary_scale_is_read_as_argo_reads_it(body, scale):
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({"progressDeadlineSeconds": -5}, "spec.progressDeadlineSeconds -5 must be a whole number of seconds"),
-    ({"progressDeadlineSeconds": "10m"}, "spec.progressDeadlineSeconds '10m' must be a whole number"),
+    ({"progressDeadlineSeconds": -5}, "Rollout wine: spec.progressDeadlineSeconds: input should be greater than or equal to 0"),
+    ({"progressDeadlineSeconds": "10m"}, "spec.progressDeadlineSeconds: input should be a valid integer \\(given '10m'\\)"),
     ({"progressDeadlineSeconds": 30, "minReadySeconds": 30}, "must be greater than minReadySeconds 30"),
     ({"minReadySeconds": 700}, "progressDeadlineSeconds 600 must be greater than minReadySeconds 700"),
 ])
@@ -148,3 +172,20 @@ def test_the_progress_deadline_and_its_abort_are_read_with_argos_default():
     doc["spec"].update(progressDeadlineSeconds=120, minReadySeconds=10, progressDeadlineAbort=True)
     parsed = spec.parse_rollout(doc, {})
     assert (parsed.progress_deadline_s, parsed.progress_deadline_abort) == (120, True)
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"replicas": -1}, "step 1: setCanaryScale.replicas: input should be greater than or equal to 0"),
+    ({"weight": 101}, "step 1: setCanaryScale.weight: input should be less than or equal to 100"),
+    ({"replicas": "1"}, "step 1: setCanaryScale.replicas: input should be a valid integer"),
+])
+def test_a_canary_scale_argo_would_refuse_is_refused(body, message):
+    with pytest.raises(spec.SpecError, match=message):
+        spec.parse_rollout(rollout([{"setCanaryScale": body}]), {})
+
+
+def test_a_field_argo_has_and_the_local_controller_does_not_read_is_ignored_not_refused():
+    steps = [{"analysis": {"templates": [{"templateName": "gate"}], "dryRun": [{"metricName": "x"}]}}]
+    parsed = spec.parse_rollout(rollout(steps, abortScaleDownDelaySeconds=5, scaleDownDelaySeconds=7), TEMPLATES)
+    assert parsed.steps == [spec.Analysis(("gate",))]
+    assert (parsed.abort_scale_down_delay_s, parsed.scale_down_delay_s) == (5, 7)

@@ -54,8 +54,8 @@ def test_the_step_loads_as_argo_writes_it_with_percentage_100_by_default():
 
 @pytest.mark.parametrize("body, message", [
     ({"name": "copy", "match": [{"method": {"exact": "POST"}}]}, "is not in trafficRouting.managedRoutes"),
-    ({"name": "shadow", "percentage": 150, "match": [{"method": {"exact": "POST"}}]}, "outside 0..100"),
-    ({"name": "shadow", "match": [{"path": {"glob": "/v2/*"}}]}, "glob is not one of"),
+    ({"name": "shadow", "percentage": 150, "match": [{"method": {"exact": "POST"}}]}, "setMirrorRoute.percentage: input should be less than or equal to 100"),
+    ({"name": "shadow", "match": [{"path": {"glob": "/v2/*"}}]}, "setMirrorRoute.match.0.path: needs exactly one of exact, prefix, regex"),
 ])
 def test_a_bad_mirror_step_is_refused_at_load(body, message):
     with pytest.raises(spec.SpecError, match=message):

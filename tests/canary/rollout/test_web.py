@@ -7,7 +7,8 @@ from canary.local import procs
 from canary.rollout import spec
 from canary.rollout.interfaces import ProviderError
 from canary.rollout.web import NotJSON, WebCall, WebProvider, call_from_argo, compile_path
-from canary.webapi import ServerThread, create_app
+from canary.webapi import create_app
+from tests.apps import served
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +29,9 @@ def server():
     def text():
         return Response("all good", media_type="text/plain")
 
-    port = procs.free_port()
-    running = ServerThread(app, port, "web-test").start()
-    running.url, running.seen = f"http://127.0.0.1:{port}", seen
-    yield running
-    running.stop()
+    for running in served(app, "web-test"):
+        running.seen = seen
+        yield running
 
 
 def test_the_first_jsonpath_match_is_the_result_and_the_document_comes_along(server):
