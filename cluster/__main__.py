@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--serve-pods", action="store_true",
                    help="up: pods become Ready only once the data plane serves them (CLUSTER_SERVE_PODS)")
     args = p.parse_args(argv)
-    s = ClusterSettings(**({"serve_pods": True} if args.serve_pods else {}))
+    s = ClusterSettings(serve_pods=True) if args.serve_pods else ClusterSettings()  # else CLUSTER_SERVE_PODS
     try:
         if args.command == "dataplane":
             return serve.serve(s)

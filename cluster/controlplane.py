@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 
 import httpx
 import psutil
@@ -48,7 +49,8 @@ def _prepare(s: ClusterSettings) -> None:
     key, pub = s.run_dir / "sa.key", s.run_dir / "sa.pub"
     if not key.exists():
         subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-        subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-out", str(pub)], check=True, capture_output=True)
+        subprocess.run(["openssl", "rsa", "-in", str(key), "-pubout", "-out", str(pub)], check=True,
+                       capture_output=True)
     token = secrets.token_hex(24)
     (s.run_dir / "tokens.csv").write_text(f"{token},admin,admin,system:masters\n")
     os.chmod(s.run_dir / "tokens.csv", 0o600)
@@ -99,7 +101,8 @@ def kubectl(s: ClusterSettings, *args: str, stdin: str | None = None) -> str:
 
 NODE = """{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "%s",
   "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
-  "labels": {"kubernetes.io/hostname": "%s", "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "type": "kwok"}},
+  "labels": {"kubernetes.io/hostname": "%s", "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+             "type": "kwok"}},
  "status": {"allocatable": {"cpu": "32", "memory": "64Gi", "pods": "110"},
             "capacity": {"cpu": "32", "memory": "64Gi", "pods": "110"}}}"""
 
@@ -127,7 +130,7 @@ def _check(s: ClusterSettings) -> None:
         raise ClusterError(problems[0])
 
 
-def up(s: ClusterSettings, log=print) -> None:
+def up(s: ClusterSettings, log: Callable[[str], None] = print) -> None:
     """Start every component in order; on any failure stop what started and raise a ClusterError."""
     _check(s)
     s.run_dir.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,11 @@ the stack's Prometheus and judge, which Argo's controller on this machine can re
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
+from canary.local import stack_status
 from canary.local.settings import StackSettings
 from canary.local.stack import Stack, StackError
 from cluster import routes
@@ -41,7 +43,7 @@ class DataPlane:
         if self.stack is None and not self._start(rollout, pods):
             return
         assert self.stack is not None
-        for line in self.stack.poll():
+        for line in stack_status.deaths(self.stack):
             self.emit(f"data plane: {line}")
         self._mark_serving(pods)  # first: a canary's start below takes seconds, and Argo counts stable's pods
         self._point_templates()
@@ -51,13 +53,13 @@ class DataPlane:
             self._steady = True
             self.emit(f"data plane: steady at {rollout['spec'].get('replicas', 1)} pods; ready for make rollout-v2")
 
-    def _get(self, kind: str, name: str, fix: str) -> dict:
+    def _get(self, kind: str, name: str, fix: str) -> dict[str, Any]:
         found = self.kube.get(kind, name)
         if found is None:
             raise ValueError(f"no {kind} {self.kube.namespace}/{name} yet: {fix}")
         return found
 
-    def _wanted(self, rollout: dict) -> routes.Routing:
+    def _wanted(self, rollout: dict[str, Any]) -> routes.Routing:
         canary = rollout["spec"]["strategy"]["canary"]
         istio = canary["trafficRouting"]["istio"]
         vss = [(self._get("virtualservices", ref["name"], "make deploy"), ref.get("routes", []))
@@ -67,7 +69,7 @@ class DataPlane:
         return routes.read(vss, dr, managed,
                            istio["destinationRule"]["canarySubsetName"], istio["destinationRule"]["stableSubsetName"])
 
-    def _start(self, rollout: dict, pods: dict[str, list[dict]]) -> bool:
+    def _start(self, rollout: dict[str, Any], pods: dict[str, list[dict[str, Any]]]) -> bool:
         """Start the stack once the stable revision has pods; True once it runs."""
         stable = rollout.get("status", {}).get("stableRS")
         if stable not in pods:
@@ -84,7 +86,7 @@ class DataPlane:
         self.emit(f"data plane: {template.version} (revision {stable}) is stable")
         return True
 
-    def _template(self, pod: dict) -> Template:
+    def _template(self, pod: dict[str, Any]) -> Template:
         template = template_of(pod)
         if template.runtime != self.settings.runtime:
             raise StackError(f"pod {pod['metadata']['name']} runs {template.runtime}; this data plane serves "
@@ -96,7 +98,7 @@ class DataPlane:
         assert self.stack is not None
         return {m.role: m.revision for m in self.stack.procs.values() if m.version}
 
-    def _converge(self, rollout: dict, wanted: routes.Routing, pods: dict[str, list[dict]]) -> None:
+    def _converge(self, rollout: dict[str, Any], wanted: routes.Routing, pods: dict[str, list[dict[str, Any]]]) -> None:
         """Processes follow the pods, as a kubelet does; routes follow the Istio objects, as istiod does."""
         stack, status, running = self.stack, rollout.get("status", {}), self._revisions()
         assert stack is not None
@@ -111,7 +113,9 @@ class DataPlane:
         running = self._revisions()
         if running.get("previous") and (canary or stable != running["stable"]
                                         or running["previous"] not in (wanted.stable, wanted.canary)):
-            stack.retire(next(m.version for m in stack.procs.values() if m.role == "previous"))
+            previous = next(m.version for m in stack.procs.values() if m.role == "previous")
+            assert previous is not None  # only a runtime takes the previous role, and a runtime has a version
+            stack.retire(previous)
             self.emit(f"data plane: revision {running['previous']} stopped (no subset names it)")
         if stable != running["stable"] and stable in pods:
             self._add(stable, pods)  # a rollback or an undo: Argo made an older revision stable
@@ -121,7 +125,7 @@ class DataPlane:
             self._add(canary, pods)
         self._route(wanted)
 
-    def _add(self, revision: str, pods: dict[str, list[dict]]) -> None:
+    def _add(self, revision: str, pods: dict[str, list[dict[str, Any]]]) -> None:
         assert self.stack is not None
         template = self._template(pods[revision][0])
         if any(m.version == template.version for m in self.stack.procs.values()):
@@ -147,7 +151,7 @@ class DataPlane:
                       f"{[h.name for h in wanted.header_routes]}, mirror routes "
                       f"{[(m.name, m.percentage) for m in wanted.mirror_routes]}")
 
-    def _mark_serving(self, pods: dict[str, list[dict]]) -> None:
+    def _mark_serving(self, pods: dict[str, list[dict[str, Any]]]) -> None:
         """Annotate the pods whose revision's runtime runs: KWOK then makes them Ready."""
         served = set(self._revisions().values())
         for revision, group in pods.items():

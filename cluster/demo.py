@@ -11,7 +11,9 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from canary.local.harness import Harness, exit_on_sigterm
 from canary.rollout.durations import format_s
@@ -27,22 +29,24 @@ ACTS = (
 )
 
 
-def _make(env: dict, *args: str) -> None:
+def _make(env: Mapping[str, str], *args: str) -> None:
     done = subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, env=env, capture_output=True, text=True)
     if done.returncode:
         last = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
         raise RuntimeError(f"make {' '.join(args)}: {last}")
 
 
-def _get(settings: ClusterSettings, kind: str) -> dict:
-    return json.loads(controlplane.kubectl(settings, "-n", "ml-canary", "get", kind, "wine", "-o", "json"))
+def _get(settings: ClusterSettings, kind: str) -> dict[str, Any]:
+    text = controlplane.kubectl(settings, "-n", "ml-canary", "get", kind, "wine", "-o", "json")
+    found: dict[str, Any] = json.loads(text)  # a Kubernetes object
+    return found
 
 
-def _rollout(settings: ClusterSettings) -> dict:
+def _rollout(settings: ClusterSettings) -> dict[str, Any]:
     return _get(settings, "rollout")
 
 
-def _step(rollout: dict, index: int) -> str:
+def _step(rollout: dict[str, Any], index: int) -> str:
     steps = rollout["spec"]["strategy"]["canary"]["steps"]
     if index >= len(steps):
         return f"step {index}/{len(steps)}: done"
@@ -52,7 +56,7 @@ def _step(rollout: dict, index: int) -> str:
     return f"step {index + 1}/{len(steps)}: {kind} {detail}".rstrip()
 
 
-def watch(settings: ClusterSettings, harness: Harness, before: str, timeout_s: float) -> dict:
+def watch(settings: ClusterSettings, harness: Harness, before: str, timeout_s: float) -> dict[str, Any]:
     """Print each step Argo reaches until the new revision is stable or aborted; the Rollout's last status."""
     deadline, said = time.monotonic() + timeout_s, None
     while time.monotonic() < deadline:
@@ -60,9 +64,10 @@ def watch(settings: ClusterSettings, harness: Harness, before: str, timeout_s: f
         if dead:
             raise RuntimeError(f"{', '.join(dead)} exited; logs in {harness.run_dir}")
         rollout = _rollout(settings)
-        status = rollout.get("status", {})
+        status: dict[str, Any] = rollout.get("status", {})
         if status.get("currentPodHash") != before:
-            if status.get("abort") or (status.get("phase") == "Healthy" and status.get("stableRS") == status["currentPodHash"]):
+            if status.get("abort") or (status.get("phase") == "Healthy"
+                                       and status.get("stableRS") == status["currentPodHash"]):
                 return status
             line = _step(rollout, status.get("currentStepIndex", 0))
             if line != said:
@@ -72,7 +77,7 @@ def watch(settings: ClusterSettings, harness: Harness, before: str, timeout_s: f
     raise TimeoutError(f"Argo had not finished the rollout after {timeout_s:.0f} s")
 
 
-def act(run_dir: Path, faults: str, rps: float, runtime: str) -> tuple[dict, dict]:
+def act(run_dir: Path, faults: str, rps: float, runtime: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """One act on a fresh control plane; Argo's final status and the load generator's answers by version."""
     settings = ClusterSettings(run_dir=run_dir / "cluster", serve_pods=True)
     controlplane.up(settings, log=lambda line: None)
@@ -91,20 +96,22 @@ def act(run_dir: Path, faults: str, rps: float, runtime: str) -> tuple[dict, dic
         status = watch(settings, harness, before, 1200)
         if harness.stop_process("loadgen") != 0:
             raise RuntimeError(f"the load generator failed; log {harness.run_dir / 'loadgen.log'}")
-        return status, json.loads((run_dir / "loadgen.json").read_text())["by_version"]
+        users: dict[str, Any] = json.loads((run_dir / "loadgen.json").read_text())["by_version"]  # version -> answers
+        return status, users
     finally:
         harness.stop()
         controlplane.down(settings)
 
 
-def _outcome(name: str, status: dict, users: dict) -> bool:
+def _outcome(name: str, status: dict[str, Any], users: dict[str, Any]) -> bool:
     served = ", ".join(f"{v}: {u['requests']} requests, success {u['success_ratio']:.4f}" for v, u in users.items())
     if name == "healthy":
         ok = status.get("phase") == "Healthy" and not status.get("abort")
         print(f"healthy v2: {'PROMOTED by Argo' if ok else 'NOT PROMOTED: ' + status.get('message', '')} | {served}")
         return ok
     ok = bool(status.get("abort")) and set(users) == {"v1"}
-    print(f"{name} v2: {'ABORTED by Argo' if status.get('abort') else 'NOT ABORTED'}: {status.get('message')} | {served}")
+    verdict = "ABORTED by Argo" if status.get("abort") else "NOT ABORTED"
+    print(f"{name} v2: {verdict}: {status.get('message')} | {served}")
     return ok
 
 

@@ -6,6 +6,7 @@ A hand-written client because the data plane needs four verbs on five kinds, and
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -22,7 +23,7 @@ PATHS = {
 class Kube:
     """One namespace of the API server a kubeconfig written by ``cluster up`` points at."""
 
-    def __init__(self, kubeconfig: Path, namespace: str):
+    def __init__(self, kubeconfig: Path, namespace: str) -> None:
         config = json.loads(Path(kubeconfig).read_text())
         server = config["clusters"][0]["cluster"]["server"]
         token = config["users"][0]["user"]["token"]
@@ -34,21 +35,23 @@ class Kube:
     def _path(self, kind: str, name: str | None = None) -> str:
         return PATHS[kind].format(ns=self.namespace) + (f"/{name}" if name else "")
 
-    def get(self, kind: str, name: str) -> dict | None:
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
         """One object, or None when it does not exist."""
         answer = self.http.get(self._path(kind, name))
         if answer.status_code == 404:
             return None
         answer.raise_for_status()
-        return answer.json()
+        found: dict[str, Any] = answer.json()  # a Kubernetes object
+        return found
 
-    def items(self, kind: str, selector: str = "") -> list[dict]:
+    def items(self, kind: str, selector: str = "") -> list[dict[str, Any]]:
         """The objects of a kind, optionally by label selector."""
         answer = self.http.get(self._path(kind), params={"labelSelector": selector} if selector else None)
         answer.raise_for_status()
-        return answer.json()["items"]
+        found: list[dict[str, Any]] = answer.json()["items"]  # a Kubernetes list's objects
+        return found
 
-    def patch(self, kind: str, name: str, patch: list | dict) -> None:
+    def patch(self, kind: str, name: str, patch: list[dict[str, Any]] | dict[str, Any]) -> None:
         """A JSON patch (a list) or a merge patch (a dict)."""
         kind_of = "application/json-patch+json" if isinstance(patch, list) else "application/merge-patch+json"
         self.http.patch(self._path(kind, name), content=json.dumps(patch),

@@ -8,6 +8,7 @@ and mirror routes. What Envoy cannot do as written is a ValueError naming the ro
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 from cluster.pods import HASH_LABEL
@@ -24,21 +25,22 @@ class Routing:
     mirror_routes: tuple[MirrorRoute, ...] = ()
 
 
-def subsets(destination_rule: dict) -> dict[str, str | None]:
+def subsets(destination_rule: dict[str, Any]) -> dict[str, str | None]:
     """Subset name -> the revision its labels select."""
     return {s["name"]: s.get("labels", {}).get(HASH_LABEL) for s in destination_rule["spec"].get("subsets", [])}
 
 
-def weight(route: dict, subset: str) -> int:
+def weight(route: dict[str, Any], subset: str) -> int:
     """The weight ``route`` gives ``subset`` (Argo leaves out a weight of 0; a lone destination takes all)."""
     destinations = route.get("route", [])
     if len(destinations) == 1:
         return 100 if destinations[0]["destination"].get("subset") == subset else 0
-    return sum(d.get("weight", 0) for d in destinations if d["destination"].get("subset") == subset)
+    total: int = sum(d.get("weight", 0) for d in destinations if d["destination"].get("subset") == subset)
+    return total
 
 
-def _header_route(route: dict) -> HeaderRoute:
-    match = []
+def _header_route(route: dict[str, Any]) -> HeaderRoute:
+    match: list[dict[str, Any]] = []
     for entry in route.get("match", []):
         if set(entry) - {"headers"}:
             raise ValueError(f"route {route['name']}: a header route matching on {sorted(set(entry) - {'headers'})}")
@@ -46,29 +48,35 @@ def _header_route(route: dict) -> HeaderRoute:
     return HeaderRoute.from_argo(route["name"], match)
 
 
-def _mirror_route(route: dict) -> MirrorRoute:
+def _mirror_route(route: dict[str, Any]) -> MirrorRoute:
     # Istio's HTTPMatchRequest says uri where Argo's step says path; a port match is the listener's,
     # and the local gateway has one.
     unknown = {k for m in route.get("match", []) for k in m} - {"method", "uri", "headers", "port"}
     if unknown:
         raise ValueError(f"route {route['name']}: a mirror route matching on {sorted(unknown)}")
-    match = [{k: v for k, v in (("method", m.get("method")), ("path", m.get("uri")), ("headers", m.get("headers"))) if v}
-             for m in route.get("match", [])]
+    match = [{k: v for k, v in (("method", m.get("method")), ("path", m.get("uri")), ("headers", m.get("headers")))
+              if v} for m in route.get("match", [])]
     return MirrorRoute.from_argo(route["name"], int(route.get("mirrorPercentage", {}).get("value", 100)), match)
 
 
-def listed(istio: dict) -> list[dict]:
-    """The Rollout's VirtualService references (trafficRouting.istio): ``virtualServices``, or the one ``virtualService``."""
-    return istio.get("virtualServices") or ([istio["virtualService"]] if "virtualService" in istio else [])
+def listed(istio: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Rollout's VirtualService references (trafficRouting.istio): ``virtualServices`` or its ``virtualService``."""
+    refs: list[dict[str, Any]] = istio.get("virtualServices") or (
+        [istio["virtualService"]] if "virtualService" in istio else [])
+    return refs
 
 
-def read(virtual_services: list[tuple[dict, list[str]]], destination_rule: dict, managed: list[str],
-         canary_subset: str = "canary", stable_subset: str = "stable") -> Routing:
-    """The Routing the objects say: each VirtualService the Rollout names with its weighted routes, and the
-    Rollout's managedRoutes (Argo writes them into each VirtualService; the first one's are read)."""
+def read(virtual_services: list[tuple[dict[str, Any], list[str]]], destination_rule: dict[str, Any],
+         managed: list[str], canary_subset: str = "canary", stable_subset: str = "stable") -> Routing:
+    """The Routing the objects say.
+
+    Each VirtualService the Rollout names with its weighted routes, and the Rollout's managedRoutes (Argo
+    writes them into each VirtualService; the first one's are read).
+    """
     revisions = subsets(destination_rule)
     stable, canary = revisions.get(stable_subset), revisions.get(canary_subset)
-    weights, written = {}, {}
+    weights: dict[str, int] = {}
+    written: dict[str, dict[str, Any]] = {}
     for vs, weighted in virtual_services:
         http = {r.get("name"): r for r in vs["spec"].get("http", [])}
         missing = [name for name in weighted if name not in http]

@@ -9,7 +9,7 @@ from canary.rollout import spec
 UNKNOWN_REVISION = "unknown"  # what a check before the canary exists resolves podTemplateHashValue to
 
 
-def resolve(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, local: dict[str, str],
+def resolve(rollout: spec.RolloutSpec, step: spec.Step, version: str, local: dict[str, str],
             revisions: dict[str, str | None]) -> dict[str, str]:
     """Template defaults, then the step's args; fieldRef paths read the Rollout being rolled out,
     podTemplateHashValue reads ``revisions`` (``{"Stable": ..., "Latest": ...}``), and an arg named
@@ -18,10 +18,10 @@ def resolve(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, local:
     doc = {**rollout.doc, "spec": {**rollout.doc["spec"], "template": {
         **template, "metadata": {"labels": {**template["metadata"]["labels"], "version": version}}}}}
     values: dict[str, str | None] = {}
-    for name in step.templates:
+    for name in step.templates_used():
         for arg in rollout.templates[name].args:
             values.setdefault(arg.name, arg.value)
-    for arg in step.args:
+    for arg in step.args_used():
         if arg.pod_template_hash:
             values[arg.name] = revisions.get(arg.pod_template_hash)
         else:
@@ -29,15 +29,17 @@ def resolve(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, local:
     values.update({k: v for k, v in local.items() if k in values})
     missing = [k for k, v in values.items() if v is None]
     if missing:
-        raise spec.SpecError(f"analysis {', '.join(step.templates)}: no value for required args {missing}")
+        raise spec.SpecError(f"analysis {', '.join(step.templates_used())}: no value for required args {missing}")
     return {k: v for k, v in values.items() if v is not None}
 
 
-def metrics_for(rollout: spec.RolloutSpec, step: spec.Analysis, version: str, local: dict[str, str],
+def metrics_for(rollout: spec.RolloutSpec, step: spec.Step, version: str, local: dict[str, str],
                 revisions: dict[str, str | None]) -> list[spec.Metric]:
-    """The step's metrics with every {{args.x}} in query, address, URL, headers and body replaced."""
+    """The step's metrics (none for a step that runs no template) with every {{args.x}} replaced."""
+    if not step.templates_used():
+        return []
     values = resolve(rollout, step, version, local, revisions)
-    return [_substituted(m, values) for name in step.templates for m in rollout.templates[name].metrics]
+    return [_substituted(m, values) for name in step.templates_used() for m in rollout.templates[name].metrics]
 
 
 def _substituted(metric: spec.Metric, values: dict[str, str]) -> spec.Metric:

@@ -54,8 +54,9 @@ class Controller:
                  notify: Notify | None = None, emit: Callable[[str], None] = _log.info, restart_steps: bool = False):
         self.spec, self.store, self.platform = rollout, store, platform
         # Args the templates point at cluster services; on this platform they take these values.
-        local_args = {"prometheus-address": prometheus_address, **({"judge-address": judge_address} if judge_address else {})}
-        self.measurer = Measurer(rollout, local_args, platform.deployer, Clients(platform.provider, platform.web))
+        local_args = {"prometheus-address": prometheus_address,
+                      **({"judge-address": judge_address} if judge_address else {})}
+        self.measurer = Measurer(local_args, platform.deployer, Clients(platform.provider, platform.web))
         self.time_scale, self.clock = time_scale, clock
         self.notify, self.emit = notify, emit
         self.lock = threading.RLock()
@@ -94,7 +95,7 @@ class Controller:
         doc = self.state.analysis
         if not doc:
             return None
-        return AnalysisRun.from_dict(doc, self.measurer.metrics(self.spec.steps[self.state.step], self.state))
+        return AnalysisRun.from_dict(doc, self.measurer.metrics(self.spec, self.spec.steps[self.state.step], self.state))
 
     def scaled(self, seconds: float) -> float:
         """A duration of the plan in the controller's (time-scaled) seconds."""
@@ -126,7 +127,7 @@ class Controller:
             self._require("rollout")
             if version == s.stable:
                 raise ControlError(f"{version} is already the stable version")
-            self.measurer.check_args(version)
+            self.measurer.check_args(self.spec, version)
             replace = bool(s.target and s.aborted and s.canary_down_at)
             retiring = [p for p in s.retire if p[0] == version]
             self.state = started = RolloutState(
@@ -135,7 +136,7 @@ class Controller:
                 history=[{"step": 0, "at": self.clock(), "kind": "start", "weight": 0}])
             extra = f" with faults {faults}" if faults else ""
             self.event(f"rollout {self.spec.name}: {self.state.stable} -> {version}{extra}, {len(self.spec.steps)} steps"
-                        + ("" if self.time_scale == 1 else f", time-scale {self.time_scale:g}"))
+                       + ("" if self.time_scale == 1 else f", time-scale {self.time_scale:g}"))
             self.save()
         launch.start_canary(self, started, replace, bool(retiring))
 
@@ -186,7 +187,7 @@ class Controller:
             s.canary_down_at = self.clock() + self.scaled(self.spec.abort_scale_down_delay_s)
             self.finished("aborted", s.message)
             self.event(f"{reason}: aborting, canary weight 0; {s.target} scaled down in "
-                        f"{fmt_s(self.spec.abort_scale_down_delay_s, self.time_scale)}")
+                       f"{fmt_s(self.spec.abort_scale_down_delay_s, self.time_scale)}")
             self.save()
         if self.notify:
             self.notify({"event": "rollout-aborted", "rollout": self.spec.name, "version": s.target, "message": s.message})

@@ -22,8 +22,7 @@ if TYPE_CHECKING:  # the controller passes itself: a collaborator, not a base cl
 def start_canary(ctrl: "Controller", started: RolloutState, replace: bool = False, retire: bool = False) -> None:
     """Run the platform calls that start ``started.target``, then record the outcome; a failure aborts the rollout."""
     deployer, version, error = ctrl.platform.deployer, started.target, None
-    if version is None:
-        raise ValueError("a canary start needs a rollout with a target")
+    assert version is not None, "a start is decided with a target (Controller.start, retry, converge._restart)"
     try:
         if replace:  # the aborted canary still runs: replace it
             deployer.remove_canary()
@@ -78,7 +77,7 @@ def recover(ctrl: "Controller") -> None:
     if not s.aborted and (s.step or s.weight or s.header_routes or s.mirror_routes):
         s.starting = False  # a canary started again mid-rollout (canary.rollout.converge): the read-back goes on
         ctrl.event(f"controller restarted while canary {s.target} was being started again: the read-back "
-                    "finds out whether it runs")
+                   "finds out whether it runs")
         return
     s.starting, s.canary_down_at = False, s.canary_down_at or ctrl.clock()
     if s.aborted:
@@ -96,7 +95,7 @@ def resume(ctrl: "Controller") -> None:
     controller was down), the read-back finds out what it is and repairs it (canary.rollout.converge)."""
     s = ctrl.state
     ctrl.event(f"controller restarted: resuming {s.phase.lower()} rollout to {s.target} "
-                f"at step {s.step + 1}/{len(ctrl.spec.steps)}, canary weight {s.weight}")
+               f"at step {s.step + 1}/{len(ctrl.spec.steps)}, canary weight {s.weight}")
     ctrl.save()
     try:
         ctrl.apply_routing()

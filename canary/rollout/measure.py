@@ -11,22 +11,20 @@ from canary.rollout.web import NotJSON
 class Measurer:
     """The controller's measurements: args resolved against the Rollout, metrics asked of their provider."""
 
-    def __init__(self, rollout: spec.RolloutSpec, local_args: dict[str, str], deployer: Deployer, clients: Clients):
-        self.spec, self.local_args = rollout, local_args
-        self.deployer, self.clients = deployer, clients
+    def __init__(self, local_args: dict[str, str], deployer: Deployer, clients: Clients):
+        self.local_args, self.deployer, self.clients = local_args, deployer, clients
 
-    def metrics(self, step: spec.Step, state: RolloutState) -> list[spec.Metric]:
-        """An analysis step's metrics with the args of the rollout in ``state``; none for another kind."""
-        if not isinstance(step, spec.Analysis):
-            return []
-        return args.metrics_for(self.spec, step, str(state.target), self.local_args, state.revisions)
+    def metrics(self, rollout: spec.RolloutSpec, step: spec.Step, state: RolloutState) -> list[spec.Metric]:
+        """A step's metrics with the args of the rollout in ``state`` (a rollout under way: it has a target)."""
+        assert state.target is not None, "metrics are resolved for a rollout's canary"
+        return args.metrics_for(rollout, step, state.target, self.local_args, state.revisions)
 
-    def check_args(self, version: str) -> None:
+    def check_args(self, rollout: spec.RolloutSpec, version: str) -> None:
         """SpecError, before anything starts, when an analysis step's args cannot be resolved for ``version``."""
         unknown: dict[str, str | None] = {"Stable": args.UNKNOWN_REVISION, "Latest": args.UNKNOWN_REVISION}
-        for step in self.spec.steps:
-            if isinstance(step, spec.Analysis):
-                args.resolve(self.spec, step, version, self.local_args, unknown)
+        for step in rollout.steps:
+            if step.templates_used():
+                args.resolve(rollout, step, version, self.local_args, unknown)
 
     def revisions(self) -> dict[str, str | None]:
         """podTemplateHashValue's two values: the stable and the canary (latest) revision."""

@@ -5,6 +5,7 @@ A metric's ``provider`` field names one provider (Argo's ``provider.prometheus``
 through the platform's clients, and names its type for ``analysis_run_metric_phase``.
 """
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -76,8 +77,8 @@ class WebSource:
     def substituted(self, sub: Substitute) -> "WebSource":
         """URL, header values and body with their args replaced."""
         c = self.call
-        return WebSource(WebCall(sub(c.url), c.method, tuple((k, sub(v)) for k, v in c.headers),
-                                 None if c.body is None else sub(c.body), c.timeout_s, c.json_path))
+        return WebSource(dataclasses.replace(c, url=sub(c.url), headers=tuple((k, sub(v)) for k, v in c.headers),
+                                             body=None if c.body is None else sub(c.body)))
 
     def measure(self, clients: Clients) -> tuple[object, dict[str, Any] | None]:
         """The first JSONPath match, and the document (a judge's ``summary`` says why)."""

@@ -6,6 +6,7 @@ name, a managed route) is checked where both are known (canary.rollout.kinds). A
 SpecError that names the step, the field, what is wrong and what was given.
 """
 
+import reprlib
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -15,12 +16,15 @@ from pydantic import (
     RootModel,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 T = TypeVar("T")
 MATCH_KINDS = ("exact", "prefix", "regex")
+# Argo's defaults (utils/defaults/defaults.go)
+DEFAULT_ABORT_SCALE_DOWN_S, DEFAULT_SCALE_DOWN_S, DEFAULT_PROGRESS_DEADLINE_S = 30, 30, 600
 Count = Annotated[int, Field(strict=True, ge=0)]  # int32 fields: a whole number, not a string or a bool
 Percent = Annotated[int, Field(strict=True, ge=0, le=100)]  # a traffic share
 
@@ -37,13 +41,20 @@ def validated(schema: TypeAdapter[T], body: Any, where: str, field: str) -> T:
         error = exc.errors(include_url=False)[0]
         path = ".".join([field, *(str(p) for p in error["loc"])])
         reason = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
-        raise SpecError(f"{where}: {path}: {reason[0].lower()}{reason[1:]} (given {error['input']!r})") from None
+        given = f" (given {reprlib.repr(error['input'])})"
+        raise SpecError(f"{where}: {path}: {reason[0].lower()}{reason[1:]}{given}") from None
 
 
 class ArgoObject(BaseModel):
     """A Rollout object: Argo's fields by their names; others are ignored, as the API server prunes them."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pruned(cls, value: Any) -> Any:
+        # The API server drops null fields before Argo reads the object: an empty ``match:`` is no match.
+        return {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else value
 
 
 class StringMatch(RootModel[dict[str, str]]):
@@ -114,7 +125,7 @@ class ArgDoc(ArgoObject):
     """An analysis arg: a value, or where its value comes from."""
 
     name: str = Field(min_length=1)
-    value: Any = None  # a string in the CRD; a YAML number is taken as its text, as before
+    value: Any = None  # a string in the CRD; a YAML number (value: 5) is taken as its text, as users write it
     valueFrom: ValueFrom | None = None
 
 
@@ -134,7 +145,14 @@ class AnalysisBody(ArgoObject):
 class PauseBody(ArgoObject):
     """pause: a duration (Argo's: seconds as a number or a string with units), or none: until promoted."""
 
-    duration: int | float | str | None = None
+    duration: Any = None
+
+    @field_validator("duration")
+    @classmethod
+    def _number_or_text(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError("a duration is a number of seconds or a text such as 30s or 1m")
+        return value
 
 
 class CanaryDoc(ArgoObject):
@@ -142,8 +160,8 @@ class CanaryDoc(ArgoObject):
 
     steps: list[dict[str, Any]] = []
     managed_routes: list[str] = Field([], alias="trafficRouting")
-    abortScaleDownDelaySeconds: Count = 30  # Argo's defaults.DefaultAbortScaleDownDelaySeconds
-    scaleDownDelaySeconds: Count = 30  # defaults.DefaultScaleDownDelaySeconds
+    abortScaleDownDelaySeconds: Count = DEFAULT_ABORT_SCALE_DOWN_S
+    scaleDownDelaySeconds: Count = DEFAULT_SCALE_DOWN_S
     analysis: dict[str, Any] | None = None  # background analysis: refused by the local controller
 
     @field_validator("managed_routes", mode="before")
@@ -162,17 +180,18 @@ class RolloutDoc(ArgoObject):
     """A Rollout's spec, as far as the local controller reads it."""
 
     strategy: StrategyDoc = StrategyDoc()
-    progressDeadlineSeconds: Count = 600  # defaults.DefaultProgressDeadlineSeconds
-    minReadySeconds: Count = 0
+    minReadySeconds: Count = 0  # before the deadline, which is checked against it
+    progressDeadlineSeconds: Count = Field(default=DEFAULT_PROGRESS_DEADLINE_S, validate_default=True)
     progressDeadlineAbort: bool = False
 
-    @model_validator(mode="after")
-    def _deadline(self) -> "RolloutDoc":
+    @field_validator("progressDeadlineSeconds")
+    @classmethod
+    def _deadline(cls, deadline: int, info: ValidationInfo) -> int:
         # validation.go, ValidateRolloutSpec: "must be greater than minReadySeconds"
-        if self.progressDeadlineSeconds <= self.minReadySeconds:
-            raise ValueError(f"progressDeadlineSeconds {self.progressDeadlineSeconds} must be greater than "
-                             f"minReadySeconds {self.minReadySeconds}")
-        return self
+        min_ready = info.data.get("minReadySeconds", 0)
+        if deadline <= min_ready:
+            raise ValueError(f"{deadline} must be greater than minReadySeconds {min_ready}")
+        return deadline
 
 
 WEIGHT: TypeAdapter[int] = TypeAdapter(Percent)  # setWeight

@@ -13,15 +13,19 @@ from pydantic import TypeAdapter
 
 from canary.rollout import kinds
 from canary.rollout.kinds import Analysis, Pause, SetCanaryScale, SetHeaderRoute, SetMirrorRoute, SetWeight, Step
-from canary.rollout.schema import RolloutDoc, SpecError, validated
+from canary.rollout.schema import (
+    DEFAULT_ABORT_SCALE_DOWN_S,
+    DEFAULT_PROGRESS_DEADLINE_S,
+    DEFAULT_SCALE_DOWN_S,
+    RolloutDoc,
+    SpecError,
+    validated,
+)
 from canary.rollout.template import Arg, Metric, Template, duration_s, parse_template
 
 __all__ = ["Analysis", "Arg", "Metric", "Pause", "RolloutSpec", "SetCanaryScale", "SetHeaderRoute", "SetMirrorRoute",
            "SetWeight", "SpecError", "Step", "Template", "duration_s", "load", "parse_rollout", "parse_template"]
 
-DEFAULT_ABORT_SCALE_DOWN_S = 30
-DEFAULT_SCALE_DOWN_S = 30
-DEFAULT_PROGRESS_DEADLINE_S = 600  # Argo's defaults.DefaultProgressDeadlineSeconds
 
 
 @dataclass

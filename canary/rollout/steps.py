@@ -37,13 +37,14 @@ def progress(ctrl: "Controller", now: float, pending: Measured | None, ready: bo
 def complete(ctrl: "Controller", now: float, promoted: bool = False) -> None:
     """The canary becomes stable; ``promoted``: the platform already made it so (canary.rollout.converge)."""
     s, rollout = ctrl.state, ctrl.spec
-    old = s.stable
+    old, new = s.stable, s.target
+    assert new is not None, "only a rollout under way completes"
     if not promoted:
         ctrl.platform.deployer.promote_canary()
     ctrl.end_run()
     s.retire.append([old, now + ctrl.scaled(rollout.scale_down_delay_s)])
     ctrl.finished("promoted", "")
-    s.stable, s.target, s.weight, s.phase, s.message = str(s.target), None, 0, HEALTHY, ""
+    s.stable, s.target, s.weight, s.phase, s.message = new, None, 0, HEALTHY, ""
     s.header_routes, s.mirror_routes = {}, {}
     ctrl.event(f"rollout complete: {s.stable} is stable with 100% of traffic; {old} kept for "
                f"{fmt_s(rollout.scale_down_delay_s, ctrl.time_scale)}")

@@ -53,13 +53,13 @@ async function rangeQuery(query, now) {
 
 async function drawSeries(chart, doc, now) {
   const traces = [];
-  for (const [prefix, query] of chart.queries) {
+  for (const [index, [prefix, query]] of chart.queries.entries()) {
     for (const series of await rangeQuery(query, now)) {
       const m = series.metric;
       const cls = m.predicted_class ? ` ${m.predicted_class}` : "";
       const x = series.values.map((v) => new Date(v[0] * 1000)), y = series.values.map((v) => Number(v[1]));
       traces.push(chart.own
-        ? { x, y, name: prefix, mode: "lines", line: { color: OWN_COLOURS[traces.length % OWN_COLOURS.length] } }
+        ? { x, y, name: prefix, mode: "lines", line: { color: OWN_COLOURS[index % OWN_COLOURS.length] } }
         : { x, y, name: `${prefix}${m.version} ${m.revision}${cls}`, mode: "lines",
           line: { color: roleColour(m.revision, doc), dash: prefix.startsWith("p99") || cls ? "dash" : "solid" } });
     }

@@ -40,7 +40,8 @@ class Analysis(Step):
         names = tuple(t.templateName for t in doc.templates)
         for name in names:
             if name not in ctx.templates:
-                raise SpecError(f"{ctx.where}: analysis.templates names {name!r}, which is not an AnalysisTemplate in k8s/base")
+                raise SpecError(f"{ctx.where}: analysis.templates names {name!r}, which is not an AnalysisTemplate "
+                                "in k8s/base")
         return cls(names, parse_args(body.get("args"), ctx.where, "analysis.args"))
 
     def label(self) -> str:
@@ -50,6 +51,10 @@ class Analysis(Step):
     def templates_used(self) -> tuple[str, ...]:
         """Its templates."""
         return self.templates
+
+    def args_used(self) -> tuple[Arg, ...]:
+        """Its args."""
+        return self.args
 
     def execute(self, ctrl: "Controller", now: float, n: str, pending: Measured | None) -> Outcome:
         """Start the run, ask for the due metrics, record them when handed back, conclude when it ends."""
@@ -67,9 +72,10 @@ class Analysis(Step):
 
 def _start(step: Analysis, ctrl: "Controller", now: float, n: str) -> AnalysisRun:
     s = ctrl.state
-    metrics = ctrl.measurer.metrics(step, s)
-    ctrl.run = run = AnalysisRun(analysis.run_name(ctrl.spec.name, str(s.target), s.step + 1), metrics, now,
-                                 ctrl.time_scale)
+    assert s.target is not None, "steps run only in a rollout under way"
+    metrics = ctrl.measurer.metrics(ctrl.spec, step, s)
+    name = analysis.run_name(ctrl.spec.name, s.target, s.step + 1)
+    ctrl.run = run = AnalysisRun(name, metrics, now, ctrl.time_scale)
     longest = max(m.initial_delay_s + (m.interval_s or 0) * max((analysis.effective_count(m) or 1) - 1, 0)
                   for m in metrics)
     ctrl.event(f"{n}: analysis {', '.join(step.templates)} for {s.target}: "

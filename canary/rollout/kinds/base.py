@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from canary.rollout.analysis import AnalysisRun, Measurement
 from canary.rollout.status import RolloutState
-from canary.rollout.template import Metric, Template
+from canary.rollout.template import Arg, Metric, Template
 
 if TYPE_CHECKING:  # the controller passes itself: a collaborator, not a base class
     from canary.rollout.controller import Controller
@@ -68,6 +68,10 @@ class Step:
 
     def templates_used(self) -> tuple[str, ...]:
         """The AnalysisTemplates it runs (their metrics are part of the saved steps' hash)."""
+        return ()
+
+    def args_used(self) -> tuple[Arg, ...]:
+        """The args it gives its templates."""
         return ()
 
     def execute(self, ctrl: "Controller", now: float, n: str, pending: Measured | None) -> Outcome:

@@ -157,7 +157,7 @@ def test_set_canary_scale_is_read_as_argo_reads_it(body, scale):
     ({"progressDeadlineSeconds": -5}, "Rollout wine: spec.progressDeadlineSeconds: input should be greater than or equal to 0"),
     ({"progressDeadlineSeconds": "10m"}, "spec.progressDeadlineSeconds: input should be a valid integer \\(given '10m'\\)"),
     ({"progressDeadlineSeconds": 30, "minReadySeconds": 30}, "must be greater than minReadySeconds 30"),
-    ({"minReadySeconds": 700}, "progressDeadlineSeconds 600 must be greater than minReadySeconds 700"),
+    ({"minReadySeconds": 700}, "spec.progressDeadlineSeconds: 600 must be greater than minReadySeconds 700"),
 ])
 def test_a_progress_deadline_argo_would_refuse_is_refused(fields, message):
     doc = rollout([{"setWeight": 10}])
@@ -189,3 +189,25 @@ def test_a_field_argo_has_and_the_local_controller_does_not_read_is_ignored_not_
     parsed = spec.parse_rollout(rollout(steps, abortScaleDownDelaySeconds=5, scaleDownDelaySeconds=7), TEMPLATES)
     assert parsed.steps == [spec.Analysis(("gate",))]
     assert (parsed.abort_scale_down_delay_s, parsed.scale_down_delay_s) == (5, 7)
+
+
+def test_an_empty_field_is_no_field_as_the_api_server_prunes_it():
+    steps = [{"setMirrorRoute": {"name": "canary-header", "match": None, "percentage": None}},
+             {"analysis": {"templates": [{"templateName": "gate"}], "args": None}}]
+    parsed = spec.parse_rollout(rollout(steps), TEMPLATES)
+    assert parsed.steps == [spec.SetMirrorRoute("canary-header", 100, ()), spec.Analysis(("gate",))]
+
+
+@pytest.mark.parametrize("duration", [True, [30], {"s": 1}])
+def test_a_pause_duration_is_a_number_or_a_text_never_a_bool(duration):
+    with pytest.raises(spec.SpecError, match="step 1: pause.duration"):
+        spec.parse_rollout(rollout([{"pause": {"duration": duration}}]), {})
+
+
+def test_a_refusal_names_the_field_and_not_the_whole_document():
+    doc = rollout([{"setWeight": 10}])
+    doc["spec"].update(minReadySeconds=700, template={"metadata": {"labels": {"padding": "x" * 5000}}})
+    with pytest.raises(spec.SpecError) as refused:
+        spec.parse_rollout(doc, {})
+    assert str(refused.value) == ("Rollout wine: spec.progressDeadlineSeconds: 600 must be greater than "
+                                  "minReadySeconds 700 (given 600)")
