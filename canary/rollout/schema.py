@@ -21,8 +21,9 @@ from pydantic import (
     model_validator,
 )
 
+from canary.rollout.interfaces import MATCH_KINDS
+
 T = TypeVar("T")
-MATCH_KINDS = ("exact", "prefix", "regex")
 # Argo's defaults (utils/defaults/defaults.go)
 DEFAULT_ABORT_SCALE_DOWN_S, DEFAULT_SCALE_DOWN_S, DEFAULT_PROGRESS_DEADLINE_S = 30, 30, 600
 Count = Annotated[int, Field(strict=True, ge=0)]  # int32 fields: a whole number, not a string or a bool

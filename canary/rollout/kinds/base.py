@@ -1,5 +1,6 @@
 """What every step kind is: parsed from its Rollout field, labelled, executed to a typed outcome."""
 
+import abc
 import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -47,20 +48,20 @@ class Parsing:
     templates: dict[str, Template]
 
 
-class Step:
+class Step(abc.ABC):
     """A step kind: ``key`` is its field in the Rollout's steps; subclasses are frozen dataclasses."""
 
     key: ClassVar[str]
     holds: ClassVar[bool] = False  # the rollout stops at it until it ends or is promoted past (promote applies)
 
     @classmethod
+    @abc.abstractmethod
     def parse(cls, body: Any, ctx: Parsing) -> "Step":
         """The step from its field's value; SpecError naming ``ctx.where`` when Argo would refuse it."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def label(self) -> str:
         """The step in a few words, as 'canary get' and the live view list them."""
-        raise NotImplementedError
 
     def gives_traffic(self, state: RolloutState) -> bool:
         """Whether running it now hands the canary more traffic (the readiness gate holds it until ready)."""
@@ -74,6 +75,6 @@ class Step:
         """The args it gives its templates."""
         return ()
 
+    @abc.abstractmethod
     def execute(self, ctrl: "Controller", now: float, n: str, pending: Measured | None) -> Outcome:
         """Run the step under the controller's lock; ``n`` is 'step i/N' for the event lines."""
-        raise NotImplementedError

@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import TypeAdapter
 
-from canary.rollout.interfaces import MirrorRoute
 from canary.rollout.kinds.base import Measured, Outcome, Parsing, Progress, Step
 from canary.rollout.schema import WEIGHT, CanaryScaleBody, HeaderRouteBody, MirrorRouteBody, SpecError, validated
 from canary.rollout.status import RolloutState
@@ -16,6 +15,15 @@ if TYPE_CHECKING:
 
 _HEADER_ROUTE, _MIRROR_ROUTE = TypeAdapter(HeaderRouteBody), TypeAdapter(MirrorRouteBody)
 _CANARY_SCALE = TypeAdapter(CanaryScaleBody)
+
+
+def _routed(ctrl: "Controller", line: str, record: dict[str, Any]) -> Outcome:
+    """The state's routes set on the router first (a call that fails leaves no event of a change not made), then
+    the step said and done."""
+    ctrl.apply_routing()
+    ctrl.event(line)
+    ctrl.advance(record)
+    return Progress.DONE
 
 
 def _managed(kind: str, name: str, ctx: Parsing) -> str:
@@ -48,10 +56,8 @@ class SetWeight(Step):
         """The weight set on the router, then the step done."""
         s = ctrl.state
         s.weight = self.weight
-        ctrl.apply_routing()
-        ctrl.event(f"{n}: set weight {self.weight} ({s.stable} {100 - self.weight}%, {s.target} {self.weight}%)")
-        ctrl.advance({"kind": self.key, "weight": self.weight})
-        return Progress.DONE
+        return _routed(ctrl, f"{n}: set weight {self.weight} ({s.stable} {100 - self.weight}%, {s.target} "
+                             f"{self.weight}%)", {"kind": self.key, "weight": self.weight})
 
 
 @dataclass(frozen=True)
@@ -75,18 +81,14 @@ class SetHeaderRoute(Step):
     def execute(self, ctrl: "Controller", now: float, n: str, pending: Measured | None) -> Outcome:
         """The route set (or removed) on the router, then the step done."""
         s = ctrl.state
-        if self.match:
-            s.header_routes[self.name] = list(self.match)
-            ctrl.apply_routing()
-            rule = " or ".join(f"{m['headerName']} {kind} {value}"
-                               for m in self.match for kind, value in m["headerValue"].items())
-            ctrl.event(f"{n}: header route {self.name}: {rule} -> {s.target}")
-        else:
+        if not self.match:
             s.header_routes.pop(self.name, None)
-            ctrl.apply_routing()
-            ctrl.event(f"{n}: header route {self.name} removed")
-        ctrl.advance({"kind": self.key, "name": self.name})
-        return Progress.DONE
+            return _routed(ctrl, f"{n}: header route {self.name} removed", {"kind": self.key, "name": self.name})
+        s.header_routes[self.name] = list(self.match)
+        rule = " or ".join(f"{m['headerName']} {kind} {value}"
+                           for m in self.match for kind, value in m["headerValue"].items())
+        return _routed(ctrl, f"{n}: header route {self.name}: {rule} -> {s.target}",
+                       {"kind": self.key, "name": self.name})
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,6 @@ class SetMirrorRoute(Step):
         """A managed route's name, a percentage from 0 to 100 and matches the router can express."""
         doc = validated(_MIRROR_ROUTE, body, ctx.where, cls.key)
         match = tuple(m.model_dump(exclude_none=True) for m in doc.match)
-        MirrorRoute.from_argo(doc.name, doc.percentage, list(match))  # the router's form: the schema made it valid
         return cls(_managed(cls.key, doc.name, ctx), doc.percentage, match)
 
     def label(self) -> str:
@@ -111,17 +112,14 @@ class SetMirrorRoute(Step):
         return f"mirror route {self.name}" + (f" ({self.percentage}% copied)" if self.match else " removed")
 
     def execute(self, ctrl: "Controller", now: float, n: str, pending: Measured | None) -> Outcome:
-        """The route set (or removed) on the router first: a call that fails leaves no event of a change not made."""
+        """The route set (or removed) on the router, then the step done."""
         s = ctrl.state
-        if self.match:
-            s.mirror_routes[self.name] = {"percentage": self.percentage, "match": list(self.match)}
-        else:
+        if not self.match:
             s.mirror_routes.pop(self.name, None)
-        ctrl.apply_routing()
-        ctrl.event(f"{n}: mirror route {self.name}: {self.percentage}% of matching requests copied to {s.target}"
-                   if self.match else f"{n}: mirror route {self.name} removed")
-        ctrl.advance({"kind": self.key, "name": self.name})
-        return Progress.DONE
+            return _routed(ctrl, f"{n}: mirror route {self.name} removed", {"kind": self.key, "name": self.name})
+        s.mirror_routes[self.name] = {"percentage": self.percentage, "match": list(self.match)}
+        return _routed(ctrl, f"{n}: mirror route {self.name}: {self.percentage}% of matching requests copied to "
+                             f"{s.target}", {"kind": self.key, "name": self.name})
 
 
 @dataclass(frozen=True)
