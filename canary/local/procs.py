@@ -94,16 +94,17 @@ def start(cmd: list[str], log_path: Path, env: dict[str, str] | None = None, cwd
     return Process(popen, log_path)
 
 
-def _answers_ok(url: str) -> bool:
+def answers_ok(url: str, timeout_s: float = 1.0) -> bool:
+    """Whether ``url`` answers 200 within ``timeout_s`` (a readiness probe)."""
     try:
-        return httpx.get(url, timeout=1.0).status_code == 200
+        return httpx.get(url, timeout=timeout_s).status_code == 200
     except httpx.HTTPError:
         return False
 
 
 def wait_http_ok(proc: Process, url: str, timeout_s: float = 90.0) -> None:
     """Poll ``url`` until it answers 200; fail with the process log if it dies or times out."""
-    if wait_until(lambda: _answers_ok(url), timeout_s, 0.2, alive=lambda: proc.popen.poll() is None):
+    if wait_until(lambda: answers_ok(url), timeout_s, 0.2, alive=lambda: proc.popen.poll() is None):
         return
     if proc.popen.poll() is not None:
         raise RuntimeError(f"process exited with {proc.popen.returncode}:\n{proc.log()[-3000:]}")

@@ -3,10 +3,8 @@
 import os
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from canary import statefile
-from canary.local import gateway
+from canary.local import gateway, procs
 
 if TYPE_CHECKING:  # the stack passes itself: a collaborator, not a base class
     from canary.local.stack import Stack
@@ -31,12 +29,7 @@ def status(stack: "Stack") -> dict[str, Any]:
     out: list[dict[str, Any]] = []
     for m in items:
         state = "running" if m.process.popen.poll() is None else f"exited ({m.process.popen.poll()})"
-        healthy = False
-        if state == "running":
-            try:
-                healthy = httpx.get(m.ready_url, timeout=0.5).status_code == 200
-            except httpx.HTTPError:
-                pass
+        healthy = state == "running" and procs.answers_ok(m.ready_url, timeout_s=0.5)
         out.append({"name": m.name, "pid": m.process.pid, "port": m.port, "role": m.role, "version": m.version,
                     "revision": m.revision, "state": state, "healthy": healthy, "log": str(m.process.log_path),
                     "admin_url": m.admin_url})
