@@ -1,10 +1,11 @@
 """Our MLServer runtime against MLServer's stock ``mlserver_sklearn.SKLearnModel`` and a bare runtime, same model.
 
 ``python -m bench.runtime`` (or ``make bench``). Each variant serves the v2 model
-with ``parallel_workers: 0``; all four run at once, pinned to CPU 0, loaded by wrk
+with ``parallel_workers: 0``; all five run at once, pinned to CPU 0, loaded by wrk
 from CPU 1. "Alone" rounds load one variant at a time (the others idle), in an order
 rotated round by round: throughput and latency. "Together" rounds load every variant
-in the same seconds, so a noisy machine slows all alike: server CPU per request.
+in the same seconds, so a noisy machine slows all alike: server CPU per request. Every
+round starts fresh servers; ``bare-again`` is the baseline twice, the figures' noise floor.
 Figures are ratios within a round (paired), summarised by their median over rounds.
 """
 
@@ -34,10 +35,13 @@ VARIANTS = {
     "ours-predict": (repository.IMPLEMENTATION, {"MODEL_FAST_PATH": "false"}),
     "ours-fast": (repository.IMPLEMENTATION, {"MODEL_FAST_PATH": "true"}),
     "bare-predict": ("bench.bare_runtime.BareModel", {"MODEL_FAST_PATH": "false"}),
+    # The same baseline again, in a server of its own: what a cost of nothing measures as (the noise floor).
+    "bare-again": ("bench.bare_runtime.BareModel", {"MODEL_FAST_PATH": "false"}),
 }
 # figure: (numerator, denominator, what it says)
 RATIOS = {
-    "cost of metrics + fault switch": ("ours-predict", "bare-predict", "1 - ours/bare, goal under 3%"),
+    "cost of metrics + fault switch": ("ours-predict", "bare-predict", "1 - ours/bare, goal under 1%"),
+    "cost of nothing (A/A: bare again vs bare)": ("bare-again", "bare-predict", "the noise floor of the row above"),
     "gain of the fast path": ("ours-fast", "ours-predict", "linear models only"),
     "ours vs stock, no fast path": ("ours-predict", "stock", "any scikit-learn model"),
     "ours vs stock, fast path": ("ours-fast", "stock", "linear models"),
@@ -83,17 +87,32 @@ def loaded(server: psutil.Process, url: str, body: str, args: argparse.Namespace
     return result
 
 
-def together(servers: dict, urls: dict, body: str, args: argparse.Namespace) -> dict[str, list[dict]]:
-    """Rounds that load every variant at once: each server's CPU per request in the same seconds."""
-    runs: dict[str, list[dict]] = {name: [] for name in servers}
+def together(servers: dict, urls: dict, body: str, args: argparse.Namespace) -> dict[str, dict]:
+    """One round that loads every variant at once: each server's CPU per request in the same seconds."""
     with ThreadPoolExecutor(len(servers)) as pool:
-        for round_no in range(args.rounds):
-            futures = {n: pool.submit(loaded, servers[n], urls[n], body, args) for n in servers}
-            for name, future in futures.items():
-                runs[name].append(future.result())
-            print(f"together round {round_no + 1}/{args.rounds}: "
-                  + ", ".join(f"{n} {r[-1]['cpu_us']:.0f} µs" for n, r in runs.items()), flush=True)
-    return runs
+        futures = {n: pool.submit(loaded, servers[n], urls[n], body, args) for n in servers}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def one_round(repos: dict[str, Path], body: str, args: argparse.Namespace,
+              round_no: int) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Fresh servers for every variant (a process's memory layout and hash seed make two runs of the same code
+    differ by a few percent: new ones each round average that out), loaded alone in rotated order, then together."""
+    with contextlib.ExitStack() as stack:
+        urls, servers = {}, {}
+        for name, repo in repos.items():
+            proc, urls[name] = start(repo, VARIANTS[name][1])
+            stack.callback(proc.stop)
+            servers[name] = psutil.Process(proc.pid)
+            wrk.run(urls[name], body, seconds=2, connections=args.connections, cpu="1")  # warm-up
+        alone = {}
+        for name in paired.rotated(list(repos), round_no):
+            alone[name] = loaded(servers[name], urls[name], body, args)
+            print(f"alone round {round_no + 1}/{args.rounds} {name:14s} {paired.summary(alone[name])}", flush=True)
+        joint = together(servers, urls, body, args)
+        print(f"together round {round_no + 1}/{args.rounds}: "
+              + ", ".join(f"{n} {r['cpu_us']:.0f} µs" for n, r in joint.items()), flush=True)
+        return alone, joint
 
 
 def figures(runs: dict[str, list[dict]], key: str) -> dict[str, list[float]]:
@@ -113,7 +132,8 @@ def report(alone: dict[str, list[dict]], joint: dict[str, list[dict]]) -> dict:
         med = {k: statistics.median(r[k] for r in rs) for k in ("p50_ms", "p99_ms")}
         print(f"| {name} | {paired.spread([r['rps'] for r in rs], '{:.0f}')} | {med['p50_ms']:.2f} | {med['p99_ms']:.2f} | "
               f"{sum(r['non_2xx'] for r in rs)} | {paired.spread([r['cpu_us'] for r in joint[name]], '{:.0f}')} |")
-    out = {"alone, by throughput": figures(alone, "rps"), "together, by CPU per request": figures(joint, "cpu_us")}
+    out = {"alone, by throughput": figures(alone, "rps"), "alone, by CPU per request": figures(alone, "cpu_us"),
+           "together, by CPU per request": figures(joint, "cpu_us")}
     for title, values in out.items():
         print(f"\n{title}\n\n{paired.HEADER}")
         for figure, per_round in values.items():
@@ -137,15 +157,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}")
     wrk.require()
     body = payloads.encode_rows("v2", dataset.load().X[:1].tolist()).decode()
-    with tempfile.TemporaryDirectory(prefix="bench-runtime-") as tmp, contextlib.ExitStack() as stack:
-        urls, servers = {}, {}
-        for name, repo in prepare(Path(tmp), names).items():
-            proc, urls[name] = start(repo, VARIANTS[name][1])
-            stack.callback(proc.stop)
-            servers[name] = psutil.Process(proc.pid)
-            wrk.run(urls[name], body, seconds=2, connections=args.connections, cpu="1")  # warm-up
-        alone = paired.run_rounds(names, args.rounds, lambda n: loaded(servers[n], urls[n], body, args), "alone ")
-        joint = together(servers, urls, body, args)
+    alone: dict[str, list[dict]] = {name: [] for name in names}
+    joint: dict[str, list[dict]] = {name: [] for name in names}
+    with tempfile.TemporaryDirectory(prefix="bench-runtime-") as tmp:
+        repos = prepare(Path(tmp), names)
+        for round_no in range(args.rounds):
+            a, j = one_round(repos, body, args, round_no)
+            for name in names:
+                alone[name].append(a[name])
+                joint[name].append(j[name])
     results = report(alone, joint)
     if args.json:
         args.json.write_text(json.dumps({"alone": alone, "together": joint, "figures": results}, indent=2))

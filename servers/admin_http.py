@@ -6,6 +6,7 @@ is the web framework that process already carries (seldon-core depends on it).
 """
 
 import logging
+import time
 
 from flask import Flask, jsonify, request
 from pydantic import ValidationError
@@ -30,7 +31,7 @@ def create_app(store: faults.FaultStore, version: str, admin_token: str) -> Flas
 
     @app.get(admin.FAULTS_PATH)
     def get_faults():
-        return answer(200, {"model_version": version, **store.read().model_dump()})
+        return answer(200, {"model_version": version, **store.current().model_dump()})
 
     @app.post(admin.FAULTS_PATH)
     def set_faults():
@@ -39,7 +40,7 @@ def create_app(store: faults.FaultStore, version: str, admin_token: str) -> Flas
 
     @app.get(admin.READY_PATH)
     def ready():
-        if store.read().unready:
+        if store.current().unready:
             error = NotReady(f"model version {version} is unready (fault injection)")
             return answer(error.status_code, {"error": str(error)})
         return answer(200, {"ready": True, "model_version": version})
@@ -63,8 +64,9 @@ def _update(store: faults.FaultStore, version: str, admin_token: str) -> tuple[i
         return exc.status_code, {"error": str(exc)}
     except ValidationError as exc:  # 422 like FastAPI's
         return 422, {"error": f"bad fault update: {exc}"}
-    new = update.apply(store.read())
+    new = update.apply(store.current())
     store.write(new)
+    time.sleep(store.settle_s)  # answered once every worker sees it; this thread only
     logger.warning("fault state of model version %s set to %s", version, new.model_dump())
     return 200, {"model_version": version, **new.model_dump()}
 

@@ -2,17 +2,22 @@
 
 MLServer's parallel workers are separate processes and its admin calls reach only
 one of them, so the live state is a small JSON file: the admin call rewrites it
-atomically and every process re-reads it when its mtime changes (one ``stat`` per
-request).
+atomically and every process re-reads it when it changed. A request does not pay a
+``stat`` for that: a process looks at the file at most once per ``FAULT_RECHECK_S``
+(0.1 s), and the admin call answers only after that long, so once it has answered
+every request in every process sees the new state.
 """
 
 import functools
 import json
 import logging
+import math
 import multiprocessing
 import os
 import random
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,11 +137,19 @@ class FaultStore:
     use the same value.
     """
 
-    def __init__(self, path: Path, owner: int):
+    def __init__(self, path: Path, owner: int, recheck_s: float = 0.1, clock: Callable[[], float] = time.monotonic):
         self.path = Path(path)
         self.owner = owner
+        self.recheck_s = recheck_s
+        self._clock = clock
+        self._next_check = -math.inf
         self._stamp: tuple[int, int] | None = None
         self._config = FaultConfig()
+
+    @property
+    def settle_s(self) -> float:
+        """How long after a write every process of the server reads it: none when this process is the server."""
+        return 0.0 if self.owner == os.getpid() else self.recheck_s
 
     def initialise(self, initial: FaultConfig) -> None:
         """Start from ``initial`` unless this same server (owner) already wrote the file.
@@ -152,7 +165,15 @@ class FaultStore:
             self.write(initial)
 
     def read(self) -> FaultConfig:
-        """The current state; one stat per call, a re-read only when the file changed."""
+        """The state as of at most ``recheck_s`` ago: asked on every request, it looks at the file once per period."""
+        now = self._clock()
+        if now < self._next_check:
+            return self._config
+        self._next_check = now + self.recheck_s
+        return self.current()
+
+    def current(self) -> FaultConfig:
+        """The state now; one stat per call, a re-read only when the file changed."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:

@@ -1,8 +1,27 @@
-"""The runtime's custom Prometheus metrics. Names and labels are the contract in docs/metrics.md."""
+"""The runtime's custom Prometheus metrics. Names and labels are the contract in docs/metrics.md.
 
+Every request adds to plain per-process tallies, not to prometheus_client's series: those
+take a lock per increment and walk the histogram's buckets in Python, about 2.4 µs of the
+runtime's 4 µs a request (``python -m bench.percall``). Every scrape of this process's
+registry first adds what the tallies grew by to the real series, so a scrape misses
+nothing. With parallel workers the scrape reads the workers' files from another process,
+so each worker also runs a thread that flushes every ``MODEL_METRICS_FLUSH_S`` (0.1 s).
+Without workers there is no such thread: a server sharing its core with others paid about
+5% more CPU a request for it (``python -m bench.runtime``, together, in docs/benchmarks.md).
+"""
+
+import bisect
+import collections
 import functools
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from servers.settings import ModelSettings
 
 PREDICTIONS = "mlcanary_predictions"
 REQUESTS = "mlcanary_inference_requests"
@@ -12,6 +31,7 @@ MODEL_INFO = "mlcanary_model_info"
 FEEDBACK = "mlcanary_feedback"
 
 MODEL_LABELS = ("model_name", "model_version")
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"  # set by MLServer when it runs parallel workers (prometheus_client's mode)
 OUTCOME_OK = "ok"
 OUTCOME_INVALID = "invalid_input"
 OUTCOME_INJECTED = "injected_error"
@@ -25,7 +45,11 @@ DURATION_BUCKETS = (
 class RuntimeMetrics:
     """The metric families, registered once per registry."""
 
-    def __init__(self, registry: CollectorRegistry):
+    def __init__(self, registry: CollectorRegistry, flush_s: float = 0.1):
+        self.flush_s = flush_s
+        self.bound: list[ModelMetrics] = []
+        # Registered before the families: a scrape flushes the tallies, then reads the series.
+        registry.register(_FlushFirst(self))
         self.predictions = Counter(
             PREDICTIONS, "Rows answered, by predicted class.",
             (*MODEL_LABELS, "predicted_class"), registry=registry,
@@ -54,18 +78,53 @@ class RuntimeMetrics:
         )
 
     def bind(self, model_name: str, model_version: str) -> "ModelMetrics":
-        """The metrics of one model version, labels fixed."""
-        return ModelMetrics(self, model_name, model_version)
+        """The metrics of one model version, labels fixed; flushed by scrapes, and by a thread in a worker."""
+        bound = ModelMetrics(self, model_name, model_version)
+        self.bound.append(bound)
+        if len(self.bound) == 1 and os.environ.get(MULTIPROC_DIR):  # a scrape reads this process's files
+            _start_flusher(self)
+            os.register_at_fork(after_in_child=lambda: _start_flusher(self))  # threads do not survive a fork
+        return bound
+
+    def flush(self) -> None:
+        """Hand every bound model's tallies to its series."""
+        for bound in self.bound:
+            bound.flush()
+
+
+class _FlushFirst:
+    """A collector with no series of its own: collecting it flushes the tallies."""
+
+    def __init__(self, families: RuntimeMetrics):
+        self._families = families
+
+    def collect(self) -> list:
+        self._families.flush()
+        return []
+
+
+def _start_flusher(families: RuntimeMetrics) -> None:
+    def flush_forever() -> None:
+        while True:
+            time.sleep(families.flush_s)
+            families.flush()
+
+    threading.Thread(target=flush_forever, name="metrics-flush", daemon=True).start()
 
 
 @functools.cache
 def for_registry(registry: CollectorRegistry) -> RuntimeMetrics:
     """One RuntimeMetrics per registry, so two models in one process share the families."""
-    return RuntimeMetrics(registry)
+    return RuntimeMetrics(registry, ModelSettings().metrics_flush_s)
 
 
 class ModelMetrics:
-    """The families with the model's labels filled in."""
+    """The families with the model's labels filled in; requests, durations and classes go through tallies.
+
+    One writer: MLServer calls ``observe`` and ``count_predictions`` on its event loop's
+    thread, so a plain ``+=`` loses nothing; the flusher only reads, and a lock keeps two
+    flushes (the thread's and a scrape's) from handing the same growth over twice.
+    """
 
     def __init__(self, families: RuntimeMetrics, model_name: str, model_version: str):
         self._families = families
@@ -75,7 +134,10 @@ class ModelMetrics:
             outcome: families.requests.labels(*self._labels, outcome)
             for outcome in (OUTCOME_OK, OUTCOME_INVALID, OUTCOME_INJECTED)
         }
-        self._predictions: dict[str, object] = {}
+        self._bounds = (*DURATION_BUCKETS, math.inf)
+        self._tally = _Tally(dict.fromkeys(self._requests, 0), [0] * len(self._bounds), [0.0], {})
+        self._flushed = _Tally(dict.fromkeys(self._requests, 0), [0] * len(self._bounds), [0.0], {})
+        self._flush_lock = threading.Lock()
 
     def set_info(self, artifact_sha256: str, runtime: str) -> None:
         """The info gauge: which artifact and runtime serve."""
@@ -83,22 +145,32 @@ class ModelMetrics:
 
     def observe(self, outcome: str, duration_s: float) -> None:
         """Count one request by outcome and time it."""
-        self._requests[outcome].inc()
-        self._duration.observe(duration_s)
+        tally = self._tally
+        tally.requests[outcome] += 1
+        tally.buckets[bisect.bisect_left(self._bounds, duration_s)] += 1  # le: the first bound >= the value
+        tally.duration_sum[0] += duration_s
 
     def count_predictions(self, labels: list[str]) -> None:
-        """Count answered rows by class; children are cached, as ``labels()`` takes a lock."""
+        """Count answered rows by class."""
+        classes = self._tally.classes
         if len(labels) == 1:
-            self._prediction_child(labels[0]).inc()
+            classes[labels[0]] = classes.get(labels[0], 0) + 1
             return
-        for name in set(labels):
-            self._prediction_child(name).inc(labels.count(name))
+        for name, n in collections.Counter(labels).items():
+            classes[name] = classes.get(name, 0) + n
 
-    def _prediction_child(self, name: str):
-        child = self._predictions.get(name)
-        if child is None:
-            child = self._predictions[name] = self._families.predictions.labels(*self._labels, name)
-        return child
+    def flush(self) -> None:
+        """Add what the tallies grew by since the last flush to the Prometheus series."""
+        with self._flush_lock:
+            now = self._tally.copy()
+            for outcome, n in now.requests.items():
+                if grown := n - self._flushed.requests[outcome]:
+                    self._requests[outcome].inc(grown)
+            _add_to_histogram(self._duration, now, self._flushed)
+            for name, n in now.classes.items():
+                if grown := n - self._flushed.classes.get(name, 0):
+                    self._families.predictions.labels(*self._labels, name).inc(grown)
+            self._flushed = now
 
     def count_fault(self, kind: str) -> None:
         """Count one injected fault by kind."""
@@ -108,3 +180,29 @@ class ModelMetrics:
         """Count rows whose truth came back, both outcomes always present so a rate has a denominator."""
         for outcome, n in zip(FEEDBACK_OUTCOMES, (correct, incorrect), strict=True):
             self._families.feedback.labels(*self._labels, outcome).inc(n)
+
+
+@dataclass
+class _Tally:
+    """Running totals since the process started; ``duration_sum`` is a one-element list so it is mutable in place."""
+
+    requests: dict[str, int]
+    buckets: list[int]
+    duration_sum: list[float]
+    classes: dict[str, int]
+
+    def copy(self) -> "_Tally":
+        """A snapshot: each copy is one C call, which another thread cannot interleave with under the GIL."""
+        return _Tally(dict(self.requests), list(self.buckets), list(self.duration_sum), dict(self.classes))
+
+
+def _add_to_histogram(child, now: _Tally, before: _Tally) -> None:
+    """Bulk observations: prometheus_client 0.26 has no public call for them. Its Histogram.observe
+    (prometheus_client/metrics.py) adds the value to ``_sum`` and 1 to the one ``_buckets`` entry of the
+    first bound at or above it; buckets are cumulated only when exported. The version is pinned, and
+    tests/servers/test_predictor.py compares a flushed histogram with one fed by ``observe``."""
+    if grown := now.duration_sum[0] - before.duration_sum[0]:
+        child._sum.inc(grown)
+    for i, (n, m) in enumerate(zip(now.buckets, before.buckets, strict=True)):
+        if n != m:
+            child._buckets[i].inc(n - m)

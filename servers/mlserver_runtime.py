@@ -49,6 +49,7 @@ class CanaryModel(MLModel):
         store = faults.FaultStore(
             Path(fault_settings.state_file or faults.default_state_file(self.name, self.version or "", owner)),
             owner,
+            fault_settings.recheck_s,
         )
         store.initialise(faults.FaultConfig.from_settings(fault_settings))
         self._admin_token = fault_settings.resolved_admin_token()
@@ -118,6 +119,7 @@ class CanaryModel(MLModel):
         with as_mlserver_error():
             admin.authorise(authorization, self._admin_token)
         new = self._predictor.update_faults(update)
+        await asyncio.sleep(self._predictor.fault_settle_s)  # answered once every worker sees it
         return {"model_version": self._predictor.version, **new.model_dump()}
 
     @custom_handler(rest_path=feedback.FEEDBACK_PATH, rest_method="POST")

@@ -44,17 +44,12 @@ class Predictor:
         self._rng = rng
         self._clock = clock
         self.classes = list(self.metadata.classes)
-        metrics.set_info(self.metadata.sha256, runtime)
-
-    @property
-    def version(self) -> str:
+        # Plain attributes, not properties over the metadata: every request reads them.
+        self.version: str = self.metadata.version
         """The model version this predictor serves."""
-        return self.metadata.version
-
-    @property
-    def n_features(self) -> int:
+        self.n_features = len(self.metadata.feature_names)
         """How many features a row has."""
-        return len(self.metadata.feature_names)
+        metrics.set_info(self.metadata.sha256, runtime)
 
     def begin(self) -> Call:
         """Start a call: draw its faults. Once the input is valid, the caller sleeps ``delay_s(call)``."""
@@ -102,16 +97,21 @@ class Predictor:
 
     def check_ready(self) -> None:
         """Raise NotReady while the ``unready`` fault is on."""
-        if self._faults.read().unready:
+        if self._faults.current().unready:
             raise NotReady(f"model version {self.version} is unready (fault injection)")
 
     def fault_config(self) -> faults.FaultConfig:
         """The live fault state."""
-        return self._faults.read()
+        return self._faults.current()
+
+    @property
+    def fault_settle_s(self) -> float:
+        """How long after a change every process serving this version has seen it."""
+        return self._faults.settle_s
 
     def update_faults(self, update: faults.FaultUpdate) -> faults.FaultConfig:
-        """Apply an admin change; every worker process sees it on its next request."""
-        new = update.apply(self._faults.read())
+        """Apply an admin change; every worker process sees it within ``fault_settle_s``."""
+        new = update.apply(self._faults.current())
         self._faults.write(new)
         logger.warning("fault state of model version %s set to %s", self.version, new.model_dump())
         return new

@@ -80,7 +80,7 @@ class SeldonModel:
         fault_settings = FaultSettings()
         owner = os.getpid()
         path = fault_settings.state_file or faults.default_state_file(self._settings.name, self._settings.version, owner)
-        self._store = faults.FaultStore(Path(path), owner)
+        self._store = faults.FaultStore(Path(path), owner, fault_settings.recheck_s)
         self._store.initialise(faults.FaultConfig.from_settings(fault_settings))
         self._admin_token = fault_settings.resolved_admin_token()
         self._seed = fault_settings.seed

@@ -38,6 +38,8 @@ class FaultSettings(BaseSettings, FaultFields):
     """Where the live fault state is shared between worker processes; empty: a file in the temp dir."""
     seed: int | None = None
     """Seed for the fault dice, for reproducible runs; unset: fresh entropy."""
+    recheck_s: float = Field(0.1, gt=0.0, le=10.0)
+    """How often each process looks for a change of the shared state; a change answers once all have seen it."""
 
     def resolved_admin_token(self) -> str:
         """The token from ``admin_token_file`` when set (and present), else ``admin_token``."""
@@ -56,6 +58,8 @@ class ModelSettings(BaseSettings):
 
     fast_path: bool = True
     """Evaluate a linear model as one matrix product; false: scikit-learn's estimator.predict, as for any other model."""
+    metrics_flush_s: float = Field(0.1, gt=0.0, le=10.0)
+    """How often, in seconds, each process hands its per-request tallies to the metrics endpoint, in batches."""
 
 
 class SeldonSettings(ModelSettings):
@@ -71,6 +75,4 @@ class SeldonSettings(ModelSettings):
     """Port of the fault admin endpoint (the wrapper has no custom routes of its own)."""
     admin_host: str = "0.0.0.0"
     """Address of the fault admin endpoint: every interface in a pod; 127.0.0.1 on a person's machine."""
-    metrics_flush_s: float = Field(0.1, gt=0.0, le=10.0)
-    """How often, in seconds, our metrics reach the wrapper's metrics endpoint, in batches."""
 

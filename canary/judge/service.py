@@ -10,7 +10,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query
+import orjson
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -171,7 +172,7 @@ def create(settings: JudgeSettings, clock: Callable[[], float] = time.time) -> F
     def judge(canary: str = Query(pattern=REVISION_PATTERN), stable: str = Query(pattern=REVISION_PATTERN),
               weight: float = Query(ge=0, le=100), tests: str = ",".join(TESTS),
               since: float | None = Query(None, ge=0), latency_ms: float | None = Query(None, gt=0),
-              grace_s: float | None = Query(None, ge=0, le=3600)) -> dict[str, Any]:
+              grace_s: float | None = Query(None, ge=0, le=3600)) -> Response:
         with duration.time():
             question = _question(canary, stable, weight, tests, since, latency_ms, grace_s, now := clock(), settings)
             try:
@@ -180,7 +181,8 @@ def create(settings: JudgeSettings, clock: Callable[[], float] = time.time) -> F
                 decisions.labels("error").inc()
                 raise HTTPException(exc.status, str(exc)) from None
             decisions.labels(doc["decision"]).inc()
-            return doc
+            # Serialised here: FastAPI's own encoder took 0.2 ms of an answer asked several times a second.
+            return Response(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json")
 
     @app.post("/v1/answers", dependencies=[Depends(_answers_check(settings))])
     def answers(report: Answers) -> dict[str, Any]:

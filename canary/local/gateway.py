@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from canary import pooled
 from canary.local import envoy
 
 
@@ -15,7 +16,7 @@ def loaded(admin_url: str, timeout_s: float = 0.5) -> dict[str, Any] | None:
     """The primary route's split and the header and mirror routes in Envoy's loaded route configuration; None
     when Envoy does not answer or has loaded none."""
     try:
-        response = httpx.get(f"{admin_url}/config_dump", params={"resource": "dynamic_route_configs"},
+        response = pooled.client().get(f"{admin_url}/config_dump", params={"resource": "dynamic_route_configs"},
                              timeout=timeout_s)
         response.raise_for_status()
         configs = response.json().get("configs", [])

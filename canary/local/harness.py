@@ -14,8 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from canary import pooled
 from canary.local import ports, procs
 from canary.local.client import ControlClient, StackClient
 from canary.local.settings import StackSettings
@@ -122,7 +121,7 @@ class Harness:
 
     def envoy_stat(self, pattern: str) -> int:
         """The sum of the gateway's stats whose names match ``pattern`` (a regex), from Envoy's admin API."""
-        stats = httpx.get(f"http://127.0.0.1:{self.settings.envoy_admin_port}/stats",
+        stats = pooled.client().get(f"http://127.0.0.1:{self.settings.envoy_admin_port}/stats",
                           params={"filter": pattern}, timeout=5).text
         return sum(int(line.rsplit(":", 1)[1]) for line in stats.splitlines() if ":" in line)
 
@@ -134,7 +133,7 @@ class Harness:
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """An instant query against the stack's Prometheus."""
-        answer = httpx.get(f"{self.prometheus}/api/v1/query", params={"query": promql}, timeout=10)
+        answer = pooled.client().get(f"{self.prometheus}/api/v1/query", params={"query": promql}, timeout=10)
         result: list[dict[str, Any]] = answer.json()["data"]["result"]
         return result
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from canary import pooled
 from canary.local import ports
 from canary.polling import wait_until
 
@@ -97,7 +98,7 @@ def start(cmd: list[str], log_path: Path, env: dict[str, str] | None = None, cwd
 def answers_ok(url: str, timeout_s: float = 1.0) -> bool:
     """Whether ``url`` answers 200 within ``timeout_s`` (a readiness probe)."""
     try:
-        return httpx.get(url, timeout=timeout_s).status_code == 200
+        return pooled.client().get(url, timeout=timeout_s).status_code == 200
     except httpx.HTTPError:
         return False
 

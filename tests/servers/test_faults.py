@@ -1,5 +1,6 @@
 import ast
 import json
+import os
 import random
 from pathlib import Path
 
@@ -106,10 +107,33 @@ def test_a_write_is_seen_by_another_reader(tmp_path):
     path = tmp_path / "faults.json"
     writer, reader = faults.FaultStore(path, 1), faults.FaultStore(path, 1)
     writer.initialise(faults.FaultConfig())
-    assert reader.read().error_ratio == 0.0
+    assert reader.current().error_ratio == 0.0
     for ratio in (0.1, 0.2, 0.3):  # back-to-back writes within one clock tick
         writer.write(faults.FaultConfig(error_ratio=ratio))
-    assert reader.read().error_ratio == 0.3
+    assert reader.current().error_ratio == 0.3
+
+
+def test_a_reader_sees_a_write_within_one_recheck_period_and_not_a_stat_per_request(tmp_path, monkeypatch):
+    path, now = tmp_path / "faults.json", [0.0]
+    writer = faults.FaultStore(path, 1)
+    reader = faults.FaultStore(path, 1, recheck_s=0.1, clock=lambda: now[0])
+    writer.initialise(faults.FaultConfig())
+    assert reader.read().error_ratio == 0.0
+    writer.write(faults.FaultConfig(error_ratio=0.5))
+    stats = []
+    real_stat = os.stat
+    monkeypatch.setattr(faults.os, "stat", lambda p: stats.append(p) or real_stat(p))
+    now[0] = 0.099
+    assert [reader.read().error_ratio for _ in range(1000)] == [0.0] * 1000  # within the period: the cached state
+    assert stats == []
+    now[0] = 0.1
+    assert reader.read().error_ratio == 0.5  # at the period's end: the new state, after one stat
+    assert len(stats) == 1
+
+
+def test_an_admin_write_settles_for_one_recheck_period_only_when_other_processes_read(tmp_path):
+    assert faults.FaultStore(tmp_path / "a.json", os.getpid(), recheck_s=0.1).settle_s == 0.0
+    assert faults.FaultStore(tmp_path / "b.json", os.getpid() + 1, recheck_s=0.1).settle_s == 0.1
 
 
 def test_restart_of_the_same_server_keeps_runtime_changes(tmp_path):

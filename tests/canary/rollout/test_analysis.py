@@ -140,12 +140,14 @@ def test_run_survives_a_round_trip():
     assert again.states["m"].failed == 1 and again.states["m"].measurements[0].value == [0.5]
 
 
-def test_a_metric_asked_more_often_than_the_controller_can_is_paced_for_the_same_total_time():
-    judge = Metric("judge", interval_s=0.5, count=360)
-    fast = analysis.paced(judge, 10)  # 0.05 s a look would be under the controller's tick
-    assert fast.interval_s / 10 == analysis.MIN_SCALED_INTERVAL_S and fast.count == 72
-    assert fast.interval_s * fast.count == judge.interval_s * judge.count
-    assert analysis.paced(judge, 1) is judge and analysis.paced(judge, 2) is judge
+def test_a_metric_asked_more_often_than_argo_would_is_paced_for_the_same_total_time():
+    judge = Metric("judge", interval_s=1, count=180)  # the shipped judge metric: once a second, three minutes
+    for scale, count in ((4, 45), (10, 18)):
+        fast = analysis.paced(judge, scale)  # 0.25 s and 0.1 s a look: the same answer asked several times
+        assert fast.interval_s / scale == analysis.MIN_SCALED_INTERVAL_S == 1.0 and fast.count == count
+        assert fast.interval_s * fast.count == judge.interval_s * judge.count
+    slow = Metric("success-rate", interval_s=30, count=6)
+    assert analysis.paced(judge, 1) is judge and analysis.paced(slow, 4) is slow
 
 
 def test_the_next_measurement_is_due_one_interval_after_the_last_was_due():

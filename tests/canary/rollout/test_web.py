@@ -89,3 +89,17 @@ def test_a_template_with_a_bad_web_provider_is_a_spec_error():
 def test_kubernetes_jsonpath_templates():
     assert [m.value for m in compile_path("{$.a.b}").find({"a": {"b": 3}})] == [3]
     assert [m.value for m in compile_path("{.a[1]}").find({"a": [1, 2]})] == [2]
+
+
+def test_measurements_build_no_http_client_each(server, monkeypatch):
+    # A client per call built an SSL context each time: most of the controller's CPU while it asked the judge.
+    import httpx
+
+    built = []
+    real_init = httpx.Client.__init__
+    monkeypatch.setattr(httpx.Client, "__init__", lambda self, *a, **kw: built.append(1) or real_init(self, *a, **kw))
+    before = len(server.seen)
+    for _ in range(5):
+        assert WebProvider().call(WebCall(f"{server.url}/judge", json_path="{$.decision}"))[0] == "fail"
+    assert len(server.seen) - before == 5
+    assert len(built) <= 1  # the process's one client, if no call before this test built it
