@@ -40,7 +40,7 @@ VARIANTS = {
 }
 # figure: (numerator, denominator, what it says)
 RATIOS = {
-    "cost of metrics + fault switch": ("ours-predict", "bare-predict", "1 - ours/bare, goal under 1%"),
+    "cost of metrics + fault switch": ("ours-predict", "bare-predict", "1 - speed of ours/bare, goal under 1%"),
     "cost of nothing (A/A: bare again vs bare)": ("bare-again", "bare-predict", "the noise floor of the row above"),
     "gain of the fast path": ("ours-fast", "ours-predict", "linear models only"),
     "ours vs stock, no fast path": ("ours-predict", "stock", "any scikit-learn model"),
@@ -116,7 +116,7 @@ def one_round(repos: dict[str, Path], body: str, args: argparse.Namespace,
 
 
 def figures(runs: dict[str, list[dict]], key: str) -> dict[str, list[float]]:
-    """Each figure's per-round values on ``key`` (``rps`` alone, ``cpu_us`` together)."""
+    """Each figure's per-round values on ``key`` (``rps`` or ``cpu_us``, a speed-up either way)."""
     out = {}
     for figure, (num, den, _) in RATIOS.items():
         if num in runs and den in runs:

@@ -8,6 +8,7 @@ httpx clients may be shared between threads.
 """
 
 import functools
+import http.cookiejar
 
 import httpx
 
@@ -15,4 +16,7 @@ import httpx
 @functools.cache
 def client() -> httpx.Client:
     """The process's client; every caller passes its own timeout."""
-    return httpx.Client()
+    # No cookies: one service's cookie must not reach another (Argo's web provider keeps none). Idle connections
+    # closed before uvicorn's own 5 s keep-alive ends, so a call every few seconds never meets a closed one.
+    return httpx.Client(cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
+                        limits=httpx.Limits(keepalive_expiry=2.0))

@@ -169,8 +169,9 @@ class FaultStore:
         now = self._clock()
         if now < self._next_check:
             return self._config
+        config = self.current()  # read before the next period is set: another thread must not skip this look
         self._next_check = now + self.recheck_s
-        return self.current()
+        return config
 
     def current(self) -> FaultConfig:
         """The state now; one stat per call, a re-read only when the file changed."""
@@ -187,12 +188,12 @@ class FaultStore:
                 self._config = FaultConfig(**state["faults"])
                 self._stamp = stamp
             except (OSError, ValueError, KeyError) as exc:
-                # A half-read file keeps the last good state; the next stat retries.
+                # A half-read file keeps the last good state; the next look retries.
                 logger.warning("could not read fault state %s: %s", self.path, exc)
         return self._config
 
     def write(self, config: FaultConfig) -> None:
-        """Replace the state atomically; every process sees it on its next read."""
+        """Replace the state atomically; every process sees it within ``recheck_s``."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         body = json.dumps({"server_pid": self.owner, "faults": config.model_dump()})
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".faults-")

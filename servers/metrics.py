@@ -13,15 +13,16 @@ Without workers there is no such thread: a server sharing its core with others p
 import bisect
 import collections
 import functools
+import logging
 import math
 import os
 import threading
 import time
-from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from servers.settings import ModelSettings
+from servers.tally import Tally, add_to_histogram
 
 PREDICTIONS = "mlcanary_predictions"
 REQUESTS = "mlcanary_inference_requests"
@@ -81,9 +82,10 @@ class RuntimeMetrics:
         """The metrics of one model version, labels fixed; flushed by scrapes, and by a thread in a worker."""
         bound = ModelMetrics(self, model_name, model_version)
         self.bound.append(bound)
-        if len(self.bound) == 1 and os.environ.get(MULTIPROC_DIR):  # a scrape reads this process's files
+        # A scrape reads this worker's files from another process. MLServer spawns its workers (no fork),
+        # so each starts its own thread here.
+        if len(self.bound) == 1 and os.environ.get(MULTIPROC_DIR):
             _start_flusher(self)
-            os.register_at_fork(after_in_child=lambda: _start_flusher(self))  # threads do not survive a fork
         return bound
 
     def flush(self) -> None:
@@ -107,7 +109,10 @@ def _start_flusher(families: RuntimeMetrics) -> None:
     def flush_forever() -> None:
         while True:
             time.sleep(families.flush_s)
-            families.flush()
+            try:
+                families.flush()
+            except Exception:  # a dead flusher would freeze this worker's series: say so, go on
+                logging.getLogger("ml_canary.metrics").exception("flushing the metric tallies failed")
 
     threading.Thread(target=flush_forever, name="metrics-flush", daemon=True).start()
 
@@ -135,8 +140,8 @@ class ModelMetrics:
             for outcome in (OUTCOME_OK, OUTCOME_INVALID, OUTCOME_INJECTED)
         }
         self._bounds = (*DURATION_BUCKETS, math.inf)
-        self._tally = _Tally(dict.fromkeys(self._requests, 0), [0] * len(self._bounds), [0.0], {})
-        self._flushed = _Tally(dict.fromkeys(self._requests, 0), [0] * len(self._bounds), [0.0], {})
+        self._tally = Tally(dict.fromkeys(self._requests, 0), [0] * len(self._bounds), [0.0], {})
+        self._flushed = Tally(dict.fromkeys(self._requests, 0), [0] * len(self._bounds), [0.0], {})
         self._flush_lock = threading.Lock()
 
     def set_info(self, artifact_sha256: str, runtime: str) -> None:
@@ -166,7 +171,7 @@ class ModelMetrics:
             for outcome, n in now.requests.items():
                 if grown := n - self._flushed.requests[outcome]:
                     self._requests[outcome].inc(grown)
-            _add_to_histogram(self._duration, now, self._flushed)
+            add_to_histogram(self._duration, now, self._flushed)
             for name, n in now.classes.items():
                 if grown := n - self._flushed.classes.get(name, 0):
                     self._families.predictions.labels(*self._labels, name).inc(grown)
@@ -181,28 +186,3 @@ class ModelMetrics:
         for outcome, n in zip(FEEDBACK_OUTCOMES, (correct, incorrect), strict=True):
             self._families.feedback.labels(*self._labels, outcome).inc(n)
 
-
-@dataclass
-class _Tally:
-    """Running totals since the process started; ``duration_sum`` is a one-element list so it is mutable in place."""
-
-    requests: dict[str, int]
-    buckets: list[int]
-    duration_sum: list[float]
-    classes: dict[str, int]
-
-    def copy(self) -> "_Tally":
-        """A snapshot: each copy is one C call, which another thread cannot interleave with under the GIL."""
-        return _Tally(dict(self.requests), list(self.buckets), list(self.duration_sum), dict(self.classes))
-
-
-def _add_to_histogram(child, now: _Tally, before: _Tally) -> None:
-    """Bulk observations: prometheus_client 0.26 has no public call for them. Its Histogram.observe
-    (prometheus_client/metrics.py) adds the value to ``_sum`` and 1 to the one ``_buckets`` entry of the
-    first bound at or above it; buckets are cumulated only when exported. The version is pinned, and
-    tests/servers/test_predictor.py compares a flushed histogram with one fed by ``observe``."""
-    if grown := now.duration_sum[0] - before.duration_sum[0]:
-        child._sum.inc(grown)
-    for i, (n, m) in enumerate(zip(now.buckets, before.buckets, strict=True)):
-        if n != m:
-            child._buckets[i].inc(n - m)
