@@ -140,8 +140,8 @@ class ModelMetrics:
             for outcome in (OUTCOME_OK, OUTCOME_INVALID, OUTCOME_INJECTED)
         }
         self._bounds = (*DURATION_BUCKETS, math.inf)
-        self._tally = Tally(dict.fromkeys(self._requests, 0), [0] * len(self._bounds), [0.0], {})
-        self._flushed = Tally(dict.fromkeys(self._requests, 0), [0] * len(self._bounds), [0.0], {})
+        self._tally = Tally.empty(self._requests, len(self._bounds))
+        self._flushed = Tally.empty(self._requests, len(self._bounds))
         self._flush_lock = threading.Lock()
 
     def set_info(self, artifact_sha256: str, runtime: str) -> None:
@@ -153,7 +153,7 @@ class ModelMetrics:
         tally = self._tally
         tally.requests[outcome] += 1
         tally.buckets[bisect.bisect_left(self._bounds, duration_s)] += 1  # le: the first bound >= the value
-        tally.duration_sum[0] += duration_s
+        tally.duration_sum += duration_s
 
     def count_predictions(self, labels: list[str]) -> None:
         """Count answered rows by class."""
