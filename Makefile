@@ -16,6 +16,9 @@ WORKERS ?= 0
 # make serve listens on this machine only; SERVE_HOST=0.0.0.0 opens it to the network (no token on inference).
 SERVE_HOST ?= 127.0.0.1
 PYTEST_ARGS ?=
+# pytest-xdist processes for make test: most of a test's time is spent waiting on real servers and rollouts,
+# so on two cores three workers keep both busy (docs/testing.md has the measurements).
+TEST_WORKERS ?= 3
 # Where the tests leave what a person may want to look at afterwards (the dashboard's screenshots).
 TEST_ARTIFACTS ?= test-artifacts
 
@@ -98,7 +101,11 @@ test: test-core test-seldon ## Run the whole test suite (both environments, real
 
 .PHONY: test-core
 test-core: $(STAMP) $(SELDON_STAMP) $(CHECKOV_STAMP) tools ## Tests in .venv: models, runtimes, load generator, k8s manifests, local stack.
-	$(call run_pytest,$(BIN)/python,--ignore=tests/cluster)
+	$(call run_pytest,$(BIN)/python,-n $(TEST_WORKERS) --dist worksteal --ignore=tests/cluster)
+
+.PHONY: test-fast
+test-fast: $(STAMP) ## The inner loop: every test that starts no process (no server, no tool), in under 2 minutes.
+	$(call run_pytest,$(BIN)/python,-n 2 -m "not integration and not tools" --ignore=tests/cluster)
 
 .PHONY: test-seldon
 test-seldon: $(SELDON_STAMP) ## Tests in .venv-seldon: the Seldon runtime, and the shared code under numpy 1.x.

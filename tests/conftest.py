@@ -11,6 +11,8 @@ from canary.local import procs
 from models import artifacts, dataset, train
 from servers import repository
 
+pytest_plugins = ["tests.processguard"]
+
 
 @pytest.fixture(scope="session")
 def artifact_root(tmp_path_factory):
@@ -86,3 +88,12 @@ def start_mlserver(artifact_root, tmp_path_factory):
     yield start
     for proc in started:
         proc.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that start servers first, then those that run tools, then the rest: under pytest-xdist the
+    longest work starts at once and the short tests fill the workers' gaps at the end (modules stay together)."""
+    def rank(item: pytest.Item) -> int:
+        return 0 if item.get_closest_marker("integration") else 1 if item.get_closest_marker("tools") else 2
+
+    items.sort(key=rank)

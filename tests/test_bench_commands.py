@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.tools
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTED = sorted(set(re.findall(r"python -m (bench\.\w+)", (ROOT / "docs" / "benchmarks.md").read_text())))
 

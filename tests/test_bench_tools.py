@@ -34,6 +34,7 @@ def server():
     httpd.shutdown()
 
 
+@pytest.mark.tools
 def test_wrk_figures_come_from_its_done_hook(server):
     ok = wrk.run(f"{server}/ok", '{"data": {"ndarray": [[1, 2]]}}', seconds=1, connections=2)
     assert ok["requests"] > 10 and ok["rps"] > 0 and ok["non_2xx"] == 0 and ok["socket_errors"] == 0
@@ -54,6 +55,7 @@ def test_a_body_that_would_end_the_lua_string_is_refused():
         wrk.run("http://127.0.0.1:9/", '{"a": "]===]"}', seconds=1, connections=1)
 
 
+@pytest.mark.tools
 def test_hey_figures_come_from_its_csv(server):
     out = loadgen.hey(f"{server}/ok", "{}", rps=40, seconds=1)
     assert out["achieved_rps"] > 0 and out["errors"] == 0

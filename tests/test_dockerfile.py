@@ -18,6 +18,7 @@ def hadolint() -> str:
     return found
 
 
+@pytest.mark.tools
 def test_hadolint_finds_nothing():
     out = subprocess.run([hadolint(), "--no-color", str(DOCKERFILE)], capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr

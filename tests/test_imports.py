@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.tools
+
 ROOT = Path(__file__).resolve().parents[1]
 LINT = Path(sys.executable).with_name("lint-imports")
 PACKAGES = ("models", "servers", "loadgen", "canary", "canary/rollout", "canary/local", "canary/cli", "canary/judge", "canary/dashboard", "images", "tests",

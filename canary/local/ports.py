@@ -1,9 +1,19 @@
 """Is a port free, and if not, which process holds it: for errors a person can act on."""
 
+import fcntl
+import os
 import socket
+import tempfile
 from pathlib import Path
 
 import psutil
+
+# A port block picked here is claimed by a POSIX record lock on one shared file, over the block's port numbers
+# as byte offsets: the kernel refuses an overlapping claim to any other process (parallel test workers, two
+# benches) and drops a claim with the process that made it, so none outlives its holder. The descriptor stays
+# open: closing any descriptor of the file would drop every claim this process holds.
+_CLAIMS: dict[str, int] = {}
+_MINE: set[int] = set()
 
 
 def is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -61,6 +71,23 @@ def free_block(size: int, seed: int, low: int = 20000) -> int:
         raise RuntimeError(f"no room for {size} ports between {low} and the ephemeral range")
     first = (seed * 97) % len(bases)
     for base in bases[first:] + bases[:first]:
-        if all(is_free(base + i) for i in range(size)):
+        if all(is_free(base + i) for i in range(size)) and _claim(base, size):
             return base
     raise RuntimeError(f"no block of {size} free ports between {low} and {ephemeral_floor()}")
+
+
+def _claim(base: int, size: int) -> bool:
+    """Claim ports ``base`` to ``base + size - 1`` for this process's life; False when another process holds
+    any of them, or this one picked any before (its server may not have bound yet)."""
+    wanted = set(range(base, base + size))
+    if wanted & _MINE:
+        return False
+    if "fd" not in _CLAIMS:
+        path = Path(tempfile.gettempdir()) / f"ml-canary-ports-{os.getuid()}.lock"
+        _CLAIMS["fd"] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.lockf(_CLAIMS["fd"], fcntl.LOCK_EX | fcntl.LOCK_NB, size, base, os.SEEK_SET)
+    except OSError:
+        return False
+    _MINE.update(wanted)
+    return True

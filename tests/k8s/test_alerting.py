@@ -14,6 +14,8 @@ from hack import notifications
 from tests.k8s import alerting
 from tests.k8s.support import ROOT, by_kind, require_binary, validate
 
+pytestmark = pytest.mark.tools
+
 NOTIFICATIONS = ROOT / "k8s" / "cluster" / "argo-rollouts-notification-configmap.yaml"
 PAGER, TEAM = "ml-canary/ml-canary/ml-platform-pager", "ml-canary/ml-canary/ml-platform"
 

@@ -1,7 +1,11 @@
 """The project's own rules for its Rollout, beyond what Argo validates (Argo's validation itself runs for
 real in tests/cluster/test_argo_validation.py)."""
 
+import pytest
+
 from tests.k8s.support import by_kind
+
+pytestmark = pytest.mark.tools
 
 
 def test_a_stuck_rollout_aborts_and_a_recent_revision_rolls_back_without_steps(mlserver):

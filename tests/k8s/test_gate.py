@@ -10,6 +10,8 @@ import yaml
 from tests.k8s.support import by_kind
 from tests.k8s.test_prometheus import promtool
 
+pytestmark = pytest.mark.tools
+
 WINE = 'destination_service_namespace="ml-canary",destination_service_name="wine",source_workload="istio-ingressgateway",'
 DEST = 'istio_requests_total{job="ml-canary/wine-sidecar",reporter="destination",' + WINE
 SOURCE = 'istio_requests_total{job="ml-canary/istio-ingressgateway",reporter="source",' + WINE

@@ -9,6 +9,8 @@ import yaml
 from tests.k8s import istio
 from tests.k8s.support import ROOT, by_kind, problems_after
 
+pytestmark = pytest.mark.tools
+
 
 @pytest.mark.parametrize("a, b, same", [
     ("*", "wine.ml-canary.svc.cluster.local", True), ("*.foo.com", "*.com", True), ("a.foo.com", "*.foo.com", True),

@@ -11,6 +11,8 @@ from loadgen.settings import LoadgenSettings
 from tests.k8s import crossref, istio
 from tests.k8s.support import K8S, by_kind, problems_after, render, validate
 
+pytestmark = pytest.mark.tools
+
 OVERLAYS = ["overlays/mlserver", "overlays/seldon"]
 COMPONENTS = ["components/v2", "components/faulty-v2", "components/loadgen"]
 # Every overlay with every component, alone and as make combines them.

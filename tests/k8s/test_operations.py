@@ -11,6 +11,8 @@ import pytest
 
 from tests.k8s.support import ROOT, by_kind, render
 
+pytestmark = pytest.mark.tools
+
 LABEL = "ml-canary.io/rewritten-by"
 
 

@@ -10,6 +10,8 @@ import yaml
 
 from tests.k8s.support import ROOT, by_kind, require_binary
 
+pytestmark = pytest.mark.tools
+
 HERE = Path(__file__).parent
 RECORDED = re.compile(r"\bmlcanary:[a-z0-9_]+:[a-z0-9_]+\b")
 

@@ -11,6 +11,8 @@ from tests.k8s import reach
 from tests.k8s.support import K8S, by_kind, render
 from tests.k8s.test_manifests import _set
 
+pytestmark = pytest.mark.tools
+
 GATEWAY = reach.Peer("istio-system", {"istio": "ingressgateway"},
                      "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account")
 PROMETHEUS = reach.Peer("monitoring", {"app.kubernetes.io/name": "prometheus"}, None, {"web": 9090})

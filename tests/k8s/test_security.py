@@ -10,6 +10,8 @@ import yaml
 
 from tests.k8s.support import ROOT, render
 
+pytestmark = pytest.mark.tools
+
 SCANS = [("overlays/mlserver", ("components/loadgen",)), ("overlays/seldon", ())]
 
 

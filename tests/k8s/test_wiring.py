@@ -13,6 +13,8 @@ from tests.k8s.support import ROOT, by_kind, problems_after, render
 from tests.k8s.test_prometheus import _queries, promtool
 from tests.k8s.test_reach import PROMETHEUS, _workload
 
+pytestmark = pytest.mark.tools
+
 KUBERNETES_DOC = ROOT / "docs" / "kubernetes.md"
 # Who exposes what (docs/metrics.md): name prefix -> (workload, container port name, path).
 PRODUCERS = {

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import servers
 from servers.logjson import JsonFormatter
 
@@ -15,6 +17,7 @@ def test_every_line_is_one_json_object():
     assert doc["time"].endswith("Z")
 
 
+@pytest.mark.tools
 def test_the_shipped_logging_config_loads():
     """Loaded in a process of its own, as MLServer loads it: in this one, its handlers
     would outlive the test and write to a captured stdout pytest has closed."""

@@ -128,6 +128,7 @@ def test_answers_without_the_token_are_refused_and_join_nothing(tmp_path):
         "/v1/answers", json={"revision": "s1", "answers": []}, headers=SIGNED).status_code == 200
 
 
+@pytest.mark.integration
 def test_a_flood_of_made_up_questions_evicts_no_running_analysis(judge):
     clock = Clock()  # at 0 s: an empty Prometheus answers every read
     judge = judge.make(clock=clock, max_analyses=2, idle_s=300, no_traffic_grace_s=1000)

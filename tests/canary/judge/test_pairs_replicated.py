@@ -19,6 +19,8 @@ from servers.answers import AnswerReporter, AnswerSettings
 from tests.k8s.support import require_binary
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.integration
+
 TOKEN = "answers-token"
 HOSTS = ("127.0.0.10", "127.0.0.11")  # two replicas on one port, as two pods' addresses: shard k is 127.0.0.1k
 

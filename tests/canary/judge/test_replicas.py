@@ -41,6 +41,7 @@ def answering(reader: PrometheusReader) -> str:
     return {labels["job"] for labels, _ in reader.instant("up")}.pop()
 
 
+@pytest.mark.integration
 def test_every_query_goes_to_one_replica_until_it_stops_answering(pair):
     port, (a, _) = pair
     reader = PrometheusReader(f"http://prometheus-operated.test:{port}", 2.0, resolve=lambda host, p: list(REPLICAS))

@@ -2,6 +2,7 @@
 
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
 import yaml
 
 from canary.rollout import analysis, args, spec
@@ -20,6 +21,7 @@ def rendered(canary: str, stable: str, weight: str) -> tuple[spec.Metric, str]:
     return metric, args.substitute(metric.source.call.url, values)
 
 
+@pytest.mark.integration
 def test_the_templates_url_jsonpath_and_condition_work_against_the_judge(prometheus, judge):
     canary, stable = prometheus.fresh()
     prometheus.serve(canary, 10)

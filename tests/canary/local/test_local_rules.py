@@ -2,6 +2,7 @@
 
 import subprocess
 
+import pytest
 import yaml
 
 from tests.canary.conftest import ROOT
@@ -15,6 +16,7 @@ def names(groups: list[dict], key: str) -> set[str]:
     return {rule[key] for group in groups for rule in group["rules"] if key in rule}
 
 
+@pytest.mark.tools
 def test_local_rules_pass_promtool(tmp_path):
     (tmp_path / "rules.yaml").write_text(LOCAL.read_text())
     (tmp_path / "rules.test.yaml").write_text((ROOT / "tests/canary/local/promtool/local-rules.test.yaml").read_text())

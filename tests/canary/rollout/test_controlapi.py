@@ -1,0 +1,62 @@
+"""The control API's refusals, served by uvicorn in this process over a controller with fake edges: a change
+without the token, and a bad body through 'canary's own client."""
+
+import json
+import os
+
+import httpx
+import pytest
+
+from canary.local import controlapi, procs
+from canary.local.client import ApiError, ControlClient
+from canary.webapi import ServerThread
+from tests.canary.rollout.test_controller import rig  # noqa: F401 - the controller over fakes
+
+TOKEN = "the-control-token"
+
+
+@pytest.fixture
+def served(rig, tmp_path):  # noqa: F811
+    """A Healthy controller on v1, nothing rolling out, its API on a port, its state file as the CLI finds it."""
+    make, _, router, *_ = rig
+    ctrl = make()
+    app = controlapi.create(ctrl, TOKEN, stack=None, prometheus_url="http://127.0.0.1:9", judge_url="http://127.0.0.1:9")
+    port = procs.free_port()
+    server = ServerThread(app, port, "control-api").start()
+    api = f"http://127.0.0.1:{port}"
+    (tmp_path / "controller.json").write_text(json.dumps({"api": api, "token": TOKEN, "pid": os.getpid()}))
+    yield api, ControlClient(tmp_path, user="tests"), ctrl, router
+    server.stop()
+
+
+def unchanged(ctrl, router) -> tuple:
+    """The rollout, its audit log, and what the platform was asked once the controller has reconciled."""
+    ctrl.reconcile()
+    summary = ctrl.state.summary()
+    return summary["phase"], summary["stable"], summary["target"], ctrl.store.audit_log(100), router.calls
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}], ids=["no token", "a wrong token"])
+def test_a_change_without_the_token_is_a_401_that_says_so_and_changes_nothing(served, headers):
+    api, _, ctrl, router = served
+    before = unchanged(ctrl, router)
+    answer = httpx.post(f"{api}/rollout", json={"version": "v2"}, headers=headers)
+    assert answer.status_code == 401 and "token" in answer.json()["error"]
+    assert unchanged(ctrl, router) == before and before[3:] == ([], [])  # no audit entry, no canary started
+
+
+@pytest.mark.parametrize("body, names", [({"version": ""}, "version"),
+                                          ({"version": "v2", "faults": {"error_ratio": 2}}, "error_ratio"),
+                                          ({"version": "v2", "colour": 1}, "colour")])
+def test_a_bad_body_is_a_422_that_names_the_field_and_changes_nothing(served, body, names):
+    _, client, ctrl, router = served
+    before = unchanged(ctrl, router)
+    with pytest.raises(ApiError, match=f"bad request.*{names}"):
+        client.post("/rollout", body)
+    assert unchanged(ctrl, router) == before and before[0] == "Healthy" and before[3:] == ([], [])
+
+
+def test_a_fault_with_a_misspelt_field_is_refused_by_name(served):
+    _, client, _, _ = served
+    with pytest.raises(ApiError, match="error_rate"):
+        client.post("/fault", {"version": "v1", "error_rate": 1})

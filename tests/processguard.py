@@ -1,0 +1,42 @@
+"""The ``integration`` and ``tools`` marks are a contract: a test with neither starts no process, so ``make
+test-fast`` can leave the marked ones out and still run everything else. A test that breaks the contract fails,
+naming the command it tried to start."""
+
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+MARKS = ("integration", "tools")
+
+
+class ProcessStarted(AssertionError):
+    """A test marked neither integration nor tools tried to start a process."""
+
+
+def _refused(command: object) -> ProcessStarted:
+    return ProcessStarted(f"this test starts a process ({command!r}) but is marked neither 'integration' (a "
+                          "server) nor 'tools' (a command-line tool): mark it, so 'make test-fast' leaves it out")
+
+
+def _no_popen(self: subprocess.Popen, args: object, *rest: object, **kwargs: object) -> None:
+    raise _refused(args)
+
+
+def _no_spawn(*args: object, **kwargs: object) -> None:
+    raise _refused(args[:2] or "os.fork")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Setup, call and teardown of an unmarked test run with process creation refused."""
+    if any(item.get_closest_marker(mark) is not None for mark in MARKS):
+        return (yield)
+    with pytest.MonkeyPatch.context() as patch:
+        # Popen covers subprocess.run, asyncio's subprocesses and every tool wrapper; fork and
+        # posix_spawn cover multiprocessing and the rest.
+        patch.setattr(subprocess.Popen, "_execute_child", _no_popen)
+        patch.setattr(os, "fork", _no_spawn)
+        patch.setattr(os, "posix_spawn", _no_spawn)
+        return (yield)
