@@ -91,8 +91,9 @@ def start_mlserver(artifact_root, tmp_path_factory):
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that start servers first, then those that run tools, then the rest: under pytest-xdist the
-    longest work starts at once and the short tests fill the workers' gaps at the end (modules stay together)."""
+    """Tests that start servers first, then those that run tools, then the rest. Under --dist worksteal the
+    first worker starts on the servers' tests and the others steal the last of them once their short tests
+    are done, so no end-to-end rollout is left for the end (measured: docs/testing.md)."""
     def rank(item: pytest.Item) -> int:
         return 0 if item.get_closest_marker("integration") else 1 if item.get_closest_marker("tools") else 2
 

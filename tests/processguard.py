@@ -2,9 +2,10 @@
 test-fast`` can leave the marked ones out and still run everything else. A test that breaks the contract fails,
 naming the command it tried to start."""
 
+import _posixsubprocess
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import pytest
 
@@ -29,14 +30,15 @@ def _no_spawn(*args: object, **kwargs: object) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
     """Setup, call and teardown of an unmarked test run with process creation refused."""
     if any(item.get_closest_marker(mark) is not None for mark in MARKS):
         return (yield)
     with pytest.MonkeyPatch.context() as patch:
-        # Popen covers subprocess.run, asyncio's subprocesses and every tool wrapper; fork and
-        # posix_spawn cover multiprocessing and the rest.
+        # Popen covers subprocess.run, asyncio's subprocesses and every tool wrapper; fork_exec covers
+        # multiprocessing's spawn and forkserver starts; the os calls cover the rest.
         patch.setattr(subprocess.Popen, "_execute_child", _no_popen)
-        patch.setattr(os, "fork", _no_spawn)
-        patch.setattr(os, "posix_spawn", _no_spawn)
+        patch.setattr(_posixsubprocess, "fork_exec", _no_spawn)
+        for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system"):
+            patch.setattr(os, name, _no_spawn)
         return (yield)

@@ -1,19 +1,25 @@
-"""Is a port free, and if not, which process holds it: for errors a person can act on."""
+"""Is a port free, and if not, which process holds it (for errors a person can act on); blocks of free ports
+claimed so that runs side by side never get the same one."""
 
+import errno
 import fcntl
+import functools
+import logging
 import os
 import socket
 import tempfile
+import threading
 from pathlib import Path
 
 import psutil
 
 # A port block picked here is claimed by a POSIX record lock on one shared file, over the block's port numbers
-# as byte offsets: the kernel refuses an overlapping claim to any other process (parallel test workers, two
-# benches) and drops a claim with the process that made it, so none outlives its holder. The descriptor stays
-# open: closing any descriptor of the file would drop every claim this process holds.
-_CLAIMS: dict[str, int] = {}
+# as byte offsets: the kernel refuses an overlapping claim to any other process of the same user (parallel test
+# workers, two benches) and drops a claim with the process that made it, so none outlives its holder. The
+# descriptor stays open: closing any descriptor of the file would drop every claim this process holds.
 _MINE: set[int] = set()
+_MINE_LOCK = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -61,7 +67,9 @@ def ephemeral_floor() -> int:
 
 
 def free_block(size: int, seed: int, low: int = 20000) -> int:
-    """The first port of ``size`` consecutive free ports, searched from a ``seed``-dependent place.
+    """The first port of ``size`` consecutive free ports, searched from a ``seed``-dependent place, and
+    claimed for the life of this process: no other process of this user gets it meanwhile, and this one
+    never gets it twice.
 
     Only below the ephemeral range: a port there can be taken by any outgoing connection
     between the check and the moment a server binds it.
@@ -76,18 +84,32 @@ def free_block(size: int, seed: int, low: int = 20000) -> int:
     raise RuntimeError(f"no block of {size} free ports between {low} and {ephemeral_floor()}")
 
 
-def _claim(base: int, size: int) -> bool:
-    """Claim ports ``base`` to ``base + size - 1`` for this process's life; False when another process holds
-    any of them, or this one picked any before (its server may not have bound yet)."""
-    wanted = set(range(base, base + size))
-    if wanted & _MINE:
-        return False
-    if "fd" not in _CLAIMS:
-        path = Path(tempfile.gettempdir()) / f"ml-canary-ports-{os.getuid()}.lock"
-        _CLAIMS["fd"] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+@functools.cache
+def _claims_file() -> int | None:
+    """The descriptor whose record locks are this process's claims; None (claims in this process only) when
+    the file cannot be opened."""
+    path = Path(tempfile.gettempdir()) / f"ml-canary-ports-{os.getuid()}.lock"
     try:
-        fcntl.lockf(_CLAIMS["fd"], fcntl.LOCK_EX | fcntl.LOCK_NB, size, base, os.SEEK_SET)
-    except OSError:
-        return False
-    _MINE.update(wanted)
-    return True
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        log.warning("ports are claimed in this process only: cannot open %s (%s)", path, exc.strerror)
+        return None
+
+
+def _claim(base: int, size: int) -> bool:
+    """Claim ports ``base`` to ``base + size - 1``; False when another process holds any of them, or this one
+    picked any before (its server may not have bound yet)."""
+    wanted = set(range(base, base + size))
+    with _MINE_LOCK:
+        if wanted & _MINE:
+            return False
+        fd = _claims_file()
+        try:
+            if fd is not None:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, size, base, os.SEEK_SET)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EAGAIN):
+                return False  # held by another process
+            raise
+        _MINE.update(wanted)
+        return True

@@ -27,7 +27,8 @@ def alive(pid: int) -> bool:
 
 
 def free_port() -> int:
-    """A port free now, below the ephemeral range, so no outgoing connection takes it before a server binds it."""
+    """A port free now, below the ephemeral range (no outgoing connection takes it before a server binds it),
+    claimed for this process's life (``ports.free_block``)."""
     return ports.free_block(1, os.getpid() * 31 + next(_PORTS))
 
 

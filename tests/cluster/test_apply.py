@@ -7,6 +7,8 @@ import yaml
 from tests.k8s.support import render
 from tests.k8s.test_manifests import OVERLAYS
 
+pytestmark = pytest.mark.integration
+
 COMPONENTS = [(), ("components/v2",), ("components/faulty-v2",), ("components/loadgen",)]
 
 

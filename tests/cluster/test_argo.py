@@ -8,9 +8,13 @@ so every AnalysisRun errs after its retries); each analysis step is passed with 
 import json
 import math
 
+import pytest
+
 from tests.cluster.argo_view import at_step, rollout, routes, taken, weights
 from tests.cluster.conftest import HOST, NAMESPACE, REGISTRY, Cluster
 from tests.waiting import wait_until
+
+pytestmark = pytest.mark.integration
 
 
 def analysis_args(cluster: Cluster, step: int) -> dict[str, str]:

@@ -13,6 +13,8 @@ from tests.k8s.support import by_kind, render
 from tests.k8s.test_manifests import OVERLAYS
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.integration
+
 _NAMES = itertools.count()
 
 

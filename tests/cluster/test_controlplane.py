@@ -9,6 +9,8 @@ import pytest
 from cluster import components, controlplane
 from cluster.settings import ClusterSettings, default_tools
 
+pytestmark = pytest.mark.integration
+
 
 def settings(tmp_path, **changes) -> ClusterSettings:
     """A control plane of its own in tmp_path (the session's cluster keeps its ports)."""

@@ -14,6 +14,8 @@ from tests.answer_sink import AnswerSink
 from tests.cluster.conftest import Cluster
 from tests.waiting import wait_until
 
+pytestmark = pytest.mark.integration
+
 CONFIGMAP = "argo-rollouts-notification-configmap"
 # What a cluster's Argo Rollouts release may already hold: another team's abort condition and template.
 THEIRS = {"trigger.on-rollout-aborted": "- send: [team-aborted]\n", "template.team-aborted": "message: aborted\n",

@@ -12,6 +12,8 @@ from tests.k8s import crossref
 from tests.k8s.support import by_kind, render
 from tests.k8s.test_manifests import OVERLAYS
 
+pytestmark = pytest.mark.integration
+
 
 def admit(cluster, template: dict, name: str) -> str:
     """Create a pod of this template in dry run (admission runs, nothing is stored): '' or the refusal."""

@@ -10,6 +10,8 @@ from images.containers import Containers, wait_exit, wait_healthy
 from images.engine import connect, reference
 from images.smoke import ROW, V2_BODY, free_port, scrape, uid
 
+pytestmark = pytest.mark.integration
+
 TAG = os.environ.get("ML_CANARY_IMAGE_TAG", "test")
 
 

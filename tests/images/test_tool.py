@@ -11,6 +11,8 @@ import pytest
 from images import build
 from images.engine import EngineError, connect
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[2]
 TAG = os.environ.get("ML_CANARY_IMAGE_TAG", "test")
 BASE = "docker.io/library/python:3.11-slim"

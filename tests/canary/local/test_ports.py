@@ -10,6 +10,7 @@ from tests.canary.conftest import ROOT
 
 
 def overlap(a: int, b: int, size: int) -> bool:
+    """Two blocks of ``size`` ports starting at ``a`` and ``b`` share a port."""
     return abs(a - b) < size
 
 

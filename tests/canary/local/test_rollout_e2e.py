@@ -206,6 +206,8 @@ def test_sigkill_of_the_controller_mid_rollout_resumes_at_the_same_step(rig):
 
 def test_manual_pause_resume_promote_abort_retry_then_a_fault_flips_the_runtime_without_a_restart(rig):
     c = rig.client
+    refused = httpx.post(f"{c.state['api']}/rollout", json={"version": "v2"})  # the real controller, no token
+    assert refused.status_code == 401 and rig.stack.status()["canary"] is None and c.audit() == []
     c.post("/rollout", {"version": "v2"})
     wait_for(c, lambda d: d["weight"] == 10, 60)
     c.post("/pause")

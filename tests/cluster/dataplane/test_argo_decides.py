@@ -16,7 +16,7 @@ from tests.cluster.argo_view import analyses, at_step, rollout, routes, weights
 from tests.cluster.dataplane.conftest import Served
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.timeout(600)  # the fixture's start (a control plane, the autoscaler's first act) included
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # the fixture's start (a control plane, the autoscaler's first act) included
 
 
 def roll_out(served: Served, faults: str = "") -> str:
