@@ -16,9 +16,9 @@ WORKERS ?= 0
 # make serve listens on this machine only; SERVE_HOST=0.0.0.0 opens it to the network (no token on inference).
 SERVE_HOST ?= 127.0.0.1
 PYTEST_ARGS ?=
-# pytest-xdist processes for make test: most of a test's time is spent waiting on real servers and rollouts,
-# so on two cores three workers keep both busy (docs/testing.md has the measurements).
-TEST_WORKERS ?= 3
+# pytest-xdist processes for make test: in one process the tests keep two cores half busy (they wait on real
+# servers and rollouts); two workers fill them, three starved load-sensitive tests (docs/testing.md).
+TEST_WORKERS ?= 2
 # Where the tests leave what a person may want to look at afterwards (the dashboard's screenshots).
 TEST_ARTIFACTS ?= test-artifacts
 

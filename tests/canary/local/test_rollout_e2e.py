@@ -77,8 +77,10 @@ def test_healthy_v2_promotes_and_canary_judge_shows_the_tests_on_the_way(shipped
     rig = shipped
     rig.client.post("/rollout", {"version": "v2"})
     wait_for(rig.client, lambda d: judged(d, "disagreement", 2), 60)  # the shadow phase: 10 s at SCALE
+    rig.client.post("/pause")  # held there while 'canary judge' starts, which on a busy machine takes seconds
     shown = canary_judge(rig)
     assert "in the shadow phase, on copies" in shown[0] and any(r.split()[:1] == ["disagreement"] for r in shown), shown
+    rig.client.post("/resume")
     wait_for(rig.client, judged, 90)
     status = rig.stack.status()
     head, _, errors, latency = canary_judge(rig)[:4]

@@ -87,10 +87,12 @@ def test_weights_90_10_and_the_header_route(harness, with_canary, tmp_path):
                         "Envoy to load the routes")  # read back from Envoy's admin API
     assert (loaded["header_routes"], loaded["mirror_routes"]) == (["canary-header"], [])
     out = tmp_path / "lg.json"
-    doc = summary(loadgen(harness.gateway, "--rps", "400", "--duration", "6s", out=out), out)
-    assert doc["requests"] == 2400 and doc["success_ratio"] == 1.0
+    # 200 rps: at 400, with both cores also serving three other test workers' stacks, 11% of the requests
+    # failed once; the split, not the machine's capacity, is what this test is about.
+    doc = summary(loadgen(harness.gateway, "--rps", "200", "--duration", "8s", out=out), out)
+    assert doc["requests"] == 1600 and doc["success_ratio"] == 1.0
     share = doc["by_version"]["v2"]["requests"] / doc["requests"]
-    # Binomial: p = 0.1, n = 2400, sd = 0.0061; 0.07..0.13 is about five sd either side.
+    # Binomial: p = 0.1, n = 1600, sd = 0.0075; 0.07..0.13 is four sd either side.
     assert 0.07 <= share <= 0.13
     assert {infer(harness, {"x-canary": "always"}).headers["x-model-version"] for _ in range(20)} == {"v2"}
 
