@@ -105,7 +105,7 @@ test-core: $(STAMP) $(SELDON_STAMP) $(CHECKOV_STAMP) tools ## Tests in .venv: mo
 
 .PHONY: test-fast
 test-fast: $(STAMP) ## The inner loop: every test that starts no process (no server, no tool), in under 2 minutes.
-	$(call run_pytest,$(BIN)/python,-n 2 -m "not integration and not tools" --ignore=tests/cluster)
+	$(call run_pytest,$(BIN)/python,-n $(TEST_WORKERS) -m "not integration and not tools" --ignore=tests/cluster)
 
 .PHONY: test-seldon
 test-seldon: $(SELDON_STAMP) ## Tests in .venv-seldon: the Seldon runtime, and the shared code under numpy 1.x.

@@ -4,13 +4,11 @@ import multiprocessing
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.canary.conftest import ROOT
 from tests.processguard import ProcessStarted
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_an_unmarked_test_cannot_start_a_process_and_is_told_to_mark_it():
