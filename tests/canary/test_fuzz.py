@@ -7,9 +7,9 @@ import os
 import httpx
 import pytest
 
-from canary.local import controlapi, procs
+from canary.local import controlapi
 from canary.local.client import StackClient
-from canary.webapi import ServerThread
+from tests.apps import served as served_app
 from tests.canary.rollout.test_controller import rig  # noqa: F401 - the controller over fakes
 from tests.fuzz import fuzz
 
@@ -28,10 +28,8 @@ def served(rig, tmp_path):  # noqa: F811
     (tmp_path / "stack" / "stack.json").write_text(json.dumps({"api": "http://127.0.0.1:9", "token": "t",
                                                                "pid": os.getpid(), "fault_token": "f"}))
     api = controlapi.create(ctrl, TOKEN, StackClient(tmp_path / "stack"), "http://127.0.0.1:9", "http://127.0.0.1:9")
-    port = procs.free_port()
-    server = ServerThread(api, port, "fuzzed-control-api").start()
-    yield f"http://127.0.0.1:{port}", ctrl
-    server.stop()
+    for server in served_app(api, "fuzzed-control-api"):
+        yield server.url, ctrl
 
 
 def controller_state(ctrl):

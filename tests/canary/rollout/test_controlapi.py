@@ -7,9 +7,9 @@ import os
 import httpx
 import pytest
 
-from canary.local import controlapi, procs
+from canary.local import controlapi
 from canary.local.client import ApiError, ControlClient
-from canary.webapi import ServerThread
+from tests.apps import served as served_app
 from tests.canary.rollout.test_controller import rig  # noqa: F401 - the controller over fakes
 
 TOKEN = "the-control-token"
@@ -21,12 +21,9 @@ def served(rig, tmp_path):  # noqa: F811
     make, _, router, *_ = rig
     ctrl = make()
     app = controlapi.create(ctrl, TOKEN, stack=None, prometheus_url="http://127.0.0.1:9", judge_url="http://127.0.0.1:9")
-    port = procs.free_port()
-    server = ServerThread(app, port, "control-api").start()
-    api = f"http://127.0.0.1:{port}"
-    (tmp_path / "controller.json").write_text(json.dumps({"api": api, "token": TOKEN, "pid": os.getpid()}))
-    yield api, ControlClient(tmp_path, user="tests"), ctrl, router
-    server.stop()
+    for server in served_app(app, "control-api"):
+        (tmp_path / "controller.json").write_text(json.dumps({"api": server.url, "token": TOKEN, "pid": os.getpid()}))
+        yield server.url, ControlClient(tmp_path, user="tests"), ctrl, router
 
 
 def unchanged(ctrl, router) -> tuple:
