@@ -140,27 +140,30 @@ bench: $(STAMP) $(SELDON_STAMP) tools ## Run the benchmarks (figures for docs/be
 ##@ Serving
 
 .PHONY: serve
-serve: serve-$(RUNTIME) ## Serve VERSION (v1|v2) in the foreground with RUNTIME (mlserver|seldon); FAULT_* pass through.
+serve: serve-$(RUNTIME) ## Serve VERSION (v1|v2) of ARTIFACTS in the foreground with RUNTIME (mlserver|seldon); FAULT_* pass through.
+
+# The served model's name: MODEL, else the one its artifact was packaged under (python -m models.package), else wine.
+SERVE_NAME = $(or $(MODEL),$(shell sed -n 's/^  "name": "\(.*\)",*$$/\1/p' $(ARTIFACTS)/$(VERSION)/metadata.json 2>/dev/null),wine)
 
 .PHONY: serve-mlserver
 serve-mlserver: $(STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 	@$(BIN)/python -m servers.preflight --version $(VERSION) --artifacts $(ARTIFACTS) --ports 8080 8081 8082
-	$(BIN)/python -m servers.repository --version $(VERSION) --artifacts $(ARTIFACTS) \
+	$(BIN)/python -m servers.repository --version $(VERSION) --artifacts $(ARTIFACTS) --model-name $(SERVE_NAME) \
 	  --out run/serve-$(VERSION) --workers $(WORKERS) --host $(SERVE_HOST) >/dev/null
-	@echo "MLServer, model 'wine' version $(VERSION): REST http://127.0.0.1:8080/v2/models/wine/infer," \
+	@echo "MLServer, model '$(SERVE_NAME)' version $(VERSION): REST http://127.0.0.1:8080/v2/models/$(SERVE_NAME)/infer," \
 	  "gRPC 127.0.0.1:8081, metrics http://127.0.0.1:8082/metrics, faults http://127.0.0.1:8080/ml-canary/v1/faults"
 	cd run/serve-$(VERSION) && exec $(abspath $(BIN))/mlserver start .
 
 .PHONY: serve-seldon
 serve-seldon: $(SELDON_STAMP) $(ARTIFACTS)/$(VERSION)/metadata.json
 	@$(SELDON_BIN)/python -m servers.preflight --version $(VERSION) --artifacts $(ARTIFACTS) --ports 9000 5000 6000 9500
-	@echo "Seldon wrapper, model 'wine' version $(VERSION): REST http://127.0.0.1:9000/api/v1.0/predictions," \
+	@echo "Seldon wrapper, model '$(SERVE_NAME)' version $(VERSION): REST http://127.0.0.1:9000/api/v1.0/predictions," \
 	  "gRPC 127.0.0.1:5000, metrics http://127.0.0.1:6000/metrics, faults http://127.0.0.1:9500/ml-canary/v1/faults"
 	@# The wrapper's process tree does not stop on Ctrl-C (SIGINT), but does on SIGTERM to its group.
 	@# One gunicorn worker per usable CPU unless GUNICORN_WORKERS is set (docs/benchmarks.md).
-	MODEL_VERSION=$(VERSION) MODEL_ARTIFACTS=$(abspath $(ARTIFACTS)) MODEL_ADMIN_HOST=$(SERVE_HOST) \
+	MODEL_VERSION=$(VERSION) MODEL_ARTIFACTS=$(abspath $(ARTIFACTS)) MODEL_ADMIN_HOST=$(SERVE_HOST) MODEL_NAME=$(SERVE_NAME) \
 	  GUNICORN_WORKERS=$${GUNICORN_WORKERS:-$$($(SELDON_BIN)/python -m servers.seldon_workers)} \
-	  PREDICTIVE_UNIT_ID=$${PREDICTIVE_UNIT_ID:-wine} PREDICTIVE_UNIT_IMAGE=$${PREDICTIVE_UNIT_IMAGE:-ml-canary-seldon:$(VERSION)} \
+	  PREDICTIVE_UNIT_ID=$${PREDICTIVE_UNIT_ID:-$(SERVE_NAME)} PREDICTIVE_UNIT_IMAGE=$${PREDICTIVE_UNIT_IMAGE:-ml-canary-seldon:$(VERSION)} \
 	  setsid $(SELDON_BIN)/python -m servers.seldon_bind $(SERVE_HOST) servers.seldon_runtime.SeldonModel \
 	  --http-port 9000 --grpc-port 5000 --metrics-port 6000 & pid=$$!; \
 	trap 'kill -TERM -- -$$pid 2>/dev/null' INT TERM; wait $$pid || wait $$pid
@@ -192,18 +195,21 @@ test-images: $(STAMP) ## Build every image through Podman's Docker API on a Debi
 REGISTRY ?=
 TAG ?= 0.1.0
 OVERLAY ?= mlserver
-HOST ?= wine.example.com
-TLS_SECRET ?= wine-tls
+# The model's name in every object, label, route and query (python -m models.package --name); HOST and
+# TLS_SECRET default to names made from it.
+DEPLOY_MODEL = $(or $(MODEL),wine)
+HOST ?= $(DEPLOY_MODEL).example.com
+TLS_SECRET ?= $(DEPLOY_MODEL)-tls
 NAMESPACE ?= ml-canary
 ROLLOUTS := kubectl argo rollouts -n $(NAMESPACE)
-RENDER = REGISTRY=$(REGISTRY) TAG=$(TAG) HOST=$(HOST) TLS_SECRET=$(TLS_SECRET) hack/render.sh $(OVERLAY)
+RENDER = REGISTRY=$(REGISTRY) TAG=$(TAG) MODEL=$(DEPLOY_MODEL) HOST=$(HOST) TLS_SECRET=$(TLS_SECRET) hack/render.sh $(OVERLAY)
 # What acts on the cluster renders with the settings given to this make (make puts those from the command
 # line or the environment in a recipe's environment; the ?= defaults above it does not), the others as the
 # last make deploy saved them, then the defaults (hack/deployment.sh).
 DEPLOYMENT = NAMESPACE=$(NAMESPACE) hack/deployment.sh
 
 .PHONY: render
-render: ## Print the manifests for OVERLAY, REGISTRY, TAG, HOST (the public host name), TLS_SECRET as given (no cluster read).
+render: ## Print the manifests for OVERLAY, REGISTRY, TAG, MODEL, HOST (the public host name), TLS_SECRET as given (no cluster read).
 	@$(RENDER)
 
 .PHONY: deployment
@@ -230,16 +236,17 @@ deploy: ## Apply the OVERLAY (mlserver|seldon) with images from REGISTRY/TAG, mo
 	@kubectl -n $(NAMESPACE) get secret $(ANSWERS_SECRET) -o name >/dev/null 2>&1 \
 	  || head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' \
 	  | kubectl -n $(NAMESPACE) create secret generic $(ANSWERS_SECRET) --from-file=token=/dev/stdin
-	@# What Argo rewrites first, only when missing: VirtualService wine delegates to these, and istiod
+	@# What Argo rewrites first, only when missing: VirtualService MODEL delegates to these, and istiod
 	@# drops a route whose delegate does not exist yet.
-	kubectl -n $(NAMESPACE) get virtualservice/wine-rest virtualservice/wine-grpc destinationrule/wine >/dev/null 2>&1 \
+	model=$$($(DEPLOYMENT) get MODEL); \
+	kubectl -n $(NAMESPACE) get virtualservice/$$model-rest virtualservice/$$model-grpc destinationrule/$$model >/dev/null 2>&1 \
 	  || $(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)
 	$(APPLY) -l 'ml-canary.io/rewritten-by!=argo-rollouts' -f $(RENDERED)
 	@# Saved last, so a deploy that failed leaves the settings of the one before.
 	$(DEPLOYMENT) configmap | $(APPLY) -f -
 
 .PHONY: routes
-routes: ## Reset what Argo Rollouts rewrites (VirtualServices wine-rest, wine-grpc, DestinationRule wine); only between rollouts.
+routes: ## Reset what Argo Rollouts rewrites (VirtualServices MODEL-rest, MODEL-grpc, DestinationRule MODEL); only between rollouts.
 	@mkdir -p build && $(DEPLOYMENT) render > $(RENDERED)
 	$(APPLY) -l '$(REWRITTEN)' -f $(RENDERED)
 
@@ -262,7 +269,7 @@ loadgen: ## Start the in-cluster load generator Job (50 rps for 30 minutes), rep
 	$(DEPLOYMENT) render components/loadgen | $(APPLY) -l app.kubernetes.io/component=loadgen -f -
 
 # A rollout changes the Rollout's pod template and nothing else.
-TEMPLATE_PATCH = $(VENV_OPS)/bin/python hack/template_patch.py $(FAULTS) | kubectl -n $(NAMESPACE) patch rollout wine --type json --patch-file /dev/stdin
+TEMPLATE_PATCH = $(VENV_OPS)/bin/python hack/template_patch.py $(FAULTS) | kubectl -n $(NAMESPACE) patch rollout "$$($(DEPLOYMENT) get MODEL)" --type json --patch-file /dev/stdin
 
 .PHONY: rollout-v2
 rollout-v2: $(OPS_STAMP) ## Roll out model v2: 10% -> analysis -> 50% -> analysis -> 100% (FAULTS="FAULT_ERROR_RATIO=1 ..." to break it on purpose).
@@ -276,15 +283,15 @@ rollout-faulty-v2: $(OPS_STAMP) ## Roll out a v2 with 30% errors: the analysis a
 
 .PHONY: status
 status: ## Show the rollout (kubectl argo rollouts get).
-	$(ROLLOUTS) get rollout wine
+	$(ROLLOUTS) get rollout "$$($(DEPLOYMENT) get MODEL)"
 
 .PHONY: promote
 promote: ## Skip the current pause or analysis step.
-	$(ROLLOUTS) promote wine
+	$(ROLLOUTS) promote "$$($(DEPLOYMENT) get MODEL)"
 
 .PHONY: abort
 abort: ## Abort the rollout: all traffic back to the stable version.
-	$(ROLLOUTS) abort wine
+	$(ROLLOUTS) abort "$$($(DEPLOYMENT) get MODEL)"
 
 ##@ A real control plane on this machine (docs/kubernetes.md)
 

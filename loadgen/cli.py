@@ -13,14 +13,14 @@ from pydantic import ValidationError
 
 from canary.cli import unexpected
 from canary.rollout.durations import format_s, seconds
-from loadgen import report, shapes
+from loadgen import datafile, report, shapes
 from loadgen.feedback import FeedbackSender
 from loadgen.payloads import PROTOCOLS, PayloadPool, path_for
 from loadgen.runner import Plan, Runner
 from loadgen.settings import DEFAULT_TARGET, LoadgenSettings
-from loadgen.stats import Stats
+from loadgen.stats import CONNECT_ERROR, Stats
 
-EXIT_OK, EXIT_BELOW, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
 def build_parser(defaults: LoadgenSettings) -> argparse.ArgumentParser:
@@ -50,10 +50,11 @@ def build_parser(defaults: LoadgenSettings) -> argparse.ArgumentParser:
                    help="share of deliberately malformed payloads, 0..1 (default %(default)s)")
     p.add_argument("--batch-rows", type=int, default=defaults.batch_rows, help="rows per request (default %(default)s)")
     _feedback_flags(p, defaults)
+    datafile.add_flags(p, defaults)
     p.add_argument("--json", type=Path, default=Path(defaults.json_path) if defaults.json_path else None,
                    help="write the summary as JSON to this path")
-    p.add_argument("--fail-below", type=float, default=defaults.fail_below,
-                   help="exit 1 when the overall success ratio ends below this (0..1)")
+    p.add_argument("--fail-under", "--fail-below", dest="fail_below", type=float, default=defaults.fail_below,
+                   metavar="RATIO", help="exit 1 when the overall success ratio ends below this (0..1)")
     p.add_argument("--quiet", action="store_true", default=defaults.quiet, help="no live progress")
     p.add_argument("--metrics-port", type=int, default=defaults.metrics_port,
                    help="serve the generator's own Prometheus metrics on this port")
@@ -102,7 +103,8 @@ def make_runner(args, stats: Stats, on_result=None) -> Runner:
         max_in_flight=args.max_in_flight,
         late_threshold_s=args.late_threshold_ms / 1000,
     )
-    pool = PayloadPool(args.protocol, random.Random(args.seed), args.invalid_ratio, args.batch_rows)
+    pool = datafile.pool_for(args, plan.headers, plan.timeout_s) if args.data else PayloadPool(
+        args.protocol, random.Random(args.seed), args.invalid_ratio, args.batch_rows)
     feedback = FeedbackSender(args.target, args.protocol, args.feedback_ratio, seconds(args.feedback_delay),
                               random.Random(f"{args.seed}-feedback"))
     return Runner(plan, shape.schedule(), pool, stats, on_result, feedback)
@@ -172,6 +174,9 @@ def _run_main(args) -> int:
     except ValueError as exc:
         print(f"loadgen: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except datafile.NothingAnswers as exc:
+        print(f"loadgen: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
     if not args.quiet:
         span = format_s(runner.plan.duration_s) if runner.plan.duration_s else "until Ctrl-C"
         print(f"loadgen: {args.shape} {args.rps:g} rps -> {runner.plan.url} for {span}", file=sys.stderr, flush=True)
@@ -185,6 +190,10 @@ def _run_main(args) -> int:
     print(report.table(doc))
     if args.json:
         report.write_json(args.json, doc)
+    if doc["requests"] and set(doc["status_codes"]) == {CONNECT_ERROR}:  # slow answers are figures, not this
+        print(f"loadgen: nothing answered at {runner.plan.url}: all {doc['requests']} connections were refused or "
+              "reset (is the target up? --target)", file=sys.stderr)
+        return EXIT_UNREACHABLE
     if args.fail_below is not None and doc["success_ratio"] < args.fail_below:
         print(f"loadgen: success ratio {doc['success_ratio']:.4f} is below --fail-below {args.fail_below}", file=sys.stderr)
         return EXIT_BELOW

@@ -1,4 +1,5 @@
-"""Request bodies: real wine rows, pre-encoded, and a few deliberately malformed ones."""
+"""Request bodies: the demo's wine rows, pre-encoded, and a few deliberately malformed ones (loadgen.datafile replays a
+person's own rows)."""
 
 import json
 import random
@@ -27,9 +28,10 @@ def path_for(protocol: str, model: str) -> str:
     raise ValueError(f"unknown protocol {protocol!r}; use v2 or seldon")
 
 
-def _v2(rows: list[list[float]], datatype: str = "FP64") -> dict:
+def _v2(rows: list[list], datatype: str = "FP64", width: int = 0) -> dict:
     flat = [value for row in rows for value in row]
-    return {"inputs": [{"name": "features", "shape": [len(rows), len(rows[0]) if rows else 13], "datatype": datatype, "data": flat}]}
+    shape = [len(rows), len(rows[0]) if rows else width]
+    return {"inputs": [{"name": "features", "shape": shape, "datatype": datatype, "data": flat}]}
 
 
 def _seldon(rows: list[list[float]], names: list[str] | None) -> dict:
@@ -49,15 +51,16 @@ def encode_rows(protocol: str, rows: list[list[float]], names: list[str] | None 
     raise ValueError(f"unknown protocol {protocol!r}; use v2 or seldon")
 
 
-def _invalid(protocol: str, row: list[float], names: list[str]) -> list[bytes]:
+def invalid_bodies(protocol: str, row: list, names: list[str]) -> list[bytes]:
     """One of each mistake a client makes; every one must be a 4xx, never a 5xx."""
     short = row[:-1]
     if protocol == "v2":
         return [
             _encode(_v2([short])),                                   # wrong feature count
             _encode(_v2([[str(v) for v in row]], "BYTES")),          # wrong datatype
-            _encode(_v2([], "FP64")),                                # empty batch
-            _encode({"inputs": [{"name": "features", "shape": [1, 13], "datatype": "FP64", "data": ["NaN"] * 13}]}),
+            _encode(_v2([], "FP64", len(row))),                      # empty batch
+            _encode({"inputs": [{"name": "features", "shape": [1, len(row)], "datatype": "FP64",
+                                 "data": ["NaN"] * len(row)}]}),
             b'{"inputs": [',                                         # malformed JSON
         ]
     return [
@@ -82,7 +85,7 @@ class PayloadPool:
         truth = data.truth()
         self._valid = [Payload(encode_rows(protocol, rows[i:i + batch_rows], names), True, tuple(truth[i:i + batch_rows]))
                        for i in range(len(rows) - batch_rows + 1)]
-        self._invalid = _invalid(protocol, rows[0], names)
+        self._invalid = invalid_bodies(protocol, rows[0], names)
         self._rng = rng
         self._invalid_ratio = invalid_ratio
 

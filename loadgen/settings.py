@@ -54,5 +54,13 @@ class LoadgenSettings(BaseSettings):
     """Share of answers whose true class is sent back as feedback."""
     feedback_delay: str = "0s"
     """How long after its answer a feedback is sent (labels arrive late)."""
+    data: str = ""
+    """Replay the rows of this file (CSV, Parquet, JSON lines) instead of the wine demo's."""
+    label_column: str = ""
+    """The file's column with each row's true class: scored, and sent back as feedback."""
+    order: str = "file"
+    """file (in the file's order) or shuffle (with --seed); either loops at the end."""
+    missing: str = "skip"
+    """Rows with a missing value: skip (counted) or send (the runtime answers 400)."""
     late_threshold_ms: float = Field(5.0, gt=0)
     """A send this far behind its intended time counts as late."""

@@ -5,7 +5,7 @@ Layout: ``<root>/<version>/model.skops`` and ``<root>/<version>/metadata.json``.
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,10 @@ class Metadata:
     sha256: str
     seed: int
     sklearn_version: str
+    name: str = "wine"  # artifacts trained before models could be named were all the wine demo's
+    """The model's name: in its URL (/v2/models/<name>/infer), its metrics and, on a cluster, every object's name."""
+    trusted_types: list[str] = field(default_factory=list)
+    """Types beyond skops' defaults the person who packaged this version chose to trust (models.package --trust)."""
 
 
 def sha256_of(path: Path) -> str:
@@ -86,7 +90,7 @@ def load(folder: Path) -> tuple[Any, Metadata]:  # Any: whatever estimator the (
             f"{metadata.sha256[:12]}…: the file was changed or truncated; refusing to load it"
         )
     try:
-        estimator = sio.load(model_path, trusted=TRUSTED_TYPES)
+        estimator = sio.load(model_path, trusted=TRUSTED_TYPES + metadata.trusted_types)
     except Exception as exc:  # noqa: BLE001 - skops raises several types for untrusted or corrupt files
         raise ArtifactError(f"{model_path} could not be loaded safely: {exc}") from None
     return estimator, metadata

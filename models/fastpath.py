@@ -8,6 +8,7 @@ Anything else, or a server started with ``MODEL_FAST_PATH=false``, calls
 ``estimator.predict``.
 """
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -33,12 +34,39 @@ def _linear_parts(estimator) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
+def _needs_table(estimator, width: int) -> bool:
+    """Whether predict refuses bare rows: a ColumnTransformer that selects columns by name takes only a table."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            estimator.predict(np.zeros((1, width)))
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
+            return True
+    return False
+
+
+def _general_predict(estimator) -> Predict:
+    """``estimator.predict`` for any classifier, mapped to indices into its ``classes_``."""
+    classes = estimator.classes_
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None or not _needs_table(estimator, len(names)):
+        if names is not None:
+            # Fitted on a table: the servers hand over rows in its column order, so scikit-learn's warning
+            # that bare rows carry no names says nothing here, on every request.
+            warnings.filterwarnings("ignore", message="X does not have valid feature names", category=UserWarning)
+        return lambda X: np.searchsorted(classes, estimator.predict(X))
+    # A table costs about as much again as a gradient-boosting model's own predict: only when it must.
+    import pandas as pd  # only here: the wine demo never needs it
+
+    columns = list(names)
+    return lambda X: np.searchsorted(classes, estimator.predict(pd.DataFrame(X, columns=columns)))
+
+
 def compile_predict(estimator, fast: bool = True) -> Predict:
     """A function from validated float rows to class indices; ``fast=False`` always calls ``estimator.predict``."""
     parts = _linear_parts(estimator) if fast else None
     if parts is None:
-        classes = list(estimator.classes_)
-        return lambda X: np.searchsorted(classes, estimator.predict(X))
+        return _general_predict(estimator)
     weights_t, bias = np.ascontiguousarray(parts[0].T), parts[1]
     if weights_t.shape[1] == 1:  # binary: one score, positive means the second class
         return lambda X: ((X @ weights_t + bias)[:, 0] > 0).astype(np.intp)

@@ -13,7 +13,14 @@ from fastapi import Header
 from mlserver import MLModel
 from mlserver.errors import MLServerError
 from mlserver.handlers import custom_handler
-from mlserver.types import InferenceRequest, InferenceResponse, Parameters, ResponseOutput
+from mlserver.types import (
+    InferenceRequest,
+    InferenceResponse,
+    MetadataModelResponse,
+    MetadataTensor,
+    Parameters,
+    ResponseOutput,
+)
 from mlserver.utils import get_model_uri
 from prometheus_client import REGISTRY
 
@@ -26,6 +33,7 @@ from servers.validation import rows_from_tensor
 
 RUNTIME = "mlserver"
 OUTPUT_NAME = "predicted_class"
+INPUT_NAME = "features"  # any name is taken; this is the one the metadata gives
 
 
 @contextlib.contextmanager
@@ -38,11 +46,11 @@ def as_mlserver_error():
 
 
 class CanaryModel(MLModel):
-    """Serves one version of the wine classifier with faults and custom metrics."""
+    """Serves one version of a packaged classifier (the wine demo's by default) with faults and custom metrics."""
 
     async def load(self) -> bool:
         """Load the artifact, checked, with metrics and the fault switch wired in."""
-        fault_settings = FaultSettings()
+        fault_settings, model_settings = FaultSettings(), ModelSettings()
         artifact_dir = Path(await get_model_uri(self.settings))
         # Workers are children of the server process: key the shared state by its pid.
         owner = faults.server_pid()
@@ -60,7 +68,8 @@ class CanaryModel(MLModel):
             store,
             random.Random(fault_settings.seed),
             RUNTIME,
-            fast_path=ModelSettings().fast_path,
+            fast_path=model_settings.fast_path,
+            threads=model_settings.threads,
         )
         if self.version and self.version != self._predictor.version:
             raise MLServerError(
@@ -97,6 +106,15 @@ class CanaryModel(MLModel):
             ],
             parameters=Parameters(headers={admin.VERSION_HEADER: self._predictor.version}),
         )
+
+    async def metadata(self) -> MetadataModelResponse:
+        """MLServer's model metadata, with the one input tensor and its feature names (the load generator checks
+        a data file's columns against them)."""
+        doc = await super().metadata()
+        names = self._predictor.metadata.feature_names
+        doc.inputs = [MetadataTensor(name=INPUT_NAME, datatype="FP64", shape=[-1, len(names)],
+                                     parameters=Parameters(feature_names=names))]
+        return doc
 
     def _rows(self, payload: InferenceRequest):
         if len(payload.inputs) != 1:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from models import artifacts, fastpath
 from servers import faults, feedback
@@ -36,8 +37,10 @@ class Predictor:
         runtime: str,
         clock: Callable[[], float] = time.perf_counter,
         fast_path: bool = True,
+        threads: int = 1,
     ):
         estimator, self.metadata = artifacts.load(artifact_dir)
+        threadpool_limits(threads)  # process-wide, for the OpenMP and BLAS pools the estimator uses
         self._predict = fastpath.compile_predict(estimator, fast_path)
         self._metrics = metrics
         self._faults = fault_store
@@ -49,7 +52,16 @@ class Predictor:
         """The model version this predictor serves."""
         self.n_features = len(self.metadata.feature_names)
         """How many features a row has."""
+        self._warm_up()
         metrics.set_info(self.metadata.sha256, runtime)
+
+    def _warm_up(self) -> None:
+        """One prediction before the first request: lazy imports and thread pools start now, not in a user's
+        request (a gradient-boosting model's first answers took over 10 ms)."""
+        try:
+            self._predict(np.zeros((1, self.n_features)))
+        except Exception as exc:  # noqa: BLE001 - a row of zeros may be outside what the model takes; requests tell
+            logger.warning("warm-up prediction of model version %s failed: %s", self.version, exc)
 
     def begin(self) -> Call:
         """Start a call: draw its faults. Once the input is valid, the caller sleeps ``delay_s(call)``."""

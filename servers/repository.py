@@ -9,9 +9,9 @@ import os
 import sys
 from pathlib import Path
 
-from models import versions
+from models import artifacts
 
-MODEL_NAME = "wine"
+MODEL_NAME = "wine"  # the demo's; a packaged model's name is in its metadata
 IMPLEMENTATION = "servers.mlserver_runtime.CanaryModel"
 DEFAULT_PORTS = {"http_port": 8080, "grpc_port": 8081, "metrics_port": 8082}
 
@@ -23,12 +23,13 @@ def write(
     *,
     workers: int = 0,
     ports: dict[str, int] | None = None,
-    model_name: str = MODEL_NAME,
+    model_name: str | None = None,
     host: str = "0.0.0.0",
 ) -> Path:
     """Create ``out`` with server and model settings; return it. ``host``: every interface in a container or pod,
-    127.0.0.1 on a person's machine (MLServer binds REST, gRPC and metrics to it)."""
-    versions.get(version)  # fail early on an unknown version
+    127.0.0.1 on a person's machine (MLServer binds REST, gRPC and metrics to it). ``model_name``: the artifact's."""
+    metadata = artifacts.read_metadata(Path(artifact_root) / version)  # fail early, naming the missing artifact
+    model_name = model_name or metadata.name
     out = Path(out).resolve()
     model_dir = out / model_name
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -54,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m servers.repository", description="Write an MLServer model repository."
     )
-    parser.add_argument("--version", required=True, choices=sorted(versions.VERSIONS))
+    parser.add_argument("--version", required=True, help="a version folder under --artifacts (v1, v2, ...)")
+    parser.add_argument("--model-name", help="the name in /v2/models/NAME (default: the artifact's, wine for the demo)")
     parser.add_argument("--out", required=True, type=Path, help="folder to pass to 'mlserver start'")
     parser.add_argument("--artifacts", type=Path, default=Path(os.environ.get("MODELS_OUT", "artifacts")))
     parser.add_argument("--workers", type=int, default=0, help="MLServer parallel_workers (default 0)")
@@ -64,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=port)
     args = parser.parse_args(argv)
     ports = {name: getattr(args, name) for name in DEFAULT_PORTS}
-    out = write(args.out, args.version, args.artifacts, workers=args.workers, ports=ports, host=args.host)
+    try:
+        out = write(args.out, args.version, args.artifacts, workers=args.workers, ports=ports,
+                    model_name=args.model_name, host=args.host)
+    except artifacts.ArtifactError as exc:
+        print(f"servers.repository: {exc}", file=sys.stderr)
+        return 2
     print(out)
     return 0
 

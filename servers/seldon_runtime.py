@@ -18,6 +18,7 @@ from seldon_core.flask_utils import SeldonMicroserviceException
 from seldon_core.user_model import SeldonNotImplementedError
 from seldon_core.utils import json_to_seldon_message
 
+from models import artifacts
 from servers import admin_http, faults, feedback
 from servers.answers import REQUEST_ID_HEADER, AnswerReporter, AnswerSettings
 from servers.errors import InvalidInput, ServingError
@@ -71,12 +72,14 @@ def check_envelope(request: dict) -> None:
 
 
 class SeldonModel:
-    """Serves one version of the wine classifier through the Seldon Python wrapper."""
+    """Serves one version of a packaged classifier (the wine demo's by default) through the Seldon Python wrapper."""
 
     def __init__(self, **parameters):
         # Runs once in the wrapper's main process, before it forks the REST, gRPC
         # and admin processes, so they all share this fault store.
         self._settings = SeldonSettings(**parameters)
+        self._artifact = artifacts.read_metadata(Path(self._settings.artifacts) / self._settings.version)
+        self._settings.name = self._settings.name or self._artifact.name
         fault_settings = FaultSettings()
         owner = os.getpid()
         path = fault_settings.state_file or faults.default_state_file(self._settings.name, self._settings.version, owner)
@@ -92,7 +95,7 @@ class SeldonModel:
         """Load the artifact, checked, with metrics and the fault switch wired in."""
         folder = Path(self._settings.artifacts) / self._settings.version
         self._predictor = Predictor(folder, self._metrics, self._store, random.Random(self._seed), RUNTIME,
-                                    fast_path=self._settings.fast_path)
+                                    fast_path=self._settings.fast_path, threads=self._settings.threads)
         logger.info("serving %s version %s from %s", self._settings.name, self._predictor.version, folder)
 
     def predict_raw(self, request):
@@ -155,6 +158,13 @@ class SeldonModel:
         except ServingError as exc:
             raise _http_error(exc) from None
         return json_to_seldon_message({"jsonData": answer, "meta": {"metrics": self._metrics.drain()}})
+
+    def init_metadata(self) -> dict:
+        """The wrapper's /api/v1.0/metadata: name, version and the feature names, in its ndarray schema."""
+        names = self._artifact.feature_names
+        return {"name": self._settings.name, "versions": [self._artifact.version], "platform": "sklearn",
+                "inputs": [{"messagetype": "ndarray", "schema": {"names": names, "shape": [len(names)]}}],
+                "outputs": [{"messagetype": "ndarray", "schema": {"names": self.class_names(), "shape": [1]}}]}
 
     def class_names(self) -> list[str]:
         """The output column's name in Seldon answers."""

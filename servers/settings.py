@@ -58,6 +58,9 @@ class ModelSettings(BaseSettings):
 
     fast_path: bool = True
     """Evaluate a linear model as one matrix product; false: scikit-learn's estimator.predict, as for any other model."""
+    threads: int = Field(1, ge=1)
+    """Threads a model's own prediction may use (OpenMP, BLAS): a request carries a row or a few, so a pool of
+    threads per call only contends with the other requests, and spins on a small machine's cores."""
     metrics_flush_s: float = Field(0.1, gt=0.0, le=10.0)
     """How often, in seconds, each process hands its per-request tallies to the metrics endpoint, in batches."""
 
@@ -65,10 +68,10 @@ class ModelSettings(BaseSettings):
 class SeldonSettings(ModelSettings):
     """Which model the Seldon runtime serves, and where its admin endpoint listens."""
 
-    name: str = "wine"
-    """Model name, reported in metrics and answers."""
+    name: str = ""
+    """Model name, reported in metrics and answers; empty: the artifact's (wine for the demo)."""
     version: str = "v2"
-    """Model version to serve (v1 or v2)."""
+    """Model version to serve: a folder under ``artifacts``."""
     artifacts: str = "artifacts"
     """Artifact root written by 'python -m models.train'; the version's folder is below it."""
     admin_port: int = 9500

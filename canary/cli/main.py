@@ -1,8 +1,10 @@
 """``canary``: the one-machine canary stack and its rollout controller."""
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 from pydantic import ValidationError
@@ -14,6 +16,7 @@ from canary.cli import stack as cli_stack
 from canary.cli import unexpected
 from canary.cli.errors import Command
 from canary.local.settings import StackSettings
+from models.names import NAME_PATTERN
 from servers.settings import FaultFields
 
 
@@ -27,6 +30,14 @@ def add_fault_flags(parser: argparse._ActionsContainer) -> None:
             parser.add_argument(flag, type=cast("Callable[[str], object]", info.annotation), help=info.description)
 
 
+def model_name(value: str) -> str:
+    """A --model value, refused as a usage error unless it is a name models.package takes."""
+    if not re.fullmatch(NAME_PATTERN, value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a model name: 1-32 lower-case letters, digits and '-', "
+                                         "starting with a letter (python -m models.package --name)")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every command and flag; names mirror 'kubectl argo rollouts' where they overlap."""
     p = argparse.ArgumentParser(prog="canary", description="Model canaries on one machine: real runtimes, Envoy and "
@@ -36,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="start the stack in the foreground (Ctrl-C stops it)")
     up.add_argument("--runtime", choices=("mlserver", "seldon"), help="runtime serving the models (CANARY_RUNTIME)")
+    up.add_argument("--model", type=model_name, help="the model's name, as packaged (CANARY_MODEL; default wine, "
+                    "the demo)")
+    up.add_argument("--artifacts", type=Path, help="the packaged versions' root (CANARY_ARTIFACTS; default artifacts)")
     up.set_defaults(func=cli_stack.up)
     sub.add_parser("down", help="stop a running stack and every process it started").set_defaults(func=cli_stack.down)
     st = sub.add_parser("status", help="each process with its pid, port and health")

@@ -1,6 +1,7 @@
 """``canary controller | rollout | get | pause | resume | promote | abort | retry | fault``."""
 
 import argparse
+import dataclasses
 import getpass
 import json
 import logging
@@ -43,8 +44,9 @@ def _emit(line: str) -> None:
 def _build(settings: StackSettings, csettings: ControllerSettings, scale: float, restart_steps: bool) -> Controller:
     """The controller over the running stack; NotRunning, SpecError or SavedStateError when it cannot be built."""
     stack = StackClient(settings.run_dir)
-    stack.status()
-    rollout = spec.load(settings.k8s_dir)
+    model = stack.status().get("model", settings.model)  # as 'canary up --model' started the stack
+    # k8s/ names the Rollout after the model, as wine (hack/render.sh renames it): here, the stack's model.
+    rollout = dataclasses.replace(spec.load(settings.k8s_dir), name=model)
     store = Store(settings.run_dir / "controller.db")
     platform = StackPlatform(stack)
 

@@ -22,10 +22,15 @@ from canary.webapi import ServerThread
 log = logging.getLogger("canary.stack")
 
 
+def _with_flags(settings: StackSettings, args: argparse.Namespace) -> StackSettings:
+    """The settings with 'canary up's flags over their CANARY_* variables, validated as those are."""
+    given = {name: getattr(args, name) for name in ("runtime", "model", "artifacts") if getattr(args, name)}
+    return StackSettings.model_validate({**settings.model_dump(), **given}) if given else settings
+
+
 def up(settings: StackSettings, args: argparse.Namespace) -> int:
     """Run the stack in the foreground until Ctrl-C, SIGTERM or 'canary down'."""
-    if args.runtime:
-        settings = settings.model_copy(update={"runtime": args.runtime})
+    settings = _with_flags(settings, args)
     try:
         StackClient(settings.run_dir, timeout_s=5).status()
         print(f"a stack already runs with run directory {settings.run_dir}; 'canary down' stops it", file=sys.stderr)

@@ -39,7 +39,7 @@ class Analyses:
     """The analyses in memory: an idle one is forgotten, a running one never makes room for a new question."""
 
     def __init__(self, settings: JudgeSettings) -> None:
-        self.settings, self.source = settings, source_for(settings.source, settings.selector)
+        self.settings, self.source = settings, source_for(settings.source, settings.selector, settings.model)
         self.pairs = PairCounts()
         self._items: OrderedDict[Key, Analysis] = OrderedDict()
         self._lock = threading.Lock()

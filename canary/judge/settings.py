@@ -28,7 +28,9 @@ class JudgeSettings(BaseSettings):
     source: Literal["envoy", "istio"] = "envoy"
     """Which proxy's metrics hold the counts: the local stack's Envoy, or Istio's sidecars on a cluster."""
     selector: str | None = None
-    """Extra label matchers on every counter; unset: the source's own (Istio: destination side of Service wine)."""
+    """Extra label matchers on every counter; unset: the source's own (Istio: destination side of Service MODEL)."""
+    model: str = "wine"
+    """The model's name, which is its Service's on a cluster: the Istio source counts that Service's requests."""
     host: str = "127.0.0.1"
     """Address to listen on (0.0.0.0 in a pod)."""
     port: int = Field(8097, ge=1, le=65535)

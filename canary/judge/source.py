@@ -47,7 +47,7 @@ SOURCES = {
                     "envoy_cluster_upstream_rq_time_bucket", ""),
     "istio": Source("istio_requests_total", "response_code", "5..",
                     "istio_request_duration_milliseconds_bucket",
-                    'reporter="destination",destination_service_name="wine"'),
+                    'reporter="destination",destination_service_name="{model}"'),
 }
 
 
@@ -59,10 +59,11 @@ def _is_address(host: str) -> bool:
     return True
 
 
-def source_for(name: str, selector: str | None) -> Source:
-    """The named source, with its selector replaced when one is set."""
+def source_for(name: str, selector: str | None, model: str = "wine") -> Source:
+    """The named source, with its selector replaced when one is set, else naming the model's Service."""
     base = SOURCES[name]
-    return base if selector is None else Source(base.requests, base.code_label, base.error_code, base.bucket, selector)
+    chosen = base.selector.replace("{model}", model) if selector is None else selector
+    return Source(base.requests, base.code_label, base.error_code, base.bucket, chosen)
 
 
 def addresses(host: str, port: int) -> list[str]:

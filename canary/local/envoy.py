@@ -26,14 +26,14 @@ _HCM = "type.googleapis.com/envoy.extensions.filters.network.http_connection_man
 _ROUTER = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
 
 
-def cluster_name(version: str) -> str:
-    """Envoy's cluster for one version's runtime."""
-    return f"wine-{version}"
+def cluster_name(version: str, model: str = "wine") -> str:
+    """Envoy's cluster for one version's runtime, named as a cluster's mesh names it: the model's, then the version."""
+    return f"{model}-{version}"
 
 
-def stat_name(version: str, revision: str) -> str:
+def stat_name(version: str, revision: str, model: str = "wine") -> str:
     """The name a runtime's sidecar gives its stats (its Prometheus target carries version and revision)."""
-    return f"wine-{version}-{revision}"
+    return f"{model}-{version}-{revision}"
 
 
 @dataclass
@@ -45,6 +45,8 @@ class Routing:
     canary_weight: int = 0
     header_routes: list[HeaderRoute] = field(default_factory=list)
     mirror_routes: list[MirrorRoute] = field(default_factory=list)
+    model: str = "wine"
+    """The model's name: the gateway's virtual host and the prefix of every cluster's."""
 
 
 def stats_settings() -> dict[str, Any]:
@@ -87,16 +89,16 @@ def bootstrap(gateway_port: int, admin_port: int, cds_path: Path, rds_path: Path
     }
 
 
-def cluster(version: str, port: int, mesh: MeshPolicy) -> dict[str, Any]:
+def cluster(version: str, port: int, mesh: MeshPolicy, model: str = "wine") -> dict[str, Any]:
     """One version, reached through its runtime's sidecar on ``port``, with the DestinationRule's pool limits
     and outlier detection (as a client's sidecar applies them on a cluster)."""
     out: dict[str, Any] = {
         "@type": "type.googleapis.com/envoy.config.cluster.v3.Cluster",
-        "name": cluster_name(version),
+        "name": cluster_name(version, model),
         "type": "STATIC",
         "connect_timeout": mesh.connect_timeout,
         "load_assignment": {
-            "cluster_name": cluster_name(version),
+            "cluster_name": cluster_name(version, model),
             "endpoints": [{"lb_endpoints": [{"endpoint": {"address": {"socket_address": {
                 "address": "127.0.0.1", "port_value": port}}}}]}],
         },
@@ -159,7 +161,7 @@ def _mirror_entries(routing: Routing, weighted: list[dict[str, Any]], mesh: Mesh
     if not routing.canary:
         return entries
     for mirror in routing.mirror_routes:
-        policy = {"cluster": cluster_name(routing.canary), "runtime_fraction": {
+        policy = {"cluster": cluster_name(routing.canary, routing.model), "runtime_fraction": {
             "default_value": {"numerator": mirror.percentage, "denominator": "HUNDRED"}}}
         for i, conditions in enumerate(mirror.matches or ((),)):
             entries.append({"name": f"{mirror.name}-{i}", "match": _mirror_match(conditions),
@@ -176,7 +178,7 @@ def _feedback_entries(routing: Routing, mesh: MeshPolicy) -> list[dict[str, Any]
     entries: list[dict[str, Any]] = []
     for path in FEEDBACK_PATHS:
         for version in filter(None, (routing.stable, routing.canary)):
-            entries.append({"name": f"feedback-{version}", "route": {"cluster": cluster_name(version), **_action(mesh)},
+            entries.append({"name": f"feedback-{version}", "route": {"cluster": cluster_name(version, routing.model), **_action(mesh)},
                             "match": {"path": path, "headers": [_header_match(VERSION_HEADER, "exact", version)]},
                             "response_headers_to_add": _tag(version)})
         entries.append({"name": "feedback-unrouted", "match": {"path": path}, "direct_response": {
@@ -195,20 +197,21 @@ def routes(routing: Routing, mesh: MeshPolicy) -> dict[str, Any]:
                 entries.append({
                     "name": f"{header_route.name}-{i}",
                     "match": {"prefix": "/", "headers": [_header_match(name, kind, value)]},
-                    "route": {"cluster": cluster_name(routing.canary), **_action(mesh)},
+                    "route": {"cluster": cluster_name(routing.canary, routing.model), **_action(mesh)},
                     "response_headers_to_add": _tag(routing.canary),
                 })
-    weighted: list[dict[str, Any]] = [{"name": cluster_name(routing.stable), "weight": 100 - routing.canary_weight,
+    weighted: list[dict[str, Any]] = [{"name": cluster_name(routing.stable, routing.model),
+                                       "weight": 100 - routing.canary_weight,
                                        "response_headers_to_add": _tag(routing.stable)}]
     if routing.canary and routing.canary_weight:
-        weighted.append({"name": cluster_name(routing.canary), "weight": routing.canary_weight,
+        weighted.append({"name": cluster_name(routing.canary, routing.model), "weight": routing.canary_weight,
                          "response_headers_to_add": _tag(routing.canary)})
     weighted = [w for w in weighted if w["weight"] > 0]
     entries += _mirror_entries(routing, weighted, mesh)
     entries.append({"name": "primary", "match": {"prefix": "/"},
                     "route": {"weighted_clusters": {"clusters": weighted}, **_action(mesh)}})
     return {"@type": "type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "name": ROUTE_CONFIG,
-            "virtual_hosts": [{"name": "wine", "domains": ["*"], "routes": entries}]}
+            "virtual_hosts": [{"name": routing.model, "domains": ["*"], "routes": entries}]}
 
 
 class EnvoyFiles:

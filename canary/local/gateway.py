@@ -31,11 +31,11 @@ def loaded(admin_url: str, timeout_s: float = 0.5) -> dict[str, Any] | None:
 def summarise(route_config: dict[str, Any]) -> dict[str, Any]:
     """The primary route's split by version, and the names of the routes Argo's steps added
     (canary.local.envoy.routes names each entry ``<route>-<i>``)."""
-    prefix = envoy.cluster_name("")
     weights: dict[str, int] = {}
     headers: set[str] = set()
     mirrors: set[str] = set()
     for host in route_config.get("virtual_hosts", []):
+        prefix = envoy.cluster_name("", host.get("name", ""))  # the host is the model: canary.local.envoy.routes
         for entry in host.get("routes", []):
             name, action = entry.get("name", ""), entry.get("route", {})
             if name == "primary":

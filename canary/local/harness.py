@@ -117,7 +117,7 @@ class Harness:
 
     def served(self) -> int:
         """Requests the gateway has passed to any runtime so far (Envoy's own counter)."""
-        return self.envoy_stat(r"^cluster\.wine-.+\.upstream_rq_total$")
+        return self.envoy_stat(r"^cluster\.[^.]+\.upstream_rq_total$")  # the gateway's clusters are the versions
 
     def envoy_stat(self, pattern: str) -> int:
         """The sum of the gateway's stats whose names match ``pattern`` (a regex), from Envoy's admin API."""

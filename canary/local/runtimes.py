@@ -40,22 +40,23 @@ def _binary(name: str) -> str:
 
 
 def mlserver(version: str, base_port: int, folder: Path, artifacts: Path, workers: int, fault_env: dict[str, str],
-             host: str = "127.0.0.1") -> RuntimeSpec:
-    """How to start one version on MLServer: a model repository written for these ports, listening on ``host``."""
+             host: str = "127.0.0.1", model: str = repository.MODEL_NAME) -> RuntimeSpec:
+    """How to start one version of ``model`` on MLServer: a model repository written for these ports, on ``host``."""
     ports = {"http_port": base_port, "grpc_port": base_port + 1, "metrics_port": base_port + 2}
-    repo = repository.write(folder / "repo", version, artifacts, workers=workers, ports=ports, host=host)
+    repo = repository.write(folder / "repo", version, artifacts, workers=workers, ports=ports, host=host,
+                            model_name=model)
     return RuntimeSpec(
         version=version,
         cmd=[_binary("mlserver"), "start", str(repo)],
         env={**fault_env, "FAULT_STATE_FILE": str(folder / "faults.json")},
-        ready_url=f"http://127.0.0.1:{base_port}/v2/models/{repository.MODEL_NAME}/ready",
+        ready_url=f"http://127.0.0.1:{base_port}/v2/models/{model}/ready",
         metrics_port=base_port + 2,
         admin_url=f"http://127.0.0.1:{base_port}",
     )
 
 
 def seldon(version: str, base_port: int, folder: Path, artifacts: Path, seldon_bin: str, fault_env: dict[str, str],
-           host: str = "127.0.0.1") -> RuntimeSpec:
+           host: str = "127.0.0.1", model: str = repository.MODEL_NAME) -> RuntimeSpec:
     """How to start one version on the Seldon wrapper, in its own venv, listening on ``host`` (servers.seldon_bind)."""
     found = shutil.which(seldon_bin) or seldon_bin
     if not Path(found).exists():
@@ -70,8 +71,8 @@ def seldon(version: str, base_port: int, folder: Path, artifacts: Path, seldon_b
              "--http-port", str(base_port), "--grpc-port", str(base_port + 1), "--metrics-port", str(base_port + 2)],
         env={**fault_env, "FAULT_STATE_FILE": str(folder / "faults.json"), "MODEL_VERSION": version,
              "MODEL_ARTIFACTS": str(Path(artifacts).resolve()), "MODEL_ADMIN_PORT": str(base_port + 3),
-             "MODEL_ADMIN_HOST": host,
-             "PREDICTIVE_UNIT_ID": repository.MODEL_NAME, "PREDICTIVE_UNIT_IMAGE": f"ml-canary-seldon:{version}"},
+             "MODEL_ADMIN_HOST": host, "MODEL_NAME": model,
+             "PREDICTIVE_UNIT_ID": model, "PREDICTIVE_UNIT_IMAGE": f"ml-canary-seldon:{version}"},
         ready_url=f"http://127.0.0.1:{base_port}/health/status",
         metrics_port=base_port + 2,
         admin_url=f"http://127.0.0.1:{base_port + 3}",

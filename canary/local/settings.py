@@ -6,6 +6,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.names import NAME_PATTERN
+
 
 class StackSettings(BaseSettings):
     """Ports, folders and binaries of the local stack. Every field has a CANARY_ variable."""
@@ -20,6 +22,9 @@ class StackSettings(BaseSettings):
     """The manifests the gateway's routing and the rollout are read from."""
     artifacts: Path = Path("artifacts")
     """Trained model artifacts (python -m models.train)."""
+    model: str = Field(default="wine", pattern=NAME_PATTERN)
+    """The model's name (python -m models.package --name): its URL /v2/models/MODEL/infer. wine: the demo, whose
+    versions are trained when missing; any other is served only from its packaged artifacts."""
     runtime: str = Field(default="mlserver", pattern="^(mlserver|seldon)$")
     """Which runtime serves the models: mlserver or seldon."""
     stable_version: str = "v1"

@@ -41,7 +41,7 @@ def _route(mesh: MeshPolicy) -> dict[str, Any]:
             "retry_policy": {"retry_on": "connect-failure,refused-stream,reset", "num_retries": 1}}
 
 
-def bootstrap(version: str, revision: str, slot: int, mesh: MeshPolicy) -> dict[str, Any]:
+def bootstrap(version: str, revision: str, slot: int, mesh: MeshPolicy, model: str = "wine") -> dict[str, Any]:
     """A static Envoy: one listener passing every request to the runtime's REST port, the request id kept (the
     judge joins answers by it)."""
     listen, admin = ports(slot)
@@ -49,7 +49,7 @@ def bootstrap(version: str, revision: str, slot: int, mesh: MeshPolicy) -> dict[
     hcm = {"preserve_external_request_id": True,
            "route_config": {"name": "inbound",
                             "virtual_hosts": [{"name": "inbound", "domains": ["*"], "routes": [route]}]}}
-    cluster = {"name": "inbound", "alt_stat_name": envoy.stat_name(version, revision), "type": "STATIC",
+    cluster = {"name": "inbound", "alt_stat_name": envoy.stat_name(version, revision, model), "type": "STATIC",
                "connect_timeout": "1s", "circuit_breakers": {"thresholds": [_UNLIMITED]},
                "typed_extension_protocol_options": _IDLE,
                "load_assignment": {"cluster_name": "inbound", "endpoints": [{"lb_endpoints": [{"endpoint": {
@@ -59,10 +59,11 @@ def bootstrap(version: str, revision: str, slot: int, mesh: MeshPolicy) -> dict[
                                                              "clusters": [cluster]}}
 
 
-def command(binary: str, folder: Path, version: str, revision: str, slot: int, mesh: MeshPolicy) -> list[str]:
+def command(binary: str, folder: Path, version: str, revision: str, slot: int, mesh: MeshPolicy,
+            model: str = "wine") -> list[str]:
     """Write the sidecar's configuration into ``folder``; its Envoy's command line."""
     config = folder / "sidecar.json"
-    config.write_text(json.dumps(bootstrap(version, revision, slot, mesh)))
+    config.write_text(json.dumps(bootstrap(version, revision, slot, mesh, model)))
     return envoy.command(binary, config)
 
 

@@ -15,12 +15,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from canary.local import envoy, mesh, procs, runtimes, sidecar, stack_status
+from canary.local import envoy, mesh, packaged, procs, runtimes, sidecar, stack_status
 from canary.local import prometheus_config as prometheus
 from canary.local.preflight import envoy_binary, preflight
 from canary.local.settings import StackSettings
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
-from models import train
 
 
 class StackError(Exception):
@@ -55,7 +54,7 @@ class Stack:
         self.api_token = secrets.token_hex(16)
         self.answers_token = secrets.token_hex(16)  # the runtimes' answers to the judge: no other process's
         self.procs: dict[str, Managed] = {}
-        self.routing = envoy.Routing(stable=settings.stable_version)
+        self.routing = envoy.Routing(stable=settings.stable_version, model=settings.model)
         self.lock = threading.RLock()
         self._files = envoy.EnvoyFiles(self.run_dir / "envoy")
 
@@ -71,7 +70,7 @@ class Stack:
         for sub in ("envoy", "prometheus", "logs"):
             (self.run_dir / sub).mkdir(parents=True, exist_ok=True)
         try:
-            self._ensure_artifacts()
+            self._ensure_packaged()
             s = self.settings
             cfg = prometheus.config(self.run_dir / "prometheus", s.envoy_admin_port, s.loadgen_metrics_port,
                                     s.judge_port, s.scrape_interval, s.gateway_scrape_interval,
@@ -125,7 +124,7 @@ class Stack:
             version = self.routing.canary
             if version is None:
                 return
-            self.routing = envoy.Routing(stable=self.routing.stable)
+            self.routing = envoy.Routing(stable=self.routing.stable, model=self.routing.model)
             self._write_envoy(keep=version)
             time.sleep(drain_s)
             self._stop_runtime(version)
@@ -138,7 +137,7 @@ class Stack:
             if self.routing.canary is None:
                 raise StackError("no canary to promote")
             old = self.routing.stable
-            self.routing = envoy.Routing(stable=self.routing.canary)
+            self.routing = envoy.Routing(stable=self.routing.canary, model=self.routing.model)
             self.procs[f"runtime-{self.routing.stable}"].role = "stable"  # add_canary started it
             if previous := self._runtime(old):
                 previous.role = "previous"
@@ -168,11 +167,11 @@ class Stack:
             stack_status.write_state(self)
 
     # -- helpers ------------------------------------------------------------------
-    def _ensure_artifacts(self) -> None:
-        for version in ("v1", "v2"):
-            if not (self.settings.artifacts / version / "metadata.json").exists():
-                self.emit(f"training model {version} into {self.settings.artifacts}")
-                train.train(version, self.settings.artifacts)
+    def _ensure_packaged(self, version: str | None = None) -> None:
+        try:
+            packaged.check(self.settings, version) if version else packaged.ensure(self.settings, self.emit)
+        except packaged.NotPackaged as exc:
+            raise StackError(str(exc)) from None
 
     def _runtime(self, version: str) -> Managed | None:
         return self.procs.get(f"runtime-{version}")
@@ -184,6 +183,7 @@ class Stack:
         base = next((p for p in (s.stable_port, s.canary_port) if p not in used), None)
         if base is None:
             raise StackError("both runtime port slots are taken: retire the previous version first")
+        self._ensure_packaged(version)
         folder = self.run_dir / f"runtime-{version}"
         folder.mkdir(parents=True, exist_ok=True)
         revision = revision or runtimes.revision(version, s.runtime, fault_env)
@@ -192,16 +192,16 @@ class Stack:
                "ANSWERS_URL": f"http://127.0.0.1:{s.judge_port}/v1/answers", "ANSWERS_TOKEN": self.answers_token}
         try:
             if s.runtime == "seldon":
-                spec = runtimes.seldon(version, base, folder, s.artifacts, s.seldon_bin, env, s.runtime_host)
+                spec = runtimes.seldon(version, base, folder, s.artifacts, s.seldon_bin, env, s.runtime_host, s.model)
             else:
-                spec = runtimes.mlserver(version, base, folder, s.artifacts, s.workers, env, s.runtime_host)
+                spec = runtimes.mlserver(version, base, folder, s.artifacts, s.workers, env, s.runtime_host, s.model)
         except (FileNotFoundError, ValueError) as exc:
             raise StackError(f"runtime-{version}: {exc}") from None
         managed = self._start(f"runtime-{version}", spec.cmd, spec.env, spec.ready_url, role, base, version)
         managed.admin_url, managed.metrics_port, managed.revision = spec.admin_url, spec.metrics_port, revision
         try:  # the runtime's own Envoy, where its requests are counted and timed (canary.local.sidecar)
             listen, admin = sidecar.ports(base)
-            cmd = sidecar.command(envoy_binary(s), folder, version, revision, base, self.mesh)
+            cmd = sidecar.command(envoy_binary(s), folder, version, revision, base, self.mesh, s.model)
             self._start(f"sidecar-{version}", cmd, {}, f"http://127.0.0.1:{admin}/ready", "sidecar",
                         listen).revision = revision
         except BaseException:
@@ -234,7 +234,7 @@ class Stack:
 
     def _write_envoy(self, keep: str | None = None) -> None:
         versions = {m.version for m in self.procs.values() if m.version} | ({keep} if keep else set())
-        clusters = [envoy.cluster(v, sidecar.ports(m.port)[0], self.mesh)
+        clusters = [envoy.cluster(v, sidecar.ports(m.port)[0], self.mesh, self.settings.model)
                     for v in sorted(versions) if (m := self._runtime(v))]
         self._files.write_clusters(clusters)
         self._files.write_routes(envoy.routes(self.routing, self.mesh))

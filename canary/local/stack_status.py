@@ -37,6 +37,7 @@ def status(stack: "Stack") -> dict[str, Any]:
     envoy_up = any(p["name"] == "envoy" and p["state"] == "running" for p in out)
     admin = f"http://127.0.0.1:{stack.settings.envoy_admin_port}"
     return {"gateway": f"http://127.0.0.1:{stack.settings.gateway_port}", "runtime": stack.settings.runtime,
+            "model": stack.settings.model,
             "judge": f"http://127.0.0.1:{stack.settings.judge_port}",
             "stable": stack.routing.stable, "canary": stack.routing.canary,
             "stable_revision": revisions.get(stack.routing.stable),

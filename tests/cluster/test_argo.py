@@ -50,7 +50,8 @@ def test_deploy_again_changes_nothing(deployed):
 
 def test_the_settings_of_a_deployment_are_kept_and_a_deploy_without_a_registry_is_refused(deployed):
     shown = deployed.make("deployment", "TAG=0.2.0").stdout.splitlines()
-    assert shown == [f"REGISTRY={REGISTRY}", "TAG=0.2.0", f"HOST={HOST}", "TLS_SECRET=wine-tls", "OVERLAY=mlserver"]
+    assert shown == [f"REGISTRY={REGISTRY}", "TAG=0.2.0", "MODEL=wine", f"HOST={HOST}", "TLS_SECRET=wine-tls",
+                     "OVERLAY=mlserver"]
     before = deployed.get("rollout", "wine")["metadata"]["resourceVersion"]
     # A namespace no deploy has saved settings in: nothing says where the images are.
     refused = deployed.make("deploy", "NAMESPACE=ml-canary-elsewhere")

@@ -13,7 +13,7 @@ from servers.admin import VERSION_HEADER
 from servers.feedback import FEEDBACK_PATH, SELDON_FEEDBACK_PATH
 from tests.k8s import delegation
 from tests.k8s.mirror_routes import string_matches
-from tests.k8s.support import by_kind
+from tests.k8s.support import by_kind, model_name
 
 
 def tls_mode(server: dict) -> str:
@@ -40,11 +40,11 @@ def serves_routes(server: dict) -> bool:
 
 def entries(vs: dict, docs: list[dict], mesh_ports: tuple[str, ...] = ("http",)) -> list[tuple[str, int]]:
     """(gateway, listener port) of every way into the VirtualService: each server of its Gateways that serves
-    http routes and does not only redirect, and the mesh at Service wine's ports named ``mesh_ports``."""
+    http routes and does not only redirect, and the mesh at the model's Service's ports named ``mesh_ports``."""
     out = []
     for name in vs["spec"].get("gateways", []):
         if name == "mesh":
-            service = by_kind(docs, "Service").get("wine", {"spec": {"ports": []}})
+            service = by_kind(docs, "Service").get(model_name(docs), {"spec": {"ports": []}})
             out += [("mesh", p["port"]) for p in service["spec"]["ports"] if p.get("name") in mesh_ports]
         elif gateway := by_kind(docs, "Gateway").get(name):
             out += [(name, s["port"]["number"]) for s in gateway["spec"].get("servers", []) if serves_routes(s)]
@@ -70,8 +70,8 @@ def route_taken(http: list[dict], entry: tuple[str, int], path: str, headers: di
                 None)
 
 
-def _problems(http: list[dict], subsets: dict, entry: tuple[str, int], path: str) -> list[str]:
-    where = f"VirtualService wine, feedback to {path} through {entry[0]} port {entry[1]}"
+def _problems(http: list[dict], subsets: dict, entry: tuple[str, int], path: str, model: str) -> list[str]:
+    where = f"VirtualService {model}, feedback to {path} through {entry[0]} port {entry[1]}"
     problems = []
     for version in VERSIONS:
         route = route_taken(http, entry, path, {VERSION_HEADER: version}) or {}
@@ -88,10 +88,11 @@ def _problems(http: list[dict], subsets: dict, entry: tuple[str, int], path: str
 def check(docs: list[dict]) -> list[str]:
     """Through every entry, feedback with a version's header reaches that version's pods, and without one
     gets a 4xx: never a weighted route that would credit either version."""
-    vs, dr = delegation.merged(by_kind(docs, "VirtualService")).get("wine"), by_kind(docs, "DestinationRule").get("wine")
+    model = model_name(docs)
+    vs, dr = delegation.merged(by_kind(docs, "VirtualService")).get(model), by_kind(docs, "DestinationRule").get(model)
     if vs is None or dr is None:
         return []
     http = vs["spec"].get("http", [])
     subsets = {s["name"]: s.get("labels", {}) for s in dr["spec"].get("subsets", [])}
     return [problem for entry in entries(vs, docs) for path in (FEEDBACK_PATH, SELDON_FEEDBACK_PATH)
-            for problem in _problems(http, subsets, entry, path)]
+            for problem in _problems(http, subsets, entry, path, model)]

@@ -12,19 +12,19 @@ port it came to, with the timeout and retries it had before the step.
 
 from tests.k8s import delegation
 from tests.k8s.feedback_routes import entries, route_taken
-from tests.k8s.mirror_routes import GRPC, REST
-from tests.k8s.support import by_kind
+from tests.k8s.mirror_routes import GRPC, rest
+from tests.k8s.support import by_kind, model_name
 
 
 def _requests(docs: list[dict], vs: dict) -> list[tuple[tuple[str, int], str, int]]:
     """(entry, path, port it must reach): REST predictions through every entry, gRPC to the mesh's grpc port."""
-    ports = {p.get("name"): p["port"] for p in by_kind(docs, "Service")["wine"]["spec"]["ports"]}
+    ports = {p.get("name"): p["port"] for p in by_kind(docs, "Service")[model_name(docs)]["spec"]["ports"]}
     if not {"http", "grpc"} <= set(ports):
         return []
     out = []
     for entry in entries(vs, docs, mesh_ports=("http", "grpc")):
         grpc = entry == ("mesh", ports.get("grpc"))
-        paths = GRPC if grpc else REST
+        paths = GRPC if grpc else rest(model_name(docs))
         out += [(entry, path, ports["grpc" if grpc else "http"]) for path in paths]
     return out
 
@@ -48,7 +48,7 @@ def _step_problems(docs: list[dict], name: str, ro: dict, i: int, step: dict) ->
                if "headerName" in m}
     problems, requests = [], {vs_name: _requests(docs, vs) for vs_name, vs in after.items()}
     if {p in GRPC for rs in requests.values() for _, p, _ in rs} != {True, False}:
-        return [f"Rollout {name}: step {i}: Service wine has no http or no grpc port in the mesh to send through"]
+        return [f"Rollout {name}: step {i}: Service {name} has no http or no grpc port in the mesh to send through"]
     for vs_name, vs in after.items():
         for entry, path, port in requests[vs_name]:
             was = route_taken(before[vs_name]["spec"]["http"], entry, path, headers) or {}

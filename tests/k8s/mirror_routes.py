@@ -12,13 +12,25 @@ import re
 
 from loadgen.payloads import PROTOCOLS, path_for
 from servers.feedback import FEEDBACK_PATH, SELDON_FEEDBACK_PATH
-from tests.k8s.support import by_kind
+from tests.k8s.support import by_kind, model_name
 
-REST = [path_for(p, "wine") for p in PROTOCOLS]
-PREDICTIONS = REST + ["/v2/models/wine/versions/1/infer"]
 # gRPC methods (MLServer's V2 service, the Seldon wrapper's): POSTs too, on the grpc route's port.
 GRPC = ["/inference.GRPCInferenceService/ModelInfer", "/seldon.protos.Seldon/Predict"]
-OTHERS = [FEEDBACK_PATH, SELDON_FEEDBACK_PATH, *GRPC, "/v2/models/wine", "/v2/health/ready"]
+
+
+def rest(model: str) -> list[str]:
+    """The model's REST prediction paths, one per protocol."""
+    return [path_for(p, model) for p in PROTOCOLS]
+
+
+def predictions(model: str) -> list[str]:
+    """Every path a prediction of the model is POSTed to, the V2 versioned one included."""
+    return rest(model) + [f"/v2/models/{model}/versions/1/infer"]
+
+
+def others(model: str) -> list[str]:
+    """POSTs that are not predictions: feedback, gRPC, the model's metadata, a probe."""
+    return [FEEDBACK_PATH, SELDON_FEEDBACK_PATH, *GRPC, f"/v2/models/{model}", "/v2/health/ready"]
 
 
 def string_matches(rule: dict | None, value: str) -> bool:
@@ -66,10 +78,10 @@ def check(docs: list[dict]) -> list[str]:
             where = f"Rollout {name}: step {i + 1} setMirrorRoute"
             if not matches:
                 continue  # no match removes the route
-            for path in PREDICTIONS:
+            for path in predictions(model_name(docs)):
                 if not any(_takes(m, path) for m in matches):
                     problems.append(f"{where} does not copy predictions to {path}")
-            for path in OTHERS:
+            for path in others(model_name(docs)):
                 if any(_takes(m, path) for m in matches):
                     problems.append(f"{where} also copies POST {path}, ahead of the VirtualService's own routes")
     return problems

@@ -121,5 +121,11 @@ def problems_after(docs: list[dict], mutate, check) -> list[str]:
     return check(docs)
 
 
+def model_name(docs: list[dict]) -> str:
+    """The model's name, which hack/render.sh's MODEL gives the Rollout, its Service and every route: the
+    Rollout's (wine, the demo's, when there is none)."""
+    return next(iter(by_kind(docs, "Rollout")), "wine")
+
+
 def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
     return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}

@@ -50,7 +50,8 @@ def test_faults_given_to_a_rollout_reach_the_runtime_and_a_malformed_one_is_refu
 @pytest.mark.parametrize("target", ["rollout-v2", "rollout-faulty-v2"])
 def test_the_rollout_targets_patch_the_template_instead_of_applying_the_render(target):
     commands = make_n(target).splitlines()[-1]
-    assert "hack/template_patch.py" in commands and "patch rollout wine --type json" in commands
+    named = 'patch rollout "$(NAMESPACE=ml-canary hack/deployment.sh get MODEL)" --type json'  # the Rollout is the model
+    assert "hack/template_patch.py" in commands and named in commands
     assert "kubectl apply" not in commands
 
 
@@ -71,7 +72,8 @@ def test_the_objects_argo_rewrites_are_labelled_and_deploy_never_reapplies_them(
     assert labelled == rewritten
     deploy = make_n("deploy")
     assert f"kubectl apply --server-side --force-conflicts --field-manager=ml-canary -l '{LABEL}!=argo-rollouts'" in deploy
-    assert "get virtualservice/wine-rest virtualservice/wine-grpc destinationrule/wine" in deploy  # the rest only when missing
+    assert "model=$(NAMESPACE=ml-canary hack/deployment.sh get MODEL)" in deploy
+    assert "get virtualservice/$model-rest virtualservice/$model-grpc destinationrule/$model" in deploy  # the rest only when missing
 
 
 def test_a_rollout_scaled_by_an_hpa_sets_no_replicas():
@@ -84,3 +86,22 @@ def test_a_rollout_scaled_by_an_hpa_sets_no_replicas():
 def test_make_loadgen_replaces_a_finished_job():
     lines = make_n("loadgen").splitlines()
     assert lines[0].startswith("kubectl -n ml-canary delete job loadgen --ignore-not-found")
+
+
+def _deployment(tmp_path, saved: str, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """hack/deployment.sh with a kubectl that answers the saved settings' read with ``saved`` (no cluster here)."""
+    (tmp_path / "kubectl").write_text(f"#!/bin/sh\nprintf '%s' '{saved}'\n")
+    (tmp_path / "kubectl").chmod(0o755)
+    clean = {k: v for k, v in os.environ.items() if k not in ("MODEL", "HOST", "TLS_SECRET", "REGISTRY", "TAG")}
+    return subprocess.run(["hack/deployment.sh", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**clean, "PATH": f"{tmp_path}:{os.environ['PATH']}", **env})
+
+
+def test_the_model_name_is_a_deployment_setting_and_names_the_host_and_secret_unless_they_are_given(tmp_path):
+    shown = _deployment(tmp_path, "", "show", MODEL="fraud").stdout.splitlines()
+    assert {"MODEL=fraud", "HOST=fraud.example.com", "TLS_SECRET=fraud-tls"} <= set(shown)
+    assert _deployment(tmp_path, "MODEL=fraud\nHOST=fraud.acme.com\n", "get", "MODEL").stdout == "fraud\n"  # saved
+    assert _deployment(tmp_path, "MODEL=fraud\nHOST=fraud.acme.com\n", "get", "HOST").stdout == "fraud.acme.com\n"
+    assert _deployment(tmp_path, "", "get", "MODEL").stdout == "wine\n"
+    bad = _deployment(tmp_path, "", "show", MODEL="Fraud!")
+    assert bad.returncode == 2 and "MODEL=Fraud! is not a model name" in bad.stderr and bad.stdout == ""

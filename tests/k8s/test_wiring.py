@@ -9,18 +9,19 @@ import yaml
 
 from canary.judge.source import DISAGREEMENTS_TOTAL, PAIRS_TOTAL, SOURCES
 from tests.k8s import crossref, reach
-from tests.k8s.support import ROOT, by_kind, problems_after, render
+from tests.k8s.support import ROOT, by_kind, model_name, problems_after, render
 from tests.k8s.test_prometheus import _queries, promtool
 from tests.k8s.test_reach import PROMETHEUS, _workload
 
 pytestmark = pytest.mark.tools
 
 KUBERNETES_DOC = ROOT / "docs" / "kubernetes.md"
-# Who exposes what (docs/metrics.md): name prefix -> (workload, container port name, path).
+# Who exposes what (docs/metrics.md): name prefix -> (workload, container port name, path); the Rollout is
+# named after the model (hack/render.sh MODEL).
 PRODUCERS = {
-    "istio_": ("Rollout wine", "http-envoy-prom", "/stats/prometheus"),  # the injected sidecar
+    "istio_": ("Rollout {model}", "http-envoy-prom", "/stats/prometheus"),  # the injected sidecar
     "mlcanary_judge_": ("StatefulSet ml-canary-judge", "http", "/metrics"),
-    "mlcanary_": ("Rollout wine", "http-metrics", "/metrics"),  # the runtimes' custom metrics
+    "mlcanary_": ("Rollout {model}", "http-metrics", "/metrics"),  # the runtimes' custom metrics
 }
 # Series whose revision label their producer sets itself (the judge's joined pairs): the scrape must keep it.
 OWN_REVISION = ("mlcanary_judge_",)
@@ -76,7 +77,8 @@ def wiring(docs) -> list[str]:
             problems += [f"up: no PodMonitor makes job {j}" for j in jobs if j.split("/")[-1] not in monitors]
             continue
         prefix = next((p for p in PRODUCERS if name.startswith(p)), None)
-        scraped = _monitors_of(docs, *PRODUCERS[prefix]) if prefix else []
+        workload, port, path = PRODUCERS[prefix] if prefix else ("", "", "")
+        scraped = _monitors_of(docs, workload.format(model=model_name(docs)), port, path) if prefix else []
         if not scraped:
             problems.append(f"{name}: no shipped PodMonitor scrapes it")
         elif prefix in OWN_REVISION:

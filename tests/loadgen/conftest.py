@@ -55,3 +55,9 @@ def run_loadgen(tmp_path):
         return proc.returncode, doc, stdout, stderr
 
     return run
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on (free now; nobody in this test binds it)."""
+    return procs.free_port()

@@ -86,11 +86,12 @@ def test_the_in_flight_cap_is_reported(stub, run_loadgen):
     assert doc["status_codes"]["in_flight_cap"] == doc["capped"]
     assert "capped" in stdout
 
-def test_connection_refused_is_counted_not_fatal(run_loadgen):
+def test_a_target_where_nothing_listens_is_counted_said_and_exits_3(run_loadgen):
     port = procs.free_port()
-    code, doc, _, _ = run_loadgen("--target", f"http://127.0.0.1:{port}", "--rps", "20", "--duration", "1s", "--quiet")
-    assert code == 0
-    assert doc["status_codes"] == {"connection_error": 20}
+    code, doc, _, stderr = run_loadgen("--target", f"http://127.0.0.1:{port}", "--rps", "20", "--duration", "1s",
+                                       "--quiet")
+    assert code == 3 and "loadgen: nothing answered at" in stderr
+    assert doc["status_codes"] == {"connection_error": 20}  # the summary is still written
 
 def test_ctrl_c_stops_cleanly_with_a_summary(stub, run_loadgen):
     url = stub()

@@ -6,6 +6,7 @@ import pytest
 from seldon_core.proto import prediction_pb2_grpc
 from seldon_core.utils import json_to_seldon_message, seldon_message_to_json
 
+from loadgen import datafile
 from servers.admin import FAULTS_PATH, READY_PATH
 from tests.conftest import TOKEN
 from tests.promtext import total
@@ -173,3 +174,9 @@ def test_error_ratio_from_the_environment(start_seldon, wine):
     assert set(codes) == {200, 500}
     assert 0.4 <= codes.count(500) / len(codes) <= 0.6
     assert httpx.get(f"{server.http}/health/ping").status_code == 200
+
+
+def test_the_wrappers_metadata_names_the_model_and_its_features(v2, wine):
+    doc = httpx.get(f"{v2.http}/api/v1.0/metadata", timeout=5).json()
+    assert doc["name"] == "wine" and doc["versions"] == ["v2"]  # the artifact's name: MODEL_NAME is not set
+    assert datafile.feature_names_in("seldon", doc) == wine.feature_names

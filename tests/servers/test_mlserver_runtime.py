@@ -8,6 +8,7 @@ import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
 from canary.polling import wait_until
+from loadgen import datafile
 from servers.admin import FAULTS_PATH, READY_PATH
 from tests.conftest import TOKEN
 from tests.promtext import total
@@ -230,3 +231,12 @@ def test_error_ratio_from_the_environment(start_mlserver, wine):
     assert httpx.get(f"{server.http}{READY_PATH}").status_code == 200
     text = scrape(server)
     assert total(text, "mlcanary_faults_injected_total", kind="error") == codes.count(500)
+
+
+def test_model_metadata_names_the_features_the_load_generator_checks_a_file_against(v2, wine):
+    doc = httpx.get(f"{v2.http}/v2/models/wine", timeout=5).json()
+    assert doc["name"] == "wine" and doc["inputs"][0]["shape"] == [-1, 13]
+    assert doc["inputs"][0]["parameters"]["feature_names"] == wine.feature_names
+    assert datafile.published_features(datafile.metadata_url(v2.http, "v2", "wine"), "v2", {}, 5) == wine.feature_names
+    with pytest.raises(ValueError, match="answers 404: the target serves no such model; set --model"):
+        datafile.published_features(datafile.metadata_url(v2.http, "v2", "cancer"), "v2", {}, 5)

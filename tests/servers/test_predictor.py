@@ -2,6 +2,7 @@ import random
 
 import pytest
 from prometheus_client import CollectorRegistry
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from models import artifacts
 from servers import faults, metrics
@@ -64,7 +65,7 @@ def test_the_fast_path_switch_changes_the_path_not_the_answers(artifact_root, re
     bound = metrics.RuntimeMetrics(CollectorRegistry()).bind("wine", "v2")
     slow = Predictor(artifact_root / "v2", bound, fast._faults, random.Random(0), "test", fast_path=ModelSettings().fast_path)
     assert slow.finish(slow.begin(), wine.X) == expected
-    assert calls == [len(wine.X)]
+    assert calls == [1, len(wine.X)]  # the warm-up row at load, then the request's rows
 
 
 def test_model_info_names_the_artifact(artifact_root, registry, tmp_path):
@@ -134,3 +135,9 @@ def test_two_models_in_one_process_share_the_families():
         "mlcanary_faults_injected_total", {"model_name": "wine", "model_version": "v1", "kind": "error"}
     )
     assert value == 1
+
+
+def test_the_models_own_thread_pools_are_held_to_one_thread_a_request_carries_a_row(artifact_root, registry, tmp_path):
+    with threadpool_limits(limits=2):  # what OpenMP and BLAS take on two cores unless told
+        make(artifact_root, registry, tmp_path)
+        assert {pool["num_threads"] for pool in threadpool_info()} == {ModelSettings().threads} == {1}

@@ -1,0 +1,72 @@
+"""docs/your-model.md end to end: a person's own classifier, under its own name, rolled out on the real stack with
+traffic replayed from their hold-out file."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from canary.local.harness import Harness, wait_for
+from tests.models import owndata
+
+pytestmark = pytest.mark.integration
+SCALE = 6  # the shadow phase's minute in 10 s; the Prometheus windows stay real
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    """Both versions packaged with the documented command, from the person's skops files and hold-out CSV."""
+    folder = tmp_path_factory.mktemp("cancer")
+    material = owndata.write(folder)
+    done = subprocess.run([sys.executable, "-m", "models.package", "--name", owndata.NAME, "--skops", str(material.v1),
+                           "--skops", str(material.v2), "--trust", owndata.HGB_TRUST, "--holdout", str(material.holdout),
+                           "--label-column", owndata.LABEL, "--out", str(folder / "artifacts")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return material, folder / "artifacts"
+
+
+@pytest.fixture
+def rig(stack_env, packaged, tmp_path):
+    """canary up --model cancer (the controller learns the model from it), the controller at time-scale 6, and
+    50 rps replayed from the hold-out file."""
+    material, artifacts = packaged
+    harness = Harness(tmp_path / "run", stack_env, user="e2e")
+    try:
+        harness.start("canary up", ["-m", "canary", "up", "--model", owndata.NAME, "--artifacts", str(artifacts)],
+                      "stack ready", 180, log_name="up.log")
+        harness.client = harness.start_controller(SCALE)
+        harness.start_loadgen(50, tmp_path / "lg.json", "--duration", "300s", "--model", owndata.NAME,
+                              "--data", str(material.holdout), "--label-column", owndata.LABEL,
+                              "--order", "shuffle", "--feedback-ratio", "0.5")
+        harness.wait_traffic()
+        yield harness
+    finally:
+        harness.stop()
+
+
+def _summary(rig, tmp_path) -> dict:
+    assert rig.stop_process("loadgen", signal.SIGINT) == 0
+    return json.loads((tmp_path / "lg.json").read_text())
+
+
+def test_a_healthy_gradient_boosting_v2_is_promoted_over_the_logistic_v1(rig, tmp_path):
+    rig.client.post("/rollout", {"version": "v2"})
+    doc = wait_for(rig.client, lambda d: d["phase"] in ("Healthy", "Degraded"), 240)
+    assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
+    assert doc["name"] == owndata.NAME  # the Rollout the controller runs, and the dashboard heads, is the model's
+    summary = _summary(rig, tmp_path)
+    assert summary["status_codes"] == {"200": summary["requests"]}, summary["status_codes"]
+    # Every answer was one of the person's own class names, scored against their labels.
+    assert summary["by_version"]["v2"]["accuracy"] > 0.9, summary["by_version"]
+
+
+def test_the_same_v2_answering_30_percent_wrong_is_aborted_in_the_shadow_phase(rig, tmp_path):
+    rig.client.post("/rollout", {"version": "v2", "faults": {"wrong_ratio": 0.3}})
+    doc = wait_for(rig.client, lambda d: d["phase"] in ("Healthy", "Degraded"), 120)
+    assert doc["phase"] == "Degraded", doc["message"]
+    assert "analysis disagreement failed" in doc["message"], doc["message"]
+    assert all(h["kind"] != "setWeight" for h in doc["history"])  # never a weight: never a user's request
+    assert set(_summary(rig, tmp_path)["by_version"]) == {"v1"}

@@ -1,0 +1,49 @@
+"""A data scientist's own material, as docs/your-model.md starts from: breast_cancer split into CSV files, and two
+fitted estimators saved with skops (a LogisticRegression v1, a HistGradientBoosting v2)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import skops.io as sio
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+NAME = "cancer"
+LABEL = "diagnosis"
+HGB_TRUST = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
+
+
+@dataclass(frozen=True)
+class Material:
+    """The files a person brings: train and hold-out CSVs (string labels), and the two skops files."""
+
+    train: Path
+    holdout: Path
+    v1: Path
+    v2: Path
+
+
+def table() -> pd.DataFrame:
+    """breast_cancer: 569 rows, 30 named features, labels malignant/benign as strings."""
+    bunch = load_breast_cancer(as_frame=True)
+    frame = bunch.frame.drop(columns="target")
+    frame[LABEL] = [str(bunch.target_names[i]) for i in bunch.target]
+    return frame
+
+
+def write(folder: Path, seed: int = 0) -> Material:
+    """Split, fit both estimators on the training rows, save them with skops."""
+    folder.mkdir(parents=True, exist_ok=True)
+    train, holdout = train_test_split(table(), test_size=0.3, random_state=seed, stratify=table()[LABEL])
+    paths = Material(folder / "train.csv", folder / "holdout.csv", folder / "v1.skops", folder / "v2.skops")
+    train.to_csv(paths.train, index=False)
+    holdout.to_csv(paths.holdout, index=False)
+    X, y = train.drop(columns=LABEL), train[LABEL]
+    sio.dump(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y), paths.v1)
+    sio.dump(HistGradientBoostingClassifier(max_iter=50, random_state=seed).fit(X, y), paths.v2)
+    return paths
