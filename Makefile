@@ -328,8 +328,8 @@ screenshots: $(STAMP) tools ## Regenerate docs/images/dashboard-*.png from a rea
 	$(call run_pytest,$(BIN)/python,tests/canary/dashboard/test_dashboard_browser.py)
 
 .PHONY: up
-up: $(STAMP) $(SELDON_STAMP) tools ## Start the local stack in the foreground (RUNTIME=mlserver|seldon); Ctrl-C stops it.
-	$(BIN)/canary up --runtime $(RUNTIME)
+up: $(STAMP) $(SELDON_STAMP) tools ## Start the local stack in the foreground (RUNTIME=mlserver|seldon; MODEL and ARTIFACTS for your own, docs/your-model.md); Ctrl-C stops it.
+	$(BIN)/canary up --runtime $(RUNTIME) --artifacts $(ARTIFACTS) $(if $(MODEL),--model $(MODEL))
 
 .PHONY: down
 down: $(STAMP) ## Stop the local stack.

@@ -17,8 +17,10 @@ declare -A value=([REGISTRY]="" [TAG]=0.1.0 [MODEL]=wine [HOST]="" [TLS_SECRET]=
 # A read that fails (no cluster, no access) stops here: never fall back to defaults a deployment did not choose.
 saved=$(kubectl -n "$namespace" get configmap ml-canary-deployment --ignore-not-found \
   -o go-template='{{range $k, $v := .data}}{{$k}}={{$v}}{{"\n"}}{{end}}')
+saved_model=""
 while IFS='=' read -r key val; do
   [[ -n $key && -v "value[$key]" ]] && value[$key]=$val
+  [[ $key == MODEL ]] && saved_model=$val
 done <<< "$saved"
 for key in "${keys[@]}"; do
   [[ -v $key ]] && value[$key]=${!key}
@@ -31,6 +33,9 @@ done
 [[ ${value[OVERLAY]} =~ ^(mlserver|seldon)$ ]] || { echo "OVERLAY=${value[OVERLAY]} is not mlserver or seldon" >&2; exit 2; }
 [[ ${value[MODEL]} =~ ^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$ ]] \
   || { echo "MODEL=${value[MODEL]} is not a model name such as fraud-detector" >&2; exit 2; }
+# Saved as given: a HOST made from MODEL follows MODEL, one given stays.
+declare -A given
+for key in "${keys[@]}"; do given[$key]=${value[$key]}; done
 [[ -n ${value[HOST]} ]] || value[HOST]=${value[MODEL]}.example.com
 [[ -n ${value[TLS_SECRET]} ]] || value[TLS_SECRET]=${value[MODEL]}-tls
 
@@ -42,6 +47,13 @@ case $command in
     [[ -v "value[$key]" ]] || { echo "hack/deployment.sh: no setting $key (${keys[*]})" >&2; exit 2; }
     echo "${value[$key]}" ;;
   check)
+    # Every object is named after the model: another name beside a deployed one would leave the old objects
+    # serving, and two Gateways claiming one host.
+    if [[ -n $saved_model && $saved_model != "${value[MODEL]}" ]]; then
+      echo "the deployment in $namespace serves model $saved_model, not ${value[MODEL]}: 'make undeploy' it first" \
+        "(or keep MODEL=$saved_model)" >&2
+      exit 2
+    fi
     if [[ -z ${value[REGISTRY]} ]]; then
       echo "no REGISTRY: pods would pull ml-canary-${value[OVERLAY]}:${value[TAG]}, which nobody pushed; run" \
         "'make images push deploy REGISTRY=ghcr.io/acme' (REGISTRY=none: images already on every node)" >&2
@@ -57,7 +69,7 @@ case $command in
     echo "kind: ConfigMap"
     echo "metadata: {name: ml-canary-deployment, namespace: $namespace}"
     echo "data:"
-    for key in "${keys[@]}"; do echo "  $key: \"${value[$key]}\""; done ;;
+    for key in "${keys[@]}"; do echo "  $key: \"${given[$key]}\""; done ;;
   *)
     echo "hack/deployment.sh: unknown command $command (show, get, check, render, configmap)" >&2
     exit 2 ;;

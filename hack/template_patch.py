@@ -1,4 +1,4 @@
-"""The pod template of Rollout wine in a render, as a JSON patch that replaces only spec.template.
+"""The pod template of the render's Rollout (named after the model), as a JSON patch that replaces only spec.template.
 
     hack/render.sh mlserver components/v2 | python hack/template_patch.py | kubectl patch rollout wine --type json --patch-file /dev/stdin
 
@@ -14,9 +14,10 @@ import sys
 import yaml
 
 
-def patch(stream, name: str = "wine", env: tuple[str, ...] = ()) -> list[dict]:
-    """[{"op": "replace", "path": "/spec/template", "value": <the template>}] for Rollout ``name``,
-    with the NAME=VALUE variables of ``env`` added to its first container."""
+def patch(stream, name: str | None = None, env: tuple[str, ...] = ()) -> list[dict]:
+    """[{"op": "replace", "path": "/spec/template", "value": <the template>}] for Rollout ``name`` (None: the
+    render's one Rollout, whatever MODEL named it), with the NAME=VALUE variables of ``env`` added to its first
+    container."""
     added = []
     for pair in env:
         key, sep, value = pair.partition("=")
@@ -24,11 +25,11 @@ def patch(stream, name: str = "wine", env: tuple[str, ...] = ()) -> list[dict]:
             raise SystemExit(f"template_patch: {pair!r} is not NAME=VALUE")
         added.append({"name": key, "value": value})
     for doc in yaml.safe_load_all(stream):
-        if doc and doc.get("kind") == "Rollout" and doc["metadata"]["name"] == name:
+        if doc and doc.get("kind") == "Rollout" and name in (None, doc["metadata"]["name"]):
             template = doc["spec"]["template"]
             template["spec"]["containers"][0].setdefault("env", []).extend(added)
             return [{"op": "replace", "path": "/spec/template", "value": template}]
-    raise SystemExit(f"template_patch: no Rollout {name!r} in the render on stdin")
+    raise SystemExit(f"template_patch: no Rollout {name + ' ' if name else ''}in the render on stdin")
 
 
 if __name__ == "__main__":

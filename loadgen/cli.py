@@ -142,7 +142,8 @@ async def _run(runner: Runner, quiet: bool) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the load generator: exit 0, 1 below --fail-below, 2 for bad flags; never a traceback unless --debug."""
+    """Run the load generator: exit 0, 1 below --fail-under, 2 for bad flags or data, 3 when nothing listens at the
+    target; never a traceback unless --debug."""
     try:
         defaults = LoadgenSettings()
     except ValidationError as exc:
@@ -195,6 +196,6 @@ def _run_main(args) -> int:
               "reset (is the target up? --target)", file=sys.stderr)
         return EXIT_UNREACHABLE
     if args.fail_below is not None and doc["success_ratio"] < args.fail_below:
-        print(f"loadgen: success ratio {doc['success_ratio']:.4f} is below --fail-below {args.fail_below}", file=sys.stderr)
+        print(f"loadgen: success ratio {doc['success_ratio']:.4f} is below --fail-under {args.fail_below}", file=sys.stderr)
         return EXIT_BELOW
     return EXIT_OK

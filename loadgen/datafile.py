@@ -21,6 +21,10 @@ class NothingAnswers(Exception):
     """No server answered at the target at all (refused, unresolvable, timed out)."""
 
 
+class NoFeatures(Exception):
+    """The target answers but publishes no feature names (another server, or a policy in the way): why, in words."""
+
+
 @dataclass(frozen=True)
 class Replay:
     """How to replay a file: the columns to send and to score by, and what to do with a row with a gap."""
@@ -47,8 +51,9 @@ def feature_names_in(protocol: str, doc) -> list[str] | None:
     return [str(n) for n in names] if isinstance(names, list) and names else None
 
 
-def published_features(url: str, protocol: str, headers: dict[str, str], timeout_s: float) -> list[str] | None:
-    """The model's feature names from the target; None when it publishes none; NothingAnswers when nothing listens."""
+def published_features(url: str, protocol: str, headers: dict[str, str], timeout_s: float) -> list[str]:
+    """The model's feature names from the target; NoFeatures when it publishes none, NothingAnswers when nothing
+    listens, a ValueError when it has no such model."""
     try:
         response = httpx.get(url, headers=headers, timeout=timeout_s)
     except httpx.TransportError as exc:
@@ -56,11 +61,14 @@ def published_features(url: str, protocol: str, headers: dict[str, str], timeout
     if response.status_code == 404 and protocol == "v2":
         raise ValueError(f"{url} answers 404: the target serves no such model; set --model to its name")
     if response.status_code != 200:
-        return None
+        raise NoFeatures(f"answers HTTP {response.status_code}")
     try:
-        return feature_names_in(protocol, response.json())
+        names = feature_names_in(protocol, response.json())
     except ValueError:
-        return None
+        names = None
+    if names is None:
+        raise NoFeatures("names no features")
+    return names
 
 
 def add_flags(p: argparse.ArgumentParser, defaults: LoadgenSettings) -> None:
@@ -81,11 +89,12 @@ def pool_for(args: argparse.Namespace, headers: dict[str, str], timeout_s: float
     rng = random.Random(args.seed)
     replay = Replay(args.data, args.label_column, args.order, args.missing)
     url = metadata_url(args.target, args.protocol, args.model)
-    features = published_features(url, args.protocol, headers, timeout_s)
-    if features is None:
+    try:
+        features = published_features(url, args.protocol, headers, timeout_s)
+    except NoFeatures as why:
         table = tables.read(args.data)
         features = [str(c) for c in table.columns if c != args.label_column]
-        print(f"loadgen: {url} names no features: sending {args.data}'s columns in file order", file=sys.stderr)
+        print(f"loadgen: {url} {why}: sending {args.data}'s columns in file order, unchecked", file=sys.stderr)
     pool = ReplayPool(args.protocol, replay, features, rng, args.invalid_ratio, args.batch_rows)
     if pool.rows_with_gaps:
         done = "skipped" if args.missing == "skip" else "sent (answered 400)"
@@ -114,9 +123,12 @@ class ReplayPool:
             rng.shuffle(order)
         rows = [[_jsonable(v) for v in X[i]] for i in order]
         labels = [truth[i] for i in order]
+        # Each row once per pass, batch_rows at a time; a batch with a row whose label is missing is not scored.
         self._bodies = [Payload(encode_rows(protocol, rows[i:i + batch_rows], features), True,
-                                tuple(labels[i:i + batch_rows]) if replay.label_column else ())
-                        for i in range(len(rows) - batch_rows + 1)]
+                                _truth(labels[i:i + batch_rows]) if replay.label_column else ())
+                        for i in range(0, len(rows) - batch_rows + 1, batch_rows)]
+        if not self._bodies:
+            raise tables.TableError(f"{replay.path}: {len(rows)} rows to send, fewer than --batch-rows {batch_rows}")
         self._invalid = invalid_bodies(protocol, rows[0], features)
         self._rng, self._invalid_ratio, self._next = rng, invalid_ratio, 0
 
@@ -129,11 +141,15 @@ class ReplayPool:
         return payload
 
 
+def _truth(labels: list[str]) -> tuple[str, ...]:
+    return () if "" in labels else tuple(labels)
+
+
 def _labels(values: np.ndarray) -> list[str]:
     """Labels as the runtimes answer them (str of the class); 1.0 read from a column with gaps is the class 1."""
     if values.dtype.kind == "f" and np.all(np.isnan(values) | (values == np.round(values))):
         return ["" if np.isnan(v) else str(int(v)) for v in values]
-    return [str(v) for v in values]
+    return ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values]
 
 
 def _jsonable(value: float) -> float | None:

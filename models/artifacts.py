@@ -70,7 +70,8 @@ def read_metadata(folder: Path) -> Metadata:
         return Metadata(**doc)
     except FileNotFoundError:
         raise ArtifactError(
-            f"no {METADATA_FILE} in {folder}; train first with 'python -m models.train'"
+            f"no {METADATA_FILE} in {folder}; train the demo's with 'python -m models.train', or package yours "
+            "with 'python -m models.package'"
         ) from None
     except (ValueError, TypeError) as exc:
         raise ArtifactError(f"{path} is not valid artifact metadata: {exc}") from None
@@ -82,7 +83,8 @@ def load(folder: Path) -> tuple[Any, Metadata]:  # Any: whatever estimator the (
     metadata = read_metadata(folder)
     model_path = folder / MODEL_FILE
     if not model_path.is_file():
-        raise ArtifactError(f"{model_path} is missing; retrain with 'python -m models.train'")
+        raise ArtifactError(f"{model_path} is missing; retrain with 'python -m models.train' (the demo's) or "
+                            "package it again with 'python -m models.package'")
     actual = sha256_of(model_path)
     if actual != metadata.sha256:
         raise ArtifactError(

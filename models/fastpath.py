@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -34,22 +35,20 @@ def _linear_parts(estimator) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
-def _needs_table(estimator, width: int) -> bool:
-    """Whether predict refuses bare rows: a ColumnTransformer that selects columns by name takes only a table."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            estimator.predict(np.zeros((1, width)))
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError):
-            return True
-    return False
+def _needs_table(estimator) -> bool:
+    """Whether a ColumnTransformer in it selects columns by name, which scikit-learn does only on a table
+    (sklearn/compose/_column_transformer.py: "Specifying the columns using strings is only supported for
+    dataframes")."""
+    parts = [step for _, step in estimator.steps] if isinstance(estimator, Pipeline) else [estimator]
+    return any(isinstance(columns, str) or (isinstance(columns, list | tuple) and any(isinstance(c, str) for c in columns))
+               for part in parts if isinstance(part, ColumnTransformer) for _, _, columns in part.transformers_)
 
 
 def _general_predict(estimator) -> Predict:
-    """``estimator.predict`` for any classifier, mapped to indices into its ``classes_``."""
+    """``estimator.predict`` for any classifier, mapped to indices into its ``classes_`` (sorted: np.unique's)."""
     classes = estimator.classes_
     names = getattr(estimator, "feature_names_in_", None)
-    if names is None or not _needs_table(estimator, len(names)):
+    if names is None or not _needs_table(estimator):
         if names is not None:
             # Fitted on a table: the servers hand over rows in its column order, so scikit-learn's warning
             # that bare rows carry no names says nothing here, on every request.

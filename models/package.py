@@ -8,9 +8,11 @@
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from models import packaging, tables
+from models import artifacts, packaging, tables
 
 EXIT_OK, EXIT_REFUSED = 0, 2
 
@@ -64,8 +66,19 @@ def versions(args: argparse.Namespace) -> list[tuple[str, Path | None]]:
     return chosen
 
 
-def package(args: argparse.Namespace, version: str, skops: Path | None) -> tuple[Path, dict]:
-    """Check, fit when asked, score and write one version; the folder written and its metadata."""
+@dataclass(frozen=True)
+class Prepared:
+    """One version checked, fitted when asked and scored: all that is left is to write it."""
+
+    version: str
+    estimator: Any
+    features: list[str]
+    description: str
+    metrics: dict[str, float]
+
+
+def prepare(args: argparse.Namespace, version: str, skops: Path | None) -> Prepared:
+    """Check, fit when asked and score one version, writing nothing."""
     given = [n.strip() for n in args.features.split(",")] if args.features else None
     if skops:
         estimator = packaging.load_skops(skops, args.trust)
@@ -84,23 +97,33 @@ def package(args: argparse.Namespace, version: str, skops: Path | None) -> tuple
                                                             else _columns(args.holdout, args.label_column)))
     metrics = {} if args.holdout is None else packaging.scores(
         estimator, packaging.labelled(args.holdout, features, args.label_column))
-    meta = packaging.write(estimator, args.name, version, args.out, features=features, description=description,
-                           metrics=metrics, trust=args.trust, seed=args.seed)
-    return args.out / version, {"sha256": meta.sha256, "classes": meta.classes, **metrics}
+    packaging.needed_trust(estimator, args.trust)  # a fitted --class's types too, before anything is written
+    _check_free(args.out / version, args.name)
+    return Prepared(version, estimator, features, description, metrics)
+
+
+def _check_free(folder: Path, name: str) -> None:
+    """Refuse to overwrite a version another model was packaged as (the demo's artifacts/v1, say)."""
+    if (folder / artifacts.METADATA_FILE).exists():
+        held = artifacts.read_metadata(folder).name
+        if held != name:
+            raise packaging.PackageError(f"{folder} holds a version of model {held}: give another --out")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Package each version asked for; exit 2 with one line at the first that is refused."""
     args = build_parser().parse_args(argv)
     try:
-        for version, skops in versions(args):
-            folder, summary = package(args, version, skops)
-            scores = ", ".join(f"{k}={v}" for k, v in summary.items() if k not in ("sha256", "classes"))
-            print(f"{args.name} {version}: {len(summary['classes'])} classes, "
-                  f"{scores or 'no --holdout, no scores'}, sha256={summary['sha256'][:12]} -> {folder}")
-    except (packaging.PackageError, tables.TableError) as exc:
+        ready = [prepare(args, version, skops) for version, skops in versions(args)]  # every one, before any write
+    except (packaging.PackageError, tables.TableError, artifacts.ArtifactError) as exc:
         print(f"models.package: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    for one in ready:
+        meta = packaging.write(one.estimator, args.name, one.version, args.out, features=one.features,
+                               description=one.description, metrics=one.metrics, trust=args.trust, seed=args.seed)
+        scores = ", ".join(f"{k}={v}" for k, v in one.metrics.items())
+        print(f"{args.name} {one.version}: {len(meta.classes)} classes, {scores or 'no --holdout, no scores'}, "
+              f"sha256={meta.sha256[:12]} -> {args.out / one.version}")
     return EXIT_OK
 
 

@@ -38,16 +38,22 @@ def check_names(name: str, version: str) -> None:
     if not re.fullmatch(NAME_PATTERN, name):
         raise PackageError(f"model name {name!r}: use 1-32 lower-case letters, digits and '-', starting with a letter")
     if not re.fullmatch(VERSION_PATTERN, version):
-        raise PackageError(f"version {version!r}: use 1-32 lower-case letters, digits, '-' and '.'")
+        raise PackageError(f"version {version!r}: use 1-32 lower-case letters, digits and '-' (v2, v2-rc1)")
 
 
 def check_classifier_type(estimator: object) -> None:
     """Refuse a regressor, or anything without predict, before it is fitted or loaded into a runtime."""
     kind = type(estimator).__name__
-    if is_regressor(estimator):
+    if not callable(getattr(estimator, "predict", None)):
+        raise PackageError(f"{kind} has no predict; {SUPPORTED}")
+    try:
+        regressor, classifier = is_regressor(estimator), is_classifier(estimator)
+    except Exception:  # noqa: BLE001 - scikit-learn's tags of an object that is no estimator raise
+        regressor = classifier = False
+    if regressor:
         raise PackageError(f"{kind} is a regressor; {SUPPORTED}")
-    if not (hasattr(estimator, "predict") and is_classifier(estimator)):
-        raise PackageError(f"{kind} is not a classifier with predict; {SUPPORTED}")
+    if not classifier:
+        raise PackageError(f"{kind} is not a scikit-learn classifier; {SUPPORTED}")
 
 
 def check_classifier(estimator: object) -> None:
@@ -113,15 +119,26 @@ def labelled(path: Path, features: list[str], label: str) -> Labelled:
     return Labelled(table[features], table[label].to_numpy())
 
 
-def scores(estimator, data: Labelled) -> dict[str, float]:
+def as_classes(estimator, labels: np.ndarray, what: str) -> np.ndarray:
+    """Labels as the estimator's own classes, matched as the runtimes answer them (``str(class)``)."""
+    by_name = {str(c): c for c in estimator.classes_}
+    unknown = sorted({str(v) for v in labels} - set(by_name))
+    if unknown:
+        raise PackageError(f"{what} has labels the model does not know: {', '.join(unknown[:5])} "
+                           f"(its classes: {', '.join(by_name)})")
+    return np.asarray([by_name[str(v)] for v in labels])
+
+
+def scores(estimator, data: Labelled, what: str = "the hold-out") -> dict[str, float]:
     """Offline metrics on a labelled hold-out: accuracy, macro F1, and log loss where there is predict_proba."""
+    y = as_classes(estimator, data.y, what)
     predicted = estimator.predict(data.X)
-    found = {"test_accuracy": round(float(accuracy_score(data.y, predicted)), 4),
-             "test_macro_f1": round(float(f1_score(data.y, predicted, average="macro")), 4),
-             "test_rows": len(data.y)}
+    found = {"test_accuracy": round(float(accuracy_score(y, predicted)), 4),
+             "test_macro_f1": round(float(f1_score(y, predicted, average="macro")), 4),
+             "test_rows": len(y)}
     if hasattr(estimator, "predict_proba"):
         proba = estimator.predict_proba(data.X)
-        found["test_log_loss"] = round(float(log_loss(data.y, proba, labels=estimator.classes_)), 4)
+        found["test_log_loss"] = round(float(log_loss(y, proba, labels=estimator.classes_)), 4)
     return found
 
 
@@ -133,7 +150,11 @@ def feature_names(estimator, given: list[str] | None) -> list[str]:
                            f"{','.join(own)}")
     if not (given or own):
         raise PackageError("the estimator was fitted without feature names: name them with --features a,b,...")
-    return list(given or own)
+    names, width = list(given or own), getattr(estimator, "n_features_in_", None)
+    if width is not None and len(names) != width:
+        raise PackageError(f"{len(names)} feature names ({','.join(names[:3])},...) for an estimator fitted on "
+                           f"{width} features: name them with --features")
+    return names
 
 
 def write(estimator, name: str, version: str, out: Path, *, features: list[str], description: str,

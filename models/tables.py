@@ -50,9 +50,9 @@ def problems(table: pd.DataFrame, features: list[str], label: str | None = None)
     return found
 
 
-def check(table: pd.DataFrame, features: list[str], label: str | None = None, *, extra_ok: bool = False) -> None:
-    """Raise a TableError naming every column problem at once; ``extra_ok`` lets other columns be."""
-    found = [p for p in problems(table, features, label) if not (extra_ok and p.startswith("extra "))]
+def check(table: pd.DataFrame, features: list[str], label: str | None = None) -> None:
+    """Raise a TableError naming every column problem at once."""
+    found = problems(table, features, label)
     if found:
         raise TableError("columns do not fit the model: " + "; ".join(found))
 

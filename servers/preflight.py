@@ -29,7 +29,8 @@ def problems(version: str, artifact_root: Path, ports: list[int]) -> list[str]:
     try:
         artifacts.load(Path(artifact_root) / version)
     except artifacts.ArtifactError as exc:
-        found.append(f"{exc} (retrain with 'python -m models.train --out {artifact_root}')")
+        found.append(f"{exc} (the demo's: retrain with 'python -m models.train --out {artifact_root}'; yours: "
+                     "package it again with 'python -m models.package')")
     found += [f"port {p} is in use; stop what holds it or serve elsewhere" for p in ports if not port_free(p)]
     return found
 

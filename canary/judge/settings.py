@@ -6,6 +6,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.names import NAME_PATTERN
+
 # Errors fail a broken build fastest and weigh most; the slow model-quality tests share the rest.
 ALPHA_SHARES = {"errors": 0.4, "latency": 0.25, "accuracy": 0.1, "class_mix": 0.1, "disagreement": 0.15}
 
@@ -29,7 +31,7 @@ class JudgeSettings(BaseSettings):
     """Which proxy's metrics hold the counts: the local stack's Envoy, or Istio's sidecars on a cluster."""
     selector: str | None = None
     """Extra label matchers on every counter; unset: the source's own (Istio: destination side of Service MODEL)."""
-    model: str = "wine"
+    model: str = Field("wine", pattern=NAME_PATTERN)  # it goes into PromQL: a name, nothing to escape
     """The model's name, which is its Service's on a cluster: the Istio source counts that Service's requests."""
     host: str = "127.0.0.1"
     """Address to listen on (0.0.0.0 in a pod)."""

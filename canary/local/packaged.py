@@ -24,11 +24,10 @@ def check(settings: StackSettings, version: str) -> None:
 
 
 def ensure(settings: StackSettings, emit: Callable[[str], None]) -> None:
-    """Train the demo's versions when missing; for any other model, check the stable version is packaged."""
-    if settings.model != repository.MODEL_NAME:
-        check(settings, settings.stable_version)
-        return
-    for version in ("v1", "v2"):
-        if not (settings.artifacts / version / "metadata.json").exists():
-            emit(f"training model {version} into {settings.artifacts}")
-            train.train(version, settings.artifacts)
+    """Train the demo's versions when missing; then check the stable version is the model's, packaged."""
+    if settings.model == repository.MODEL_NAME:
+        for version in ("v1", "v2"):
+            if not (settings.artifacts / version / "metadata.json").exists():
+                emit(f"training model {version} into {settings.artifacts}")
+                train.train(version, settings.artifacts)
+    check(settings, settings.stable_version)

@@ -62,6 +62,10 @@ def test_the_renamed_render_passes_every_offline_check(both, tmp_path):
     assert_nothing_unjustified(checkov(docs, tmp_path))
     judge = by_kind(docs, "StatefulSet")["ml-canary-judge"]["spec"]["template"]["spec"]["containers"][0]
     assert {"name": "JUDGE_MODEL", "value": NAME} in judge["env"] and NAME in by_kind(docs, "Service")
+    # What serves and what asks use the name the routes and policies allow: the runtime's path, the load's.
+    runtime = by_kind(docs, "Rollout")[NAME]["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "MODEL_NAME", "value": NAME} in runtime["env"]
+    assert f"--model={NAME}" in by_kind(docs, "Job")["loadgen"]["spec"]["template"]["spec"]["containers"][0]["args"]
 
 
 def test_an_object_left_behind_under_the_old_name_is_caught(both):

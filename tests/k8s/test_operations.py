@@ -105,3 +105,22 @@ def test_the_model_name_is_a_deployment_setting_and_names_the_host_and_secret_un
     assert _deployment(tmp_path, "", "get", "MODEL").stdout == "wine\n"
     bad = _deployment(tmp_path, "", "show", MODEL="Fraud!")
     assert bad.returncode == 2 and "MODEL=Fraud! is not a model name" in bad.stderr and bad.stdout == ""
+
+
+def test_a_host_made_from_the_model_is_not_saved_and_another_model_beside_a_deployed_one_is_refused(tmp_path):
+    saved = _deployment(tmp_path, "", "configmap", MODEL="fraud").stdout
+    assert 'MODEL: "fraud"' in saved and 'HOST: ""' in saved  # it follows MODEL at the next render
+    refused = _deployment(tmp_path, "MODEL=fraud\nREGISTRY=r\n", "check", MODEL="cancer")
+    assert refused.returncode == 2 and "serves model fraud, not cancer: 'make undeploy' it first" in refused.stderr
+    assert _deployment(tmp_path, "MODEL=fraud\nREGISTRY=r\n", "check").returncode == 0
+
+
+def test_the_rollout_patch_finds_the_renders_rollout_whatever_the_model_is_named(tmp_path):
+    rendered = subprocess.run(["hack/render.sh", "mlserver", "components/v2"], cwd=ROOT, capture_output=True,
+                              text=True, env={**os.environ, "MODEL": "fraud"}, check=True).stdout
+    out = subprocess.run([sys.executable, "hack/template_patch.py"], cwd=ROOT, input=rendered, capture_output=True,
+                         text=True, check=True)
+    template = json.loads(out.stdout)[0]["value"]
+    assert template["metadata"]["labels"]["app"] == "fraud"
+    env = {e["name"]: e.get("value") for e in template["spec"]["containers"][0]["env"]}
+    assert env["MODEL_NAME"] == "fraud"  # the runtime serves /v2/models/fraud/infer, as the routes say

@@ -6,9 +6,11 @@ import random
 import numpy as np
 import pandas as pd
 import pytest
+from fastapi import FastAPI, HTTPException
 
 from loadgen import cli, datafile
 from models import tables
+from tests.apps import served
 
 FEATURES = ["a", "b", "c"]
 
@@ -18,8 +20,9 @@ def replay(tmp_path, frame: pd.DataFrame, suffix=".csv", **kwargs) -> datafile.R
     {".csv": lambda: frame.to_csv(path, index=False), ".parquet": lambda: frame.to_parquet(path),
      ".jsonl": lambda: frame.to_json(path, orient="records", lines=True)}[suffix]()
     options = {"label_column": "y", **kwargs}
-    protocol = options.pop("protocol", "v2")
-    return datafile.ReplayPool(protocol, datafile.Replay(path, **options), FEATURES, random.Random(3))
+    protocol, batch_rows = options.pop("protocol", "v2"), options.pop("batch_rows", 1)
+    return datafile.ReplayPool(protocol, datafile.Replay(path, **options), FEATURES, random.Random(3),
+                               batch_rows=batch_rows)
 
 
 def frame(n=6) -> pd.DataFrame:
@@ -98,3 +101,35 @@ def test_a_run_that_no_server_answered_exits_3_not_0(capsys, closed_port):
 def test_fail_under_is_the_documented_spelling_of_fail_below():
     args = cli.build_parser(cli.LoadgenSettings()).parse_args(["--fail-under", "0.99"])
     assert args.fail_below == 0.99
+
+
+def test_a_row_whose_label_is_missing_is_sent_but_not_scored(tmp_path):
+    unlabelled = frame(4).astype({"y": object})
+    unlabelled.loc[1, "y"] = None
+    truths = [t for _, t in sent(replay(tmp_path, unlabelled, missing="send"), 4)]
+    assert truths == [("no",), (), ("no",), ("yes",)]  # never the truth "nan"
+
+
+def test_batches_take_each_row_once_a_pass_and_a_file_shorter_than_a_batch_is_refused(tmp_path):
+    pool = replay(tmp_path, frame(6), batch_rows=2)
+    rows = [r for r, _ in sent(pool, 3)]
+    assert rows == [[0.0, 0.0, 1.0, 1.0, 1.5, 1.0], [2.0, 3.0, 1.0, 3.0, 4.5, 1.0], [4.0, 6.0, 1.0, 5.0, 7.5, 1.0]]
+    with pytest.raises(tables.TableError, match="6 rows to send, fewer than --batch-rows 8"):
+        replay(tmp_path, frame(6), batch_rows=8)
+
+
+@pytest.fixture(scope="module")
+def forbidding():
+    """A server whose policy refuses the metadata read (a cluster gateway's AuthorizationPolicy, say)."""
+    app = FastAPI()
+
+    @app.get("/v2/models/{name}")
+    def metadata(name: str):
+        raise HTTPException(403)
+
+    yield from served(app, "forbidding")
+
+
+def test_a_target_that_will_not_name_its_features_is_said_with_its_status(forbidding):
+    with pytest.raises(datafile.NoFeatures, match="answers HTTP 403"):
+        datafile.published_features(datafile.metadata_url(forbidding.url, "v2", "m"), "v2", {}, 5)

@@ -55,7 +55,7 @@ def test_status_codes_are_accounted_and_fail_below_exits_1(stub, run_loadgen):
     url = stub("--error-ratio", "0.3", "--seed", "2")
     code, doc, _, stderr = run_loadgen("--target", url, "--rps", "200", "--duration", "3s", "--quiet", "--fail-below", "0.9")
     assert code == 1
-    assert "below --fail-below 0.9" in stderr
+    assert "below --fail-under 0.9" in stderr
     assert doc["status_codes"]["200"] + doc["status_codes"]["500"] == doc["requests"] == 600
     assert doc["success_ratio"] == pytest.approx(0.7, abs=0.06)
 

@@ -7,7 +7,7 @@ import pytest
 import skops.io as sio
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -52,7 +52,7 @@ def test_a_type_skops_does_not_trust_is_named_and_loaded_only_when_trusted_expli
 
 
 @pytest.mark.parametrize("estimator, says", [(LinearRegression(), "LinearRegression is a regressor; supported: "),
-                                             (StandardScaler(), "StandardScaler is not a classifier with predict")])
+                                             (StandardScaler(), "StandardScaler has no predict")])
 def test_a_regressor_or_a_model_without_predict_is_refused_in_one_line(material, tmp_path, capsys, estimator, says):
     table = owndata.table()
     path = tmp_path / "model.skops"
@@ -95,6 +95,8 @@ def test_a_pipeline_with_a_column_transformer_is_served_from_rows_by_its_column_
                "--label-column", owndata.LABEL) == 0
     estimator, meta = artifacts.load(tmp_path / "art" / "v3")
     assert "test_log_loss" not in meta.metrics and meta.metrics["test_accuracy"] > 0.85
+    assert fastpath._needs_table(estimator)  # a table only here: for a model fitted on one it costs as much again
+    assert not fastpath._needs_table(artifacts.load(tmp_path / "art" / "v3")[0][-1])
     rows = X.to_numpy(dtype=float)[:50]  # what a runtime holds: bare float rows in the model's column order
     indices = fastpath.compile_predict(estimator)(rows)
     assert list(np.asarray(meta.classes)[indices]) == list(estimator.predict(X.iloc[:50]))
@@ -112,12 +114,14 @@ def test_file_problems_are_one_line_each_and_nothing_is_written(material, tmp_pa
              (["--holdout", material.v1], "unknown format .skops"),
              (["--name", "Cancer!"], "model name 'Cancer!'"),
              (["--version", "v 2"], "version 'v 2'"),
+             (["--version", "v1.2"], "version 'v1.2'"),  # a dot would split Envoy's stat names
              (["--features", "a,b"], "--features a,b differ from the names the estimator was fitted with")]
     for extra, says in cases:
         flags = {"--name": "cancer", "--version": "v1", "--skops": material.v1, "--out": out,
                  "--label-column": owndata.LABEL, **dict(zip(extra[::2], extra[1::2], strict=True))}
         assert run(*[x for kv in flags.items() for x in kv]) == package.EXIT_REFUSED, extra
-        assert says in capsys.readouterr().err, extra
+        err = capsys.readouterr().err
+        assert says in err and err.count("\n") == 1, extra  # one line, no traceback
     assert not out.exists()
 
 
@@ -132,6 +136,40 @@ def test_one_call_packages_each_skops_file_as_the_version_its_name_says(material
     assert run("--name", "cancer", "--version", "v3", "--skops", material.v1, "--skops", material.v2,
                "--out", out) == package.EXIT_REFUSED
     assert "--version names one version" in capsys.readouterr().err and not (out / "v3").exists()
+
+
+def test_nothing_is_written_unless_every_version_passes_and_another_models_version_is_never_overwritten(
+        material, tmp_path, artifact_root, capsys):
+    table = owndata.table()
+    regressor = tmp_path / "v2.skops"
+    sio.dump(LinearRegression().fit(table.drop(columns=owndata.LABEL), table["mean radius"]), regressor)
+    out = tmp_path / "art"
+    assert run("--name", "cancer", "--skops", material.v1, "--skops", regressor, "--out", out) == package.EXIT_REFUSED
+    assert "LinearRegression is a regressor" in capsys.readouterr().err and not out.exists()  # v1 passed, unwritten
+    assert run("--name", "cancer", "--skops", material.v1, "--out", artifact_root) == package.EXIT_REFUSED
+    assert f"{artifact_root / 'v1'} holds a version of model wine: give another --out" in capsys.readouterr().err
+    assert artifacts.read_metadata(artifact_root / "v1").name == "wine"
+
+
+def test_a_hold_out_the_model_cannot_be_scored_on_is_one_line_not_a_traceback(material, tmp_path, capsys):
+    odd = owndata.table().iloc[:40].assign(**{owndata.LABEL: ["benign", "unknown"] * 20})
+    odd.to_csv(tmp_path / "odd.csv", index=False)
+    assert run("--name", "cancer", "--skops", material.v1, "--holdout", tmp_path / "odd.csv",
+               "--label-column", owndata.LABEL, "--out", tmp_path / "art") == package.EXIT_REFUSED
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("has labels the model does not know: unknown (its classes: benign, malignant)")
+    sio.dump({"model": "not an estimator"}, tmp_path / "dict.skops")
+    assert run("--name", "m", "--skops", tmp_path / "dict.skops", "--out", tmp_path / "art") == package.EXIT_REFUSED
+    assert "dict has no predict; supported" in capsys.readouterr().err
+
+
+def test_feature_names_that_do_not_fit_the_estimators_width_are_refused(tmp_path, capsys):
+    table = owndata.table()
+    X = table.drop(columns=owndata.LABEL).to_numpy()  # fitted on bare rows: no names of its own
+    sio.dump(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, table[owndata.LABEL]), tmp_path / "v1.skops")
+    assert run("--name", "m", "--skops", tmp_path / "v1.skops", "--features", "a,b",
+               "--out", tmp_path / "art") == package.EXIT_REFUSED
+    assert "2 feature names (a,b,...) for an estimator fitted on 30 features" in capsys.readouterr().err
 
 
 def test_a_class_needs_a_train_file(tmp_path, capsys):

@@ -1,5 +1,8 @@
 """The stack serves a person's model only as they packaged it, and says so before any process starts."""
 
+import json
+import shutil
+
 import pytest
 
 from canary.cli.main import build_parser
@@ -21,6 +24,15 @@ def test_a_version_not_packaged_is_named_with_the_command_that_packages_it(tmp_p
 def test_another_models_version_is_refused_with_the_setting_to_change(artifact_root):
     with pytest.raises(packaged.NotPackaged, match=r"is a version of model wine, not cancer: set --model wine"):
         packaged.check(settings(artifact_root), "v2")
+
+
+def test_the_demo_never_serves_another_models_version_as_wine(artifact_root, tmp_path):
+    for version in ("v1", "v2"):
+        shutil.copytree(artifact_root / version, tmp_path / version)
+    meta = json.loads((tmp_path / "v1" / artifacts.METADATA_FILE).read_text())
+    (tmp_path / "v1" / artifacts.METADATA_FILE).write_text(json.dumps({**meta, "name": "cancer"}))
+    with pytest.raises(packaged.NotPackaged, match="is a version of model cancer, not wine: set --model cancer"):
+        packaged.ensure(settings(tmp_path, "wine"), lambda line: None)
 
 
 def test_the_demo_trains_what_is_missing_and_no_other_model_is_trained(tmp_path):
