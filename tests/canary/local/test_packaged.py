@@ -5,6 +5,7 @@ import shutil
 
 import pytest
 
+from canary.cli import stack as cli_stack
 from canary.cli.main import build_parser
 from canary.local import packaged
 from canary.local.settings import StackSettings
@@ -47,6 +48,10 @@ def test_a_model_name_that_would_not_fit_a_url_or_an_object_name_is_refused():
         StackSettings(model="Cancer Model")
 
 
-def test_canary_up_takes_the_model_and_its_artifacts():
+def test_canary_up_takes_the_model_and_its_artifacts_over_their_variables(monkeypatch, tmp_path):
+    monkeypatch.setenv("CANARY_MODEL", "wine")
+    monkeypatch.chdir(tmp_path)
     args = build_parser().parse_args(["up", "--model", "cancer", "--artifacts", "art"])
-    assert args.model == "cancer" and str(args.artifacts) == "art"
+    chosen = cli_stack._with_flags(StackSettings(), args)
+    assert chosen.model == "cancer" and chosen.artifacts == tmp_path / "art"  # resolved where the command ran
+    assert cli_stack._with_flags(StackSettings(), build_parser().parse_args(["up"])).model == "wine"
