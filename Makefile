@@ -100,7 +100,7 @@ endef
 test: test-core test-seldon ## Run the whole test suite (both environments, real processes).
 
 .PHONY: test-core
-test-core: $(STAMP) $(SELDON_STAMP) $(CHECKOV_STAMP) tools ## Tests in .venv: models, runtimes, load generator, k8s manifests, local stack.
+test-core: $(STAMP) $(SELDON_STAMP) $(CHECKOV_STAMP) tools tracing-tools ## Tests in .venv: models, runtimes, load generator, k8s manifests, local stack.
 	$(call run_pytest,$(BIN)/python,-n $(TEST_WORKERS) --dist worksteal --ignore=tests/cluster)
 
 .PHONY: test-fast
@@ -268,6 +268,11 @@ loadgen: ## Start the in-cluster load generator Job (50 rps for 30 minutes), rep
 	@$(DEPLOYMENT) check
 	$(DEPLOYMENT) render components/loadgen | $(APPLY) -l app.kubernetes.io/component=loadgen -f -
 
+.PHONY: tracing
+tracing: ## Deploy the OpenTelemetry collector and Jaeger the runtimes and the mesh send spans to (components/tracing; Istio's meshConfig: docs/kubernetes.md).
+	@$(DEPLOYMENT) check
+	$(DEPLOYMENT) render components/tracing | $(APPLY) -l app.kubernetes.io/component=tracing -f -
+
 # A rollout changes the Rollout's pod template and nothing else.
 TEMPLATE_PATCH = $(VENV_OPS)/bin/python hack/template_patch.py $(FAULTS) | kubectl -n $(NAMESPACE) patch rollout "$$($(DEPLOYMENT) get MODEL)" --type json --patch-file /dev/stdin
 
@@ -299,6 +304,13 @@ abort: ## Abort the rollout: all traffic back to the stable version.
 cluster-tools: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, KWOK and Argo Rollouts from their pinned Go modules (cluster/tools) into a cache outside the repository.
 	cluster/tools/build.sh
 
+.PHONY: tracing-tools
+tracing-tools: ## Build Jaeger v2 from its pinned Go module (cluster/tools/jaeger) into the same cache: the local stack's traces.
+	cluster/tools/build.sh jaeger
+
+# make demo and make up trace through Jaeger when Go can build it; without Go the stack says tracing is off.
+TRACING_TOOLS := $(if $(shell command -v go),tracing-tools)
+
 .PHONY: cluster-up
 cluster-up: $(STAMP) ## Start etcd, kube-apiserver, controller-manager, scheduler, KWOK and the Argo Rollouts controller (make deploy then applies k8s/ to it with the variables of: python -m cluster env).
 	$(BIN)/python -m cluster up
@@ -318,7 +330,7 @@ TIME_SCALE ?= 4
 ENGINE ?= local
 
 .PHONY: demo
-demo: $(STAMP) $(if $(filter seldon,$(RUNTIME)),$(SELDON_STAMP)) tools $(if $(filter argo,$(ENGINE)),cluster-tools) ## A local canary rollout that promotes, and faulty ones rolled back automatically (RUNTIME=mlserver|seldon; ENGINE=local, a few minutes, or argo: the real Argo controller decides, about ten minutes).
+demo: $(STAMP) $(if $(filter seldon,$(RUNTIME)),$(SELDON_STAMP)) tools $(TRACING_TOOLS) $(if $(filter argo,$(ENGINE)),cluster-tools) ## A local canary rollout that promotes, and faulty ones rolled back automatically (RUNTIME=mlserver|seldon; ENGINE=local, a few minutes, or argo: the real Argo controller decides, about ten minutes).
 	$(if $(filter-out local argo,$(ENGINE)),$(error ENGINE=$(ENGINE): use local or argo))
 	$(if $(filter argo,$(ENGINE)),$(BIN)/python -m cluster.demo --runtime $(RUNTIME),$(BIN)/python -m canary.cli.demo --time-scale $(TIME_SCALE) --runtime $(RUNTIME))
 
@@ -328,7 +340,7 @@ screenshots: $(STAMP) tools ## Regenerate docs/images/dashboard-*.png from a rea
 	$(call run_pytest,$(BIN)/python,tests/canary/dashboard/test_dashboard_browser.py)
 
 .PHONY: up
-up: $(STAMP) $(SELDON_STAMP) tools ## Start the local stack in the foreground (RUNTIME=mlserver|seldon; MODEL and ARTIFACTS for your own, docs/your-model.md); Ctrl-C stops it.
+up: $(STAMP) $(SELDON_STAMP) tools $(TRACING_TOOLS) ## Start the local stack in the foreground (RUNTIME=mlserver|seldon; MODEL and ARTIFACTS for your own, docs/your-model.md); Ctrl-C stops it.
 	$(BIN)/canary up --runtime $(RUNTIME) --artifacts $(ARTIFACTS) $(if $(MODEL),--model $(MODEL))
 
 .PHONY: down

@@ -21,7 +21,7 @@ from bench.rollout import Rig
 from canary.local.harness import exit_on_sigterm, wait_for
 
 WATCHERS = ("controller", "judge", "prometheus")
-OTHERS = ("envoy", "stack", "runtimes", "loadgen")
+OTHERS = ("envoy", "stack", "runtimes", "loadgen", "jaeger")
 
 
 def role(proc: psutil.Process) -> str | None:
@@ -30,7 +30,7 @@ def role(proc: psutil.Process) -> str | None:
         cmd = " ".join(proc.cmdline())
     except psutil.Error:
         return None
-    for name, marker in (("controller", "canary controller"), ("judge", "canary.judge"), ("prometheus", "prometheus"),
+    for name, marker in (("jaeger", "jaeger --config"), ("controller", "canary controller"), ("judge", "canary.judge"), ("prometheus", "prometheus"),
                          ("envoy", "envoy"), ("stack", "canary up"), ("runtimes", "mlserver"),
                          ("runtimes", "seldon"), ("loadgen", "loadgen")):
         if marker in cmd:
@@ -117,7 +117,7 @@ def report(windows: dict[str, dict[str, float] | None], seconds: float) -> None:
         added = watch - sum(idle.get(r, 0.0) for r in WATCHERS)
         print(f"| {name} | {' | '.join(f'{values.get(r, 0.0):.2f}' for r in roles)} | {watch:.2f} | "
               f"{'-' if name == 'no rollout' else f'{added:.2f} ({added / 60:.1%} of a core)'} |")
-    print("\nCPU seconds per minute; 0.6 is 1% of one core.")
+    print(f"\nCPU seconds per minute; 0.6 is 1% of one core. All roles with no rollout: {sum(idle.values()):.2f}.")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,7 @@ from pathlib import Path
 import joblib
 import psutil
 
-from bench import paired, wrk
+from bench import paired, traced, wrk
 from bench.loadgen import pinned
 from canary.local import procs
 from loadgen import payloads
@@ -37,11 +37,14 @@ VARIANTS = {
     "bare-predict": ("bench.bare_runtime.BareModel", {"MODEL_FAST_PATH": "false"}),
     # The same baseline again, in a server of its own: what a cost of nothing measures as (the noise floor).
     "bare-again": ("bench.bare_runtime.BareModel", {"MODEL_FAST_PATH": "false"}),
+    # ours-predict with MLServer's tracing on, every request's spans sent to a real Jaeger (bench.traced)
+    "ours-traced": (repository.IMPLEMENTATION, {"MODEL_FAST_PATH": "false"}),
 }
 # figure: (numerator, denominator, what it says)
 RATIOS = {
     "cost of metrics + fault switch": ("ours-predict", "bare-predict", "1 - speed of ours/bare, goal under 1%"),
     "cost of nothing (A/A: bare again vs bare)": ("bare-again", "bare-predict", "the noise floor of the row above"),
+    "cost of tracing, every request": ("ours-traced", "ours-predict", "MLServer's spans to Jaeger"),
     "gain of the fast path": ("ours-fast", "ours-predict", "linear models only"),
     "ours vs stock, no fast path": ("ours-predict", "stock", "any scikit-learn model"),
     "ours vs stock, fast path": ("ours-fast", "stock", "linear models"),
@@ -100,8 +103,9 @@ def one_round(repos: dict[str, Path], body: str, args: argparse.Namespace,
     differ by a few percent: new ones each round average that out), loaded alone in rotated order, then together."""
     with contextlib.ExitStack() as stack:
         urls, servers = {}, {}
+        jaeger_env = traced.start(stack, repos[traced.VARIANT].parent) if traced.VARIANT in repos else {}
         for name, repo in repos.items():
-            proc, urls[name] = start(repo, VARIANTS[name][1])
+            proc, urls[name] = start(repo, {**VARIANTS[name][1], **(jaeger_env if name == traced.VARIANT else {})})
             stack.callback(proc.stop)
             servers[name] = psutil.Process(proc.pid)
             wrk.run(urls[name], body, seconds=2, connections=args.connections, cpu="1")  # warm-up
@@ -147,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds of each kind, alone and together (default 5)")
     parser.add_argument("--seconds", type=int, default=5, help="seconds of load per variant and round (default 5)")
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {', '.join(VARIANTS)}")
+    parser.add_argument("--variants", default=",".join(traced.available(VARIANTS)),
+                        help=f"comma-separated subset of {', '.join(VARIANTS)} (default: all; {traced.VARIANT} "
+                             "when 'make tracing-tools' has built Jaeger)")
     parser.add_argument("--json", type=Path, help="also write every run and figure here")
     args = parser.parse_args(argv)
     if args.rounds < 1 or args.seconds < 1:

@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 
 from canary.local import stack_status
+from canary.local.managed import StackError
 from canary.local.settings import StackSettings
-from canary.local.stack import Stack, StackError
+from canary.local.stack import Stack
 from cluster import routes
 from cluster.components import SERVING
 from cluster.kube import Kube

@@ -1,16 +1,10 @@
 """The local control plane's settings, read once from ``CLUSTER_*`` variables."""
 
-import os
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def default_tools() -> Path:
-    """Where ``make cluster-tools`` links the binaries it built (CLUSTER_TOOLS_CACHE, else the user's cache)."""
-    cache = os.environ.get("CLUSTER_TOOLS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
-        / "ml-canary" / "cluster-tools"
-    return Path(cache) / "bin"
+from canary.local.tracing import default_tools
 
 
 class ClusterSettings(BaseSettings):

@@ -19,9 +19,10 @@ from seldon_core.user_model import SeldonNotImplementedError
 from seldon_core.utils import json_to_seldon_message
 
 from models import artifacts
-from servers import admin_http, faults, feedback
+from servers import admin_http, faults, feedback, seldon_tracing, tracing
 from servers.answers import REQUEST_ID_HEADER, AnswerReporter, AnswerSettings
 from servers.errors import InvalidInput, ServingError
+from servers.metrics import OUTCOME_INJECTED, OUTCOME_INVALID, OUTCOME_OK
 from servers.predictor import Predictor
 from servers.seldon_metrics import BufferedMetrics
 from servers.settings import FaultSettings, SeldonSettings
@@ -90,6 +91,9 @@ class SeldonModel:
         self._metrics = BufferedMetrics(self._settings.metrics_flush_s)
         self._answers = AnswerReporter(AnswerSettings())
         self._predictor: Predictor | None = None
+        self._tracing, self._revision = seldon_tracing.enabled(), tracing.revision()
+        if self._tracing:
+            seldon_tracing.install()
 
     def load(self) -> None:
         """Load the artifact, checked, with metrics and the fault switch wired in."""
@@ -108,7 +112,9 @@ class SeldonModel:
             try:
                 check_envelope(request)
             except InvalidInput as exc:
-                self._predictor.reject(self._predictor.begin())
+                call = self._predictor.begin()
+                self._predictor.reject(call)
+                self._trace(call, OUTCOME_INVALID)
                 self._metrics.export_now()
                 raise _http_error(exc) from None
         raise SeldonNotImplementedError("continue with predict()")
@@ -122,6 +128,7 @@ class SeldonModel:
             rows = self._rows(X, features_names)
         except ServingError as exc:
             predictor.reject(call)
+            self._trace(call, OUTCOME_INVALID)
             self._metrics.export_now()
             raise _http_error(exc) from None
         if delay_s := predictor.delay_s(call):
@@ -129,10 +136,16 @@ class SeldonModel:
         try:
             labels = predictor.finish(call, rows)
         except ServingError as exc:
+            self._trace(call, OUTCOME_INJECTED)
             self._metrics.export_now()
             raise _http_error(exc) from None
+        self._trace(call, OUTCOME_OK)
         self._answers.record(request.headers.get(REQUEST_ID_HEADER) if has_request_context() else None, labels)
         return np.array(labels, dtype=object).reshape(-1, 1)
+
+    def _trace(self, call, outcome: str) -> None:
+        if self._tracing:  # on the Flask span of this request (servers.seldon_tracing)
+            tracing.annotate(self._predictor.version, self._revision, call, outcome)
 
     def _rows(self, X, features_names) -> np.ndarray:
         expected = self._predictor.metadata.feature_names

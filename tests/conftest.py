@@ -12,6 +12,10 @@ from models import artifacts, dataset, train
 from servers import repository
 
 pytest_plugins = ["tests.processguard"]
+# Stacks started by tests run without Jaeger unless a test asks for it (tests/canary/local/test_tracing_e2e.py):
+# the others keep the load their statistical assertions were measured under, whether or not this machine has
+# built Jaeger. Tracing's own cost is measured in bench/ (docs/benchmarks.md, "The cost of tracing").
+os.environ.setdefault("CANARY_TRACING", "off")
 
 
 @pytest.fixture(scope="session")

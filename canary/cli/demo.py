@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from canary.local.client import StackClient
 from canary.local.harness import Harness, exit_on_sigterm, wait_for
 from canary.local.settings import ControllerSettings
 from canary.rollout.durations import format_s
@@ -66,6 +67,9 @@ def _act(args: argparse.Namespace, harness: Harness, faults: dict[str, float], l
     client = harness.start_controller(args.time_scale)
     print(f"dashboard: {client.state['api']}/ (watch live; to steer, in another terminal: "
           f"CANARY_RUN_DIR={harness.run_dir} canary dashboard --open)", flush=True)
+    status = StackClient(harness.run_dir).status()
+    print(f"traces: {status['traces']} (Jaeger; each version's slowest requests are on the dashboard)"
+          if status["traces"] else status["tracing_off"], flush=True)
     harness.start_loadgen(args.rps, lg_json, *(["--protocol", "seldon"] if args.runtime == "seldon" else []), *flags)
     harness.wait_traffic()
     client.post("/rollout", {"version": "v2", "faults": faults})

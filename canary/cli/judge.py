@@ -9,8 +9,10 @@ from typing import Any
 
 import httpx
 
+from canary import jaeger
 from canary.cli.errors import EXIT_FAIL, EXIT_OK, one_line_errors
 from canary.local.client import StackClient
+from canary.local.envoy import cluster_name
 from canary.local.settings import StackSettings
 
 _HEADER = ("TEST", "VERDICT", "E-VALUE", "NEEDS", "CANARY", "STABLE", "RATE RATIO (CS)", "DIFFERENCE (CS)")
@@ -72,6 +74,34 @@ def judge(settings: StackSettings, args: argparse.Namespace) -> int:
     for doc in docs["analyses"]:
         latest.setdefault(tuple(t["name"] for t in doc["tests"]), doc)
     shown = sorted(latest.values(), key=lambda d: d["tests"][0]["name"] not in ("errors", "latency"))
+    for doc in shown:
+        if slow := slow_trace(status, doc):
+            doc["slow_trace"] = slow
     print(json.dumps(shown, indent=2) if args.json
-          else "\n\n".join("\n".join(table(doc, mirrored=bool(status["mirror_routes"]))) for doc in shown))
+          else "\n\n".join("\n".join(table(doc, mirrored=bool(status["mirror_routes"])) + _slow_line(doc))
+                           for doc in shown))
     return EXIT_OK
+
+
+def slow_trace(status: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any] | None:
+    """When the latency test failed: the canary's slowest traced answer over the bound in the analysis' window
+    (Jaeger's, through the canary's sidecar span), or why there is none to show."""
+    if not any(t["name"] == "latency" and t["verdict"] == "fail" for t in doc["tests"]):
+        return None
+    if not status.get("traces"):
+        return {"off": status.get("tracing_off") or "tracing is off"}
+    window_s = max(int(time.time() - doc["at"] + doc["seconds"]) + 5, 10)
+    found = jaeger.slowest(status["traces"], cluster_name(status["canary"], status["model"]), limit=1,
+                           lookback_s=window_s, min_ms=doc["latency_bound_ms"] or 0.0)
+    return {"trace_id": found[0].trace_id, "duration_ms": found[0].duration_ms, "url": found[0].url} if found \
+        else {"off": "Jaeger holds no traced canary answer over the bound in the analysis' window"}
+
+
+def _slow_line(doc: dict[str, Any]) -> list[str]:
+    slow = doc.get("slow_trace")
+    if slow is None:
+        return []
+    if "url" in slow:
+        return [f"  slowest canary answer: {slow['duration_ms']:.1f} ms, trace {slow['trace_id']} (the dashboard draws "
+                f"it at /trace/{slow['trace_id']}; Jaeger's API: {slow['url']})"]
+    return [f"  no trace of a slow canary answer: {slow['off']}"]

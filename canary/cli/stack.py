@@ -14,8 +14,9 @@ from canary.cli.errors import EXIT_FAIL, EXIT_NOT_RUNNING, EXIT_OK, one_line_err
 from canary.cli.logs import setup as setup_logging
 from canary.local import procs, stack_status, stackapi
 from canary.local.client import ApiError, NotRunning, StackClient
+from canary.local.managed import StackError
 from canary.local.settings import StackSettings
-from canary.local.stack import Stack, StackError
+from canary.local.stack import Stack
 from canary.polling import wait_until
 from canary.webapi import ServerThread
 
@@ -104,6 +105,7 @@ def status(settings: StackSettings, args: argparse.Namespace) -> int:
     weight = f"canary {doc['canary']} at {doc['canary_weight']}%" if doc["canary"] else "no canary"
     print(f"gateway {doc['gateway']} ({doc['runtime']}): stable {doc['stable']}, {weight}"
           + (f", header routes {doc['header_routes']}" if doc["header_routes"] else ""))
+    print(f"traces {doc['traces']} (Jaeger)" if doc.get("traces") else doc.get("tracing_off") or "tracing is off")
     print(f"{'NAME':<14} {'PID':>7} {'PORT':>6} {'ROLE':<9} {'STATE':<12} HEALTH")
     for p in doc["processes"]:
         print(f"{p['name']:<14} {p['pid']:>7} {p['port']:>6} {p['role']:<9} {p['state']:<12} "

@@ -16,7 +16,7 @@ STATIC = Path(__file__).with_name("static")
 # page needs neither a CDN nor a file copied into the repository.
 PLOTLY_JS = Path(plotly.__file__).with_name("package_data") / "plotly.min.js"
 FILES = {"dashboard.js": "text/javascript", "charts.js": "text/javascript", "controls.js": "text/javascript",
-         "dashboard.css": "text/css"}
+         "trace.js": "text/javascript", "dashboard.css": "text/css"}
 
 
 class Login(BaseModel):
@@ -36,7 +36,7 @@ def _logged_in(sessions: Sessions, user: str, answer: Callable[[str], Response])
 
 
 def router(sessions: Sessions, bearer: Callable[..., None]) -> APIRouter:
-    """GET / and /static/*; GET /session; POST /login, /logout, /login-codes; GET /login?code=."""
+    """GET /, /trace/ID and /static/*; GET /session; POST /login, /logout, /login-codes; GET /login?code=."""
     api = APIRouter()
     _files(api)
     _login(api, sessions, bearer)
@@ -49,6 +49,11 @@ def _files(api: APIRouter) -> None:
     @api.get("/", response_class=HTMLResponse)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+    @api.get("/trace/{trace_id}", response_class=HTMLResponse)
+    def trace_page(trace_id: str) -> FileResponse:
+        # One page for every trace: trace.js reads the id from the address and asks GET /traces/ID.
+        return FileResponse(STATIC / "trace.html", headers={"Cache-Control": "no-store"})
 
     @api.get("/static/{name}")
     def static(name: str) -> FileResponse:

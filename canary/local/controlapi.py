@@ -9,11 +9,14 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 import httpx
 from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Path as PathParam
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel, ConfigDict, Field
 
+from canary import jaeger
 from canary.dashboard import pages, proxy
 from canary.dashboard.sessions import Sessions, control_user
+from canary.local import slowtraces
 from canary.local.client import ApiError, NotRunning, StackClient
 from canary.rollout import spec
 from canary.rollout.controller import ControlError, Controller
@@ -67,6 +70,7 @@ def create(ctrl: Controller, token: str, stack: StackClient, prometheus_url: str
     app.include_router(proxy.router(prometheus_url, judge_url))
     runtimes = Recent(2.0, lambda: _runtimes(stack))
     _reads(app, ctrl, runtimes)
+    _trace_reads(app, stack, Recent(5.0, lambda: slowtraces.slowest(stack)))
     control = _auditor(ctrl)
 
     @app.post("/rollout")
@@ -135,6 +139,30 @@ def _reads(app: FastAPI, ctrl: Controller, runtimes: Recent[list[dict[str, Any]]
             return runtimes.get()
         except (ApiError, NotRunning) as exc:
             raise HTTPException(502, str(exc)) from None
+
+
+def _trace_reads(app: FastAPI, stack: StackClient, slowest: Recent[dict[str, Any]]) -> None:
+    """The open reads of traces: each version's slowest requests, one trace's spans (canary.local.slowtraces)."""
+
+    @app.get("/traces")
+    def slow_requests() -> dict[str, Any]:
+        """Each running version's slowest requests of the last 10 minutes (canary.local.slowtraces)."""
+        try:
+            return slowest.get()
+        except (ApiError, NotRunning) as exc:
+            raise HTTPException(502, str(exc)) from None
+
+    @app.get("/traces/{trace_id}")
+    def one_trace(trace_id: str = PathParam(pattern=jaeger.TRACE_ID)) -> dict[str, Any]:
+        """One trace's spans from the stack's Jaeger, for the dashboard's /trace/ID page."""
+        try:
+            found = slowtraces.one(stack, trace_id)
+        except (ApiError, NotRunning) as exc:
+            raise HTTPException(502, str(exc)) from None
+        if found is None:
+            raise HTTPException(404, f"Jaeger holds no trace {trace_id} (it keeps the last few minutes), or "
+                                     "tracing is off ('canary status' says)")
+        return found
 
 
 def _auditor(ctrl: Controller) -> _Control:

@@ -76,16 +76,20 @@ def command(binary: str, config_path: Path) -> list[str]:
     return [binary, "-c", str(config_path), "--concurrency", "1", "--log-level", "warn", "--disable-hot-restart"]
 
 
-def bootstrap(gateway_port: int, admin_port: int, cds_path: Path, rds_path: Path) -> dict[str, Any]:
-    """The static part: one listener whose routes come from the RDS file, clusters from the CDS file."""
+def bootstrap(gateway_port: int, admin_port: int, cds_path: Path, rds_path: Path,
+              tracing: tuple[dict[str, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The static part: one listener whose routes come from the RDS file, clusters from the CDS file.
+    ``tracing``: the connection manager's tracing and the cluster its spans go to (canary.local.tracing)."""
     def source(path: Path) -> dict[str, Any]:
         return {"path_config_source": {"path": str(path)}, "resource_api_version": "V3"}
 
-    rds = {"rds": {"route_config_name": ROUTE_CONFIG, "config_source": source(rds_path)}}
+    hcm: dict[str, Any] = {"rds": {"route_config_name": ROUTE_CONFIG, "config_source": source(rds_path)}}
+    if tracing:
+        hcm["tracing"] = tracing[0]
+    static = {"listeners": [listener("gateway", gateway_port, hcm)], **({"clusters": [tracing[1]]} if tracing else {})}
     return {
         "node": {"id": "ml-canary-gateway", "cluster": "ml-canary"}, **stats_settings(), "admin": admin(admin_port),
-        "dynamic_resources": {"cds_config": source(cds_path)},
-        "static_resources": {"listeners": [listener("gateway", gateway_port, rds)]},
+        "dynamic_resources": {"cds_config": source(cds_path)}, "static_resources": static,
     }
 
 

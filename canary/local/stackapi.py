@@ -9,7 +9,8 @@ from fastapi import Depends, FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from canary.local import stack_status
-from canary.local.stack import Stack, StackError
+from canary.local.managed import StackError
+from canary.local.stack import Stack
 from canary.rollout.interfaces import HeaderRoute, MirrorRoute
 from canary.webapi import create_app, token_check
 

@@ -3,6 +3,8 @@
 # (cluster/tools/*/go.mod) into a cache outside the repository, keyed by each module's go.mod
 # and go.sum: a warm cache builds nothing. One line per binary with its time; every binary is
 # then linked into $CLUSTER_TOOLS_CACHE/bin, the folder the cluster scripts use.
+# Arguments name modules to build alone ("build.sh jaeger": the local stack's tracing); none: all,
+# with the CRDs and KWOK's stages.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,7 +22,8 @@ ldflags_kubernetes="-s -w -X k8s.io/component-base/version.gitVersion=$k8s_versi
 argo_version="$(version_of argo github.com/argoproj/argo-rollouts)"
 ldflags_argo="-s -w -X github.com/argoproj/argo-rollouts/utils/version.version=${argo_version#v}"
 
-for module in kubernetes etcd kwok argo; do
+for module in ${*:-kubernetes etcd kwok argo jaeger}; do
+  [ -f "$here/$module/go.mod" ] || { echo "cluster-tools: no module $module under $here" >&2; exit 2; }
   flags_var="ldflags_$module"
   key="$( (cat "$here/$module/go.mod" "$here/$module/go.sum"; echo "${!flags_var:-}"; go version) | sha256sum | cut -c1-16)"
   out="$cache/$module-$key"
@@ -42,6 +45,7 @@ for module in kubernetes etcd kwok argo; do
   [ -n "${built:-}" ] || { echo "cluster-tools: no tool line in $here/$module/go.mod" >&2; exit 1; }
   unset built
 done
+[ $# -eq 0 ] || { echo "cluster-tools: $cache/bin"; exit 0; }
 # The CRDs the control plane serves, from the same upstream releases as the offline checks' (../shared/crds).
 istio_api=v1.29.6
 prometheus_operator=v0.93.0

@@ -15,7 +15,7 @@ from tests.fuzz import fuzz
 
 TOKEN = "the-control-token"
 # Calls that reach the stack, Prometheus or the judge: none runs here, so each is a 502 that names it.
-UPSTREAM = ("GET /runtimes", "POST /fault", "GET /prometheus/api/v1/{name}", "GET /judge/v1/analyses")
+UPSTREAM = ("GET /runtimes", "GET /traces", "GET /traces/{trace_id}", "POST /fault", "GET /prometheus/api/v1/{name}", "GET /judge/v1/analyses")
 
 
 @pytest.fixture

@@ -4,12 +4,13 @@ types' validation and the admission chain decide (server-side apply, dry run: no
 import pytest
 import yaml
 
+from canary.polling import wait_until
 from tests.k8s.support import render
 from tests.k8s.test_manifests import OVERLAYS
 
 pytestmark = pytest.mark.integration
 
-COMPONENTS = [(), ("components/v2",), ("components/faulty-v2",), ("components/loadgen",)]
+COMPONENTS = [(), ("components/v2",), ("components/faulty-v2",), ("components/loadgen",), ("components/tracing",)]
 
 
 @pytest.mark.parametrize("components", COMPONENTS, ids=lambda c: "+".join(c) or "alone")
@@ -41,3 +42,19 @@ def test_deploy_makes_the_answers_token_once_and_both_ends_mount_it(deployed):
     for spec in (judge, runtime):
         volume = next(v for v in spec["volumes"] if v["name"] == "answers")["secret"]
         assert (volume["secretName"], volume["optional"]) == ("ml-canary-answers", True)
+
+
+def test_make_tracing_runs_the_collector_and_jaeger_and_changes_no_pod_template(deployed):
+    template = deployed.get("rollout", "wine")["spec"]["template"]
+    done = deployed.make("tracing")
+    assert done.returncode == 0, done.stderr
+    for name in ("otel-collector", "jaeger"):  # KWOK's pods turn ready: the Deployment becomes available
+        assert wait_until(lambda: deployed.get("deployment", name).get("status", {}).get("availableReplicas") == 1,
+                          60, every_s=0.5), deployed.get("deployment", name).get("status")
+    assert deployed.get("rollout", "wine")["spec"]["template"] == template  # no new revision, no rollout
+    labelled = deployed.kubectl("-n", "ml-canary", "get", "deployments,services,configmaps,networkpolicies", "-l",
+                                "app.kubernetes.io/component=tracing", "-o", "name").stdout.split()
+    assert sorted(labelled) == ["configmap/jaeger", "configmap/otel-collector", "deployment.apps/jaeger",
+                                "deployment.apps/otel-collector", "networkpolicy.networking.k8s.io/jaeger",
+                                "networkpolicy.networking.k8s.io/otel-collector", "service/jaeger-collector",
+                                "service/jaeger-query", "service/otel-collector"]

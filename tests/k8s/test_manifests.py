@@ -14,7 +14,7 @@ from tests.k8s.support import K8S, by_kind, problems_after, render, validate
 pytestmark = pytest.mark.tools
 
 OVERLAYS = ["overlays/mlserver", "overlays/seldon"]
-COMPONENTS = ["components/v2", "components/faulty-v2", "components/loadgen"]
+COMPONENTS = ["components/v2", "components/faulty-v2", "components/loadgen", "components/tracing"]
 # Every overlay with every component, alone and as make combines them.
 WITH_COMPONENTS = [(o, c) for o in OVERLAYS for c in [(c,) for c in COMPONENTS]
                    + [("components/v2", "components/loadgen"), ("components/faulty-v2", "components/loadgen")]]

@@ -18,9 +18,9 @@ GATEWAY = reach.Peer("istio-system", {"istio": "ingressgateway"},
 PROMETHEUS = reach.Peer("monitoring", {"app.kubernetes.io/name": "prometheus"}, None, {"web": 9090})
 ARGO = reach.Peer("argo-rollouts", {"app.kubernetes.io/name": "argo-rollouts"}, None)
 DNS = reach.Peer("kube-system", {"k8s-app": "kube-dns"})
-COLLECTOR = reach.Peer("observability", {"app.kubernetes.io/name": "opentelemetry-collector"})
 ISTIOD = reach.Peer("istio-system", {"app": "istiod"})
 
+WITH = ("components/loadgen", "components/tracing")  # the workloads whose calls the table holds
 # The header route's header: the mesh's testers may pick the canary, the public may not.
 CANARY_HEADER = {"x-canary": "always"}
 
@@ -43,6 +43,7 @@ def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
     """(call, intended, actual) for every call that matters on this overlay."""
     wine, judge = _workload(docs, "Rollout", "wine"), _workload(docs, "StatefulSet", "ml-canary-judge")
     loadgen = _workload(docs, "Job", "loadgen")
+    collector, jaeger = _workload(docs, "Deployment", "otel-collector"), _workload(docs, "Deployment", "jaeger")
     infer, metadata, grpc, feedback = PATHS[overlay]
     http, admin = wine.ports["http"], wine.ports.get("http-admin", wine.ports["http"])
     calls = [
@@ -73,7 +74,12 @@ def table(docs: list[dict], overlay: str) -> list[tuple[str, str, str]]:
         ("load generator -> judge (answers)", loadgen, judge, judge.ports["http"], "POST", "/v1/answers", "deny"),
         ("public -> judge (answers)", GATEWAY, judge, judge.ports["http"], "POST", "/v1/answers", "deny"),
         ("wine -> DNS", wine, DNS, 53, "UDP", "", "allow"),
-        ("wine -> trace collector", wine, COLLECTOR, 4317, "POST", "/", "allow"),
+        ("wine -> trace collector", wine, collector, 4317, "POST", "/", "allow"),
+        ("wine -> trace collector (OTLP HTTP)", wine, collector, 4318, "POST", "/v1/traces", "allow"),
+        ("ingress gateway -> trace collector", GATEWAY, collector, 4317, "POST", "/", "allow"),
+        ("trace collector -> Jaeger", collector, jaeger, 4317, "POST", "/", "allow"),
+        ("wine -> Jaeger", wine, jaeger, 4317, "POST", "/", "deny"),
+        ("public -> Jaeger UI", GATEWAY, jaeger, jaeger.ports["query"], "GET", "/", "deny"),
         ("wine -> istiod", wine, ISTIOD, 15012, "POST", "/", "allow"),
         ("load generator -> DNS", loadgen, DNS, 53, "UDP", "", "allow"),
         ("Prometheus -> load generator sidecar stats", PROMETHEUS, loadgen, 15090, "GET", "/stats/prometheus", "allow"),
@@ -101,7 +107,7 @@ def _print(overlay: str, rows: list[tuple[str, str, str]]) -> None:
 
 @pytest.mark.parametrize("overlay", sorted(PATHS))
 def test_the_reachability_table_is_the_intended_one(overlay, tmp_path):
-    rows = table(render(overlay, ("components/loadgen",), tmp_path), overlay)
+    rows = table(render(overlay, WITH, tmp_path), overlay)
     _print(overlay, rows)
     wrong = [r for r in rows if r[2].split()[0] != r[1]]
     assert wrong == [], wrong
@@ -125,6 +131,10 @@ BROKEN = [  # each breaks one intended row, as findings on this project once did
     (_set("NetworkPolicy", "allow-dns-and-mesh-egress", ["spec", "egress", 0, "ports"], [{"port": 53, "protocol": "TCP"}]),
      "overlays/mlserver", "wine -> DNS"),
     (_set("Role", "rollout-operator", ["rules"], []), "overlays/mlserver", "operator -> fault admin (port-forward)"),
+    (_set("NetworkPolicy", "otel-collector", ["spec", "egress", 0, "ports"], [{"port": 16686}]),
+     "overlays/seldon", "trace collector -> Jaeger"),
+    (_set("NetworkPolicy", "otel-collector", ["spec", "ingress", 0, "ports"], [{"port": "otlp-grpc"}]),
+     "overlays/seldon", "wine -> trace collector (OTLP HTTP)"),
     (_set("AuthorizationPolicy", "wine-public-canary-header-deny", ["spec", "rules", 0, "when", 0, "key"],
           "request.headers[x-canary-route]"), "overlays/mlserver", "public -> inference, x-canary set"),
 ]
@@ -132,7 +142,7 @@ BROKEN = [  # each breaks one intended row, as findings on this project once did
 
 @pytest.mark.parametrize("mutate, overlay, row", BROKEN, ids=[b[2] for b in BROKEN])
 def test_a_broken_policy_changes_its_row(mutate, overlay, row, tmp_path):
-    docs = copy.deepcopy(render(overlay, ("components/loadgen",), tmp_path))
+    docs = copy.deepcopy(render(overlay, WITH, tmp_path))
     mutate(docs)
     if row == "public -> repository API (unload)":  # ...so drop it too: the row must fail on the ALLOW alone
         docs = [d for d in docs if d["metadata"]["name"] != "wine-repository-deny"]

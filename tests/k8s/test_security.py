@@ -12,7 +12,7 @@ from tests.k8s.support import ROOT, render
 
 pytestmark = pytest.mark.tools
 
-SCANS = [("overlays/mlserver", ("components/loadgen",)), ("overlays/seldon", ())]
+SCANS = [("overlays/mlserver", ("components/loadgen",)), ("overlays/seldon", ("components/tracing",))]
 
 
 def checkov_binary() -> str:

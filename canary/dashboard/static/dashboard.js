@@ -97,6 +97,31 @@ async function refresh() {
   }
 }
 
+function traceLink(slow) {
+  const link = el("a", `${slow.duration_ms.toFixed(1)} ms`);
+  link.href = `/trace/${slow.trace_id}`;  // the trace drawn from Jaeger's query API (trace.js)
+  link.title = `trace ${slow.trace_id}`;
+  link.className = "trace";
+  return link;
+}
+
+async function refreshTraces() {
+  try {
+    const doc = await getJSON("/traces");
+    setText("traces-head", doc.jaeger ? `traces from Jaeger at ${doc.jaeger}` : doc.off);
+    document.querySelector("#traces tbody").replaceChildren(...Object.entries(doc.versions).map(([version, slow]) => {
+      const cell = el("td", slow.length ? null : "no traced request yet");
+      slow.forEach((s, i) => cell.append(...(i ? [" · "] : []), traceLink(s)));
+      const row = el("tr");
+      row.dataset.version = version;
+      row.append(el("td", version), cell);
+      return row;
+    }));
+  } catch (err) {
+    setText("traces-head", `the controller did not answer: ${err.message}`);
+  }
+}
+
 async function refreshAudit() {
   try {
     Dash.audit = await getJSON("/audit?limit=40");
@@ -119,4 +144,5 @@ document.addEventListener("DOMContentLoaded", async () => {
   loop(refreshAudit, 2000);
   loop(() => Controls.refreshRuntimes(), 2000);
   loop(() => Charts.refresh(Dash.rollout), 2000);
+  loop(refreshTraces, 5000);  // as often as the controller asks Jaeger anew
 });

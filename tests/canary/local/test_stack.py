@@ -63,8 +63,10 @@ def test_all_processes_are_up_and_healthy(harness, stack):
     status = stack.status()
     assert {p["name"] for p in status["processes"]} == {"prometheus", "judge", "envoy", "runtime-v1", "sidecar-v1"}
     assert all(p["healthy"] for p in status["processes"])
+    assert status["traces"] is None and status["tracing_off"] == "tracing is off (CANARY_TRACING=off)"
     out = canary_status(harness)
     assert out.returncode == 0 and "runtime-v1" in out.stdout and "ready" in out.stdout
+    assert out.stdout.splitlines()[1] == "tracing is off (CANARY_TRACING=off)"
 
 
 def test_the_runtimes_answer_this_machine_only(harness, with_canary):
