@@ -269,7 +269,7 @@ loadgen: ## Start the in-cluster load generator Job (50 rps for 30 minutes), rep
 	$(DEPLOYMENT) render components/loadgen | $(APPLY) -l app.kubernetes.io/component=loadgen -f -
 
 .PHONY: tracing
-tracing: ## Deploy the OpenTelemetry collector and Jaeger the runtimes and the mesh send spans to (components/tracing; Istio's meshConfig: docs/kubernetes.md).
+tracing: ## Deploy the OpenTelemetry collector and Jaeger the runtimes and the mesh send spans to (components/tracing; Istio's meshConfig: docs/tracing.md).
 	@$(DEPLOYMENT) check
 	$(DEPLOYMENT) render components/tracing | $(APPLY) -l app.kubernetes.io/component=tracing -f -
 
@@ -308,8 +308,12 @@ cluster-tools: ## Build kube-apiserver, controller-manager, scheduler, kubectl, 
 tracing-tools: ## Build Jaeger v2 from its pinned Go module (cluster/tools/jaeger) into the same cache: the local stack's traces.
 	cluster/tools/build.sh jaeger
 
-# make demo and make up trace through Jaeger when Go can build it; without Go the stack says tracing is off.
-TRACING_TOOLS := $(if $(shell command -v go),tracing-tools)
+# make demo and make up trace through Jaeger when Go can build it; without Go, or when the build fails (an old
+# Go, no module proxy), they go on and the stack says tracing is off.
+.PHONY: tracing-tools-if-go
+tracing-tools-if-go:
+	@if ! command -v go >/dev/null; then echo "make: no Go on PATH: the stack runs without tracing (docs/tracing.md)"; \
+	elif ! cluster/tools/build.sh jaeger; then echo "make: Jaeger did not build (above): the stack runs without tracing"; fi
 
 .PHONY: cluster-up
 cluster-up: $(STAMP) ## Start etcd, kube-apiserver, controller-manager, scheduler, KWOK and the Argo Rollouts controller (make deploy then applies k8s/ to it with the variables of: python -m cluster env).
@@ -330,7 +334,7 @@ TIME_SCALE ?= 4
 ENGINE ?= local
 
 .PHONY: demo
-demo: $(STAMP) $(if $(filter seldon,$(RUNTIME)),$(SELDON_STAMP)) tools $(TRACING_TOOLS) $(if $(filter argo,$(ENGINE)),cluster-tools) ## A local canary rollout that promotes, and faulty ones rolled back automatically (RUNTIME=mlserver|seldon; ENGINE=local, a few minutes, or argo: the real Argo controller decides, about ten minutes).
+demo: $(STAMP) $(if $(filter seldon,$(RUNTIME)),$(SELDON_STAMP)) tools tracing-tools-if-go $(if $(filter argo,$(ENGINE)),cluster-tools) ## A local canary rollout that promotes, and faulty ones rolled back automatically (RUNTIME=mlserver|seldon; ENGINE=local, a few minutes, or argo: the real Argo controller decides, about ten minutes).
 	$(if $(filter-out local argo,$(ENGINE)),$(error ENGINE=$(ENGINE): use local or argo))
 	$(if $(filter argo,$(ENGINE)),$(BIN)/python -m cluster.demo --runtime $(RUNTIME),$(BIN)/python -m canary.cli.demo --time-scale $(TIME_SCALE) --runtime $(RUNTIME))
 
@@ -340,7 +344,7 @@ screenshots: $(STAMP) tools ## Regenerate docs/images/dashboard-*.png from a rea
 	$(call run_pytest,$(BIN)/python,tests/canary/dashboard/test_dashboard_browser.py)
 
 .PHONY: up
-up: $(STAMP) $(SELDON_STAMP) tools $(TRACING_TOOLS) ## Start the local stack in the foreground (RUNTIME=mlserver|seldon; MODEL and ARTIFACTS for your own, docs/your-model.md); Ctrl-C stops it.
+up: $(STAMP) $(SELDON_STAMP) tools tracing-tools-if-go ## Start the local stack in the foreground (RUNTIME=mlserver|seldon; MODEL and ARTIFACTS for your own, docs/your-model.md); Ctrl-C stops it.
 	$(BIN)/canary up --runtime $(RUNTIME) --artifacts $(ARTIFACTS) $(if $(MODEL),--model $(MODEL))
 
 .PHONY: down

@@ -4,18 +4,11 @@ import contextlib
 import os
 from pathlib import Path
 
+from bench.loadgen import pinned
 from canary.local import ports, procs, tracing
 from canary.local.settings import StackSettings
 
 VARIANT = "ours-traced"
-
-
-def available(variants: dict) -> list[str]:
-    """Every variant, without the traced one when there is no Jaeger to send its spans to (said once)."""
-    if tracing.binary(StackSettings()) is None:
-        print(f"bench: no Jaeger ('make tracing-tools' builds it): {VARIANT} is left out", flush=True)
-        return [v for v in variants if v != VARIANT]
-    return list(variants)
 
 
 def start(stack: contextlib.ExitStack, folder: Path) -> dict[str, str]:
@@ -24,7 +17,8 @@ def start(stack: contextlib.ExitStack, folder: Path) -> dict[str, str]:
     if jaeger is None:
         raise SystemExit(f"bench: {VARIANT} needs Jaeger: run 'make tracing-tools'")
     settings = StackSettings(tracing_port=ports.free_block(tracing.PORTS, os.getpid()))
-    proc = procs.start(tracing.prepare(settings, folder / "jaeger"), folder / "jaeger.log", cwd=folder)
+    # On the load generator's CPU, not the measured servers' (bench.runtime pins those to CPU 0)
+    proc = procs.start(pinned("1", tracing.prepare(settings, folder / "jaeger")), folder / "jaeger.log", cwd=folder)
     stack.callback(proc.stop)
     procs.wait_http_ok(proc, tracing.ready_url(settings))
     return {"MLSERVER_TRACING_SERVER": f"127.0.0.1:{tracing.port(settings, tracing.OTLP_GRPC)}"}

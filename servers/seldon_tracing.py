@@ -33,7 +33,9 @@ def provider():
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    tracer_provider = TracerProvider(resource=Resource.create({"service.name": "seldon"}))
+    # Resource.create lets a given name win over OTEL_SERVICE_NAME: name it only when the variable does not
+    named = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": "seldon"}
+    tracer_provider = TracerProvider(resource=Resource.create(named))
     tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     return tracer_provider
 

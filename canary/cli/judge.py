@@ -91,8 +91,11 @@ def slow_trace(status: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any] | 
     if not status.get("traces"):
         return {"off": status.get("tracing_off") or "tracing is off"}
     window_s = max(int(time.time() - doc["at"] + doc["seconds"]) + 5, 10)
-    found = jaeger.slowest(status["traces"], cluster_name(status["canary"], status["model"]), limit=1,
-                           lookback_s=window_s, min_ms=doc["latency_bound_ms"] or 0.0)
+    try:
+        found = jaeger.slowest(status["traces"], cluster_name(status["canary"], status["model"]), limit=1,
+                               lookback_s=window_s, min_ms=doc["latency_bound_ms"] or 0.0)
+    except jaeger.Unavailable as exc:
+        return {"off": str(exc)}
     return {"trace_id": found[0].trace_id, "duration_ms": found[0].duration_ms, "url": found[0].url} if found \
         else {"off": "Jaeger holds no traced canary answer over the bound in the analysis' window"}
 

@@ -146,10 +146,10 @@ def _trace_reads(app: FastAPI, stack: StackClient, slowest: Recent[dict[str, Any
 
     @app.get("/traces")
     def slow_requests() -> dict[str, Any]:
-        """Each running version's slowest requests of the last 10 minutes (canary.local.slowtraces)."""
+        """Each running version's slowest requests of the last 5 minutes (canary.local.slowtraces)."""
         try:
             return slowest.get()
-        except (ApiError, NotRunning) as exc:
+        except (ApiError, NotRunning, jaeger.Unavailable) as exc:
             raise HTTPException(502, str(exc)) from None
 
     @app.get("/traces/{trace_id}")
@@ -157,7 +157,7 @@ def _trace_reads(app: FastAPI, stack: StackClient, slowest: Recent[dict[str, Any
         """One trace's spans from the stack's Jaeger, for the dashboard's /trace/ID page."""
         try:
             found = slowtraces.one(stack, trace_id)
-        except (ApiError, NotRunning) as exc:
+        except (ApiError, NotRunning, jaeger.Unavailable) as exc:
             raise HTTPException(502, str(exc)) from None
         if found is None:
             raise HTTPException(404, f"Jaeger holds no trace {trace_id} (it keeps the last few minutes), or "

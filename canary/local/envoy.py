@@ -19,6 +19,9 @@ from servers.admin import VERSION_HEADER
 from servers.feedback import FEEDBACK_PATH, SELDON_FEEDBACK_PATH
 
 ROUTE_CONFIG = "primary"
+OTLP_CLUSTER = "otlp"  # where an Envoy's OpenTelemetry tracer sends its spans (canary.local.tracing)
+EnvoyTracing = tuple[dict[str, Any], dict[str, Any]]
+"""An Envoy's connection-manager ``tracing`` and the cluster its spans go to (canary.local.tracing.envoy)."""
 FEEDBACK_PATHS = (FEEDBACK_PATH, SELDON_FEEDBACK_PATH)  # MLServer's, then the Seldon wrapper's own
 LATENCY_BUCKETS_MS = [0.5, 1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 75, 100, 150, 250, 500, 1000,
                       2500, 5000, 10000, 30000, 60000]
@@ -51,10 +54,12 @@ class Routing:
 
 def stats_settings() -> dict[str, Any]:
     """Finer latency buckets than Envoy's defaults at the low end, where a model answers; a 1 s flush,
-    so histograms reach Prometheus as fast as counters (default 5 s)."""
+    so histograms reach Prometheus as fast as counters (default 5 s). No stats of the span exporter's cluster:
+    the rules and the judge sum every cluster of a sidecar as its version's requests (canary.local.tracing)."""
     return {"stats_flush_interval": "1s",
             "stats_config": {"histogram_bucket_settings": [{"match": {"prefix": "cluster."},
-                                                            "buckets": LATENCY_BUCKETS_MS}]}}
+                                                            "buckets": LATENCY_BUCKETS_MS}],
+                             "stats_matcher": {"exclusion_list": {"patterns": [{"prefix": f"cluster.{OTLP_CLUSTER}."}]}}}}
 
 
 def listener(name: str, port: int, hcm: dict[str, Any]) -> dict[str, Any]:
@@ -77,7 +82,7 @@ def command(binary: str, config_path: Path) -> list[str]:
 
 
 def bootstrap(gateway_port: int, admin_port: int, cds_path: Path, rds_path: Path,
-              tracing: tuple[dict[str, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
+              tracing: EnvoyTracing | None = None) -> dict[str, Any]:
     """The static part: one listener whose routes come from the RDS file, clusters from the CDS file.
     ``tracing``: the connection manager's tracing and the cluster its spans go to (canary.local.tracing)."""
     def source(path: Path) -> dict[str, Any]:

@@ -30,20 +30,29 @@ def preflight(s: StackSettings) -> list[str]:
               "prometheus": (s.prometheus_port, "CANARY_PROMETHEUS_PORT"),
               "control API": (s.api_port, "CANARY_API_PORT"),
               "judge": (s.judge_port, "CANARY_JUDGE_PORT")}
-    if not tracing.off_reason(s):
-        wanted.update({f"jaeger port {s.tracing_port + i}": (s.tracing_port + i, "CANARY_TRACING_PORT")
-                       for i in range(tracing.PORTS)})
     for slot, var in ((s.stable_port, "CANARY_STABLE_PORT"), (s.canary_port, "CANARY_CANARY_PORT")):
         wanted.update({f"{var.removeprefix('CANARY_').lower()} runtime port {slot + i}": (slot + i, var)
                        for i in range(SLOT_PORTS)})
-    return problems + _shared(wanted) + ports.check(wanted)
+    jaeger = tracing.wanted_ports(s) if s.tracing != "off" else {}
+    # Two settings on one port is a mistake either way; a port some other program holds stops Jaeger only
+    # under "on" (under "auto" it turns tracing off: tracing.off_reason).
+    in_use = {**wanted, **jaeger} if s.tracing == "on" else wanted
+    return problems + _shared({**wanted, **jaeger}) + ports.check(in_use)
+
+
+def _why(claimants: set[str]) -> str:
+    """What makes a setting claim more than its own port."""
+    reasons = [f"each runtime takes {SLOT_PORTS} ports from its slot (REST, gRPC, metrics, admin, its sidecar and the "
+               "sidecar's admin)"] if claimants & {"CANARY_STABLE_PORT", "CANARY_CANARY_PORT"} else []
+    if "CANARY_TRACING_PORT" in claimants:
+        reasons.append(f"Jaeger takes {tracing.PORTS} ports from CANARY_TRACING_PORT")
+    return (": " + "; ".join(reasons)) if reasons else ""
 
 
 def _shared(wanted: dict[str, tuple[int, str]]) -> list[str]:
-    """A sentence for each port two settings claim: a runtime takes SLOT_PORTS ports from its slot."""
+    """A sentence for each port two settings claim (a runtime, and Jaeger, take several from theirs)."""
     owners: dict[int, set[str]] = {}
     for port, var in wanted.values():
         owners.setdefault(port, set()).add(var)
-    return [f"port {port} is claimed by {' and '.join(sorted(vs))}: each runtime takes {SLOT_PORTS} ports from its "
-            "slot (REST, gRPC, metrics, admin, its sidecar and the sidecar's admin)"
+    return [f"port {port} is claimed by {' and '.join(sorted(vs))}{_why(vs)}"
             for port, vs in sorted(owners.items()) if len(vs) > 1]

@@ -42,7 +42,7 @@ def _route(mesh: MeshPolicy) -> dict[str, Any]:
 
 
 def bootstrap(version: str, revision: str, slot: int, mesh: MeshPolicy, model: str = "wine",
-              tracing: tuple[dict[str, Any], dict[str, Any]] | None = None) -> dict[str, Any]:
+              tracing: envoy.EnvoyTracing | None = None) -> dict[str, Any]:
     """A static Envoy: one listener passing every request to the runtime's REST port, the request id kept (the
     judge joins answers by it). ``tracing``: its connection manager's tracing and the cluster spans go to."""
     listen, admin = ports(slot)
@@ -63,7 +63,7 @@ def bootstrap(version: str, revision: str, slot: int, mesh: MeshPolicy, model: s
 
 
 def command(binary: str, folder: Path, version: str, revision: str, slot: int, mesh: MeshPolicy,
-            model: str = "wine", tracing: tuple[dict[str, Any], dict[str, Any]] | None = None) -> list[str]:
+            model: str = "wine", tracing: envoy.EnvoyTracing | None = None) -> list[str]:
     """Write the sidecar's configuration into ``folder``; its Envoy's command line."""
     config = folder / "sidecar.json"
     config.write_text(json.dumps(bootstrap(version, revision, slot, mesh, model, tracing)))

@@ -161,8 +161,14 @@ class Stack:
     def _start_tracing(self) -> None:
         if self.tracing_off:
             return self.emit(self.tracing_off)
-        self._start("jaeger", tracing.prepare(self.settings, self.run_dir / "jaeger"), {},
-                    tracing.ready_url(self.settings), "tracing", self.settings.tracing_port)
+        try:
+            self._start("jaeger", tracing.prepare(self.settings, self.run_dir / "jaeger"), {},
+                        tracing.ready_url(self.settings), "tracing", self.settings.tracing_port)
+        except StackError as exc:
+            if self.settings.tracing == "on":
+                raise
+            self.tracing_off = f"tracing is off: {exc}"  # auto: traces are a help, never a reason not to start
+            return self.emit(self.tracing_off)
         self.emit(f"traces: {tracing.ui_url(self.settings)} (Jaeger)")
 
     def _runtime(self, version: str) -> Managed | None:

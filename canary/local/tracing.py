@@ -13,14 +13,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from canary.local import ports
+from canary.local.envoy import OTLP_CLUSTER, EnvoyTracing
 from canary.local.settings import StackSettings
 
-EnvoyTracing = tuple[dict[str, Any], dict[str, Any]]
-"""An Envoy's connection-manager ``tracing`` and the cluster its spans go to."""
 UI, QUERY_GRPC, OTLP_GRPC, OTLP_HTTP = range(4)
 PORTS = 4
-OTLP_CLUSTER = "otlp"
 GATEWAY_SERVICE = "gateway"
+# The runtimes record a request's span only when the Envoy in front sampled it: a probe or a direct call (no
+# traceparent) is not traced, so the sampling setting holds and the probes do not fill Jaeger's memory.
+SAMPLER = "parentbased_always_off"
 MAX_TRACES = 20_000  # in memory: at 50 requests a second, the last several minutes
 
 
@@ -33,20 +35,28 @@ def default_tools() -> Path:
 
 def binary(s: StackSettings) -> str | None:
     """CANARY_JAEGER_BIN, else the one 'make tracing-tools' built, else jaeger on PATH; None when there is none."""
-    if s.jaeger_bin:
-        return s.jaeger_bin if Path(s.jaeger_bin).exists() else None
+    if s.jaeger_bin:  # a path (resolved by the settings), or a name on PATH
+        return s.jaeger_bin if Path(s.jaeger_bin).exists() else shutil.which(s.jaeger_bin)
     built = default_tools() / "jaeger"
     return str(built) if built.exists() else shutil.which("jaeger")
 
 
 def off_reason(s: StackSettings) -> str | None:
-    """Why the stack runs without tracing, or None when it runs Jaeger."""
+    """Why the stack runs without tracing, or None when it runs Jaeger. Under ``auto`` a taken port turns tracing
+    off, not the stack (``on`` refuses to start instead: canary.local.preflight)."""
     if s.tracing == "off":
         return "tracing is off (CANARY_TRACING=off)"
     if binary(s) is None:
         where = s.jaeger_bin or f"{default_tools() / 'jaeger'} or PATH"
         return f"tracing is off: no Jaeger at {where} ('make tracing-tools' builds it)"
+    if s.tracing == "auto" and (taken := ports.check(wanted_ports(s))):
+        return f"tracing is off: {taken[0]}"
     return None
+
+
+def wanted_ports(s: StackSettings) -> dict[str, tuple[int, str]]:
+    """Jaeger's ports, as canary.local.ports.check takes them."""
+    return {f"jaeger port {s.tracing_port + i}": (s.tracing_port + i, "CANARY_TRACING_PORT") for i in range(PORTS)}
 
 
 def port(s: StackSettings, which: int) -> int:
@@ -128,4 +138,5 @@ def runtime_env(s: StackSettings, version: str) -> dict[str, str]:
     """A runtime's tracing variables: MLServer's built-in exporter (OTLP gRPC), the Seldon wrapper's (OTLP HTTP,
     servers.seldon_tracing). Each names its service after the runtime; the version is on the span."""
     return {"MLSERVER_TRACING_SERVER": f"127.0.0.1:{port(s, OTLP_GRPC)}",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://127.0.0.1:{port(s, OTLP_HTTP)}/v1/traces"}
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": f"http://127.0.0.1:{port(s, OTLP_HTTP)}/v1/traces",
+            "OTEL_TRACES_SAMPLER": SAMPLER}

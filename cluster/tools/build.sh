@@ -12,20 +12,24 @@ cache="${CLUSTER_TOOLS_CACHE:-${XDG_CACHE_HOME:-${HOME:?set HOME or CLUSTER_TOOL
 command -v go >/dev/null || { echo "cluster-tools: go is not installed (Go >= 1.26 is needed: https://go.dev/dl/)" >&2; exit 1; }
 mkdir -p "$cache/bin"
 
-# The control plane reports its release: without these, kube-apiserver says v0.0.0-master.
+# The control plane reports its release: without these, kube-apiserver says v0.0.0-master. Worked out only
+# for the modules being built (each resolves its module graph).
 version_of() { (cd "$here/$1" && go list -m -f '{{.Version}}' "$2"); }
-k8s_version="$(version_of kubernetes k8s.io/kubernetes)"
-k8s_minor="$(echo "$k8s_version" | cut -d. -f2)"
-ldflags_kubernetes="-s -w -X k8s.io/component-base/version.gitVersion=$k8s_version \
- -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$k8s_minor \
- -X k8s.io/component-base/version.gitTreeState=clean"
-argo_version="$(version_of argo github.com/argoproj/argo-rollouts)"
-ldflags_argo="-s -w -X github.com/argoproj/argo-rollouts/utils/version.version=${argo_version#v}"
+ldflags_of() {
+  case "$1" in
+    kubernetes)
+      local v; v="$(version_of kubernetes k8s.io/kubernetes)"
+      echo "-s -w -X k8s.io/component-base/version.gitVersion=$v -X k8s.io/component-base/version.gitMajor=1 \
+ -X k8s.io/component-base/version.gitMinor=$(echo "$v" | cut -d. -f2) -X k8s.io/component-base/version.gitTreeState=clean" ;;
+    argo) echo "-s -w -X github.com/argoproj/argo-rollouts/utils/version.version=$(version_of argo github.com/argoproj/argo-rollouts | sed 's/^v//')" ;;
+    *) echo "-s -w" ;;
+  esac
+}
 
 for module in ${*:-kubernetes etcd kwok argo jaeger}; do
   [ -f "$here/$module/go.mod" ] || { echo "cluster-tools: no module $module under $here" >&2; exit 2; }
-  flags_var="ldflags_$module"
-  key="$( (cat "$here/$module/go.mod" "$here/$module/go.sum"; echo "${!flags_var:-}"; go version) | sha256sum | cut -c1-16)"
+  ldflags="$(ldflags_of "$module")"
+  key="$( (cat "$here/$module/go.mod" "$here/$module/go.sum"; echo "$ldflags"; go version) | sha256sum | cut -c1-16)"
   out="$cache/$module-$key"
   mkdir -p "$out"
   # go mod tidy writes one tool as "tool x", several as a "tool ( ... )" block.
@@ -35,7 +39,7 @@ for module in ${*:-kubernetes etcd kwok argo jaeger}; do
       echo "$name: cached ($module-$key)"
     else
       start=$(date +%s)
-      (cd "$here/$module" && CGO_ENABLED=0 go build -trimpath -ldflags "${!flags_var:--s -w}" -o "$out/$name.tmp" "$pkg")
+      (cd "$here/$module" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/$name.tmp" "$pkg")
       mv "$out/$name.tmp" "$out/$name"
       echo "$name: built in $(( $(date +%s) - start )) s"
     fi
@@ -46,6 +50,7 @@ for module in ${*:-kubernetes etcd kwok argo jaeger}; do
   unset built
 done
 [ $# -eq 0 ] || { echo "cluster-tools: $cache/bin"; exit 0; }
+argo_version="$(version_of argo github.com/argoproj/argo-rollouts)"
 # The CRDs the control plane serves, from the same upstream releases as the offline checks' (../shared/crds).
 istio_api=v1.29.6
 prometheus_operator=v0.93.0

@@ -171,3 +171,6 @@ def test_another_ingress_gateway_is_named_in_one_file(tmp_path):
     assert monitor["namespaceSelector"] == {"matchNames": ["istio-ingress"]} and monitor["selector"]["matchLabels"] == {
         "istio": "ingress"}
     assert "ingress-gateway" not in by_kind(docs, "ConfigMap")  # local-config: never applied
+    traced = render("overlays/mlserver", ("components/tracing",), tmp_path, root=root)
+    spans = (_workload(traced, "Deployment", "otel-collector"), 4317, "POST", "/")  # the gateway's own spans
+    assert reach.verdict(traced, helm, *spans) == "allow" and reach.verdict(traced, GATEWAY, *spans) != "allow"

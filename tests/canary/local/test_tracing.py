@@ -1,5 +1,7 @@
 """Tracing's settings on one machine: when Jaeger runs, on which ports, and what each Envoy and runtime is told."""
 
+import socket
+
 from canary.local import envoy, sidecar, tracing
 from canary.local.mesh import MeshPolicy
 from canary.local.preflight import preflight
@@ -26,8 +28,8 @@ def test_a_present_jaeger_is_used_and_its_ports_are_checked(tmp_path):
     s = StackSettings(jaeger_bin=str(binary), tracing="auto", tracing_port=28200, judge_port=28203)
     assert tracing.off_reason(s) is None and tracing.binary(s) == str(binary)
     assert [p for p in preflight(s) if "is claimed by" in p] == [
-        "port 28203 is claimed by CANARY_JUDGE_PORT and CANARY_TRACING_PORT: each runtime takes 6 ports from its "
-        "slot (REST, gRPC, metrics, admin, its sidecar and the sidecar's admin)"]
+        "port 28203 is claimed by CANARY_JUDGE_PORT and CANARY_TRACING_PORT: Jaeger takes 4 ports from "
+        "CANARY_TRACING_PORT"]
 
 
 def test_jaeger_listens_on_this_machine_only_on_its_four_ports_and_keeps_traces_in_memory():
@@ -41,7 +43,8 @@ def test_jaeger_listens_on_this_machine_only_on_its_four_ports_and_keeps_traces_
     assert config["extensions"]["jaeger_storage"]["backends"]["memory"]["memory"]["max_traces"] == tracing.MAX_TRACES
     assert tracing.runtime_env(StackSettings(tracing_port=28300), "v2") == {
         "MLSERVER_TRACING_SERVER": "127.0.0.1:28302",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:28303/v1/traces"}
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://127.0.0.1:28303/v1/traces",
+        "OTEL_TRACES_SAMPLER": "parentbased_always_off"}
 
 
 def test_every_envoy_samples_at_the_setting_and_the_sidecar_tags_its_version_and_revision(tmp_path):
@@ -69,3 +72,19 @@ def test_the_runtime_span_names_the_faults_that_changed_the_call():
     assert failed["ml_canary.fault"] == "error"  # no answer, so no wrong one
     refused = runtime_tracing.attributes("v2", "abc", Call(0.0, FaultDecision(fail=True, delay_s=1)), "invalid_input")
     assert refused["ml_canary.fault"] == "none" and "ml_canary.injected_delay_ms" not in refused
+
+
+def test_a_taken_jaeger_port_turns_tracing_off_under_auto_and_refuses_the_stack_under_on(tmp_path):
+    binary = tmp_path / "jaeger"
+    binary.write_text("")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1] - 2  # the OTLP gRPC port of this block
+        auto = StackSettings(jaeger_bin=str(binary), tracing="auto", tracing_port=port)
+        reason = tracing.off_reason(auto)
+        assert reason and reason.startswith(f"tracing is off: port {port + 2} (jaeger port {port + 2}) is in use")
+        assert not [p for p in preflight(auto) if f"port {port + 2}" in p]  # the stack itself starts
+        on = auto.model_copy(update={"tracing": "on"})
+        assert tracing.off_reason(on) is None
+        assert [p for p in preflight(on) if f"port {port + 2} (jaeger port {port + 2}) is in use" in p]

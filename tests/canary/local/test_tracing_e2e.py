@@ -9,7 +9,9 @@ import pytest
 from canary import jaeger
 from canary.cli import judge as cli_judge
 from canary.dashboard.browser import chromium, run, text
+from canary.local import sidecar
 from canary.local.client import StackClient
+from canary.local.envoy import OTLP_CLUSTER
 from canary.local.harness import free_port_env
 from canary.polling import wait_until
 from servers import tracing
@@ -74,6 +76,10 @@ def test_a_request_is_one_trace_from_the_gateway_to_the_version_that_answered_co
     assert spans[runtime].tags[tracing.ATTR_REVISION] == status["stable_revision"]
     assert spans[runtime].tags[tracing.ATTR_OUTCOME] == "ok"
     assert spans[runtime].tags[tracing.ATTR_FAULT] == "none"
+    # the exports themselves are not counted: the judge and the rules sum every cluster of an Envoy as requests
+    for admin in (traced.settings.envoy_admin_port, sidecar.ports(traced.settings.stable_port)[1]):
+        stats = httpx.get(f"http://127.0.0.1:{admin}/stats/prometheus", timeout=5).text
+        assert "envoy_cluster_upstream_rq_total" in stats and f'envoy_cluster_name="{OTLP_CLUSTER}"' not in stats
 
 
 def test_an_injected_300_ms_shows_in_the_canary_runtime_span_and_leads_its_slowest_requests(traced):
@@ -112,7 +118,7 @@ def test_the_dashboard_links_a_versions_slowest_request_to_its_trace(traced):
     finally:
         control.post("/fault", {"version": "v1", "latency_ms": 0})
     assert response.status_code == 200, response.text
-    spans_of(traced, trace_id, {"wine-v1"})
+    spans_of(traced, trace_id, {"gateway", "wine-v1", traced.runtime})  # each exports on its own timer
     base = f"http://127.0.0.1:{traced.control_port}"
     doc = httpx.get(f"{base}/traces", timeout=10).json()
     assert doc["jaeger"] == traced.jaeger and doc["off"] is None
