@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from canary.local.tracing import default_tools
+from canary.local.settings import default_tools
 
 
 class ClusterSettings(BaseSettings):

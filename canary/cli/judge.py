@@ -2,6 +2,7 @@
 e-value and confidence sequences, read without asking it anything new."""
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -96,7 +97,7 @@ def slow_trace(status: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any] | 
                                lookback_s=window_s, min_ms=doc["latency_bound_ms"] or 0.0)
     except jaeger.Unavailable as exc:
         return {"off": str(exc)}
-    return {"trace_id": found[0].trace_id, "duration_ms": found[0].duration_ms, "url": found[0].url} if found \
+    return dataclasses.asdict(found[0]) if found \
         else {"off": "Jaeger holds no traced canary answer over the bound in the analysis' window"}
 
 

@@ -1,5 +1,6 @@
 """The one-machine stack's settings, read once from ``CANARY_*`` variables."""
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -7,6 +8,13 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.names import NAME_PATTERN
+
+
+def default_tools() -> Path:
+    """Where cluster/tools/build.sh links the binaries it built (CLUSTER_TOOLS_CACHE, else the user's cache)."""
+    cache = os.environ.get("CLUSTER_TOOLS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
+        / "ml-canary" / "cluster-tools"
+    return Path(cache) / "bin"
 
 
 class StackSettings(BaseSettings):

@@ -8,14 +8,13 @@ the query API, the query's gRPC, OTLP gRPC (the Envoys and MLServer), OTLP HTTP 
 """
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from canary.local import ports
 from canary.local.envoy import OTLP_CLUSTER, EnvoyTracing
-from canary.local.settings import StackSettings
+from canary.local.settings import StackSettings, default_tools
 
 UI, QUERY_GRPC, OTLP_GRPC, OTLP_HTTP = range(4)
 PORTS = 4
@@ -24,13 +23,6 @@ GATEWAY_SERVICE = "gateway"
 # traceparent) is not traced, so the sampling setting holds and the probes do not fill Jaeger's memory.
 SAMPLER = "parentbased_always_off"
 MAX_TRACES = 20_000  # in memory: at 50 requests a second, the last several minutes
-
-
-def default_tools() -> Path:
-    """Where cluster/tools/build.sh links the binaries it built (CLUSTER_TOOLS_CACHE, else the user's cache)."""
-    cache = os.environ.get("CLUSTER_TOOLS_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") \
-        / "ml-canary" / "cluster-tools"
-    return Path(cache) / "bin"
 
 
 def binary(s: StackSettings) -> str | None:
