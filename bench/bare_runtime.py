@@ -24,7 +24,7 @@ class BareModel(MLModel):
         """Score the rows; nothing else, so the difference to ours is our overhead."""
         tensor = payload.inputs[0]
         X = rows_from_tensor(tensor.name, tensor.shape, tensor.datatype, tensor.data.root, 13)
-        labels = [self._meta.classes[i] for i in self._predict(X)]
+        labels = [self._meta.classes[i] for i in self._predict(X).tolist()]  # as ours maps them
         return InferenceResponse(
             model_name=self.name,
             model_version=self._meta.version,

@@ -22,6 +22,6 @@ class BareSeldonModel:
 
     def predict(self, X, features_names=None, meta=None):
         """Class names for the rows."""
-        labels = [self._classes[i] for i in self._predict(np.asarray(X, dtype=float))]
+        labels = [self._classes[i] for i in self._predict(np.asarray(X, dtype=float)).tolist()]  # as ours maps them
         return np.array(labels, dtype=object).reshape(-1, 1)
 

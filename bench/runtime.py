@@ -82,12 +82,35 @@ def start(repo: Path, env: dict, cpus: str = "0") -> tuple[procs.Process, str]:
     return proc, f"http://127.0.0.1:{port}/v2/models/wine/infer"
 
 
-def loaded(server: psutil.Process, url: str, body: str, args: argparse.Namespace) -> dict:
-    """One wrk run, plus the server's CPU time per answered request."""
+def loaded(server: psutil.Process, url: str, body: str, args: argparse.Namespace, seconds: int | None = None) -> dict:
+    """One wrk run (``args.seconds`` unless given), plus the server's CPU time per answered request."""
     before = sum(server.cpu_times()[:2])
-    result = wrk.run(url, body, seconds=args.seconds, connections=args.connections, cpu="1")
+    result = wrk.run(url, body, seconds=seconds or args.seconds, connections=args.connections, cpu="1")
     result["cpu_us"] = (sum(server.cpu_times()[:2]) - before) / max(result["requests"], 1) * 1e6
     return result
+
+
+def alone_in_turns(order: list[str], servers: dict, urls: dict, body: str, args: argparse.Namespace) -> dict[str, dict]:
+    """Each variant alone, in one-second turns taken in the round's order until each has had ``args.seconds``.
+
+    Five seconds each in one piece let the machine's moods fall on one variant: the A/A pair alone
+    spread over 37 points in 9 rounds. Turns of a second put every variant in every few seconds.
+    """
+    turns: dict[str, list[dict]] = {name: [] for name in order}
+    for _ in range(args.seconds):
+        for name in order:
+            turns[name].append(loaded(servers[name], urls[name], body, args, seconds=1))
+    return {name: merged(runs) for name, runs in turns.items()}
+
+
+def merged(runs: list[dict]) -> dict:
+    """Turns as one run: throughput and CPU per request over all of them, the median turn's percentiles."""
+    requests = sum(r["requests"] for r in runs)
+    out = {key: statistics.median(r[key] for r in runs) for key in ("p50_ms", "p90_ms", "p99_ms")}
+    out.update(requests=requests, rps=requests / sum(r["seconds"] for r in runs),
+               cpu_us=sum(r["cpu_us"] * r["requests"] for r in runs) / max(requests, 1),
+               non_2xx=sum(r["non_2xx"] for r in runs), socket_errors=sum(r["socket_errors"] for r in runs))
+    return out
 
 
 def together(servers: dict, urls: dict, body: str, args: argparse.Namespace) -> dict[str, dict]:
@@ -100,18 +123,20 @@ def together(servers: dict, urls: dict, body: str, args: argparse.Namespace) -> 
 def one_round(repos: dict[str, Path], body: str, args: argparse.Namespace,
               round_no: int) -> tuple[dict[str, dict], dict[str, dict]]:
     """Fresh servers for every variant (a process's memory layout and hash seed make two runs of the same code
-    differ by a few percent: new ones each round average that out), loaded alone in rotated order, then together."""
+    differ by a few percent: new ones each round average that out), loaded alone in turns, then together."""
+    # Servers start, and together rounds begin their loads, in the round's order too: with a fixed order the
+    # A/A pair differed by 2.6% in every round (the same code; only its place differed).
+    order = paired.rotated(list(repos), round_no)
     with contextlib.ExitStack() as stack:
         urls, servers = {}, {}
         jaeger_env = traced.start(stack, repos[traced.VARIANT].parent) if traced.VARIANT in repos else {}
-        for name, repo in repos.items():
-            proc, urls[name] = start(repo, {**VARIANTS[name][1], **(jaeger_env if name == traced.VARIANT else {})})
+        for name in order:
+            proc, urls[name] = start(repos[name], {**VARIANTS[name][1], **(jaeger_env if name == traced.VARIANT else {})})
             stack.callback(proc.stop)
             servers[name] = psutil.Process(proc.pid)
             wrk.run(urls[name], body, seconds=2, connections=args.connections, cpu="1")  # warm-up
-        alone = {}
-        for name in paired.rotated(list(repos), round_no):
-            alone[name] = loaded(servers[name], urls[name], body, args)
+        alone = alone_in_turns(order, servers, urls, body, args)
+        for name in order:
             print(f"alone round {round_no + 1}/{args.rounds} {name:14s} {paired.summary(alone[name])}", flush=True)
         joint = together(servers, urls, body, args)
         print(f"together round {round_no + 1}/{args.rounds}: "
@@ -142,13 +167,31 @@ def report(alone: dict[str, list[dict]], joint: dict[str, list[dict]]) -> dict:
         print(f"\n{title}\n\n{paired.HEADER}")
         for figure, per_round in values.items():
             print(paired.row(figure, per_round, "{:.1%}" if figure.startswith("cost") else "{:.2f}x", RATIOS[figure][2]))
+    out["together, round and place removed"] = place_removed(joint)
+    if out["together, round and place removed"]:
+        print("\ntogether, by CPU per request, each round's and each place's effect removed (least squares)\n")
+        for figure, value in out["together, round and place removed"].items():
+            print(f"- {figure}: {value:.1%}" if figure.startswith("cost") else f"- {figure}: {value:.2f}x")
+    return out
+
+
+def place_removed(joint: dict[str, list[dict]]) -> dict[str, float]:
+    """Each figure from ``paired.place_adjusted`` factors on CPU per request; empty with too few rounds."""
+    factors = paired.place_adjusted(joint, "cpu_us")
+    out = {}
+    for figure, (num, den, _) in RATIOS.items():
+        if factors and num in factors and den in factors:
+            speed = factors[den] / factors[num]
+            out[figure] = 1 - speed if figure.startswith("cost") else speed
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     """Alternate the runtimes over rounds; print medians and paired ratios."""
     parser = argparse.ArgumentParser(prog="python -m bench.runtime", description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of each kind, alone and together (default 5)")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds of each kind, alone and together (default 5); a multiple of the variants' "
+                             "number puts each variant in each place equally often")
     parser.add_argument("--seconds", type=int, default=5, help="seconds of load per variant and round (default 5)")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--variants", default=",".join(v for v in VARIANTS if v != traced.VARIANT),

@@ -40,7 +40,8 @@ def require() -> str:
 
 def summarise(report: dict) -> dict:
     """Requests per second, latency percentiles in ms and error counts from the hook's JSON."""
-    result = {"requests": report["requests"], "rps": report["requests"] / (report["duration_us"] / 1e6)}
+    seconds = report["duration_us"] / 1e6
+    result = {"requests": report["requests"], "seconds": seconds, "rps": report["requests"] / seconds}
     for pct in ("50", "90", "99"):
         result[f"p{pct}_ms"] = report[f"p{pct}_us"] / 1000
     result["non_2xx"] = report["non_2xx"]

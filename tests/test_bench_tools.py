@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from bench import loadgen, paired, wrk
+from bench import loadgen, paired, runtime, wrk
 
 
 class Answer(http.server.BaseHTTPRequestHandler):
@@ -46,7 +46,7 @@ def test_wrk_figures_come_from_its_done_hook(server):
 def test_the_hooks_counters_become_rates_and_milliseconds():
     report = {"requests": 500, "duration_us": 2_000_000, "bytes": 1, "non_2xx": 3, "connect_errors": 1, "read_errors": 2,
               "write_errors": 0, "timeouts": 4, "p50_us": 1500, "p90_us": 2500, "p99_us": 9000}
-    assert wrk.summarise(report) == {"requests": 500, "rps": 250.0, "p50_ms": 1.5, "p90_ms": 2.5, "p99_ms": 9.0,
+    assert wrk.summarise(report) == {"requests": 500, "seconds": 2.0, "rps": 250.0, "p50_ms": 1.5, "p90_ms": 2.5, "p99_ms": 9.0,
                                      "non_2xx": 3, "socket_errors": 7}
 
 
@@ -73,3 +73,26 @@ def test_ratios_pair_the_same_round():
     runs = {"x": [{"rps": 200.0, "us": 5.0}, {"rps": 90.0, "us": 10.0}], "y": [{"rps": 100.0, "us": 10.0}, {"rps": 100.0, "us": 5.0}]}
     assert paired.ratios(runs, "x", "y", "rps") == [2.0, 0.9]
     assert paired.ratios(runs, "x", "y", "us", lower_is_better=True) == [2.0, 0.5]
+
+
+def test_turns_merge_into_one_run_weighted_by_what_each_answered():
+    turns = [{"requests": 100, "seconds": 1.0, "rps": 100.0, "cpu_us": 1000.0, "p50_ms": 1.0, "p90_ms": 2.0, "p99_ms": 3.0,
+              "non_2xx": 1, "socket_errors": 0},
+             {"requests": 300, "seconds": 1.0, "rps": 300.0, "cpu_us": 600.0, "p50_ms": 5.0, "p90_ms": 6.0, "p99_ms": 9.0,
+              "non_2xx": 0, "socket_errors": 2}]
+    merged = runtime.merged(turns)
+    assert merged["requests"] == 400 and merged["rps"] == 200.0 and merged["cpu_us"] == 700.0
+    assert merged["p50_ms"] == 3.0 and merged["non_2xx"] == 1 and merged["socket_errors"] == 2
+
+
+def test_a_places_own_effect_is_taken_out_of_the_figures():
+    """Built with known effects: each round slower or faster, the first place 3% dearer, b 1% dearer than a."""
+    names, rounds = ["a", "b", "c"], 6
+    place_effect, variant_effect = [1.03, 1.0, 0.98], {"a": 1.0, "b": 1.01, "c": 1.0}
+    runs: dict[str, list[dict]] = {n: [{} for _ in range(rounds)] for n in names}
+    for r in range(rounds):
+        for place, name in enumerate(paired.rotated(names, r)):
+            runs[name][r]["cpu_us"] = 1000 * (1 + r / 10) * place_effect[place] * variant_effect[name]
+    factors = paired.place_adjusted(runs, "cpu_us")
+    assert factors is not None and {n: round(f, 6) for n, f in factors.items()} == variant_effect
+    assert paired.place_adjusted({n: rs[:2] for n, rs in runs.items()}, "cpu_us") is None  # too few rounds
