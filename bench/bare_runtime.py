@@ -5,6 +5,7 @@ from pathlib import Path
 from mlserver import MLModel
 from mlserver.types import InferenceRequest, InferenceResponse, Parameters, ResponseOutput
 from mlserver.utils import get_model_uri
+from threadpoolctl import threadpool_limits
 
 from models import artifacts, fastpath
 from servers.settings import ModelSettings
@@ -17,7 +18,9 @@ class BareModel(MLModel):
     async def load(self) -> bool:
         """Load the artifact as the real runtime does."""
         estimator, self._meta = artifacts.load(Path(await get_model_uri(self.settings)))
-        self._predict = fastpath.compile_predict(estimator, ModelSettings().fast_path)
+        settings = ModelSettings()
+        threadpool_limits(settings.threads)  # as ours: the thread limit is serving, not metrics or faults
+        self._predict = fastpath.compile_predict(estimator, settings.fast_path)
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:

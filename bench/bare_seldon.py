@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from models import artifacts, fastpath
 from servers.settings import SeldonSettings
@@ -17,6 +18,7 @@ class BareSeldonModel:
     def load(self) -> None:
         """Load the artifact and compile its predict, as the real class does."""
         estimator, meta = artifacts.load(Path(self._settings.artifacts) / self._settings.version)
+        threadpool_limits(self._settings.threads)  # as ours: the thread limit is serving, not metrics or faults
         self._predict = fastpath.compile_predict(estimator, self._settings.fast_path)
         self._classes = list(meta.classes)
 

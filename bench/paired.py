@@ -3,8 +3,10 @@
 import math
 import statistics
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 
 def rotated(names: list[str], round_no: int) -> list[str]:
@@ -23,31 +25,57 @@ def run_rounds(names: list[str], rounds: int, once: Callable[[str], dict], label
     return runs
 
 
-def place_adjusted(runs: dict[str, list[dict]], key: str) -> dict[str, float] | None:
-    """Each variant's factor on ``key`` against the first variant, with every round's and every place's own
-    effect removed: least squares on log(value) = round + place + variant, rounds in ``rotated`` order.
+@dataclass
+class PlaceFit:
+    """Each variant's log-scale factor against the first, with the fit's covariance and degrees of freedom."""
 
-    Why: the place a server takes in a round moved its CPU per request by about 3% in every round
-    (``python -m bench.runtime``, the A/A pair), which the rotation cancels only on average over rounds.
-    None with fewer rounds than variants (not every place is taken by every variant yet).
+    names: list[str]
+    log_factor: np.ndarray
+    cov: np.ndarray
+    dof: int
+
+    def ratio(self, num: str, den: str) -> tuple[float, float, float]:
+        """``num``'s value over ``den``'s, round and place removed, with its 95% interval (t, ``dof``)."""
+        i, j = self.names.index(num), self.names.index(den)
+        estimate = self.log_factor[i] - self.log_factor[j]
+        half = stats.t.ppf(0.975, self.dof) * math.sqrt(self.cov[i, i] + self.cov[j, j] - 2 * self.cov[i, j])
+        return math.exp(estimate), math.exp(estimate - half), math.exp(estimate + half)
+
+
+def place_adjusted(runs: dict[str, list[dict]], key: str) -> PlaceFit | None:
+    """Least squares on log(value) = round + place + variant; each run names its ``place`` in the round.
+
+    Why: the place a server takes in a round moved its CPU per request by about 3%, the same way
+    every round (``python -m bench.runtime``), which rotating the order cancels only on average.
+    None when the fit has no residual degrees of freedom or a value is not positive.
     """
     names = list(runs)
     n, rounds = len(names), len(runs[names[0]])
-    if rounds < n:
-        return None
+    width = rounds + 2 * (n - 1)
     rows, values = [], []
-    for r in range(rounds):
-        for place, name in enumerate(rotated(names, r)):
-            x = np.zeros(rounds + 2 * (n - 1))
+    for index, name in enumerate(names):
+        for r, run in enumerate(runs[name]):
+            x = np.zeros(width)
             x[r] = 1
-            if place:
-                x[rounds + place - 1] = 1
-            if index := names.index(name):
+            if run["place"]:
+                x[rounds + run["place"] - 1] = 1
+            if index:
                 x[rounds + n - 2 + index] = 1
             rows.append(x)
-            values.append(math.log(runs[name][r][key]))
-    coef = np.linalg.lstsq(np.array(rows), np.array(values), rcond=None)[0]
-    return {name: math.exp(coef[rounds + n - 2 + i]) if i else 1.0 for i, name in enumerate(names)}
+            values.append(run[key])
+    X, y = np.array(rows), np.array(values, dtype=float)
+    if (y <= 0).any():
+        return None
+    coef, _, rank, _ = np.linalg.lstsq(X, np.log(y), rcond=None)
+    dof = len(y) - width
+    if rank < width or dof < 1:
+        return None
+    residual = np.log(y) - X @ coef
+    cov = residual @ residual / dof * np.linalg.inv(X.T @ X)
+    block = slice(rounds + n - 1, width)
+    log_factor, variant_cov = np.zeros(n), np.zeros((n, n))
+    log_factor[1:], variant_cov[1:, 1:] = coef[block], cov[block, block]
+    return PlaceFit(names, log_factor, variant_cov, dof)
 
 
 def summary(result: dict) -> str:

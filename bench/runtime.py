@@ -2,11 +2,13 @@
 
 ``python -m bench.runtime`` (or ``make bench``). Each variant serves the v2 model
 with ``parallel_workers: 0``; all five run at once, pinned to CPU 0, loaded by wrk
-from CPU 1. "Alone" rounds load one variant at a time (the others idle), in an order
-rotated round by round: throughput and latency. "Together" rounds load every variant
-in the same seconds, so a noisy machine slows all alike: server CPU per request. Every
-round starts fresh servers; ``bare-again`` is the baseline twice, the figures' noise floor.
-Figures are ratios within a round (paired), summarised by their median over rounds.
+from CPU 1. "Alone" rounds load one variant at a time (the others idle), in one-second
+turns: throughput and latency. "Together" rounds load every variant in the same seconds,
+so a noisy machine slows all alike: server CPU per request. Every round starts fresh
+servers, in an order (start, turns, loads) rotated round by round; ``bare-again`` is the
+baseline twice, the figures' noise floor. Figures are ratios within a round (paired),
+summarised by their median over rounds, and by a fit that removes each round's and each
+place's effect (``paired.place_adjusted``), with its 95% interval.
 """
 
 import argparse
@@ -83,18 +85,21 @@ def start(repo: Path, env: dict, cpus: str = "0") -> tuple[procs.Process, str]:
 
 
 def loaded(server: psutil.Process, url: str, body: str, args: argparse.Namespace, seconds: int | None = None) -> dict:
-    """One wrk run (``args.seconds`` unless given), plus the server's CPU time per answered request."""
+    """One wrk run (``args.seconds`` unless given), plus the server's CPU time, whole and per answered request."""
     before = sum(server.cpu_times()[:2])
     result = wrk.run(url, body, seconds=seconds or args.seconds, connections=args.connections, cpu="1")
-    result["cpu_us"] = (sum(server.cpu_times()[:2]) - before) / max(result["requests"], 1) * 1e6
+    result["cpu_s"] = sum(server.cpu_times()[:2]) - before
+    result["cpu_us"] = result["cpu_s"] / max(result["requests"], 1) * 1e6
     return result
 
 
 def alone_in_turns(order: list[str], servers: dict, urls: dict, body: str, args: argparse.Namespace) -> dict[str, dict]:
-    """Each variant alone, in one-second turns taken in the round's order until each has had ``args.seconds``.
+    """Each variant alone, in one-second turns in the round's order, until each has had ``args.seconds``.
 
     Five seconds each in one piece let the machine's moods fall on one variant: the A/A pair alone
     spread over 37 points in 9 rounds. Turns of a second put every variant in every few seconds.
+    The price: each turn reconnects, and its last requests in flight are cut off (CPU counted, the
+    requests not): alike for every variant, so it cancels in the ratios.
     """
     turns: dict[str, list[dict]] = {name: [] for name in order}
     for _ in range(args.seconds):
@@ -104,11 +109,11 @@ def alone_in_turns(order: list[str], servers: dict, urls: dict, body: str, args:
 
 
 def merged(runs: list[dict]) -> dict:
-    """Turns as one run: throughput and CPU per request over all of them, the median turn's percentiles."""
-    requests = sum(r["requests"] for r in runs)
+    """Turns as one run: throughput and CPU per request over all of them; percentiles, the turns' median."""
+    requests, cpu_s = sum(r["requests"] for r in runs), sum(r["cpu_s"] for r in runs)
     out = {key: statistics.median(r[key] for r in runs) for key in ("p50_ms", "p90_ms", "p99_ms")}
     out.update(requests=requests, rps=requests / sum(r["seconds"] for r in runs),
-               cpu_us=sum(r["cpu_us"] * r["requests"] for r in runs) / max(requests, 1),
+               cpu_s=cpu_s, cpu_us=cpu_s / max(requests, 1) * 1e6,
                non_2xx=sum(r["non_2xx"] for r in runs), socket_errors=sum(r["socket_errors"] for r in runs))
     return out
 
@@ -125,7 +130,7 @@ def one_round(repos: dict[str, Path], body: str, args: argparse.Namespace,
     """Fresh servers for every variant (a process's memory layout and hash seed make two runs of the same code
     differ by a few percent: new ones each round average that out), loaded alone in turns, then together."""
     # Servers start, and together rounds begin their loads, in the round's order too: with a fixed order the
-    # A/A pair differed by 2.6% in every round (the same code; only its place differed).
+    # A/A pair differed by 1.5 to 2.9% in each of 5 rounds, one way (the same code; only its place differed).
     order = paired.rotated(list(repos), round_no)
     with contextlib.ExitStack() as stack:
         urls, servers = {}, {}
@@ -139,6 +144,8 @@ def one_round(repos: dict[str, Path], body: str, args: argparse.Namespace,
         for name in order:
             print(f"alone round {round_no + 1}/{args.rounds} {name:14s} {paired.summary(alone[name])}", flush=True)
         joint = together(servers, urls, body, args)
+        for name in order:  # the place each took, for paired.place_adjusted
+            alone[name]["place"] = joint[name]["place"] = order.index(name)
         print(f"together round {round_no + 1}/{args.rounds}: "
               + ", ".join(f"{n} {r['cpu_us']:.0f} µs" for n, r in joint.items()), flush=True)
         return alone, joint
@@ -167,22 +174,25 @@ def report(alone: dict[str, list[dict]], joint: dict[str, list[dict]]) -> dict:
         print(f"\n{title}\n\n{paired.HEADER}")
         for figure, per_round in values.items():
             print(paired.row(figure, per_round, "{:.1%}" if figure.startswith("cost") else "{:.2f}x", RATIOS[figure][2]))
-    out["together, round and place removed"] = place_removed(joint)
-    if out["together, round and place removed"]:
-        print("\ntogether, by CPU per request, each round's and each place's effect removed (least squares)\n")
-        for figure, value in out["together, round and place removed"].items():
-            print(f"- {figure}: {value:.1%}" if figure.startswith("cost") else f"- {figure}: {value:.2f}x")
+    for title, runs, key in (("alone, by throughput", alone, "rps"), ("alone, by CPU per request", alone, "cpu_us"),
+                             ("together, by CPU per request", joint, "cpu_us")):
+        if fitted := place_removed(runs, key):
+            out[f"{title}, round and place removed"] = fitted
+            print(f"\n{title}, each round's and each place's effect removed (least squares), 95% interval\n")
+            for figure, (value, low, high) in fitted.items():
+                fmt = "{:.1%}" if figure.startswith("cost") else "{:.2f}x"
+                print(f"- {figure}: {fmt.format(value)} ({fmt.format(low)} to {fmt.format(high)})")
     return out
 
 
-def place_removed(joint: dict[str, list[dict]]) -> dict[str, float]:
-    """Each figure from ``paired.place_adjusted`` factors on CPU per request; empty with too few rounds."""
-    factors = paired.place_adjusted(joint, "cpu_us")
+def place_removed(runs: dict[str, list[dict]], key: str) -> dict[str, tuple[float, float, float]]:
+    """Each figure, with its 95% interval, from ``paired.place_adjusted`` on ``key``; empty when it cannot fit."""
+    fit = paired.place_adjusted(runs, key)
     out = {}
     for figure, (num, den, _) in RATIOS.items():
-        if factors and num in factors and den in factors:
-            speed = factors[den] / factors[num]
-            out[figure] = 1 - speed if figure.startswith("cost") else speed
+        if fit and num in fit.names and den in fit.names:
+            speed = fit.ratio(num, den) if key == "rps" else fit.ratio(den, num)  # CPU: lower is faster
+            out[figure] = (1 - speed[0], 1 - speed[2], 1 - speed[1]) if figure.startswith("cost") else speed
     return out
 
 
@@ -215,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in names:
                 alone[name].append(a[name])
                 joint[name].append(j[name])
+    if args.json:  # the runs first: a figure that cannot be worked out must not lose them
+        args.json.write_text(json.dumps({"alone": alone, "together": joint}, indent=2))
     results = report(alone, joint)
     if args.json:
         args.json.write_text(json.dumps({"alone": alone, "together": joint, "figures": results}, indent=2))

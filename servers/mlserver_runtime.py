@@ -97,7 +97,7 @@ class CanaryModel(MLModel):
         except ServingError as exc:
             self._trace(call, metrics.OUTCOME_INJECTED)
             raise MLServerError(str(exc), exc.status_code) from None
-        if self._tracing:
+        if self._tracing:  # asked here as well as in _trace: untraced, an answered request makes no call for it
             self._trace(call, metrics.OUTCOME_OK)
         if self._reporting:
             headers = (payload.parameters.headers if payload.parameters else None) or {}

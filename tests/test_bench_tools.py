@@ -1,6 +1,7 @@
 """The benchmarks read wrk's and hey's structured output (wrk's Lua done() hook, hey -o csv): real tools, a real server."""
 
 import http.server
+import random
 import threading
 
 import pytest
@@ -76,23 +77,39 @@ def test_ratios_pair_the_same_round():
 
 
 def test_turns_merge_into_one_run_weighted_by_what_each_answered():
-    turns = [{"requests": 100, "seconds": 1.0, "rps": 100.0, "cpu_us": 1000.0, "p50_ms": 1.0, "p90_ms": 2.0, "p99_ms": 3.0,
+    turns = [{"requests": 100, "seconds": 1.0, "rps": 100.0, "cpu_s": 0.1, "cpu_us": 1000.0, "p50_ms": 1.0, "p90_ms": 2.0, "p99_ms": 3.0,
               "non_2xx": 1, "socket_errors": 0},
-             {"requests": 300, "seconds": 1.0, "rps": 300.0, "cpu_us": 600.0, "p50_ms": 5.0, "p90_ms": 6.0, "p99_ms": 9.0,
+             {"requests": 300, "seconds": 1.0, "rps": 300.0, "cpu_s": 0.18, "cpu_us": 600.0, "p50_ms": 5.0, "p90_ms": 6.0, "p99_ms": 9.0,
               "non_2xx": 0, "socket_errors": 2}]
     merged = runtime.merged(turns)
-    assert merged["requests"] == 400 and merged["rps"] == 200.0 and merged["cpu_us"] == 700.0
+    assert merged["requests"] == 400 and merged["rps"] == 200.0 and merged["cpu_us"] == pytest.approx(700.0)
     assert merged["p50_ms"] == 3.0 and merged["non_2xx"] == 1 and merged["socket_errors"] == 2
+    idle = {**turns[0], "requests": 0, "rps": 0.0, "cpu_s": 0.04, "cpu_us": 40000.0}  # a turn that answered nothing
+    assert runtime.merged([*turns, idle])["cpu_us"] == pytest.approx(800.0)  # its CPU still counts
 
 
 def test_a_places_own_effect_is_taken_out_of_the_figures():
-    """Built with known effects: each round slower or faster, the first place 3% dearer, b 1% dearer than a."""
-    names, rounds = ["a", "b", "c"], 6
+    """Built with known effects and a little seeded noise: each round slower or faster, the first place 3% dearer,
+    b 1% dearer than a. The fit finds b's 1% within its interval, and c's 0%."""
+    names, rounds, rng = ["a", "b", "c"], 6, random.Random(3)
     place_effect, variant_effect = [1.03, 1.0, 0.98], {"a": 1.0, "b": 1.01, "c": 1.0}
     runs: dict[str, list[dict]] = {n: [{} for _ in range(rounds)] for n in names}
     for r in range(rounds):
         for place, name in enumerate(paired.rotated(names, r)):
-            runs[name][r]["cpu_us"] = 1000 * (1 + r / 10) * place_effect[place] * variant_effect[name]
-    factors = paired.place_adjusted(runs, "cpu_us")
-    assert factors is not None and {n: round(f, 6) for n, f in factors.items()} == variant_effect
-    assert paired.place_adjusted({n: rs[:2] for n, rs in runs.items()}, "cpu_us") is None  # too few rounds
+            noise = 1 + rng.gauss(0, 0.001)
+            runs[name][r] = {"place": place, "cpu_us": 1000 * (1 + r / 10) * place_effect[place] * variant_effect[name] * noise}
+    fit = paired.place_adjusted(runs, "cpu_us")
+    assert fit is not None
+    value, low, high = fit.ratio("b", "a")
+    assert low < 1.01 < high and abs(value - 1.01) < 0.002 and high - low < 0.01
+    assert fit.ratio("c", "a")[1] < 1.0 < fit.ratio("c", "a")[2]
+    assert paired.place_adjusted({n: rs[:2] for n, rs in runs.items()}, "cpu_us") is None  # no degrees of freedom left
+
+
+def test_the_cost_figure_turns_the_interval_round():
+    """A CPU factor of 1.02 on ours is a cost of about 2%, and the interval's ends swap as the figure is 1 - speed."""
+    runs = {name: [{"place": (i + r) % 3, "cpu_us": 1000.0 * f * (1 + 0.002 * ((r * 7 + i) % 3))}
+                   for r in range(6)] for i, (name, f) in enumerate([("ours-predict", 1.02), ("bare-predict", 1.0),
+                                                                     ("bare-again", 1.0)])}
+    cost, low, high = runtime.place_removed(runs, "cpu_us")["cost of metrics + fault switch"]
+    assert low < cost < high and abs(cost - (1 - 1 / 1.02)) < 0.005

@@ -63,6 +63,7 @@ def test_answered_counts_what_count_predictions_and_observe_count_together():
         plain.observe(metrics.OUTCOME_OK, d)
     for family in (metrics.PREDICTIONS, metrics.REQUESTS, metrics.DURATION):
         got, want = samples(one_call, family), samples(two_calls, family)
+        assert want, family
         assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-9 for k in want), family
 
 
