@@ -136,7 +136,8 @@ def one_round(repos: dict[str, Path], body: str, args: argparse.Namespace,
         urls, servers = {}, {}
         jaeger_env = traced.start(stack, repos[traced.VARIANT].parent) if traced.VARIANT in repos else {}
         for name in order:
-            proc, urls[name] = start(repos[name], {**VARIANTS[name][1], **(jaeger_env if name == traced.VARIANT else {})})
+            env = {**VARIANTS[name][1], **(jaeger_env if name == traced.VARIANT else {})}
+            proc, urls[name] = start(repos[name], env)
             stack.callback(proc.stop)
             servers[name] = psutil.Process(proc.pid)
             wrk.run(urls[name], body, seconds=2, connections=args.connections, cpu="1")  # warm-up

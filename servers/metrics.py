@@ -126,8 +126,8 @@ def for_registry(registry: CollectorRegistry) -> RuntimeMetrics:
 class ModelMetrics:
     """The families with the model's labels filled in; requests, durations and classes go through tallies.
 
-    One writer: the runtime's Predictor calls ``answered``, ``observe`` and ``count_predictions`` on
-    MLServer's event loop thread, so a plain ``+=`` loses nothing; the flusher only reads, and a lock keeps two
+    One writer: the runtime's Predictor calls ``answered`` and ``observe`` (``answered`` may call
+    ``count_predictions``) on MLServer's event loop thread, so a plain ``+=`` loses nothing; the flusher only reads, and a lock keeps two
     flushes (the thread's and a scrape's) from handing the same growth over twice.
     """
 
