@@ -21,8 +21,7 @@ from models import dataset
 # part: frame names (py-spy's "function" name) whose samples belong to it
 PARTS = {
     "fault switch (begin, delay_s: a stat each 0.1 s, dice when on)": ("Predictor.begin", "Predictor.delay_s"),
-    "metrics (servers/metrics.py: tallies, flushed at scrapes)": ("ModelMetrics.answered", "ModelMetrics.observe",
-                                                                   "ModelMetrics.count_predictions",
+    "metrics (servers/metrics.py: tallies, flushed at scrapes)": ("ModelMetrics.observe", "ModelMetrics.count_predictions",
                                                                    "ModelMetrics.flush"),
     "input validation": ("rows_from_tensor",),
     "the prediction": ("compile_predict.<locals>.<lambda>", "_general_predict.<locals>.<lambda>"),

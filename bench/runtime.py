@@ -99,7 +99,8 @@ def alone_in_turns(order: list[str], servers: dict, urls: dict, body: str, args:
     Five seconds each in one piece let the machine's moods fall on one variant: the A/A pair alone
     spread over 37 points in 9 rounds. Turns of a second put every variant in every few seconds.
     The price: each turn reconnects, and its last requests in flight are cut off (CPU counted, the
-    requests not): alike for every variant, so it cancels in the ratios.
+    requests not): the same count for every variant, so it cancels between servers of about the same
+    speed (the cost figures) and reads a faster server's gain slightly high (docs/benchmarks.md).
     """
     turns: dict[str, list[dict]] = {name: [] for name in order}
     for _ in range(args.seconds):

@@ -126,8 +126,8 @@ def for_registry(registry: CollectorRegistry) -> RuntimeMetrics:
 class ModelMetrics:
     """The families with the model's labels filled in; requests, durations and classes go through tallies.
 
-    One writer: the runtime's Predictor calls ``answered`` and ``observe`` (``answered`` may call
-    ``count_predictions``) on MLServer's event loop thread, so a plain ``+=`` loses nothing; the flusher only reads, and a lock keeps two
+    One writer: MLServer calls ``observe`` and ``count_predictions`` on its event loop's
+    thread, so a plain ``+=`` loses nothing; the flusher only reads, and a lock keeps two
     flushes (the thread's and a scrape's) from handing the same growth over twice.
     """
 
@@ -153,22 +153,6 @@ class ModelMetrics:
         tally = self._tally
         tally.requests[outcome] += 1
         tally.buckets[bisect.bisect_left(self._bounds, duration_s)] += 1  # le: the first bound >= the value
-        tally.duration_sum += duration_s
-
-    def answered(self, labels: list[str], duration_s: float) -> None:
-        """One request answered: its classes counted, and the request counted ok and timed.
-
-        ``count_predictions`` and ``observe`` in one call, written out: it runs on every
-        answered request, and each call and look-up less is CPU the model keeps.
-        """
-        tally = self._tally
-        if len(labels) == 1:
-            classes = tally.classes
-            classes[labels[0]] = classes.get(labels[0], 0) + 1
-        else:
-            self.count_predictions(labels)
-        tally.requests[OUTCOME_OK] += 1
-        tally.buckets[bisect.bisect_left(self._bounds, duration_s)] += 1
         tally.duration_sum += duration_s
 
     def count_predictions(self, labels: list[str]) -> None:

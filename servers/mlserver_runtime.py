@@ -62,7 +62,6 @@ class CanaryModel(MLModel):
         store.initialise(faults.FaultConfig.from_settings(fault_settings))
         self._admin_token = fault_settings.resolved_admin_token()
         self._answers = AnswerReporter(AnswerSettings())
-        self._reporting = self._answers.enabled  # on self: asked on every request
         self._tracing = tracing.mlserver_enabled()
         self._revision = tracing.revision()
         self._predictor = Predictor(
@@ -90,16 +89,15 @@ class CanaryModel(MLModel):
             self._predictor.reject(call)
             self._trace(call, metrics.OUTCOME_INVALID)
             raise MLServerError(str(exc), exc.status_code) from None
-        if call.decision.delay_s:
-            await asyncio.sleep(self._predictor.delay_s(call))
+        if delay_s := self._predictor.delay_s(call):
+            await asyncio.sleep(delay_s)
         try:  # not as_mlserver_error(): that context manager cost about 3 µs a request (bench.percall)
             labels = self._predictor.finish(call, X)
         except ServingError as exc:
             self._trace(call, metrics.OUTCOME_INJECTED)
             raise MLServerError(str(exc), exc.status_code) from None
-        if self._tracing:  # asked here as well as in _trace: untraced, an answered request makes no call for it
-            self._trace(call, metrics.OUTCOME_OK)
-        if self._reporting:
+        self._trace(call, metrics.OUTCOME_OK)
+        if self._answers.enabled:
             headers = (payload.parameters.headers if payload.parameters else None) or {}
             self._answers.record(headers.get(REQUEST_ID_HEADER), labels)
         return InferenceResponse(

@@ -68,11 +68,6 @@ class BufferedMetrics:
         # TIMER values are milliseconds; the wrapper divides by 1000 into a seconds histogram.
         self._add({"type": "TIMER", "key": names.DURATION, "value": duration_s * 1000, "tags": {}})
 
-    def answered(self, labels: list[str], duration_s: float) -> None:
-        """One request answered: its classes, and the request counted ok and timed."""
-        self.count_predictions(labels)
-        self.observe(names.OUTCOME_OK, duration_s)
-
     def count_predictions(self, labels: list[str]) -> None:
         """Count the classes answered."""
         for name in set(labels):

@@ -51,22 +51,6 @@ def test_requests_and_classes_are_counted_exactly_across_flushes():
     assert value("mlcanary_inference_duration_seconds_count") == 30
 
 
-def test_answered_counts_what_count_predictions_and_observe_count_together():
-    """The hot path's one call writes out the two: every series must come out the same."""
-    one_call, two_calls = CollectorRegistry(), CollectorRegistry()
-    fused = metrics.RuntimeMetrics(one_call, flush_s=3600).bind("wine", "v2")
-    plain = metrics.RuntimeMetrics(two_calls, flush_s=3600).bind("wine", "v2")
-    for i, d in enumerate(DURATIONS):
-        labels = [f"class_{i % 3}"] if i % 4 else ["class_1", "class_2", "class_1"]
-        fused.answered(labels, d)
-        plain.count_predictions(labels)
-        plain.observe(metrics.OUTCOME_OK, d)
-    for family in (metrics.PREDICTIONS, metrics.REQUESTS, metrics.DURATION):
-        got, want = samples(one_call, family), samples(two_calls, family)
-        assert want, family
-        assert got.keys() == want.keys() and all(abs(got[k] - want[k]) < 1e-9 for k in want), family
-
-
 def test_without_workers_no_thread_flushes(monkeypatch):
     monkeypatch.delenv(metrics.MULTIPROC_DIR, raising=False)
     registry = CollectorRegistry()
