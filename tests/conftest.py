@@ -97,7 +97,7 @@ def start_mlserver(artifact_root, tmp_path_factory):
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that start servers first, then those that run tools, then the rest. Under --dist worksteal the
     first worker starts on the servers' tests and the others steal the last of them once their short tests
-    are done. Only this order was measured (docs/testing.md), not against collection order."""
+    are done. The end-to-end rollouts before the other servers' tests were measured slower (docs/testing.md)."""
     def rank(item: pytest.Item) -> int:
         return 0 if item.get_closest_marker("integration") else 1 if item.get_closest_marker("tools") else 2
 

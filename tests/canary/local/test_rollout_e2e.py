@@ -23,14 +23,16 @@ BODY = {"inputs": [{"name": "x", "shape": [1, 13], "datatype": "FP64",
 ENDED = ("Healthy", "Degraded")
 
 
-def _rig(env: dict, tmp_path, scale: float, rps: int = 100):
-    """Stack + controller + 100 rps of load, all real processes, through the harness as make demo runs them."""
+def _rig(env: dict, tmp_path, scale: float, rps: int = 100, runtime: str | None = None):
+    """Stack + controller + load (100 rps unless told), all real processes, through the harness as make demo runs them."""
     harness = Harness(tmp_path / "run", env, user="e2e")
+    protocol = ("--protocol", "seldon") if runtime == "seldon" else ()
     try:
-        harness.start_stack()
+        harness.start_stack(runtime)
+        # The load generator starts while the controller does: neither waits on the other.
+        harness.start_loadgen(rps, tmp_path / "lg.json", *protocol, "--duration", "300s")
         harness.client = harness.start_controller(scale)
         harness.stack = StackClient(harness.run_dir)
-        harness.start_loadgen(rps, tmp_path / "lg.json", "--duration", "300s")
         harness.wait_traffic()
         yield harness
     finally:
@@ -53,13 +55,29 @@ def shipped(stack_env, tmp_path):
 
 
 @pytest.fixture
+def shipped_on_seldon(stack_env, tmp_path):
+    """'canary up --runtime seldon' with its default CANARY_SELDON_BIN, the shipped Rollout, the load in Seldon's
+    protocol at the load generator's default 50 rps.
+
+    Each runtime is one sync gunicorn worker, and a freshly started one answers a little slower than one that
+    has been serving; at 100 rps, doubled by the shadow phase's copies, 43 of a fresh canary's answers once took
+    longer than stable's p99 and the judge aborted a healthy v2."""
+    yield from _rig(stack_env, tmp_path, SCALE, rps=50, runtime="seldon")
+
+
+@pytest.fixture
 def as_a_user(stack_env, tmp_path):
     """The shipped Rollout as docs/local.md starts it: canary controller --time-scale 4, load at 50 rps."""
     yield from _rig(stack_env, tmp_path, 4, rps=50)
 
 
-def versions_answering(rig, n=40) -> set:
-    return {httpx.post(f"{rig.gateway}/v2/models/wine/infer", json=BODY).headers["x-model-version"] for _ in range(n)}
+def versions_answering(rig, n=40, protocol: str = "v2") -> set:
+    """Which versions answer ``n`` requests through the gateway, in the runtime's protocol."""
+    if protocol == "seldon":
+        path, body = "/api/v1.0/predictions", {"data": {"ndarray": [BODY["inputs"][0]["data"]]}}
+    else:
+        path, body = "/v2/models/wine/infer", BODY
+    return {httpx.post(f"{rig.gateway}{path}", json=body, timeout=10).headers["x-model-version"] for _ in range(n)}
 
 
 def judged(doc: dict, metric: str = "judge", count: int = 3) -> bool:
@@ -73,8 +91,9 @@ def canary_judge(rig) -> list[str]:
     return shown.stdout.splitlines()
 
 
-def test_healthy_v2_promotes_and_canary_judge_shows_the_tests_on_the_way(shipped):
-    rig = shipped
+def test_healthy_v2_promotes_on_the_seldon_runtime_and_canary_judge_shows_the_tests_on_the_way(shipped_on_seldon):
+    """The shipped Rollout on the Seldon runtime as documented; its steps on MLServer: the busy-cores test below."""
+    rig = shipped_on_seldon
     rig.client.post("/rollout", {"version": "v2"})
     wait_for(rig.client, lambda d: judged(d, "disagreement", 2), 60)  # the shadow phase: 10 s at SCALE
     rig.client.post("/pause")  # held there while 'canary judge' starts, which on a busy machine takes seconds
@@ -90,7 +109,7 @@ def test_healthy_v2_promotes_and_canary_judge_shows_the_tests_on_the_way(shipped
     assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
     assert [h["kind"] for h in doc["history"]][1:5] == ["setCanaryScale", "setMirrorRoute", "analysis", "setMirrorRoute"]
     assert [h["weight"] for h in doc["history"] if h["kind"] == "setWeight"] == [10, 50, 100]
-    assert versions_answering(rig) == {"v2"}
+    assert versions_answering(rig, 20, "seldon") == {"v2"}
 
 
 def test_healthy_v2_is_promoted_while_both_cores_are_busy(as_a_user):
@@ -105,23 +124,41 @@ def test_healthy_v2_is_promoted_while_both_cores_are_busy(as_a_user):
         for p in hogs:
             p.kill()
     assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
+    assert [h["kind"] for h in doc["history"]][1:5] == ["setCanaryScale", "setMirrorRoute", "analysis", "setMirrorRoute"]
+    assert [h["weight"] for h in doc["history"] if h["kind"] == "setWeight"] == [10, 50, 100]
+    assert versions_answering(as_a_user) == {"v2"}
 
 
-def test_v2_with_errors_is_aborted_in_the_shadow_phase_and_no_user_got_an_error(shipped, tmp_path):
-    """A build failing 30% of its requests, then one failing all: each aborted on copies, before any weight."""
-    for error_ratio in (0.3, 1.0):
-        shipped.client.post("/rollout", {"version": "v2", "faults": {"error_ratio": error_ratio}})
-        doc = wait_for(shipped.client, lambda d: d["phase"] in ENDED, 60)
-        assert doc["phase"] == "Degraded" and "RolloutAborted: analysis shadow failed: 'fail': errors fail" in \
-            doc["message"], (error_ratio, doc["message"])
+def test_v2_with_errors_or_wrong_answers_is_aborted_in_the_shadow_phase_and_no_user_saw_it(shipped, tmp_path):
+    """A build failing 30% of its requests, one failing all, then one silently wrong on 30% of its answers: each
+    aborted on copies, by the shadow's error test or the judge's disagreement test, before any weight."""
+    errors = "RolloutAborted: analysis shadow failed: 'fail': errors fail"
+    for faults, reason in (({"error_ratio": 0.3}, errors), ({"error_ratio": 1.0}, errors),
+                           ({"wrong_ratio": 0.3}, "RolloutAborted: analysis disagreement failed: 'fail': disagreement fail")):
+        shipped.client.post("/rollout", {"version": "v2", "faults": faults})
+        doc = wait_for(shipped.client, lambda d: d["phase"] in ENDED, 120)
+        assert doc["phase"] == "Degraded" and reason in doc["message"], (faults, doc["message"])
+        assert [h["kind"] for h in doc["history"]][:3] == ["start", "setCanaryScale", "setMirrorRoute"]
         assert all(h["kind"] != "setWeight" for h in doc["history"]) and doc["mirror_routes"] == []
         wait_until(lambda: shipped.stack.status()["canary"] is None, 30, "the aborted canary's runtime to stop")
     assert shipped.stop_process("loadgen", signal.SIGINT) == 0
     by_version = json.loads((tmp_path / "lg.json").read_text())["by_version"]
-    assert set(by_version) == {"v1"}, by_version  # every user request answered by v1, none failed by v2
+    assert set(by_version) == {"v1"}, by_version  # every user request answered by v1, none failed or wrong by v2
 
 
-def test_v2_with_30_percent_errors_aborts_and_traffic_returns_to_v1(rig):
+def feedback_load(rig, tmp_path, seed: str):
+    """A second load generator beside the rig's, sending the truth of every answer."""
+    return rig.start_loadgen(50, tmp_path / "feedback.json", "--duration", "300s", "--feedback-ratio", "1",
+                             "--seed", seed)
+
+
+def test_v2_with_30_percent_errors_aborts_then_a_good_build_survives_a_sigkilled_controller_and_the_quality_guard(
+        rig, tmp_path):
+    """Three rollouts' worth on one rig: a 30%-errors v2 is aborted and traffic returns to v1; a good build right
+    after (another revision, so the faulty one's 5xx, still inside the gate's 1-minute window, are not its own)
+    has its controller SIGKILLed mid-analysis, resumes at the same step and, judged on the feedback a second
+    load generator sends for every answer it gets, passes the quality guard and promotes."""
+    feedback_load(rig, tmp_path, "3")
     rig.client.post("/rollout", {"version": "v2", "faults": {"error_ratio": 0.3}})
     doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
     assert doc["phase"] == "Degraded" and "RolloutAborted: analysis judge failed" in doc["message"], doc["message"]
@@ -130,11 +167,21 @@ def test_v2_with_30_percent_errors_aborts_and_traffic_returns_to_v1(rig):
     assert any("aborting, canary weight 0" in e["line"] for e in doc["events"])
     wait_for(rig.client, lambda d: any("canary v2 scaled down" in e["line"] for e in d["events"]), 30)
     wait_until(lambda: rig.stack.status()["canary"] is None, 30, "the canary's runtime to stop")
-    # A good build of v2 right after: another revision, so the faulty one's 5xx (still inside the
-    # gate's 1-minute window) are not its own, and it promotes.
     rig.client.post("/rollout", {"version": "v2"})
+    controller_sigkilled_mid_analysis_resumes_at_the_same_step(rig)
     doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
     assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
+
+
+def controller_sigkilled_mid_analysis_resumes_at_the_same_step(rig) -> None:
+    """SIGKILL the controller once the first analysis has measured; a new one resumes at that step."""
+    before = wait_for(rig.client, lambda d: d["analysis"] and d["analysis"]["metrics"][0]["count"] >= 1, 60)
+    rig.stop_process("canary controller", signal.SIGKILL)
+    assert rig.stack.status()["canary_weight"] == 10  # the stack keeps routing meanwhile
+    rig.client = rig.start_controller(SCALE, fresh=False)
+    after = rig.client.get(events=50)
+    assert (after["step"], after["weight"]) == (before["step"], before["weight"]) == (2, 10)
+    assert any("controller restarted: resuming" in e["line"] for e in after["events"])
 
 
 @pytest.mark.parametrize("rig", [1], indirect=True, ids=["time-scale 1"])
@@ -170,11 +217,13 @@ def stall(rig, version: str, waiting: int) -> None:
         os.kill(pid, signal.SIGCONT)
 
 
-def test_v2_25_ms_slower_but_under_the_slo_is_aborted_by_the_judge_after_a_stall_of_stable(rig):
+def test_v2_25_ms_slower_is_aborted_after_a_stall_of_stable_and_with_prometheus_stopped_none_promotes(rig):
     """Stable is stalled as the analysis starts, as a busy node or a CPU throttle does: 40 of the
     1000 or so answers its p99 rests on wait up to half a second, lifting the p99 far above the
     canary's answers (stable's median is under 2 ms, the canary's over 25: past four times stable's median
-    bucket plus JUDGE_LATENCY_MARGIN_MS, with room for a median a bucket higher on a busy machine)."""
+    bucket plus JUDGE_LATENCY_MARGIN_MS, with room for a median a bucket higher on a busy machine). The judge
+    aborts the 25 ms slower v2, though it is under the SLO. Then a healthy v2 on the same rig, Prometheus
+    killed once its analysis runs: it never promotes."""
     rig.client.post("/rollout", {"version": "v2", "faults": {"latency_ms": 25}})
     wait_for(rig.client, lambda d: d["analysis"] is not None, 60)
     stall(rig, "v1", 40)
@@ -182,9 +231,7 @@ def test_v2_25_ms_slower_but_under_the_slo_is_aborted_by_the_judge_after_a_stall
     assert doc["phase"] == "Degraded" and "analysis judge failed" in doc["message"], doc["message"]
     bound_ms = float(re.search(r"latency fail \(.*?\): canary \d+/\d+ over ([\d.]+) ms", doc["message"]).group(1))
     assert bound_ms < 250  # slow against stable, not against the fixed 250 ms SLO
-
-
-def test_prometheus_stopped_during_analysis_never_promotes(rig):
+    wait_until(lambda: rig.stack.status()["canary"] is None, 30, "the aborted canary's runtime to stop")
     rig.client.post("/rollout", {"version": "v2"})
     wait_for(rig.client, lambda d: d["analysis"] is not None, 60)
     prometheus = next(p for p in rig.stack.status()["processes"] if p["name"] == "prometheus")
@@ -192,18 +239,6 @@ def test_prometheus_stopped_during_analysis_never_promotes(rig):
     doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
     assert doc["phase"] == "Degraded" and "consecutiveErrors (5) > consecutiveErrorLimit (4)" in doc["message"]
     assert doc["stable"] == "v1"
-
-
-def test_sigkill_of_the_controller_mid_rollout_resumes_at_the_same_step(rig):
-    rig.client.post("/rollout", {"version": "v2"})
-    before = wait_for(rig.client, lambda d: d["analysis"] and d["analysis"]["metrics"][0]["count"] >= 1, 60)
-    rig.stop_process("canary controller", signal.SIGKILL)
-    assert rig.stack.status()["canary_weight"] == 10  # the stack keeps routing meanwhile
-    rig.client = rig.start_controller(SCALE, fresh=False)
-    after = rig.client.get(events=50)
-    assert (after["step"], after["weight"]) == (before["step"], before["weight"]) == (2, 10)
-    assert any("controller restarted: resuming" in e["line"] for e in after["events"])
-    assert wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)["phase"] == "Healthy"
 
 
 def test_manual_pause_resume_promote_abort_retry_then_a_fault_flips_the_runtime_without_a_restart(rig):
@@ -252,26 +287,3 @@ def fault_flips_the_running_runtime_without_a_restart(rig, version: str) -> None
     rig.client.post("/fault", {"version": version, "clear": True})
     assert httpx.post(f"{rig.gateway}/v2/models/wine/infer", json=BODY).status_code == 200
     assert pid() == before
-
-
-def test_a_rollout_on_the_seldon_runtime_as_documented(stack_env, tmp_path):
-    """'canary up --runtime seldon' with its default CANARY_SELDON_BIN, the load in Seldon's protocol.
-
-    At the load generator's default 50 rps. Each runtime is one sync gunicorn worker, and a
-    freshly started one answers a little slower than one that has been serving; at 100 rps,
-    doubled by the shadow phase's copies, 43 of a fresh canary's answers once took longer
-    than stable's p99 and the judge aborted a healthy v2."""
-    harness = Harness(tmp_path / "run", stack_env, user="e2e")
-    try:
-        harness.start_stack("seldon")
-        client = harness.start_controller(SCALE)
-        harness.start_loadgen(50, tmp_path / "lg.json", "--protocol", "seldon", "--duration", "300s")
-        harness.wait_traffic()
-        client.post("/rollout", {"version": "v2"})
-        doc = wait_for(client, lambda d: d["phase"] in ENDED, 150)
-        assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
-        answered = {httpx.post(f"{harness.gateway}/api/v1.0/predictions", json={"data": {"ndarray": [BODY["inputs"][0]["data"]]}},
-                               timeout=10).headers["x-model-version"] for _ in range(20)}
-        assert answered == {"v2"}
-    finally:
-        harness.stop()

@@ -8,8 +8,10 @@ import sys
 
 import pytest
 
+from canary.local.client import StackClient
 from canary.local.harness import Harness, wait_for
 from tests.models import owndata
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 SCALE = 6  # the shadow phase's minute in 10 s; the Prometheus windows stay real
@@ -37,36 +39,43 @@ def rig(stack_env, packaged, tmp_path):
     try:
         harness.start("canary up", ["-m", "canary", "up", "--model", owndata.NAME, "--artifacts", str(artifacts)],
                       "stack ready", 180, log_name="up.log")
-        harness.client = harness.start_controller(SCALE)
-        harness.start_loadgen(50, tmp_path / "lg.json", "--duration", "300s", "--model", owndata.NAME,
-                              "--data", str(material.holdout), "--label-column", owndata.LABEL,
-                              "--order", "shuffle", "--feedback-ratio", "0.5")
+        replay(harness, material, tmp_path / "lg.json")
+        harness.client = harness.start_controller(SCALE)  # while the load generator starts
+        harness.stack = StackClient(harness.run_dir)
         harness.wait_traffic()
         yield harness
     finally:
         harness.stop()
 
 
-def _summary(rig, tmp_path) -> dict:
+def replay(harness, material, out):
+    """50 rps replayed from the hold-out file, shuffled, the truth of half the answers sent back as feedback."""
+    harness.start_loadgen(50, out, "--duration", "300s", "--model", owndata.NAME, "--data", str(material.holdout),
+                          "--label-column", owndata.LABEL, "--order", "shuffle", "--feedback-ratio", "0.5")
+
+
+def _summary(rig, out) -> dict:
     assert rig.stop_process("loadgen", signal.SIGINT) == 0
-    return json.loads((tmp_path / "lg.json").read_text())
+    return json.loads(out.read_text())
 
 
-def test_a_healthy_gradient_boosting_v2_is_promoted_over_the_logistic_v1(rig, tmp_path):
-    rig.client.post("/rollout", {"version": "v2"})
-    doc = wait_for(rig.client, lambda d: d["phase"] in ("Healthy", "Degraded"), 240)
-    assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
-    assert doc["name"] == owndata.NAME  # the Rollout the controller runs, and the dashboard heads, is the model's
-    summary = _summary(rig, tmp_path)
-    assert summary["status_codes"] == {"200": summary["requests"]}, summary["status_codes"]
-    # Every answer was one of the person's own class names, scored against their labels.
-    assert summary["by_version"]["v2"]["accuracy"] > 0.9, summary["by_version"]
-
-
-def test_the_same_v2_answering_30_percent_wrong_is_aborted_in_the_shadow_phase(rig, tmp_path):
+def test_a_30_percent_wrong_v2_is_aborted_in_the_shadow_phase_then_the_healthy_one_promoted_over_v1(
+        rig, packaged, tmp_path):
+    """The person's gradient-boosting v2 answering 30% wrong is aborted on copies; then the same v2, healthy,
+    is promoted over their logistic v1, every answer one of their class names, scored against their labels."""
     rig.client.post("/rollout", {"version": "v2", "faults": {"wrong_ratio": 0.3}})
     doc = wait_for(rig.client, lambda d: d["phase"] in ("Healthy", "Degraded"), 120)
     assert doc["phase"] == "Degraded", doc["message"]
     assert "analysis disagreement failed" in doc["message"], doc["message"]
     assert all(h["kind"] != "setWeight" for h in doc["history"])  # never a weight: never a user's request
-    assert set(_summary(rig, tmp_path)["by_version"]) == {"v1"}
+    assert set(_summary(rig, tmp_path / "lg.json")["by_version"]) == {"v1"}
+    wait_until(lambda: rig.stack.status()["canary"] is None, 30, "the aborted canary's runtime to stop")
+    replay(rig, packaged[0], tmp_path / "healthy.json")
+    rig.wait_traffic(rig.served() + 20)
+    rig.client.post("/rollout", {"version": "v2"})
+    doc = wait_for(rig.client, lambda d: d["phase"] in ("Healthy", "Degraded"), 240)
+    assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
+    assert doc["name"] == owndata.NAME  # the Rollout the controller runs, and the dashboard heads, is the model's
+    summary = _summary(rig, tmp_path / "healthy.json")
+    assert summary["status_codes"] == {"200": summary["requests"]}, summary["status_codes"]
+    assert summary["by_version"]["v2"]["accuracy"] > 0.9, summary["by_version"]
