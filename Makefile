@@ -89,22 +89,26 @@ train: $(STAMP) ## Train v1 and v2 into ARTIFACTS (python -m models.train).
 $(ARTIFACTS)/%/metadata.json: | $(STAMP)
 	$(BIN)/python -m models.train --out $(ARTIFACTS) --version $*
 
-# pytest exits 5 when it collects nothing: for us that is a broken suite, not a pass.
+# pytest exits 5 when it collects nothing: for us that is a broken suite, not a pass. (The shell runs with -e:
+# a plain 'cmd; rc=$?' would exit at the failing command, before the check.)
 define run_pytest
-	ML_CANARY_ARTIFACTS=$(abspath $(TEST_ARTIFACTS)) $(1) -m pytest $(PYTEST_ARGS) $(2); rc=$$?; \
+	ML_CANARY_ARTIFACTS=$(abspath $(TEST_ARTIFACTS)) $(1) -m pytest $(PYTEST_ARGS) $(2) && rc=0 || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make: pytest collected no tests in $(1); the suite is missing" >&2; exit 1; fi; \
 	exit $$rc
 endef
 
+# What make test sets up before its timer starts, and make test-core before its tests.
+TEST_SETUP = $(STAMP) $(SELDON_STAMP) $(CHECKOV_STAMP) tools tracing-tools
+
 .PHONY: test
-test: $(STAMP) $(SELDON_STAMP) $(CHECKOV_STAMP) tools tracing-tools ## Run the whole test suite (both environments, real processes); prints how long the tests took.
+test: $(TEST_SETUP) ## Run the whole test suite (both environments, real processes); prints how long the tests took.
 	@start=$$(date +%s); $(MAKE) --no-print-directory test-core test-seldon && rc=0 || rc=$$?; \
 	took=$$(( $$(date +%s) - start )); \
 	echo "make test: $$([ $$rc -eq 0 ] && echo passed || echo FAILED) in $$((took / 60))m$$((took % 60))s (the tests; set-up before them not counted)"; \
 	exit $$rc
 
 .PHONY: test-core
-test-core: $(STAMP) $(SELDON_STAMP) $(CHECKOV_STAMP) tools tracing-tools ## Tests in .venv: models, runtimes, load generator, k8s manifests, local stack.
+test-core: $(TEST_SETUP) ## Tests in .venv: models, runtimes, load generator, k8s manifests, local stack.
 	$(call run_pytest,$(BIN)/python,-n $(TEST_WORKERS) --dist worksteal --ignore=tests/cluster)
 
 .PHONY: test-fast

@@ -13,6 +13,7 @@ import pytest
 from bench.designs import variant
 from canary.local.client import StackClient
 from canary.local.harness import Harness, wait_for
+from loadgen import payloads
 from tests.canary.conftest import ROOT
 from tests.waiting import wait_until
 
@@ -73,11 +74,21 @@ def as_a_user(stack_env, tmp_path):
 
 def versions_answering(rig, n=40, protocol: str = "v2") -> set:
     """Which versions answer ``n`` requests through the gateway, in the runtime's protocol."""
-    if protocol == "seldon":
-        path, body = "/api/v1.0/predictions", {"data": {"ndarray": [BODY["inputs"][0]["data"]]}}
-    else:
-        path, body = "/v2/models/wine/infer", BODY
-    return {httpx.post(f"{rig.gateway}{path}", json=body, timeout=10).headers["x-model-version"] for _ in range(n)}
+    url = rig.gateway + payloads.path_for(protocol, "wine")
+    body = payloads.encode_rows(protocol, [BODY["inputs"][0]["data"]])
+    return {httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=10)
+            .headers["x-model-version"] for _ in range(n)}
+
+
+def canary_stopped(rig) -> None:
+    """Wait for the aborted canary's runtime to stop, so the next rollout on the rig starts from stable alone."""
+    wait_until(lambda: rig.stack.status()["canary"] is None, 30, "the aborted canary's runtime to stop")
+
+
+def assert_shipped_steps(doc: dict) -> None:
+    """The shipped Rollout's steps were taken in order: the shadow phase, then the weights 10, 50, 100."""
+    assert [h["kind"] for h in doc["history"]][1:5] == ["setCanaryScale", "setMirrorRoute", "analysis", "setMirrorRoute"]
+    assert [h["weight"] for h in doc["history"] if h["kind"] == "setWeight"] == [10, 50, 100]
 
 
 def judged(doc: dict, metric: str = "judge", count: int = 3) -> bool:
@@ -107,8 +118,7 @@ def test_healthy_v2_promotes_on_the_seldon_runtime_and_canary_judge_shows_the_te
     assert errors.split()[0] == "errors" and latency.split()[0] == "latency"
     doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
     assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
-    assert [h["kind"] for h in doc["history"]][1:5] == ["setCanaryScale", "setMirrorRoute", "analysis", "setMirrorRoute"]
-    assert [h["weight"] for h in doc["history"] if h["kind"] == "setWeight"] == [10, 50, 100]
+    assert_shipped_steps(doc)
     assert versions_answering(rig, 20, "seldon") == {"v2"}
 
 
@@ -124,8 +134,7 @@ def test_healthy_v2_is_promoted_while_both_cores_are_busy(as_a_user):
         for p in hogs:
             p.kill()
     assert doc["phase"] == "Healthy" and doc["stable"] == "v2", doc["message"]
-    assert [h["kind"] for h in doc["history"]][1:5] == ["setCanaryScale", "setMirrorRoute", "analysis", "setMirrorRoute"]
-    assert [h["weight"] for h in doc["history"] if h["kind"] == "setWeight"] == [10, 50, 100]
+    assert_shipped_steps(doc)
     assert versions_answering(as_a_user) == {"v2"}
 
 
@@ -140,7 +149,7 @@ def test_v2_with_errors_or_wrong_answers_is_aborted_in_the_shadow_phase_and_no_u
         assert doc["phase"] == "Degraded" and reason in doc["message"], (faults, doc["message"])
         assert [h["kind"] for h in doc["history"]][:3] == ["start", "setCanaryScale", "setMirrorRoute"]
         assert all(h["kind"] != "setWeight" for h in doc["history"]) and doc["mirror_routes"] == []
-        wait_until(lambda: shipped.stack.status()["canary"] is None, 30, "the aborted canary's runtime to stop")
+        canary_stopped(shipped)
     assert shipped.stop_process("loadgen", signal.SIGINT) == 0
     by_version = json.loads((tmp_path / "lg.json").read_text())["by_version"]
     assert set(by_version) == {"v1"}, by_version  # every user request answered by v1, none failed or wrong by v2
@@ -166,7 +175,7 @@ def test_v2_with_30_percent_errors_aborts_then_a_good_build_survives_a_sigkilled
     assert versions_answering(rig) == {"v1"}
     assert any("aborting, canary weight 0" in e["line"] for e in doc["events"])
     wait_for(rig.client, lambda d: any("canary v2 scaled down" in e["line"] for e in d["events"]), 30)
-    wait_until(lambda: rig.stack.status()["canary"] is None, 30, "the canary's runtime to stop")
+    canary_stopped(rig)
     rig.client.post("/rollout", {"version": "v2"})
     controller_sigkilled_mid_analysis_resumes_at_the_same_step(rig)
     doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
@@ -231,7 +240,7 @@ def test_v2_25_ms_slower_is_aborted_after_a_stall_of_stable_and_with_prometheus_
     assert doc["phase"] == "Degraded" and "analysis judge failed" in doc["message"], doc["message"]
     bound_ms = float(re.search(r"latency fail \(.*?\): canary \d+/\d+ over ([\d.]+) ms", doc["message"]).group(1))
     assert bound_ms < 250  # slow against stable, not against the fixed 250 ms SLO
-    wait_until(lambda: rig.stack.status()["canary"] is None, 30, "the aborted canary's runtime to stop")
+    canary_stopped(rig)
     rig.client.post("/rollout", {"version": "v2"})
     wait_for(rig.client, lambda d: d["analysis"] is not None, 60)
     prometheus = next(p for p in rig.stack.status()["processes"] if p["name"] == "prometheus")

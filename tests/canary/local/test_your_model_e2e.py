@@ -10,8 +10,8 @@ import pytest
 
 from canary.local.client import StackClient
 from canary.local.harness import Harness, wait_for
+from tests.canary.local.test_rollout_e2e import canary_stopped
 from tests.models import owndata
-from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 SCALE = 6  # the shadow phase's minute in 10 s; the Prometheus windows stay real
@@ -69,7 +69,7 @@ def test_a_30_percent_wrong_v2_is_aborted_in_the_shadow_phase_then_the_healthy_o
     assert "analysis disagreement failed" in doc["message"], doc["message"]
     assert all(h["kind"] != "setWeight" for h in doc["history"])  # never a weight: never a user's request
     assert set(_summary(rig, tmp_path / "lg.json")["by_version"]) == {"v1"}
-    wait_until(lambda: rig.stack.status()["canary"] is None, 30, "the aborted canary's runtime to stop")
+    canary_stopped(rig)
     replay(rig, packaged[0], tmp_path / "healthy.json")
     rig.wait_traffic(rig.served() + 20)
     rig.client.post("/rollout", {"version": "v2"})
