@@ -3,6 +3,7 @@
 import json
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -23,11 +24,22 @@ BUCKETS = (5.0, 10.0, 20.0, 50.0, float("inf"))
 TAIL_TOP = 50.0  # ``tail`` answers lie in the bucket below this edge, (20, 50]
 
 
+class Traffic(NamedTuple):
+    """A revision's request counters to reach: requests, 5xx, answers slower than every bucket, tail answers."""
+
+    revision: str
+    requests: int
+    errors: int = 0
+    slow: int = 0
+    tail: int = 0
+
+
 class Exporter:
     """Per-revision counters served at /<revision>; ``set`` changes them, ``wait_scraped`` waits for Prometheus."""
 
     def __init__(self):
         self.values: dict[str, dict[tuple, float]] = {}
+        self.served: dict[str, Traffic] = {}
         app = create_app("test exporter")
 
         @app.get("/{revision}")
@@ -42,21 +54,24 @@ class Exporter:
     def set(self, revision: str, requests: int, errors: int = 0, slow: int = 0, tail: int = 0) -> None:
         """Counters of one revision: requests (2xx + 5xx), 5xx, answers slower than every finite bucket,
         and ``tail`` answers between the 20 and 50 ms buckets (the rest under 5 ms)."""
-        values = self.values.setdefault(revision, {})
+        values = dict(self.values.get(revision, {}))  # a new dict, swapped in whole: a scrape sees all or none
+        self.served[revision] = Traffic(revision, requests, errors, slow, tail)
         values[RQ, (("envoy_response_code_class", "2"),)] = requests - errors
         values[RQ, (("envoy_response_code_class", "5"),)] = errors
         for le in BUCKETS:
             text = "+Inf" if le == float("inf") else f"{le:g}"
             beyond = 0 if le == float("inf") else slow + (tail if le < TAIL_TOP else 0)
             values[BUCKET, (("le", text),)] = requests - beyond
+        self.values[revision] = values
 
     def set_quality(self, revision: str, incorrect: int, feedback: int, classes: dict[str, int]) -> None:
         """A runtime's counters: feedback by outcome, predictions by class."""
-        values = self.values.setdefault(revision, {})
+        values = dict(self.values.get(revision, {}))
         values[FEEDBACK, (("outcome", "correct"),)] = feedback - incorrect
         values[FEEDBACK, (("outcome", "incorrect"),)] = incorrect
         for name, n in classes.items():
             values[PREDICTIONS, (("predicted_class", name),)] = n
+        self.values[revision] = values
 
     def targets(self, revisions: list[str]) -> list[dict]:
         """Prometheus file_sd groups: one target per revision, labelled with it."""
@@ -100,6 +115,21 @@ class Prometheus:
         self.exporter.set(revision, requests, errors, slow, tail)
         self.revisions([revision])
         self.wait_scraped(revision, requests)
+
+    def serve_together(self, *totals: Traffic, steps: int = 4) -> None:
+        """Move several revisions' counters to these totals together, as traffic to all of them does: in
+        ``steps`` steps, each waiting for its scrapes. One revision's jump alone in a judge's cell tells the
+        count test nothing (that cell's traffic is all its own), and targets are scraped at their own offsets:
+        a jump each, one after the other, may fall into two cells."""
+        before = {t.revision: self.exporter.served.get(t.revision, Traffic(t.revision, 0)) for t in totals}
+        self.revisions(list(before))
+        for step in range(1, steps + 1):
+            now = [Traffic(t.revision, *(round(a + (b - a) * step / steps)  # each one's change, in even parts
+                                         for a, b in zip(before[t.revision][1:], t[1:]))) for t in totals]
+            for t in now:
+                self.exporter.set(*t)
+            for t in now:
+                self.wait_scraped(t.revision, t.requests)
 
     def serve_quality(self, revision: str, incorrect: int, feedback: int, classes: dict[str, int]) -> None:
         """Set a revision's feedback and prediction counters and wait until Prometheus has scraped them."""

@@ -4,6 +4,8 @@ The judge answers from evidence a settling time behind the question (every scrap
 reached it), so each test asks until the counts it served are in the answer. An analysis
 starts where the canary's counters were born (or at its first question), so each test sets
 stable's counters before the canary's, as a rollout adds its canary to a running stable.
+The traffic a failing verdict rests on reaches both together (``serve_together``), as a
+step's traffic does: the count test learns only from cells where both answered.
 """
 
 import time
@@ -11,6 +13,7 @@ import time
 import pytest
 
 from canary.local import procs
+from tests.canary.judge.conftest import Traffic
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
@@ -36,8 +39,7 @@ def test_a_canary_failing_a_tenth_of_its_requests_fails_and_stays_failed(prometh
     prometheus.serve(canary, 100)
     first = ask(judge, canary, stable).json()
     assert first["decision"] == "continue" and first["tests"][0]["canary"]["requests"] == 0  # counts start here
-    prometheus.serve(canary, 300, errors=30)
-    prometheus.serve(stable, 2700)
+    prometheus.serve_together(Traffic(canary, 300, errors=30), Traffic(stable, 2700))
     doc = settled(judge, canary, stable, (200, 1800))
     errors = doc["tests"][0]
     assert doc["decision"] == "fail" and errors["verdict"] == "fail", doc["summary"]
@@ -82,8 +84,7 @@ def test_slow_answers_fail_the_latency_test_against_stables_p99_bucket(prometheu
     prometheus.serve(canary, 0)
     judge = judge.make(latency_margin_ms=0)  # the bound at stable's p99 bucket itself
     ask(judge, canary, stable)
-    prometheus.serve(canary, 100, slow=60)
-    prometheus.serve(stable, 2000)
+    prometheus.serve_together(Traffic(canary, 100, slow=60), Traffic(stable, 2000))
     doc = settled(judge, canary, stable, (100, 900))
     latency = doc["tests"][1]
     assert doc["decision"] == "fail" and latency["verdict"] == "fail", doc["summary"]
@@ -105,9 +106,8 @@ def test_without_history_stables_first_answers_set_the_bound_and_only_later_ones
     doc = settled(judge, canary, stable, (100, 1200))
     assert doc["latency_bound_origin"].startswith("stable p99 over the analysis's first"), doc["latency_bound_origin"]
     assert doc["latency_bound_ms"] < 10 and doc["tests"][1]["canary"]["requests"] < 100
-    prometheus.serve(canary, 200, slow=110)
-    prometheus.serve(stable, 3000)
-    assert wait_until(lambda: ask(judge, canary, stable).json()["decision"] == "fail", 60, "the latency test to fail")
+    prometheus.serve_together(Traffic(canary, 200, slow=110), Traffic(stable, 3000))
+    assert wait_until(lambda: ask(judge, canary, stable).json()["decision"] == "fail", 20, "the latency test to fail")
 
 
 @pytest.mark.parametrize("factor, bound, decision", [(None, 20, "fail"), (1000, 50, "continue")],
@@ -121,8 +121,7 @@ def test_a_long_tail_in_stable_does_not_hide_a_canary_slower_in_every_answer(pro
     prometheus.serve(canary, 0)
     judge = judge.make(latency_margin_ms=0, **({"latency_median_factor": factor} if factor else {}))
     ask(judge, canary, stable)
-    prometheus.serve(canary, 200, tail=200)
-    prometheus.serve(stable, 4000, tail=40)
+    prometheus.serve_together(Traffic(canary, 200, tail=200), Traffic(stable, 4000, tail=40))
     doc = settled(judge, canary, stable, (200, 2000))
     assert doc["latency_bound_ms"] == bound and doc["decision"] == decision, doc["summary"]
     origin = "stable p99" if factor else "4 x stable's median"
