@@ -16,9 +16,9 @@ WORKERS ?= 0
 # make serve listens on this machine only; SERVE_HOST=0.0.0.0 opens it to the network (no token on inference).
 SERVE_HOST ?= 127.0.0.1
 PYTEST_ARGS ?=
-# pytest-xdist processes for make test (0: one process): two keep both cores busy while the end-to-end
-# rollouts wait on their real servers (docs/testing.md has the times).
-TEST_WORKERS ?= 2
+# pytest-xdist processes for make test (0: one process): three keep both cores busy while the end-to-end
+# rollouts wait on their real servers, where two left them 30-60% idle (docs/testing.md has the times).
+TEST_WORKERS ?= 3
 # Where the tests leave what a person may want to look at afterwards (the dashboard's screenshots).
 TEST_ARTIFACTS ?= test-artifacts
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from bench.designs import variant
@@ -22,7 +23,7 @@ from canary.local.harness import Harness
 from servers.admin import FAULTS_PATH
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.rollout]
 SCALE = 4  # each 3-minute analysis in 45 s: time to look, click and check
 
 
@@ -55,6 +56,19 @@ def shots_dir(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("ML_CANARY_ARTIFACTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def click_game_day(driver, element_id: str) -> None:
+    """Click a button of the game-day rows, which redraw whenever a runtime's state changes: one found a moment
+    before the click may have been replaced, so find it again until a click lands."""
+    def clicked() -> bool:
+        try:
+            driver.find_element(By.ID, element_id).click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    wait_until(clicked, 10, f"{element_id} to take a click")
 
 
 def fetch_status(driver, path: str, headers: dict) -> int:
@@ -119,9 +133,10 @@ def test_a_person_watches_steers_and_aborts_a_rollout_in_the_browser(live, brows
     # Game day: a fault toggle on the page reaches v2's runtime, and Clear takes it back.
     admin = next(p["admin_url"] for p in StackClient(live.run_dir).status()["processes"] if p["version"] == "v2")
     browser.find_element(By.ID, "fault-v2-latency_ms").send_keys("1")
-    browser.find_element(By.ID, "fault-v2-apply").click()
+    click_game_day(browser, "fault-v2-apply")
     wait_until(lambda: httpx.get(f"{admin}{FAULTS_PATH}").json()["latency_ms"] == 1, 10, "v2's runtime to get the fault")
-    browser.find_element(By.ID, "fault-v2-clear").click()
+    wait_until(lambda: "latency_ms 1" in text(browser, "#gameday"), 10, "the page to show v2's fault")
+    click_game_day(browser, "fault-v2-clear")
     wait_until(lambda: httpx.get(f"{admin}{FAULTS_PATH}").json()["latency_ms"] == 0, 10, "v2's fault to clear")
 
     # Abort: the controller, its audit log and the page all say so, with the user.

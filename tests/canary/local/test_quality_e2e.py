@@ -10,7 +10,7 @@ from tests.canary.local.test_rollout_e2e import (  # noqa: F401 - rig is a fixtu
     versions_answering,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.rollout]
 
 
 def test_a_silently_wrong_v2_is_aborted_by_the_accuracy_test_with_feedback(rig, tmp_path):  # noqa: F811

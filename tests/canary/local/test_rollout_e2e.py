@@ -17,7 +17,7 @@ from loadgen import payloads
 from tests.canary.conftest import ROOT
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.rollout]
 SCALE = 6  # a 3-minute analysis in 30 s; the Prometheus windows stay real
 BODY = {"inputs": [{"name": "x", "shape": [1, 13], "datatype": "FP64",
                     "data": [13.2, 1.78, 2.14, 11.2, 100, 2.65, 2.76, 0.26, 1.28, 4.38, 1.05, 3.4, 1050]}]}

@@ -13,7 +13,7 @@ from canary.local.harness import Harness, wait_for
 from tests.canary.local.test_rollout_e2e import canary_stopped
 from tests.models import owndata
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.rollout]
 SCALE = 6  # the shadow phase's minute in 10 s; the Prometheus windows stay real
 
 
