@@ -94,12 +94,16 @@ def start_mlserver(artifact_root, tmp_path_factory):
         proc.stop()
 
 
+@pytest.hookimpl(trylast=True)  # after -k, -m and --deselect: the workers' shares are of the tests that run
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that start servers first, then those that run tools, then the rest; under pytest-xdist, each
     worker's share begins with its part of the whole rollouts (``_rollouts_first``)."""
     def rank(item: pytest.Item) -> int:
         return 0 if item.get_closest_marker("integration") else 1 if item.get_closest_marker("tools") else 2
 
+    unmarked = [i.nodeid for i in items if i.get_closest_marker("rollout") and not i.get_closest_marker("integration")]
+    if unmarked:  # a rollout starts servers: without the mark make test-fast would run it
+        raise pytest.UsageError(f"marked rollout but not integration: {', '.join(unmarked)}")
     items.sort(key=rank)
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
     if workers > 1:
@@ -109,8 +113,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _rollouts_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
     """The same tests, the rollouts dealt out to the start of each worker's share.
 
-    ``--dist worksteal`` hands worker i the i-th contiguous 1/N of the collection and an idle worker
-    steals the tail of a busy one's queue. Left in file order, the 1-2 minute rollouts sat in one
+    ``--dist worksteal`` hands the workers contiguous shares, each the pending tests // the workers still
+    without one (xdist's WorkStealingScheduling.check_schedule), and an idle worker steals the tail of a
+    busy one's queue. Left in file order, the 1-2 minute rollouts sat in one
     worker's share and could start last, all at once (the core suite 11:33 in one run, against 10:52
     in another, three workers); dealt out, each worker starts on its longest tests and the short ones
     at the tails even out the end (docs/testing.md).
@@ -119,7 +124,7 @@ def _rollouts_first(items: list[pytest.Item], workers: int) -> list[pytest.Item]
     rest = [i for i in items if not i.get_closest_marker("rollout")]
     ordered: list[pytest.Item] = []
     for w in range(workers):
-        size = (w + 1) * len(items) // workers - w * len(items) // workers
+        size = (len(items) - len(ordered)) // (workers - w)
         mine = rollouts[w::workers]
         take = max(0, size - len(mine))
         ordered += mine + rest[:take]

@@ -133,7 +133,7 @@ def test_a_person_watches_steers_and_aborts_a_rollout_in_the_browser(live, brows
     # Game day: a fault toggle on the page reaches v2's runtime, and Clear takes it back.
     admin = next(p["admin_url"] for p in StackClient(live.run_dir).status()["processes"] if p["version"] == "v2")
     browser.find_element(By.ID, "fault-v2-latency_ms").send_keys("1")
-    click_game_day(browser, "fault-v2-apply")
+    browser.find_element(By.ID, "fault-v2-apply").click()  # focus is in the rows: they do not redraw
     wait_until(lambda: httpx.get(f"{admin}{FAULTS_PATH}").json()["latency_ms"] == 1, 10, "v2's runtime to get the fault")
     wait_until(lambda: "latency_ms 1" in text(browser, "#gameday"), 10, "the page to show v2's fault")
     click_game_day(browser, "fault-v2-clear")

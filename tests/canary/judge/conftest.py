@@ -120,11 +120,15 @@ class Prometheus:
         """Move several revisions' counters to these totals together, as traffic to all of them does: in
         ``steps`` steps, each waiting for its scrapes. One revision's jump alone in a judge's cell tells the
         count test nothing (that cell's traffic is all its own), and targets are scraped at their own offsets:
-        a jump each, one after the other, may fall into two cells."""
+        a jump each, one after the other, may fall into two cells. Counters only grow here, and each step
+        waits on the requests, so every revision's requests must grow by at least ``steps``."""
         before = {t.revision: self.exporter.served.get(t.revision, Traffic(t.revision, 0)) for t in totals}
+        assert all(b - a >= (steps if i == 0 else 0) for t in totals
+                   for i, (a, b) in enumerate(zip(before[t.revision][1:], t[1:]))), f"not traffic: {before} -> {totals}"
         self.revisions(list(before))
         for step in range(1, steps + 1):
-            now = [Traffic(t.revision, *(round(a + (b - a) * step / steps)  # each one's change, in even parts
+            # Every revision the same share of its change: the canary's part of each step's traffic stays its share.
+            now = [Traffic(t.revision, *(round(a + (b - a) * step / steps)
                                          for a, b in zip(before[t.revision][1:], t[1:]))) for t in totals]
             for t in now:
                 self.exporter.set(*t)
