@@ -49,7 +49,10 @@ def table(doc: dict[str, Any], mirrored: bool = False) -> list[str]:
 def _bound(doc: dict[str, Any]) -> str:
     if doc["latency_bound_ms"] is None:
         return "not set yet (stable has answered too few requests for its p99)"
-    return f"over {doc['latency_bound_ms']:g} ms, {doc['latency_bound_origin']}"
+    raised = doc.get("latency_bound_raised") or {"cells": 0}  # a judge from before it answers without it
+    busier = (f"; {raised['up_to_ms']:g} ms in {raised['cells']} cells where stable's last "
+              "JUDGE_LATENCY_RECENT_S were slower") if raised["cells"] else ""
+    return f"over {doc['latency_bound_ms']:g} ms, {doc['latency_bound_origin']}{busier}"
 
 
 @one_line_errors(lambda args: "judge")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from canary.judge import digest as cells_digest
-from canary.judge import evidence
+from canary.judge import evidence, verdict
 from canary.judge.counters import CellCounts, Samples
 from canary.judge.recent import RecentSamples
 from canary.judge.settings import JudgeSettings
@@ -69,7 +69,8 @@ class Analysis:
         # The start: the question's since, else when the canary's counters were born, else now.
         self.started_at = min(now, next(t for t in (question.since, born, now) if t is not None))
         self.asked_at = self.first_asked = now
-        self.counts: CellCounts[SeriesKey] = CellCounts(self.started_at, settings.cell_s)
+        self.counts: CellCounts[SeriesKey] = CellCounts(self.started_at, settings.cell_s,
+                                                            settings.latency_recent_s)
         self.read_until: dict[str, float] = {}  # each counter read so far: up to when
         self.epoch: int | None = None  # which Prometheus replica the counts come from (the reader's epoch)
         self.windows: list[tuple[int, float]] = []  # (first cell, weight) of each window
@@ -99,10 +100,12 @@ class Analysis:
             results = [self._test(ev, name, now) for name in q.tests]
         decision = FAIL if any(r["verdict"] == FAIL for r in results) else (
             PASS if all(r["verdict"] == PASS for r in results) else CONTINUE)
-        doc = {"decision": decision, "summary": evidence.summary(results, ev.bound_ms), "canary": q.canary,
+        doc = {"decision": decision, "summary": verdict.summary(results, ev.recent.words(ev.bound_ms)), "canary": q.canary,
                "stable": q.stable, "weight": q.weight, "at": now, "started_at": self.started_at,
                "seconds": now - self.started_at, "evidence_until": horizon, "alpha_rollout": self.settings.alpha,
                "alpha": self.settings.alpha, "latency_bound_ms": ev.bound_ms, "latency_bound_origin": ev.bound_origin,
+               "latency_bound_raised": {"cells": ev.recent.raised[0],
+                                        "up_to_ms": max(ev.recent.raised[1], ev.bound_ms or 0.0)},
                "counter_resets": self.counts.resets, "cells": ev.upto, "tests": results}
         with self.lock:
             self.last[q.tests] = doc
@@ -161,8 +164,9 @@ class Analysis:
 
     def _bound_buckets(self) -> str:
         """Once the latency bound is fixed, a cell's slow answers need two of its buckets (the bound's and
-        +Inf's, canary.judge.digest.slow): a matcher for those, so a read carries 2 series of 29."""
-        if self.evidence.bound_ms is None:
+        +Inf's, canary.judge.digest.slow): a matcher for those, so a read carries 2 series of 29. Not while
+        cells follow stable's recent tail (canary.judge.tail), whose rule reads every bucket."""
+        if self.evidence.bound_ms is None or self.evidence.follows_recent_tail():
             return ""
         wanted = (self.evidence.bound_ms, math.inf)
         names = {labels["le"] for metric, labels in ((k[0], dict(k[1])) for k in self.counts.keys())

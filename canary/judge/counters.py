@@ -14,7 +14,8 @@ The baseline is the last sample of each series at or before the start, looked fo
 over a history window: a series missing from one scrape at the start (a failed
 scrape marks it stale) is still found, and never counted from zero. The same window
 gives each series' history before the analysis (the latency test's bound, the
-stable prior).
+stable prior), and its last ``recent_s`` in cells of their own, numbered below 0
+(stable's recent tail, canary.judge.tail).
 """
 
 import math
@@ -37,10 +38,10 @@ def increments(samples: list[tuple[float, float]], last: float | None) -> list[t
 class CellCounts(Generic[K]):
     """Increments since ``start`` of every series, summed per cell of ``cell_s`` seconds."""
 
-    def __init__(self, start: float, cell_s: float) -> None:
-        self.start, self.cell_s = start, cell_s
+    def __init__(self, start: float, cell_s: float, recent_s: float = 0.0) -> None:
+        self.start, self.cell_s, self.recent_s = start, cell_s, recent_s
         self._last: dict[K, tuple[float, float]] = {}  # series -> (timestamp, value) of its last sample
-        self.cells: dict[int, dict[K, float]] = {}
+        self.cells: dict[int, dict[K, float]] = {}  # below 0: the history's last recent_s
         self.history: dict[K, float] = {}  # each series' increments over the history window
         self._sums: dict[K, float] = {}  # each series' increments over every cell
         self.frozen = 0  # cells before this one are judged: a later sample lands in the first open cell
@@ -57,8 +58,13 @@ class CellCounts(Generic[K]):
         for key, points in samples.items():
             points = [p for p in points if p[0] <= self.start]
             if points:
-                self.history[key] = sum(inc for _, inc in increments(points[1:], points[0][1]))
+                history = increments(points[1:], points[0][1])
+                self.history[key] = sum(inc for _, inc in history)
                 self._last[key] = points[-1]
+                for at, inc in history:
+                    if at > self.start - self.recent_s:
+                        cell = self.cells.setdefault(math.ceil((at - self.start) / self.cell_s) - 1, {})
+                        cell[key] = cell.get(key, 0.0) + inc
 
     def fold(self, samples: Samples[K], late: bool = True) -> None:
         """Fold in samples after the start; those already seen (by timestamp) are skipped. A late sample of a

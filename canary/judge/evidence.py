@@ -16,15 +16,15 @@ from canary.judge.source import (
     JudgeError,
     SeriesKey,
 )
+from canary.judge.tail import RecentTail
 from canary.judge.tally import Tally
 
 if TYPE_CHECKING:  # the analysis passes itself: its evidence reads its counts, windows and question
     from canary.judge.analysis import Analysis
 
 Buckets = dict[float, float]  # one side's latency bucket counts: le -> answers
-LatencyRow = tuple[int, Buckets, Buckets]  # (window, canary's buckets, stable's) of one cell
-
-_UNITS = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions", "disagreement": "pairs disagree"}
+# (window, canary's buckets, stable's, the bound stable's recent tail sets) of one cell
+LatencyRow = tuple[int, Buckets, Buckets, float | None]
 
 
 class Evidence:
@@ -38,6 +38,7 @@ class Evidence:
         self.class_windows: dict[int, tuple[dict[str, float], dict[str, float]]] | None = None
         self.bound_ms: float | None = None
         self.bound_origin = ""
+        self.recent = RecentTail(0, (0.99, 1.0, 0.0))  # stable's last JUDGE_LATENCY_RECENT_S once latency is asked
         self.upto = 0
 
     def settle(self, upto: int, tests: Sequence[str]) -> None:
@@ -52,7 +53,7 @@ class Evidence:
             elif test == "class_mix" and self.class_windows is None:
                 self.class_windows = {}
             elif test == "latency" and self.latency_rows is None and "latency" not in self.tallies:
-                self.latency_rows = []
+                self.latency_rows, self.recent = [], self._recent_tail()
             else:
                 continue
             self._add(range(self.upto), only=test)
@@ -71,9 +72,11 @@ class Evidence:
                 digest.add_buckets(sides[0], c["class_mix", "canary"])
                 digest.add_buckets(sides[1], c["class_mix", "stable"])
         if only in (None, "latency") and (self.latency_rows is not None or "latency" in self.tallies):
-            for _, c in new:
+            rows = []
+            for w, c in new:
                 digest.add_buckets(self.own_stable_buckets, c["latency", "stable"])
-            rows = [(w, c["latency", "canary"], c["latency", "stable"]) for w, c in new]
+                rows.append((w, c["latency", "canary"], c["latency", "stable"], self.recent.bound()))
+                self.recent.push(c["latency", "stable"])
             if "latency" in self.tallies:
                 self._tally_latency(rows)
             elif self.latency_rows is not None:  # always so here: no latency tally, so rows are kept (see above)
@@ -92,8 +95,21 @@ class Evidence:
         self._tally_latency([] if own else rows)
 
     def _tally_latency(self, rows: list[LatencyRow]) -> None:
-        self.tallies["latency"].add([(*digest.slow(c, self.bound_ms), *digest.slow(s, self.bound_ms))
-                                     for _, c, s in rows], [w for w, _, _ in rows])
+        slo = self.bound_origin == "latency_ms"
+        bounds = [self.recent.cell_bound(self.bound_ms, recent, slo) for _, _, _, recent in rows]
+        self.tallies["latency"].add([(*digest.slow(c, b), *digest.slow(s, b)) for (_, c, s, _), b in zip(rows, bounds)],
+                                    [w for w, _, _, _ in rows])
+
+    def _recent_tail(self) -> RecentTail:
+        """Stable's recent tail, seeded with its last answers before the analysis."""
+        s = self.settings
+        cells = math.ceil(s.latency_recent_s / s.cell_s)
+        return RecentTail(cells, (s.latency_quantile, s.latency_median_factor, s.latency_margin_ms),
+                          (self.a.digest_of(i)["latency", "stable"] for i in range(-cells, 0)))
+
+    def follows_recent_tail(self) -> bool:
+        """Whether cells may be judged against stable's recent tail (its every bucket then stays needed)."""
+        return self.settings.latency_recent_s > 0 and self.a.q.latency_ms is None
 
     def _bound(self) -> tuple[float | None, str, bool]:
         """(bound, where it came from, whether from the analysis's own answers)."""
@@ -164,7 +180,7 @@ class Evidence:
         """Before the bound: the trials only, nothing slow."""
         rows = self.latency_rows or []
         return Tally(self.settings.latency_relative).add(
-            [(0, digest.slow(c, None)[1], 0, digest.slow(s, None)[1]) for _, c, s in rows], [w for w, _, _ in rows])
+            [(0, digest.slow(c, None)[1], 0, digest.slow(s, None)[1]) for _, c, s, _ in rows], [w for w, *_ in rows])
 
     def _pairs(self) -> tuple[int, int]:
         """(disagreements, pairs) of the canary and stable since the analysis began, up to the horizon read:
@@ -209,15 +225,3 @@ class Evidence:
             return pairs
         return pairs + a.counts.total(lambda k: k[0] not in judged and dict(k[1]).get(REVISION_LABEL) == a.q.canary)
 
-
-def summary(results: list[dict[str, Any]], bound_ms: float | None) -> str:
-    """One line a person can follow: each test's verdict and the counts behind it."""
-    parts = []
-    for r in results:
-        what = _UNITS.get(r["name"], f"over {bound_ms:g} ms" if bound_ms else "slow")
-        c, st = r["canary"], r["stable"]
-        counts = {"class_mix": f"canary {c['events']} {what}, stable {st['events']}",
-                  "disagreement": f"{c['events']}/{c['requests']} {what}"}.get(
-            r["name"], f"canary {c['events']}/{c['requests']} {what}, stable {st['events']}/{st['requests']}")
-        parts.append(f"{r['name']} {r['verdict']} (e-value {r['e_value']:.3g} vs {r['threshold']:.3g}): {counts}")
-    return "; ".join(parts)

@@ -61,6 +61,12 @@ class JudgeSettings(BaseSettings):
     requests than stable's (one per revision on one machine; a canary pod just started): milliseconds
     that say nothing of the model. In the tests/cluster/dataplane runs a healthy v2 at 10% had 4-9% of
     its answers over stable's 3 ms p99 against stable's 1-3%, and 0-0.7% over 8 ms against 0-0.2%."""
+    latency_recent_s: float = Field(60.0, ge=0)
+    """Each cell is judged against the higher of the fixed bound and the same rule over stable's answers in
+    this many seconds before it (its history's last ones at first): a machine or node that got busier after
+    the bound was fixed slows a canary as much as stable, or more where the canary costs a little more CPU or
+    has just started, and the margin is then kept beyond stable's tail as it is. It never lowers the bound,
+    nor moves a question's latency_ms; 0 keeps the bound fixed."""
     latency_slo_ms: float = Field(250.0, gt=0)
     """The slow bound when stable has no latency data to take it from."""
     accuracy_absolute: float = Field(0.02, ge=0, le=1)

@@ -92,3 +92,20 @@ def _why_not(relative_harm: bool, absolute_harm: bool, log_e: float, alpha: floa
     if absolute_harm:
         return "worse by the absolute tolerance, not yet by the factor"
     return f"e-value {stats.e_value(log_e):.3g} < {1 / alpha:.3g}: not enough evidence either way"
+
+
+_UNITS = {"errors": "5xx", "accuracy": "incorrect", "class_mix": "predictions", "disagreement": "pairs disagree"}
+
+
+def summary(results: list[dict[str, Any]], slow: str) -> str:
+    """One line a person can follow: each test's verdict and the counts behind it (``slow``: the latency
+    test's unit, as canary.judge.evidence words it)."""
+    parts = []
+    for r in results:
+        what = _UNITS.get(r["name"], slow)
+        c, st = r["canary"], r["stable"]
+        counts = {"class_mix": f"canary {c['events']} {what}, stable {st['events']}",
+                  "disagreement": f"{c['events']}/{c['requests']} {what}"}.get(
+            r["name"], f"canary {c['events']}/{c['requests']} {what}, stable {st['events']}/{st['requests']}")
+        parts.append(f"{r['name']} {r['verdict']} (e-value {r['e_value']:.3g} vs {r['threshold']:.3g}): {counts}")
+    return "; ".join(parts)
