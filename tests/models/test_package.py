@@ -12,8 +12,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from bench import owndata
 from models import artifacts, fastpath, package
-from tests.models import owndata
 
 
 @pytest.fixture(scope="module")

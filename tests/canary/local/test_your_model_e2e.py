@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
+from bench import owndata
 from canary.local.client import StackClient
 from canary.local.harness import Harness, wait_for
 from tests.canary.local.test_rollout_e2e import canary_stopped
-from tests.models import owndata
 
 pytestmark = [pytest.mark.integration, pytest.mark.rollout]
 SCALE = 6  # the shadow phase's minute in 10 s; the Prometheus windows stay real
@@ -22,9 +22,7 @@ def packaged(tmp_path_factory):
     """Both versions packaged with the documented command, from the person's skops files and hold-out CSV."""
     folder = tmp_path_factory.mktemp("cancer")
     material = owndata.write(folder)
-    done = subprocess.run([sys.executable, "-m", "models.package", "--name", owndata.NAME, "--skops", str(material.v1),
-                           "--skops", str(material.v2), "--trust", owndata.HGB_TRUST, "--holdout", str(material.holdout),
-                           "--label-column", owndata.LABEL, "--out", str(folder / "artifacts")],
+    done = subprocess.run([sys.executable, *owndata.package_command(material, folder / "artifacts")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return material, folder / "artifacts"

@@ -47,3 +47,9 @@ def write(folder: Path, seed: int = 0) -> Material:
     sio.dump(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y), paths.v1)
     sio.dump(HistGradientBoostingClassifier(max_iter=50, random_state=seed).fit(X, y), paths.v2)
     return paths
+
+
+def package_command(material: Material, out: Path) -> list[str]:
+    """docs/your-model.md's command packaging both versions from the skops files and the hold-out CSV."""
+    return ["-m", "models.package", "--name", NAME, "--skops", str(material.v1), "--skops", str(material.v2),
+            "--trust", HGB_TRUST, "--holdout", str(material.holdout), "--label-column", LABEL, "--out", str(out)]
