@@ -29,18 +29,32 @@ def hogs(count: int, seconds: float) -> list[subprocess.Popen[bytes]]:
     return [subprocess.Popen([sys.executable, "-c", loop]) for _ in range(count)]
 
 
-def neighbours(work: Path, name: str, count: int) -> list[Harness]:
-    """``count`` stacks of the shipped model with 50 rps each, starting in the background."""
-    env = {"CANARY_ARTIFACTS": str(work / "artifacts")}  # the ones bench.designs.trained_work trained
-    stacks = [Harness(work / f"{name}-neighbour-{i}", {**free_port_env(), **env}, user="bench") for i in range(count)]
+class Neighbours:
+    """``count`` stacks of the shipped model with 50 rps each, starting in the background; ``stop`` waits for
+    each start to end first, so none is started after it (and left running)."""
 
-    def start(h: Harness) -> None:
-        h.start_stack()
-        h.start_loadgen(50, h.run_dir / "lg.json")
+    def __init__(self, work: Path, name: str, count: int) -> None:
+        env = {"CANARY_ARTIFACTS": str(work / "artifacts")}  # the ones bench.designs.trained_work trained
+        self.stacks = [Harness(work / f"{name}-neighbour-{i}", {**free_port_env(), **env}, user="bench")
+                       for i in range(count)]
+        self.errors: list[str] = []
+        self.threads = [threading.Thread(target=self._start, args=(h,), daemon=True) for h in self.stacks]
+        for t in self.threads:
+            t.start()
 
-    for h in stacks:
-        threading.Thread(target=start, args=(h,), daemon=True).start()
-    return stacks
+    def _start(self, h: Harness) -> None:
+        try:
+            h.start_stack()
+            h.start_loadgen(50, h.run_dir / "lg.json")
+        except Exception as exc:  # noqa: BLE001 - reported with the round's result, never silently
+            self.errors.append(f"{h.run_dir.name}: {exc}")
+
+    def stop(self) -> None:
+        """Wait for the starts, then stop every stack."""
+        for t in self.threads:
+            t.join(240)
+        for h in self.stacks:
+            h.stop()
 
 
 def one_rollout(work: Path, material: owndata.Material, recent_s: str, args: argparse.Namespace, name: str) -> str:
@@ -48,7 +62,7 @@ def one_rollout(work: Path, material: owndata.Material, recent_s: str, args: arg
     env = {**free_port_env(), "JUDGE_LATENCY_RECENT_S": recent_s}
     harness = Harness(work / name, env, user="bench")
     busy: list[subprocess.Popen[bytes]] = []
-    others: list[Harness] = []
+    others = Neighbours(work, name, 0)
     try:
         harness.start("canary up", ["-m", "canary", "up", "--model", owndata.NAME, "--artifacts",
                                     str(work / "cancer" / "artifacts")], "stack ready", 180, log_name="up.log")
@@ -56,17 +70,20 @@ def one_rollout(work: Path, material: owndata.Material, recent_s: str, args: arg
                               "--label-column", owndata.LABEL, "--order", "shuffle")
         client = harness.start_controller(args.scale)
         harness.wait_traffic()
-        wait_until(lambda: harness.served() >= 50 * args.quiet_s, args.quiet_s * 3)  # stable's quiet history
+        if not wait_until(lambda: harness.served() >= 50 * args.quiet_s, args.quiet_s * 3):
+            raise RuntimeError(f"stable did not serve {args.quiet_s:g} s of traffic; see {harness.run_dir}")
         busy = hogs(args.hogs, 900)
-        others = neighbours(work, name, args.neighbours)
+        others = Neighbours(work, name, args.neighbours)
         client.post("/rollout", {"version": "v2"})
         doc = wait_for(client, lambda d: d["phase"] in ENDED, 900, events=0)
-        return "promoted" if doc["phase"] == "Healthy" else f"aborted: {doc['message']}"
+        end = "promoted" if doc["phase"] == "Healthy" else f"aborted: {doc['message']}"
+        return end + (f" (neighbours that did not start: {'; '.join(others.errors)})" if others.errors else "")
     finally:
         for hog in busy:
             hog.kill()
-        for other in [*others, harness]:
-            other.stop()
+            hog.wait()
+        others.stop()
+        harness.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """``canary``: the one-machine canary stack and its rollout controller."""
 
 import argparse
+import importlib
 import re
 import sys
 from collections.abc import Callable
@@ -9,10 +10,6 @@ from typing import cast
 
 from pydantic import ValidationError
 
-from canary.cli import dashboard as cli_dashboard
-from canary.cli import judge as cli_judge
-from canary.cli import rollout as cli_rollout
-from canary.cli import stack as cli_stack
 from canary.cli import unexpected
 from canary.cli.errors import Command
 from canary.local.settings import StackSettings
@@ -28,6 +25,18 @@ def add_fault_flags(parser: argparse._ActionsContainer) -> None:
             parser.add_argument(flag, action="store_true", default=None, help=info.description)
         else:  # cast: every other fault field is a number, and its annotation (float) parses the flag's value
             parser.add_argument(flag, type=cast("Callable[[str], object]", info.annotation), help=info.description)
+
+
+def _lazy(module: str, name: str) -> Command:
+    """A command whose module is imported when it runs: only 'canary up' needs scikit-learn and skops (to read
+    the packaged versions), seconds of imports that made 'canary dashboard' or 'canary get' take 5 s here
+    (30 s on a crowded machine)."""
+
+    def run(settings: StackSettings, args: argparse.Namespace) -> int:
+        command: Command = getattr(importlib.import_module(f"canary.cli.{module}"), name)
+        return command(settings, args)
+
+    return run
 
 
 def model_name(value: str) -> str:
@@ -50,15 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--model", type=model_name, help="the model's name, as packaged (CANARY_MODEL; default wine, "
                     "the demo)")
     up.add_argument("--artifacts", type=Path, help="the packaged versions' root (CANARY_ARTIFACTS; default artifacts)")
-    up.set_defaults(func=cli_stack.up)
-    sub.add_parser("down", help="stop a running stack and every process it started").set_defaults(func=cli_stack.down)
+    up.set_defaults(func=_lazy("stack", "up"))
+    sub.add_parser("down", help="stop a running stack and every process it started").set_defaults(
+        func=_lazy("stack", "down"))
     st = sub.add_parser("status", help="each process with its pid, port and health")
     st.add_argument("--json", action="store_true")
-    st.set_defaults(func=cli_stack.status)
+    st.set_defaults(func=_lazy("stack", "status"))
     lg = sub.add_parser("logs", help="the last lines of a process's log")
     lg.add_argument("name", help="prometheus, envoy, runtime-v1, sidecar-v1, runtime-v2, ...")
     lg.add_argument("-n", "--lines", type=int, default=50)
-    lg.set_defaults(func=cli_stack.logs)
+    lg.set_defaults(func=_lazy("stack", "logs"))
     sk = sub.add_parser("stack", help="change the stack by hand (what a rollout does)")
     sks = sk.add_subparsers(dest="stack_cmd", required=True, metavar="ACTION")
     sks.add_parser("add-canary", help="start a runtime for VERSION as the canary").add_argument("version")
@@ -69,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="requests with this header go to the canary")
     sks.add_parser("promote", help="make the canary the stable version, with all traffic")
     sks.add_parser("retire", help="stop a version that no longer serves").add_argument("version")
-    sk.set_defaults(func=cli_stack.stack_command)
+    sk.set_defaults(func=_lazy("stack", "stack_command"))
     _rollout_commands(sub)
     return p
 
@@ -81,38 +91,38 @@ def _rollout_commands(sub: "argparse._SubParsersAction[argparse.ArgumentParser]"
     ctl.add_argument("--restart-steps", action="store_true",
                      help="when k8s/'s steps changed under a running rollout: "
                           "start it over at step 1 with the new steps")
-    ctl.set_defaults(func=cli_rollout.controller)
+    ctl.set_defaults(func=_lazy("rollout", "controller"))
     ro = sub.add_parser("rollout", help="start a rollout to VERSION through the Rollout's steps")
     ro.add_argument("version")
     add_fault_flags(ro.add_argument_group("faults the new version starts with (its FAULT_* variables)"))
-    ro.set_defaults(func=cli_rollout.command)
+    ro.set_defaults(func=_lazy("rollout", "command"))
     gt = sub.add_parser("get", help="phase, step, weights, the current analysis and recent events")
     gt.add_argument("--watch", action="store_true",
                     help="on a terminal, redraw the rollout live (plan, weights, analysis, events); "
                          "into a pipe, follow the event log; until Ctrl-C")
     gt.add_argument("--json", action="store_true")
-    gt.set_defaults(func=cli_rollout.get)
+    gt.set_defaults(func=_lazy("rollout", "get"))
     for name, text in (("pause", "pause the rollout"), ("resume", "resume a rollout paused by request"),
                        ("abort", "abort: canary weight 0 at once, then scale it down"),
                        ("retry", "restart an aborted rollout from step 1")):
-        sub.add_parser(name, help=text).set_defaults(func=cli_rollout.command)
+        sub.add_parser(name, help=text).set_defaults(func=_lazy("rollout", "command"))
     pr = sub.add_parser("promote", help="skip the current pause or analysis")
     pr.add_argument("--full", action="store_true", help="skip every remaining step")
-    pr.set_defaults(func=cli_rollout.command)
+    pr.set_defaults(func=_lazy("rollout", "command"))
     jd = sub.add_parser("judge",
                         help="the judge's tests for the running rollout: counts, e-values, confidence sequences")
     jd.add_argument("--json", action="store_true")
-    jd.set_defaults(func=cli_judge.judge)
+    jd.set_defaults(func=_lazy("judge", "judge"))
     ft = sub.add_parser("fault", help="flip a running version's fault switch, without a restart")
     ft.add_argument("version")
     add_fault_flags(ft)
     ft.add_argument("--clear", action="store_true", default=None, help="all faults off (applied first)")
-    ft.set_defaults(func=cli_rollout.command)
+    ft.set_defaults(func=_lazy("rollout", "command"))
     db = sub.add_parser("dashboard", help="the rollout dashboard's URL (served by the controller)")
     how = db.add_mutually_exclusive_group()
     how.add_argument("--open", action="store_true", help="open it in a browser, logged in with a one-time link")
     how.add_argument("--login-url", action="store_true", help="print a one-time login link (valid for a minute)")
-    db.set_defaults(func=cli_dashboard.dashboard)
+    db.set_defaults(func=_lazy("dashboard", "dashboard"))
 
 
 def main(argv: list[str] | None = None) -> int:

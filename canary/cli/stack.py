@@ -12,11 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from canary.cli.errors import EXIT_FAIL, EXIT_NOT_RUNNING, EXIT_OK, one_line_errors
 from canary.cli.logs import setup as setup_logging
-from canary.local import procs, stack_status, stackapi
+from canary.local import procs, stack_status
 from canary.local.client import ApiError, NotRunning, StackClient
 from canary.local.managed import StackError
 from canary.local.settings import StackSettings
-from canary.local.stack import Stack
 from canary.polling import wait_until
 from canary.webapi import ServerThread
 
@@ -29,15 +28,26 @@ def _with_flags(settings: StackSettings, args: argparse.Namespace) -> StackSetti
     return StackSettings.model_validate({**settings.model_dump(), **given}) if given else settings
 
 
+def _already_running(settings: StackSettings) -> bool:
+    """Whether a stack answers for this run directory (said on stderr)."""
+    try:
+        StackClient(settings.run_dir, timeout_s=5).status()
+    except (NotRunning, ApiError):
+        return False
+    print(f"a stack already runs with run directory {settings.run_dir}; 'canary down' stops it", file=sys.stderr)
+    return True
+
+
 def up(settings: StackSettings, args: argparse.Namespace) -> int:
     """Run the stack in the foreground until Ctrl-C, SIGTERM or 'canary down'."""
     settings = _with_flags(settings, args)
-    try:
-        StackClient(settings.run_dir, timeout_s=5).status()
-        print(f"a stack already runs with run directory {settings.run_dir}; 'canary down' stops it", file=sys.stderr)
+    if _already_running(settings):
         return EXIT_FAIL
-    except (NotRunning, ApiError):
-        pass
+    # Imported here: the stack reads the packaged versions (scikit-learn, skops), seconds of imports that
+    # 'canary status', 'down' and 'logs' do not need.
+    from canary.local import stackapi
+    from canary.local.stack import Stack
+
     stop = threading.Event()  # set by 'canary down' through the API
     signalled = procs.StopFlag()
     setup_logging(settings.log_format)

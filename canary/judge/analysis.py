@@ -104,8 +104,8 @@ class Analysis:
                "stable": q.stable, "weight": q.weight, "at": now, "started_at": self.started_at,
                "seconds": now - self.started_at, "evidence_until": horizon, "alpha_rollout": self.settings.alpha,
                "alpha": self.settings.alpha, "latency_bound_ms": ev.bound_ms, "latency_bound_origin": ev.bound_origin,
-               "latency_bound_raised": {"cells": ev.recent.raised[0],
-                                        "up_to_ms": max(ev.recent.raised[1], ev.bound_ms or 0.0)},
+               "latency_bound_raised": {"cells": ev.recent.raised[0], "up_to_ms": None if ev.bound_ms is None
+                                        else max(ev.recent.raised[1], ev.bound_ms)},
                "counter_resets": self.counts.resets, "cells": ev.upto, "tests": results}
         with self.lock:
             self.last[q.tests] = doc

@@ -95,15 +95,15 @@ class Evidence:
         self._tally_latency([] if own else rows)
 
     def _tally_latency(self, rows: list[LatencyRow]) -> None:
-        slo = self.bound_origin == "latency_ms"
-        bounds = [self.recent.cell_bound(self.bound_ms, recent, slo) for _, _, _, recent in rows]
+        bounds = [self.recent.cell_bound(self.bound_ms, recent) for _, _, _, recent in rows]
         self.tallies["latency"].add([(*digest.slow(c, b), *digest.slow(s, b)) for (_, c, s, _), b in zip(rows, bounds)],
                                     [w for w, _, _, _ in rows])
 
     def _recent_tail(self) -> RecentTail:
-        """Stable's recent tail, seeded with its last answers before the analysis."""
+        """Stable's recent tail, seeded with its last answers before the analysis; none under a question's
+        latency_ms (the person's own bound, never raised)."""
         s = self.settings
-        cells = math.ceil(s.latency_recent_s / s.cell_s)
+        cells = math.ceil(s.latency_recent_s / s.cell_s) if self.follows_recent_tail() else 0
         return RecentTail(cells, (s.latency_quantile, s.latency_median_factor, s.latency_margin_ms),
                           (self.a.digest_of(i)["latency", "stable"] for i in range(-cells, 0)))
 

@@ -44,17 +44,17 @@ class RecentTail:
         """The rule's bound over the window; None with too few answers in it."""
         return digest.bound(self.sum, *self.rule)[0] if self.window else None
 
-    def cell_bound(self, fixed: float | None, recent: float | None, slo: bool) -> float | None:
-        """A cell's bound: the fixed one, or the one this window set before the cell where that is higher
-        (never a question's latency_ms, ``slo``: the person's own)."""
-        if fixed is None or recent is None or recent <= fixed or slo:
+    def cell_bound(self, fixed: float | None, recent: float | None) -> float | None:
+        """A cell's bound: the fixed one, or the one this window set before the cell where that is higher."""
+        if fixed is None or recent is None or recent <= fixed:
             return fixed
         self.raised = (self.raised[0] + 1, max(self.raised[1], recent))
         return recent
 
     def words(self, fixed: float | None) -> str:
-        """What "slow" meant, for the summary: the fixed bound, and how far this raised it."""
+        """What "slow" meant, for the summary: the fixed bound, and how far this raised it (the counts are of
+        answers over each cell's own bound)."""
         if fixed is None:
             return "slow"
         cells, highest = self.raised
-        return f"over {fixed:g} ms" + (f" ({highest:g} ms in {cells} busier cells)" if cells else "")
+        return f"slow (over {fixed:g} ms, up to {highest:g} in {cells} busier cells)" if cells else f"over {fixed:g} ms"

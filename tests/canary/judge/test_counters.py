@@ -40,3 +40,12 @@ def test_samples_land_in_the_cell_of_their_own_timestamp_and_are_read_once():
     counts.fold({"a": series((11.0, 1.0), (12.0, 3.0), (12.5, 4.0))})
     counts.fold({"a": series((12.0, 3.0), (12.5, 4.0), (16.1, 9.0))})  # an overlapping read
     assert {i: c["a"] for i, c in counts.cells.items()} == {0: 3.0, 1: 1.0, 3: 5.0}
+
+
+def test_the_historys_last_recent_s_is_kept_in_cells_below_zero():
+    """Stable's recent tail starts from them (canary.judge.tail): cell -1 holds (99, 100], the start's sample
+    included, cell -2 (98, 99], and a sample at start - recent_s is outside; none of them counts in the analysis."""
+    counts = CellCounts(start=100.0, cell_s=1.0, recent_s=3.0)
+    counts.baseline({"a": series((96.0, 0.0), (97.0, 1.0), (98.5, 3.0), (99.0, 7.0), (100.0, 15.0))})
+    assert counts.cells == {-2: {"a": 2.0 + 4.0}, -1: {"a": 8.0}}  # 97.0's increment is outside
+    assert counts.before(lambda k: True) == 15 and counts.total(lambda k: True) == 0

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from canary.cli import main as canary_main
+from canary.cli import stack as cli_stack
 from canary.local import procs
 from canary.local.harness import Harness
 from tests.canary.conftest import ROOT, child_pids
@@ -72,7 +73,7 @@ def test_an_unexpected_error_is_one_line_with_the_traceback_in_a_file(tmp_path, 
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setenv("CANARY_RUN_DIR", str(tmp_path))
-    monkeypatch.setattr(canary_main.cli_stack, "status", broken)
+    monkeypatch.setattr(cli_stack, "status", broken)  # the module main imports when 'status' runs
     assert canary_main.main(["status"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "canary status: unexpected error: ZeroDivisionError: a bug" in err
