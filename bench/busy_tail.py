@@ -16,17 +16,11 @@ from pathlib import Path
 
 from bench import owndata
 from bench.designs import trained_work
-from bench.rollout import ENDED
+from bench.rollout import ENDED, cpu_hogs
 from canary.local.harness import Harness, exit_on_sigterm, free_port_env, wait_for
 from canary.polling import wait_until
 
 SETTINGS = {"recent tail (default)": "60", "fixed bound": "0"}  # JUDGE_LATENCY_RECENT_S
-
-
-def hogs(count: int, seconds: float) -> list[subprocess.Popen[bytes]]:
-    """``count`` busy loops, each ending by itself after ``seconds``."""
-    loop = f"import time\nend = time.monotonic() + {seconds:g}\nwhile time.monotonic() < end:\n    pass\n"
-    return [subprocess.Popen([sys.executable, "-c", loop]) for _ in range(count)]
 
 
 class Neighbours:
@@ -72,7 +66,7 @@ def one_rollout(work: Path, material: owndata.Material, recent_s: str, args: arg
         harness.wait_traffic()
         if not wait_until(lambda: harness.served() >= 50 * args.quiet_s, args.quiet_s * 3):
             raise RuntimeError(f"stable did not serve {args.quiet_s:g} s of traffic; see {harness.run_dir}")
-        busy = hogs(args.hogs, 900)
+        busy = cpu_hogs(900, args.hogs)
         others = Neighbours(work, name, args.neighbours)
         client.post("/rollout", {"version": "v2"})
         doc = wait_for(client, lambda d: d["phase"] in ENDED, 900, events=0)

@@ -106,10 +106,10 @@ def scenario_runs(work: Path, args) -> list[tuple]:
     return rows
 
 
-def cpu_hogs(seconds: float) -> list[subprocess.Popen]:
-    """A busy loop per core, each ending by itself after ``seconds``."""
+def cpu_hogs(seconds: float, count: int | None = None) -> list[subprocess.Popen]:
+    """A busy loop per core (or ``count`` of them), each ending by itself after ``seconds``."""
     loop = f"import time\nend = time.monotonic() + {seconds:g}\nwhile time.monotonic() < end:\n    pass\n"
-    return [subprocess.Popen([sys.executable, "-c", loop]) for _ in range(os.cpu_count() or 1)]
+    return [subprocess.Popen([sys.executable, "-c", loop]) for _ in range(count if count is not None else os.cpu_count() or 1)]
 
 
 def healthy_runs(work: Path, args) -> tuple[int, int]:
