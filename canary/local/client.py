@@ -31,9 +31,11 @@ class ApiClient:
         self._http = httpx.Client(base_url=self.state["api"], timeout=timeout_s,
                                   headers={"Authorization": f"Bearer {self.state['token']}", **(headers or {})})
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
+              timeout_s: float | None = None) -> Any:
         try:
-            response = self._http.request(method, path, json=body)
+            response = self._http.request(method, path, json=body,
+                                          timeout=httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s)
         except httpx.ConnectError:
             raise NotRunning(f"the {self.what} (pid {self.state['pid']}) does not answer at "
                              f"{self.state['api']}") from None
@@ -49,9 +51,10 @@ class ApiClient:
             raise ApiError(doc.get("error", response.text) if isinstance(doc, dict) else response.text)
         return doc
 
-    def _object(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _object(self, method: str, path: str, body: dict[str, Any] | None = None,
+                timeout_s: float | None = None) -> dict[str, Any]:
         """A call whose answer is a JSON object."""
-        doc: dict[str, Any] = self._call(method, path, body)
+        doc: dict[str, Any] = self._call(method, path, body, timeout_s)
         return doc
 
     def _objects(self, method: str, path: str) -> list[dict[str, Any]]:
@@ -60,13 +63,19 @@ class ApiClient:
         return docs
 
 
+STACK_TIMEOUT_S = 120.0  # above the stack's wait for a runtime (StackSettings.start_timeout_s, 90 s)
+# A start answers once its canary is up, and the controller makes up to three stack calls for it (the aborted
+# canary removed, the version un-retired, the canary added): the client waits for all three.
+STARTS = {"/rollout": 3 * STACK_TIMEOUT_S, "/retry": 3 * STACK_TIMEOUT_S}
+
+
 class StackClient(ApiClient):
     """The stack supervisor's API (``canary up``)."""
 
     what = "stack supervisor"
     start_hint = "start one with 'canary up'"
 
-    def __init__(self, run_dir: Path, timeout_s: float = 120.0):
+    def __init__(self, run_dir: Path, timeout_s: float = STACK_TIMEOUT_S):
         super().__init__(Path(run_dir) / "stack.json", timeout_s)
 
     def status(self) -> dict[str, Any]:
@@ -123,5 +132,5 @@ class ControlClient(ApiClient):
         return self._objects("GET", "/audit")
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A control: /rollout, /pause, /resume, /promote, /abort, /retry, /fault."""
-        return self._object("POST", path, body or {})
+        """A control: /rollout, /pause, /resume, /promote, /abort, /retry, /fault; a start waits for its canary."""
+        return self._object("POST", path, body or {}, STARTS.get(path))

@@ -170,7 +170,10 @@ def test_v2_with_30_percent_errors_aborts_then_a_good_build_survives_a_sigkilled
     feedback_load(rig, tmp_path, "3")
     rig.client.post("/rollout", {"version": "v2", "faults": {"error_ratio": 0.3}})
     doc = wait_for(rig.client, lambda d: d["phase"] in ENDED, 150)
-    assert doc["phase"] == "Degraded" and "RolloutAborted: analysis judge failed" in doc["message"], doc["message"]
+    # Time-scaled, the gate measures 5 s into the analysis and fails at its second ratio, 10 s in, while the judge
+    # waits on real scrapes: on a crowded machine either may be first (unscaled, the judge is: the tests below).
+    assert doc["phase"] == "Degraded" and re.search(r"RolloutAborted: analysis (judge|success-rate) failed",
+                                                    doc["message"]), doc["message"]
     assert doc["weight"] == 0 and doc["header_routes"] == []
     assert versions_answering(rig) == {"v1"}
     assert any("aborting, canary weight 0" in e["line"] for e in doc["events"])

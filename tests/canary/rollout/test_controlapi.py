@@ -3,6 +3,7 @@ without the token, and a bad body through 'canary's own client."""
 
 import json
 import os
+import time
 
 import httpx
 import pytest
@@ -57,3 +58,20 @@ def test_a_fault_with_a_misspelt_field_is_refused_by_name(served):
     _, client, _, _ = served
     with pytest.raises(ApiError, match="error_rate"):
         client.post("/fault", {"version": "v1", "error_rate": 1})
+
+
+def test_a_rollout_answers_once_its_canary_is_up_however_long_past_the_clients_ordinary_timeout(
+        served, tmp_path, monkeypatch):
+    """A runtime loading its model on a busy machine takes more than the 30 s any other control may: 'canary
+    rollout' waits for it rather than failing a start that goes on (the controller waits for the stack)."""
+    _, _, ctrl, router = served
+    client = ControlClient(tmp_path, user="tests", timeout_s=0.2)
+    started = router.add_canary
+
+    def slow_start(version, faults):
+        time.sleep(1.0)  # the platform's start, not a wait on the test's own condition
+        started(version, faults)
+
+    monkeypatch.setattr(router, "add_canary", slow_start)
+    doc = client.post("/rollout", {"version": "v2"})
+    assert doc["target"] == "v2" and router.canary == "v2" and not ctrl.state.starting
