@@ -5,8 +5,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
+
+if TYPE_CHECKING:  # imported when a stack is started: the designs alone need neither
+    from canary.local.client import StackClient
+    from canary.local.harness import Harness
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,3 +44,16 @@ def trained_work(prefix: str) -> Iterator[Path]:
         for version in ("v1", "v2"):
             train.train(version, work / "artifacts")
         yield work
+
+
+@contextlib.contextmanager
+def trained_stack(prefix: str) -> Iterator[tuple["Harness", "StackClient"]]:
+    """``canary up`` over both versions trained afresh, as a bench's harness and stack client; stopped after."""
+    from canary.local.harness import Harness, free_port_env
+
+    with trained_work(prefix) as work:
+        harness = Harness(work / "run", {**free_port_env(), "CANARY_ARTIFACTS": str(work / "artifacts")}, user="bench")
+        try:
+            yield harness, harness.start_stack()
+        finally:
+            harness.stop()

@@ -12,9 +12,9 @@ import math
 import sys
 import time
 
-from bench.designs import trained_work
+from bench.designs import trained_stack
 from bench.rollout import cpu_hogs
-from canary.local.harness import Harness, exit_on_sigterm, free_port_env
+from canary.local.harness import Harness, exit_on_sigterm
 
 BOUNDS_MS = (2, 3, 5)
 SIDES = {"gateway": 'reporter="source",envoy_cluster_name=~"wine-v[12]"', "sidecar": 'reporter="destination"'}
@@ -60,20 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=60, help="window of each round (default 60)")
     args = p.parse_args(argv)
     exit_on_sigterm()  # a stopped bench stops its stack
-    with trained_work("bench-mirror-") as work:
-        harness = Harness(work / "run", {**free_port_env(), "CANARY_ARTIFACTS": str(work / "artifacts")}, user="bench")
-        try:
-            stack = harness.start_stack()
-            stack.add_canary("v2")
-            stack.set_routing(0, [], [MIRROR])
-            harness.start_loadgen(50)
-            harness.wait_traffic()
-            print("| machine | timed at | answers | n | " + " | ".join(f"over {b} ms" for b in BOUNDS_MS) + " |")
-            print("|---|---|---|---|" + "---|" * len(BOUNDS_MS))
-            for busy in [False, True] * args.rounds:
-                report(busy, round_(harness, busy, args.seconds))
-        finally:
-            harness.stop()
+    with trained_stack("bench-mirror-") as (harness, stack):
+        stack.add_canary("v2")
+        stack.set_routing(0, [], [MIRROR])
+        harness.start_loadgen(50)
+        harness.wait_traffic()
+        print("| machine | timed at | answers | n | " + " | ".join(f"over {b} ms" for b in BOUNDS_MS) + " |")
+        print("|---|---|---|---|" + "---|" * len(BOUNDS_MS))
+        for busy in [False, True] * args.rounds:
+            report(busy, round_(harness, busy, args.seconds))
     return 0
 
 
