@@ -1,8 +1,14 @@
 """A data scientist's own material, as docs/your-model.md starts from: breast_cancer split into CSV files, and two
 fitted estimators saved with skops (a LogisticRegression v1, a HistGradientBoosting v2)."""
 
+import contextlib
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import skops.io as sio
@@ -12,6 +18,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+if TYPE_CHECKING:  # imported when a stack is started
+    from canary.local.client import StackClient
+    from canary.local.harness import Harness
 
 NAME = "cancer"
 LABEL = "diagnosis"
@@ -53,3 +63,25 @@ def package_command(material: Material, out: Path) -> list[str]:
     """docs/your-model.md's command packaging both versions from the skops files and the hold-out CSV."""
     return ["-m", "models.package", "--name", NAME, "--skops", str(material.v1), "--skops", str(material.v2),
             "--trust", HGB_TRUST, "--holdout", str(material.holdout), "--label-column", LABEL, "--out", str(out)]
+
+
+@contextlib.contextmanager
+def packaged_stack(prefix: str) -> Iterator[tuple["Harness", "StackClient", list[str]]]:
+    """``canary up --model cancer`` over this material packaged afresh: the harness, the stack's client and the
+    load generator's flags that replay the hold-out file; stopped after."""
+    from canary.local.client import StackClient
+    from canary.local.harness import Harness, free_port_env
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(tmp)
+        material = write(work / NAME)
+        subprocess.run([sys.executable, *package_command(material, work / "artifacts")], check=True,
+                       capture_output=True)
+        harness = Harness(work / "run", free_port_env(), user="bench")
+        try:
+            harness.start("canary up", ["-m", "canary", "up", "--model", NAME, "--artifacts", str(work / "artifacts")],
+                          "stack ready", 180, log_name="up.log")
+            yield harness, StackClient(harness.run_dir), ["--model", NAME, "--data", str(material.holdout),
+                                                          "--label-column", LABEL, "--order", "shuffle"]
+        finally:
+            harness.stop()

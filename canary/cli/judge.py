@@ -52,10 +52,7 @@ def _bound(doc: dict[str, Any]) -> str:
     raised = doc.get("latency_bound_raised") or {"cells": 0}  # a judge from before it answers without it
     busier = (f"; {raised['up_to_ms']:g} ms in {raised['cells']} cells where stable's last "
               "JUDGE_LATENCY_RECENT_S were slower") if raised["cells"] else ""
-    warmup = doc.get("latency_warmup") or {"canary_answers_left_out": 0}
-    cold = (f"; the canary's first {warmup['canary_answers_left_out']} answers (its {warmup['seconds']:g} s warm-up, "
-            "and after each restart) not judged") if warmup["canary_answers_left_out"] else ""
-    return f"over {doc['latency_bound_ms']:g} ms, {doc['latency_bound_origin']}{busier}{cold}"
+    return f"over {doc['latency_bound_ms']:g} ms, {doc['latency_bound_origin']}{busier}"
 
 
 @one_line_errors(lambda args: "judge")

@@ -100,14 +100,12 @@ class Analysis:
             results = [self._test(ev, name, now) for name in q.tests]
         decision = FAIL if any(r["verdict"] == FAIL for r in results) else (
             PASS if all(r["verdict"] == PASS for r in results) else CONTINUE)
-        slow = ev.recent.words(ev.bound_ms) + ev.warmup.words()
-        doc = {"decision": decision, "summary": verdict.summary(results, slow), "canary": q.canary,
+        doc = {"decision": decision, "summary": verdict.summary(results, ev.recent.words(ev.bound_ms)), "canary": q.canary,
                "stable": q.stable, "weight": q.weight, "at": now, "started_at": self.started_at,
                "seconds": now - self.started_at, "evidence_until": horizon, "alpha_rollout": self.settings.alpha,
                "alpha": self.settings.alpha, "latency_bound_ms": ev.bound_ms, "latency_bound_origin": ev.bound_origin,
                "latency_bound_raised": {"cells": ev.recent.raised[0], "up_to_ms": None if ev.bound_ms is None
                                         else max(ev.recent.raised[1], ev.bound_ms)},
-               "latency_warmup": {"seconds": ev.warmup.seconds, "canary_answers_left_out": ev.warmup.left_out},
                "counter_resets": self.counts.resets, "cells": ev.upto, "tests": results}
         with self.lock:
             self.last[q.tests] = doc

@@ -46,7 +46,6 @@ class CellCounts(Generic[K]):
         self._sums: dict[K, float] = {}  # each series' increments over every cell
         self.frozen = 0  # cells before this one are judged: a later sample lands in the first open cell
         self.resets = 0
-        self.reset_cells: dict[int, set[K]] = {}  # cell -> the series whose reset (a restarted process) lands there
         self._rebase: set[K] = set()  # series whose next read comes from another Prometheus replica
 
     def rebase(self) -> None:
@@ -78,12 +77,9 @@ class CellCounts(Generic[K]):
                 continue
             previous = self._rebased(key, fresh) if key in self._rebase else (seen[1] if seen else None)
             for (at, inc), (_, value) in zip(increments(fresh, previous), fresh):
-                index = max(self.cell_of(at), self.frozen if late else 0)
-                if previous is not None and value < previous:
-                    self.resets += 1
-                    self.reset_cells.setdefault(index, set()).add(key)
+                self.resets += previous is not None and value < previous
                 previous = value
-                cell = self.cells.setdefault(index, {})
+                cell = self.cells.setdefault(max(self.cell_of(at), self.frozen if late else 0), {})
                 cell[key] = cell.get(key, 0.0) + inc
                 self._sums[key] = self._sums.get(key, 0.0) + inc
             if fresh:

@@ -18,7 +18,6 @@ from canary.judge.source import (
 )
 from canary.judge.tail import RecentTail
 from canary.judge.tally import Tally
-from canary.judge.warmup import Warmup
 
 if TYPE_CHECKING:  # the analysis passes itself: its evidence reads its counts, windows and question
     from canary.judge.analysis import Analysis
@@ -40,7 +39,6 @@ class Evidence:
         self.bound_ms: float | None = None
         self.bound_origin = ""
         self.recent = RecentTail(0, (0.99, 1.0, 0.0))  # stable's last JUDGE_LATENCY_RECENT_S once latency is asked
-        self.warmup = Warmup(0, 1)  # the canary's cells left out of the latency test, once latency is asked
         self.upto = 0
 
     def settle(self, upto: int, tests: Sequence[str]) -> None:
@@ -56,7 +54,6 @@ class Evidence:
                 self.class_windows = {}
             elif test == "latency" and self.latency_rows is None and "latency" not in self.tallies:
                 self.latency_rows, self.recent = [], self._recent_tail()
-                self.warmup = Warmup(self.settings.latency_warmup_s, self.settings.cell_s)
             else:
                 continue
             self._add(range(self.upto), only=test)
@@ -76,21 +73,14 @@ class Evidence:
                 digest.add_buckets(sides[1], c["class_mix", "stable"])
         if only in (None, "latency") and (self.latency_rows is not None or "latency" in self.tallies):
             rows = []
-            for i, (w, c) in zip(cells, new):
-                canary, stable = c["latency", "canary"], c["latency", "stable"]
-                digest.add_buckets(self.own_stable_buckets, stable)
-                judged = self.warmup.judged(i, digest.slow(canary, None)[1], self._canary_restarted(i))
-                rows.append((w, canary if judged else {}, stable if judged else {}, self.recent.bound()))
-                self.recent.push(stable)
+            for w, c in new:
+                digest.add_buckets(self.own_stable_buckets, c["latency", "stable"])
+                rows.append((w, c["latency", "canary"], c["latency", "stable"], self.recent.bound()))
+                self.recent.push(c["latency", "stable"])
             if "latency" in self.tallies:
                 self._tally_latency(rows)
             elif self.latency_rows is not None:  # always so here: no latency tally, so rows are kept (see above)
                 self.latency_rows += rows
-
-    def _canary_restarted(self, index: int) -> bool:
-        """Whether one of the canary's latency series reset in cell ``index`` (a process of it restarted)."""
-        return any(k[0] == self.a.source.bucket and dict(k[1]).get(REVISION_LABEL) == self.a.q.canary
-                   for k in self.a.counts.reset_cells.get(index, ()))
 
     def _judge_latency(self) -> None:
         """Once the bound is found, every cell's slow answers from its raw buckets; when stable's answers in

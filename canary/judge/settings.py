@@ -67,10 +67,6 @@ class JudgeSettings(BaseSettings):
     the bound was fixed slows a canary as much as stable, or more where the canary costs a little more CPU or
     has just started, and the margin is then kept beyond stable's tail as it is. It never lowers the bound,
     nor moves a question's latency_ms; 0 keeps the bound fixed."""
-    latency_warmup_s: float = Field(10.0, ge=0)
-    """The canary's answers in this many seconds from its first one in the analysis, and from each restart of
-    one of its processes (a counter reset), are not judged on latency (canary.judge.warmup): a process just
-    started is slower by what says nothing of the model. 0 judges every answer; the errors test always does."""
     latency_slo_ms: float = Field(250.0, gt=0)
     """The slow bound when stable has no latency data to take it from."""
     accuracy_absolute: float = Field(0.02, ge=0, le=1)

@@ -28,14 +28,15 @@ class ApiClient:
             raise NotRunning(f"no {self.what} runs with run directory {Path(path).parent}; {self.start_hint}") from None
         if not isinstance(self.state, dict) or not {"api", "token", "pid"} <= self.state.keys():
             raise NotRunning(f"{path} is not the state file of a running {self.what}; remove it and {self.start_hint}")
+        self.timeout_s = timeout_s
         self._http = httpx.Client(base_url=self.state["api"], timeout=timeout_s,
                                   headers={"Authorization": f"Bearer {self.state['token']}", **(headers or {})})
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
-              timeout_s: float | None = None) -> Any:
+              read_s: float | None = None) -> Any:
+        timeout = httpx.USE_CLIENT_DEFAULT if read_s is None else httpx.Timeout(self.timeout_s, read=read_s)
         try:
-            response = self._http.request(method, path, json=body,
-                                          timeout=httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s)
+            response = self._http.request(method, path, json=body, timeout=timeout)
         except httpx.ConnectError:
             raise NotRunning(f"the {self.what} (pid {self.state['pid']}) does not answer at "
                              f"{self.state['api']}") from None
@@ -52,9 +53,9 @@ class ApiClient:
         return doc
 
     def _object(self, method: str, path: str, body: dict[str, Any] | None = None,
-                timeout_s: float | None = None) -> dict[str, Any]:
-        """A call whose answer is a JSON object."""
-        doc: dict[str, Any] = self._call(method, path, body, timeout_s)
+                read_s: float | None = None) -> dict[str, Any]:
+        """A call whose answer is a JSON object (``read_s``: how long to wait for it, if not the client's timeout)."""
+        doc: dict[str, Any] = self._call(method, path, body, read_s)
         return doc
 
     def _objects(self, method: str, path: str) -> list[dict[str, Any]]:
@@ -64,9 +65,11 @@ class ApiClient:
 
 
 STACK_TIMEOUT_S = 120.0  # above the stack's wait for a runtime (StackSettings.start_timeout_s, 90 s)
-# A start answers once its canary is up, and the controller makes up to three stack calls for it (the aborted
-# canary removed, the version un-retired, the canary added): the client waits for all three.
-STARTS = {"/rollout": 3 * STACK_TIMEOUT_S, "/retry": 3 * STACK_TIMEOUT_S}
+# A start answers once its canary is up (canary.rollout.launch.start_canary): up to four stack calls (the
+# aborted canary removed, the version un-retired, the canary added, the revisions read), each bounded by
+# STACK_TIMEOUT_S, so the client waits that long for the answer; it still connects within its own timeout.
+START_READ_S = 4 * STACK_TIMEOUT_S
+STARTS = ("/rollout", "/retry")
 
 
 class StackClient(ApiClient):
@@ -133,4 +136,4 @@ class ControlClient(ApiClient):
 
     def post(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """A control: /rollout, /pause, /resume, /promote, /abort, /retry, /fault; a start waits for its canary."""
-        return self._object("POST", path, body or {}, STARTS.get(path))
+        return self._object("POST", path, body or {}, START_READ_S if path in STARTS else None)

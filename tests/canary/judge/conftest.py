@@ -169,13 +169,9 @@ def prometheus(exporter, tmp_path_factory):
 
 @pytest.fixture
 def judge(prometheus):
-    """The judge's API over the real Prometheus; ``judge.make(**settings)`` for other settings.
-
-    No latency warm-up: these tests serve a revision's traffic in one go, all of it in the canary's first
-    seconds (tests/canary/judge/test_warmup.py has the warm-up's own)."""
+    """The judge's API over the real Prometheus; ``judge.make(**settings)`` for other settings."""
     def make(clock=time.time, **settings) -> TestClient:
-        return TestClient(service.create(JudgeSettings(**{"prometheus_url": prometheus.url, "latency_warmup_s": 0,
-                                                          **settings}), clock=clock),
+        return TestClient(service.create(JudgeSettings(**{"prometheus_url": prometheus.url, **settings}), clock=clock),
                           base_url="http://127.0.0.1")
 
     client = make()

@@ -42,17 +42,15 @@ def test_a_canary_slowed_a_little_more_than_stable_on_a_busier_machine_is_not_fa
 def test_with_the_bound_kept_fixed_the_same_canary_is_failed():
     """The mutation: JUDGE_LATENCY_RECENT_S=0, the bound as it was, fails the healthy canary."""
     answers = busy_rollout(0, tail(25, BUSY_CANARY), 20)
-    assert fails(answers) and "latency fail" in fails(answers)[0]
-    assert "over 8 ms after a 10 s warm-up, stable" in fails(answers)[0]
+    assert fails(answers) and "latency fail" in fails(answers)[0] and "over 8 ms, stable" in fails(answers)[0]
     assert answers[-1]["latency_bound_raised"] == {"cells": 0, "up_to_ms": 8.0}
 
 
-def test_on_the_busier_machine_a_canary_slower_by_more_than_the_margin_still_fails():
-    """Every answer 20 ms slower than stable's: over the raised bound (16 ms) too, as soon as the canary's warm-up
-    (10 s) is over."""
+def test_on_the_busier_machine_a_canary_slower_by_more_than_the_margin_still_fails_at_once():
+    """Every answer 20 ms slower than stable's: over the raised bound (16 ms) too."""
     answers = busy_rollout(60, (21.5,) * 25, 20)
     first = next(i for i, a in enumerate(answers) if a["decision"] == "fail")
-    assert first == 13 and "over 8 ms, up to 16" in answers[first]["summary"], answers[first]["summary"]
+    assert first == 3 and "over 8 ms, up to 16" in answers[first]["summary"], answers[first]["summary"]
     assert answers[first]["latency_bound_raised"]["cells"] > 0
 
 

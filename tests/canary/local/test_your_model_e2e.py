@@ -31,9 +31,14 @@ def packaged(tmp_path_factory):
 @pytest.fixture
 def rig(stack_env, packaged, tmp_path):
     """canary up --model cancer (the controller learns the model from it), the controller at time-scale 6, and
-    50 rps replayed from the hold-out file."""
+    50 rps replayed from the hold-out file.
+
+    The gradient-boosting v2 is slower than the logistic v1 by design, and on a busy machine its tail moves past
+    the default 5 ms margin (docs/benchmarks.md, "A canary's first seconds": 15-35% of its copies over 10 ms
+    against stable's 5-10%, alike over 25 ms): the judge then aborts it as a latency regression, as
+    docs/your-model.md says. The person accepts the slower model on purpose, as that document tells them to."""
     material, artifacts = packaged
-    harness = Harness(tmp_path / "run", stack_env, user="e2e")
+    harness = Harness(tmp_path / "run", {**stack_env, "JUDGE_LATENCY_MARGIN_MS": "15"}, user="e2e")
     try:
         harness.start("canary up", ["-m", "canary", "up", "--model", owndata.NAME, "--artifacts", str(artifacts)],
                       "stack ready", 180, log_name="up.log")
