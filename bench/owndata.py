@@ -75,8 +75,10 @@ def packaged_stack(prefix: str) -> Iterator[tuple["Harness", "StackClient", list
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         work = Path(tmp)
         material = write(work / NAME)
-        subprocess.run([sys.executable, *package_command(material, work / "artifacts")], check=True,
-                       capture_output=True)
+        done = subprocess.run([sys.executable, *package_command(material, work / "artifacts")],
+                              capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"packaging failed: {done.stderr.strip()}")
         harness = Harness(work / "run", free_port_env(), user="bench")
         try:
             harness.start("canary up", ["-m", "canary", "up", "--model", NAME, "--artifacts", str(work / "artifacts")],

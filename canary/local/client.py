@@ -34,7 +34,8 @@ class ApiClient:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
               read_s: float | None = None) -> Any:
-        timeout = httpx.USE_CLIENT_DEFAULT if read_s is None else httpx.Timeout(self.timeout_s, read=read_s)
+        timeout = httpx.USE_CLIENT_DEFAULT if read_s is None else httpx.Timeout(self.timeout_s,
+                                                                              read=max(read_s, self.timeout_s))
         try:
             response = self._http.request(method, path, json=body, timeout=timeout)
         except httpx.ConnectError:
@@ -66,9 +67,10 @@ class ApiClient:
 
 STACK_TIMEOUT_S = 120.0  # above the stack's wait for a runtime (StackSettings.start_timeout_s, 90 s)
 # A start answers once its canary is up (canary.rollout.launch.start_canary): up to four stack calls (the
-# aborted canary removed, the version un-retired, the canary added, the revisions read), each bounded by
-# STACK_TIMEOUT_S, so the client waits that long for the answer; it still connects within its own timeout.
-START_READ_S = 4 * STACK_TIMEOUT_S
+# aborted canary removed, the version's retired runtime stopped, the canary added, the revisions read), each
+# bounded by STACK_TIMEOUT_S, and the controller's lock before and after them: the client waits that long for
+# the answer, and a minute more; it still connects within its own timeout.
+START_READ_S = 4 * STACK_TIMEOUT_S + 60
 STARTS = ("/rollout", "/retry")
 
 

@@ -35,7 +35,7 @@ def rig(stack_env, packaged, tmp_path):
 
     The gradient-boosting v2 is slower than the logistic v1 by design, and on a busy machine its tail moves past
     the default 5 ms margin (docs/benchmarks.md, "A canary's first seconds": 15-35% of its copies over 10 ms
-    against stable's 5-10%, alike over 25 ms): the judge then aborts it as a latency regression, as
+    against stable's 5-10%, within twice stable's share over 25 ms): the judge then aborts it as a latency regression, as
     docs/your-model.md says. The person accepts the slower model on purpose, as that document tells them to."""
     material, artifacts = packaged
     harness = Harness(tmp_path / "run", {**stack_env, "JUDGE_LATENCY_MARGIN_MS": "15"}, user="e2e")

@@ -60,7 +60,7 @@ def test_a_fault_with_a_misspelt_field_is_refused_by_name(served):
         client.post("/fault", {"version": "v1", "error_rate": 1})
 
 
-def test_a_rollout_answers_once_its_canary_is_up_however_long_past_the_clients_ordinary_timeout(
+def test_a_rollout_answers_once_its_canary_is_up_past_the_clients_ordinary_timeout(
         served, tmp_path, monkeypatch):
     """A runtime loading its model on a busy machine takes more than the 30 s any other control may: 'canary
     rollout' waits for it rather than failing a start that goes on (the controller waits for the stack)."""
