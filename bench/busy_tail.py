@@ -94,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     aborted = dict.fromkeys(SETTINGS, 0)
     with trained_work("bench-busy-tail-") as work:
         material = owndata.write(work / "cancer")
-        subprocess.run([sys.executable, *owndata.package_command(material, work / "cancer" / "artifacts")],
-                       check=True, capture_output=True)
+        owndata.package(material, work / "cancer" / "artifacts")
         for r in range(args.rounds):
             order = list(SETTINGS) if r % 2 == 0 else list(reversed(SETTINGS))  # alternating: ABBA
             for label in order:

@@ -65,6 +65,13 @@ def package_command(material: Material, out: Path) -> list[str]:
             "--trust", HGB_TRUST, "--holdout", str(material.holdout), "--label-column", LABEL, "--out", str(out)]
 
 
+def package(material: Material, out: Path) -> None:
+    """Run package_command; a failure raises with the packager's own message."""
+    done = subprocess.run([sys.executable, *package_command(material, out)], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"packaging failed: {done.stderr.strip()}")
+
+
 @contextlib.contextmanager
 def packaged_stack(prefix: str) -> Iterator[tuple["Harness", "StackClient", list[str]]]:
     """``canary up --model cancer`` over this material packaged afresh: the harness, the stack's client and the
@@ -75,10 +82,7 @@ def packaged_stack(prefix: str) -> Iterator[tuple["Harness", "StackClient", list
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         work = Path(tmp)
         material = write(work / NAME)
-        done = subprocess.run([sys.executable, *package_command(material, work / "artifacts")],
-                              capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(f"packaging failed: {done.stderr.strip()}")
+        package(material, work / "artifacts")
         harness = Harness(work / "run", free_port_env(), user="bench")
         try:
             harness.start("canary up", ["-m", "canary", "up", "--model", NAME, "--artifacts", str(work / "artifacts")],
