@@ -16,10 +16,15 @@ if TYPE_CHECKING:  # imported when a stack is started: the designs alone need ne
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def variant(folder: Path, shadow: bool = True, judge: bool = True) -> Path:
+SHIPPED_SLO_MS = 250  # analysistemplate-latency.yaml: the canary's p99 at its sidecar
+
+
+def variant(folder: Path, shadow: bool = True, judge: bool = True, slo_ms: int = SHIPPED_SLO_MS) -> Path:
     """k8s/ copied to ``folder``, without the shadow phase (the steps before the first weight, and the
-    canary-scale steps) and/or without the judge in the weighted analysis steps."""
+    canary-scale steps), without the judge in the weighted analysis steps, and/or with another p99 SLO."""
     shutil.copytree(ROOT / "k8s", folder)
+    if slo_ms != SHIPPED_SLO_MS:
+        _set_slo(folder / "base" / "analysistemplate-latency.yaml", slo_ms)
     path = folder / "base" / "rollout.yaml"
     doc = yaml.safe_load(path.read_text())
     canary = doc["spec"]["strategy"]["canary"]
@@ -32,6 +37,16 @@ def variant(folder: Path, shadow: bool = True, judge: bool = True) -> Path:
                 step["analysis"]["templates"] = [t for t in step["analysis"]["templates"] if t["templateName"] != "judge"]
     path.write_text(yaml.safe_dump(doc))
     return folder
+
+
+def _set_slo(path: Path, slo_ms: int) -> None:
+    text = path.read_text()
+    conditions = [f"result[0] <= {SHIPPED_SLO_MS}", f"result[0] > {SHIPPED_SLO_MS}"]
+    if any(text.count(c) != 1 for c in conditions):  # the shipped template changed: say so, never run the old SLO
+        raise ValueError(f"{path}: expected one each of {conditions}")
+    for c in conditions:
+        text = text.replace(c, c.replace(str(SHIPPED_SLO_MS), str(slo_ms)))
+    path.write_text(text)
 
 
 @contextlib.contextmanager

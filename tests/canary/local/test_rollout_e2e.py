@@ -44,8 +44,11 @@ def _rig(env: dict, tmp_path, scale: float, rps: int = 100, runtime: str | None 
 def rig(stack_env, tmp_path, request):
     """The Rollout's weighted steps alone (no shadow phase): the canary's users meet each fault.
 
-    Time-scaled by SCALE, or by the test's indirect parameter."""
-    k8s = variant(tmp_path / "k8s", shadow=False)
+    Time-scaled by SCALE, or by the test's indirect parameter. The fixed p99 SLO is 1 s, not 250 ms: these
+    tests are about the judge, the error gate and the controller, and with three stacks on two cores a healthy
+    canary queued until its p99 read 430 ms at 50% of 150 rps (and feedback), a run of make test-core. The
+    shipped SLO stays in the promotions on the shipped Rollout (shipped, as_a_user, shipped_on_seldon)."""
+    k8s = variant(tmp_path / "k8s", shadow=False, slo_ms=1000)
     yield from _rig({**stack_env, "CANARY_K8S_DIR": str(k8s)}, tmp_path, getattr(request, "param", SCALE))
 
 
