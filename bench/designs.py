@@ -1,6 +1,7 @@
 """Copies of k8s/ with parts of the shipped Rollout taken out, to measure what each part adds."""
 
 import contextlib
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -41,11 +42,11 @@ def variant(folder: Path, shadow: bool = True, judge: bool = True, slo_ms: int =
 
 def _set_slo(path: Path, slo_ms: int) -> None:
     text = path.read_text()
-    conditions = [f"result[0] <= {SHIPPED_SLO_MS}", f"result[0] > {SHIPPED_SLO_MS}"]
-    if any(text.count(c) != 1 for c in conditions):  # the shipped template changed: say so, never run the old SLO
-        raise ValueError(f"{path}: expected one each of {conditions}")
-    for c in conditions:
-        text = text.replace(c, c.replace(str(SHIPPED_SLO_MS), str(slo_ms)))
+    for op in ("<=", ">"):
+        # The whole number only: "<= 2500" or "<= 250.5" is another SLO, never rewritten as if it were 250.
+        text, found = re.subn(rf"result\[0\] {op} {SHIPPED_SLO_MS}(?![\d.])", f"result[0] {op} {slo_ms}", text)
+        if found != 1:  # the shipped template changed: say so, never run a rig on a stale SLO
+            raise ValueError(f"{path}: expected one 'result[0] {op} {SHIPPED_SLO_MS}', found {found}")
     path.write_text(text)
 
 

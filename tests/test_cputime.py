@@ -1,4 +1,5 @@
-"""tests.cputime: the CPU of a test's children is charged to that test, and the heaviest is named first."""
+"""tests.cputime: a test is charged the CPU of its children, under pytest-xdist too, and two sessions writing
+to one folder at once (as make test's two do) are both counted."""
 
 import subprocess
 import sys
@@ -21,15 +22,28 @@ def test_idle():
 '''
 
 
-def test_a_test_whose_child_burns_half_a_second_is_charged_it_and_named_first(tmp_path):
-    (tmp_path / "cpu-gw7.tsv").write_text("self_s\tchildren_s\twall_s\ttest\n9.0\t9.0\t1.0\tgone::test\n")
+def _session(folder, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.cputime", "-p", "no:cacheprovider", "-q",
+                           *flags, str(folder / "test_inner.py")], cwd=ROOT, capture_output=True, text=True,
+                          env={"ML_CANARY_ARTIFACTS": str(folder / "out"), "PATH": "/usr/bin:/bin"})
+
+
+def test_a_child_burning_half_a_second_is_charged_to_its_test_in_each_of_two_sessions(tmp_path):
     (tmp_path / "test_inner.py").write_text(BUSY)
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "tests.cputime", "-p", "no:cacheprovider", "-q",
-                           str(tmp_path / "test_inner.py")], cwd=ROOT, capture_output=True, text=True,
-                          env={"ML_CANARY_ARTIFACTS": str(tmp_path), "PATH": "/usr/bin:/bin"})
-    assert done.returncode == 0, done.stdout + done.stderr
-    rows = [line.split("\t") for line in (tmp_path / "cpu-main.tsv").read_text().splitlines()[1:]]
-    charged = {test.split("::")[-1]: float(children) for _, children, _, test in rows}
-    assert charged["test_busy"] >= 0.4 and charged["test_idle"] < 0.1, rows
-    report = heaviest(tmp_path).splitlines()
-    assert report[0].startswith("2 tests:") and report[1].endswith("::test_busy"), report  # the stale worker's file is gone
+    for flags in (("-n", "2"), ()):
+        done = _session(tmp_path, *flags)
+        assert done.returncode == 0, done.stdout + done.stderr
+    files = sorted(p.name.split("-", 2)[2] for p in (tmp_path / "out").glob("cpu-*.tsv"))
+    assert files == ["gw0.tsv", "gw1.tsv", "main.tsv", "main.tsv"]  # xdist's first process writes no rows
+    report = heaviest(tmp_path / "out").splitlines()
+    assert report[0].startswith("4 tests in 2 session(s):"), report
+    assert [r.split()[-1].split("::")[-1] for r in report[2:4]] == ["test_busy", "test_busy"], report
+    assert all(float(r.split()[2]) >= 0.4 for r in report[2:4]) and float(report[4].split()[2]) < 0.1, report
+
+
+def test_no_files_or_a_foreign_file_is_named_not_summed_to_zero(tmp_path):
+    with pytest.raises(FileNotFoundError, match="-p tests.cputime"):
+        heaviest(tmp_path)
+    (tmp_path / "cpu-1-main.tsv").write_text("some other table\n")
+    with pytest.raises(ValueError, match="cpu-1-main.tsv: not a tests.cputime file"):
+        heaviest(tmp_path)
